@@ -1,0 +1,37 @@
+"""wage-arrears-hub: the core.
+
+Plugin authors import from here only: the ``hookimpl`` marker and the small value
+types that hooks take and return (see ``docs/plugins.md``).
+"""
+
+import pluggy
+
+__version__ = "0.1.0"
+
+hookspec = pluggy.HookspecMarker("wagehub")
+hookimpl = pluggy.HookimplMarker("wagehub")
+
+from hub.types import (  # noqa: E402  (the markers above must exist first)
+    AgencyInfo,
+    InvalidMessage,
+    NativeMessage,
+    Parsed,
+    Rejected,
+    Rendered,
+    Delivery,
+    Sample,
+)
+
+__all__ = [
+    "__version__",
+    "hookspec",
+    "hookimpl",
+    "AgencyInfo",
+    "Delivery",
+    "InvalidMessage",
+    "NativeMessage",
+    "Parsed",
+    "Rejected",
+    "Rendered",
+    "Sample",
+]

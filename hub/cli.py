@@ -1,0 +1,360 @@
+"""The ``wagehub`` command line."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from hub.errors import HubError
+
+log = logging.getLogger("hub.cli")
+
+
+def _hub(migrate: bool = True):
+    from hub.runtime import Hub
+
+    return Hub(migrate=migrate)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING or ERROR.")
+def main(log_level: str) -> None:
+    """wage-arrears-hub: one report of unpaid wages reaches every agency that can help.
+
+    Settings come from config/default.toml, a file named by WAGEHUB_CONFIG, and
+    WAGEHUB_* environment variables (WAGEHUB_BROKER_URL, WAGEHUB_DATABASE_URL, ...).
+    With nothing set the hub uses an embedded broker and SQLite under ./var/.
+    """
+    from hub.logs import setup_logging
+
+    setup_logging(log_level)
+
+
+def _fail(exc: Exception) -> None:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(2)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--no-workers", is_flag=True, help="Serve the API only.")
+def run(host: str, port: int, no_workers: bool) -> None:
+    """Run the API server and the workers (consumer and outbox relay) in one process."""
+    from werkzeug.serving import run_simple
+
+    from hub.app import create_app
+    from hub.runtime import Workers
+
+    hub = _hub()
+    app = create_app(hub=hub)
+    workers = None
+    if not no_workers:
+        workers = Workers(hub)
+        workers.start()
+    click.echo(f"wagehub: API on http://{host}:{port}/ (broker {_safe_url(hub.broker_url)}, "
+               f"database {_safe_url(hub.settings['hub']['database_url'])})", err=True)
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        if workers:
+            workers.stop()
+
+
+@main.command()
+def worker() -> None:
+    """Run workers only (consume inbound queues, relay the outbox): start several to scale out."""
+    import signal
+
+    from hub.runtime import Workers
+
+    hub = _hub()
+    workers = Workers(hub)
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
+    workers.start()
+    click.echo(f"wagehub worker: consuming {', '.join(hub.registry.enabled_codes())}", err=True)
+    try:
+        while not stopping and all(t.is_alive() for t in workers.threads):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        workers.stop()
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True) if "://" in url else url
+    except Exception:  # noqa: BLE001
+        return url.split("@")[-1]
+
+
+# -- plugins ----------------------------------------------------------------------------------
+
+@main.group()
+def plugins() -> None:
+    """List, enable and disable agency plugins (takes effect without a restart)."""
+
+
+@plugins.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def plugins_list(as_json: bool) -> None:
+    """Installed plugins with agency, version, kinds and state."""
+    hub = _hub()
+    rows = []
+    for name, a in sorted(hub.registry.adapters.items()):
+        rows.append({"name": name, "agency": a.info.code, "version": a.info.version,
+                     "enabled": hub.registry.is_enabled(a.info.code),
+                     "in": ",".join(a.info.kinds_in), "out": ",".join(a.info.kinds_out),
+                     "health": "ok" if a.settings_error is None else f"settings invalid: {a.settings_error}"})
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{'NAME':<14}{'AGENCY':<10}{'VERSION':<10}{'ENABLED':<9}{'IN':<36}{'OUT':<16}HEALTH")
+    for r in rows:
+        click.echo(f"{r['name']:<14}{r['agency']:<10}{r['version']:<10}{'yes' if r['enabled'] else 'no':<9}"
+                   f"{r['in']:<36}{r['out']:<16}{r['health']}")
+
+
+@plugins.command("enable")
+@click.argument("name")
+def plugins_enable(name: str) -> None:
+    """Enable plugin NAME: running workers start consuming its queue within a second."""
+    try:
+        _hub().set_plugin_enabled(name, True, actor="cli")
+    except HubError as exc:
+        _fail(exc)
+    click.echo(f"{name}: enabled")
+
+
+@plugins.command("disable")
+@click.argument("name")
+def plugins_disable(name: str) -> None:
+    """Disable plugin NAME: workers stop consuming; its inbound queue keeps its messages."""
+    try:
+        _hub().set_plugin_enabled(name, False, actor="cli")
+    except HubError as exc:
+        _fail(exc)
+    click.echo(f"{name}: disabled")
+
+
+# -- send and tail -------------------------------------------------------------------------------
+
+@main.command()
+@click.argument("agency")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--kind", help="Native kind, when the body does not say it (x-wagehub-kind).")
+@click.option("--message-id", help="Default: derived from the body's SHA-256 (a resend is a duplicate).")
+@click.option("--content-type", help="Default: from the file's extension.")
+@click.option("--encoding", "content_encoding", help="content_encoding: utf-8, utf-8-sig, gb18030 or binary.")
+def send(agency: str, file: Path, kind: str | None, message_id: str | None, content_type: str | None,
+         content_encoding: str | None) -> None:
+    """Publish FILE to the hub as AGENCY would (its bytes untouched)."""
+    from hub.broker import connect
+    from hub.client import guess_content_type, publish_native
+    from hub.config import load_settings
+
+    settings = load_settings()
+    key = (settings.get("plugins", {}).get(agency) or {}).get("key")
+    with connect(settings) as conn:
+        mid = publish_native(conn, agency, file.read_bytes(), content_type=content_type or guess_content_type(file),
+                             message_id=message_id, content_encoding=content_encoding, kind=kind, key=key)
+    click.echo(mid)
+
+
+@main.command()
+@click.argument("agency")
+@click.option("-n", "--count", type=int, help="Stop after this many messages.")
+@click.option("-f", "--follow", is_flag=True, help="Keep waiting for new messages.")
+@click.option("--keep", is_flag=True, help="Leave the messages on the queue (peek).")
+@click.option("--raw", is_flag=True, help="Print bodies base64-encoded instead of decoded.")
+def tail(agency: str, count: int | None, follow: bool, keep: bool, raw: bool) -> None:
+    """Read what the hub sent AGENCY (from wagehub.out.AGENCY)."""
+    from hub.broker import connect, declare_topology
+    from hub.client import read_out
+    from hub.config import load_settings
+
+    settings = load_settings()
+    with connect(settings) as conn:
+        declare_topology(conn, [agency], settings)
+        total = 0
+        while True:
+            got = read_out(conn, agency, settings, limit=count, timeout=1.0 if follow else 2.0, keep=keep)
+            for m in got:
+                total += 1
+                click.echo(f"--- {m.message_id} {m.headers.get('x-wagehub-record-type')} "
+                           f"{m.headers.get('x-wagehub-kind')} from {m.headers.get('x-wagehub-source')} "
+                           f"matter {m.headers.get('x-wagehub-matter')} ({m.content_type}, {m.content_encoding})")
+                click.echo(base64.b64encode(m.body).decode() if raw else describe_body(m.body, m.content_type,
+                                                                                      m.content_encoding))
+            if not follow or (count and total >= count):
+                break
+    if not total:
+        click.echo(f"(nothing on wagehub.out.{agency})", err=True)
+
+
+def describe_body(body: bytes, content_type: str | None, encoding: str | None) -> str:
+    """A native body as text for people: decoded text, or a workbook's rows."""
+    if content_type and "spreadsheetml" in content_type:
+        import io
+
+        import openpyxl
+
+        wb = openpyxl.load_workbook(io.BytesIO(body), read_only=True)
+        lines = []
+        for ws in wb.worksheets:
+            lines.append(f"[sheet {ws.title}]")
+            lines.extend(", ".join("" if v is None else str(v) for v in row) for row in ws.iter_rows(values_only=True))
+        wb.close()
+        return "\n".join(lines)
+    for enc in ([encoding] if encoding and encoding != "binary" else []) + ["utf-8-sig", "gb18030"]:
+        try:
+            return body.decode(enc)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return base64.b64encode(body).decode()
+
+
+# -- tokens -------------------------------------------------------------------------------------------
+
+@main.group()
+def tokens() -> None:
+    """API tokens (stored hashed)."""
+
+
+@tokens.command("create")
+@click.option("--role", required=True, help="admin, linkage, viewer or agency:<code>.")
+@click.option("--label", help="Who or what the token is for.")
+@click.option("--expires-in-days", type=float, help="Expire after this many days.")
+def tokens_create(role: str, label: str | None, expires_in_days: float | None) -> None:
+    """Create a token and print it alone on standard output (it is shown only once)."""
+    from hub.web.auth import create_token
+
+    try:
+        click.echo(create_token(_hub().store, role, label, expires_in_days))
+    except HubError as exc:
+        _fail(exc)
+
+
+@tokens.command("revoke")
+@click.argument("token_or_id")
+def tokens_revoke(token_or_id: str) -> None:
+    """Revoke a token (give the token itself or its id)."""
+    from hub.web.auth import revoke_token
+
+    if not revoke_token(_hub().store, token_or_id):
+        _fail(HubError("no such active token"))
+    click.echo("revoked")
+
+
+# -- dead letters -------------------------------------------------------------------------------------
+
+@main.group("dead-letters")
+def dead_letters() -> None:
+    """What failed, and replaying it after a fix."""
+
+
+@dead_letters.command("list")
+@click.option("--agency")
+@click.option("--status", type=click.Choice(["open", "replayed", "all"]), default="open", show_default=True)
+@click.option("--limit", type=int, default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def dead_letters_list(agency: str | None, status: str, limit: int, as_json: bool) -> None:
+    """List dead letters with agency, kind, reason and size of the kept bytes."""
+    from sqlalchemy import select
+
+    from hub.store.models import DeadLetter
+
+    hub = _hub()
+    query = select(DeadLetter).order_by(DeadLetter.id).limit(limit)
+    if agency:
+        query = query.where(DeadLetter.agency == agency)
+    if status != "all":
+        query = query.where(DeadLetter.status == status)
+    with hub.store.sessions() as session:
+        rows = list(session.scalars(query))
+    if as_json:
+        click.echo(json.dumps([{"id": r.id, "agency": r.agency, "kind": r.kind, "message_id": r.message_id,
+                                "row": r.row or None, "reason": r.reason, "field": r.field, "rule": r.rule,
+                                "status": r.status, "bytes": len(r.body)} for r in rows], ensure_ascii=False,
+                              indent=2))
+        return
+    for r in rows:
+        row = f" row {r.row}" if r.row else ""
+        click.echo(f"#{r.id} [{r.status}] {r.agency} {r.kind or '-'} {r.message_id}{row}: {r.reason} "
+                   f"({len(r.body)} bytes)")
+    click.echo(f"{len(rows)} dead letter(s)", err=True)
+
+
+@dead_letters.command("replay")
+@click.argument("ids", nargs=-1, type=int, required=True)
+@click.option("--file", "fixed", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Replay these fixed bytes instead of the kept ones (one id only).")
+def dead_letters_replay(ids: tuple[int, ...], fixed: Path | None) -> None:
+    """Feed dead letters IDS through the pipeline again (after a fix)."""
+    from hub.app import create_app
+    from hub.web.api import replay
+
+    if fixed and len(ids) > 1:
+        _fail(HubError("--file goes with one id"))
+    app = create_app(hub=_hub())
+    failed = 0
+    with app.app_context():
+        for dl_id in ids:
+            try:
+                result = replay(dl_id, fixed.read_bytes() if fixed else None)
+            except HubError as exc:
+                click.echo(f"#{dl_id}: {exc}")
+                failed += 1
+                continue
+            outcome = result["outcome"] or {}
+            status = result["dead_letter"]["status"]
+            click.echo(f"#{dl_id}: {status}: {outcome.get('status')}, {len(outcome.get('records') or [])} record(s)"
+                       + ("" if status == "replayed" else f"; still failing: {result['dead_letter']['reason']}"))
+            failed += status != "replayed"
+    sys.exit(1 if failed else 0)
+
+
+# -- database and demo ------------------------------------------------------------------------------
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic migrations)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to the latest schema."""
+    from hub.config import load_settings
+    from hub.store import Store
+
+    store = Store(load_settings()["hub"]["database_url"])
+    store.upgrade(revision)
+    click.echo(f"database at {revision}")
+
+
+@main.command()
+@click.option("--dir", "var_dir", default="var/demo", show_default=True,
+              help="Embedded broker and database for the demo (wiped first).")
+@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for the hub.")
+def demo(var_dir: str, timeout: float) -> None:
+    """Run one whole arrears matter through the hub on the embedded defaults and print its timeline."""
+    from hub.demo import run_demo
+
+    shutil.rmtree(var_dir, ignore_errors=True)
+    sys.exit(run_demo(var_dir, timeout, echo=click.echo))
+
+
+if __name__ == "__main__":
+    main()

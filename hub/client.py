@@ -1,0 +1,80 @@
+"""Agency-side helpers: publish a native message as an agency, read what the hub sent it.
+
+This is what ``wagehub send`` and ``wagehub tail`` use; an agency system can do the same
+with any AMQP client (see README: "Talking to the hub from an agency system").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from kombu import Connection, Consumer, Producer
+
+from hub.broker import IN_EXCHANGE, out_queue
+from hub.pipeline import signature_for
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CONTENT_TYPES = {".json": "application/json", ".xml": "application/xml", ".csv": "text/csv", ".xlsx": XLSX}
+
+
+def guess_content_type(path: Path) -> str:
+    return CONTENT_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+def publish_native(conn: Connection, agency: str, body: bytes, *, content_type: str, message_id: str | None = None,
+                   content_encoding: str | None = None, kind: str | None = None, key: str | None = None) -> str:
+    """Publish ``body`` untouched to ``wagehub.in`` with routing key ``agency``.
+
+    Without ``message_id`` the body's SHA-256 is used, so sending the same file twice
+    has one effect.
+    """
+    message_id = message_id or "sha256-" + hashlib.sha256(body).hexdigest()[:32]
+    headers: dict[str, Any] = {}
+    if kind:
+        headers["x-wagehub-kind"] = kind
+    if key:
+        headers["x-wagehub-signature"] = signature_for(key, body)
+    producer = Producer(conn.default_channel)
+    producer.publish(body, exchange=IN_EXCHANGE, routing_key=agency, declare=[IN_EXCHANGE],
+                     content_type=content_type, content_encoding=content_encoding or "binary",
+                     message_id=message_id, headers=headers, delivery_mode=2, retry=True,
+                     retry_policy={"max_retries": 3})
+    return message_id
+
+
+@dataclass
+class Received:
+    body: bytes
+    message_id: str | None
+    content_type: str | None
+    content_encoding: str | None
+    headers: Mapping[str, Any]
+
+
+def read_out(conn: Connection, agency: str, settings: Mapping[str, Any], *, limit: int | None = None,
+             timeout: float = 2.0, keep: bool = False) -> list[Received]:
+    """Take messages from ``wagehub.out.<agency>`` until ``limit`` or ``timeout`` idle seconds."""
+    got: list[Received] = []
+
+    def on_message(message):
+        props = dict(message.properties or {})
+        got.append(Received(message.body, props.get("message_id"), message.content_type, message.content_encoding,
+                            dict(message.headers or {})))
+        if keep:
+            message.requeue()
+        else:
+            message.ack()
+
+    queue = out_queue(conn, agency, settings)
+    with Consumer(conn, queues=[queue], on_message=on_message, prefetch_count=limit or 100, accept=None):
+        while limit is None or len(got) < limit:
+            try:
+                conn.drain_events(timeout=timeout)
+            except socket.timeout:
+                break
+    return got

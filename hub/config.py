@@ -1,0 +1,166 @@
+"""Settings: ``config/default.toml``, then the file named by ``WAGEHUB_CONFIG``, then
+``WAGEHUB_*`` environment variables, then what the caller passes (tests).
+
+The result is validated once, at start-up, and the hub refuses to start with a message
+naming the setting that is wrong.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Mapping
+
+import marshmallow as ma
+
+from hub.errors import ConfigError
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+DEV_SECRET = "dev-insecure-secret-change-me"
+ENV_PREFIX = "WAGEHUB_"
+# Top-level environment names kept short for the settings everyone sets.
+_SHORT_ENV = {
+    "BROKER_URL": ("hub", "broker_url"),
+    "DATABASE_URL": ("hub", "database_url"),
+    "VAR_DIR": ("hub", "var_dir"),
+    "SECRET_KEY": ("hub", "secret_key"),
+    "MODE": ("hub", "mode"),
+    "ROUTES_FILE": ("hub", "routes_file"),
+}
+
+
+def _merge(base: dict, override: Mapping) -> dict:
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+    return base
+
+
+def _env_value(raw: str) -> Any:
+    """Read an environment value as a TOML literal when it is one (42, true, [..])."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _from_env(environ: Mapping[str, str]) -> dict:
+    out: dict = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == "WAGEHUB_CONFIG" or name.startswith("WAGEHUB_TEST_"):
+            continue
+        rest = name[len(ENV_PREFIX):]
+        if rest in _SHORT_ENV:
+            path = _SHORT_ENV[rest]
+            value: Any = raw
+        elif "__" in rest:
+            path = tuple(p.lower() for p in rest.split("__"))
+            value = _env_value(raw)
+        else:
+            continue
+        node = out
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+    return out
+
+
+class _Section(ma.Schema):
+    class Meta:
+        # Settings files are written by people: an unknown key is a typo to report.
+        unknown = ma.RAISE
+
+
+class HubSection(_Section):
+    mode = ma.fields.String(required=True, validate=ma.validate.OneOf(["development", "production"]))
+    var_dir = ma.fields.String(required=True)
+    broker_url = ma.fields.String(required=True)
+    database_url = ma.fields.String(required=True)
+    secret_key = ma.fields.String(required=True, validate=ma.validate.Length(min=8))
+    routes_file = ma.fields.String(required=True)
+    timezone = ma.fields.String(required=True)
+
+
+class BrokerSection(_Section):
+    prefetch = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 10000))
+    heartbeat = ma.fields.Integer(required=True, validate=ma.validate.Range(0, 600))
+    delivery_limit = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 1000))
+    confirm_timeout = ma.fields.Float(required=True, validate=ma.validate.Range(0.1, 600))
+
+
+class PipelineSection(_Section):
+    batch_size = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 5000))
+    batch_wait_ms = ma.fields.Integer(required=True, validate=ma.validate.Range(0, 10000))
+    plugin_attempts = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 20))
+
+
+class RelaySection(_Section):
+    batch_size = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 5000))
+    poll_interval = ma.fields.Float(required=True, validate=ma.validate.Range(0.001, 60))
+    claim_seconds = ma.fields.Float(required=True, validate=ma.validate.Range(1, 3600))
+    backoff_start = ma.fields.Float(required=True, validate=ma.validate.Range(0, 3600))
+    backoff_max = ma.fields.Float(required=True, validate=ma.validate.Range(0, 86400))
+
+
+class ApiSection(_Section):
+    max_body = ma.fields.Integer(required=True, validate=ma.validate.Range(1024, 1 << 31))
+    page_size = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 500))
+    page_max = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 500))
+
+
+class SettingsSchema(_Section):
+    hub = ma.fields.Nested(HubSection, required=True)
+    broker = ma.fields.Nested(BrokerSection, required=True)
+    pipeline = ma.fields.Nested(PipelineSection, required=True)
+    relay = ma.fields.Nested(RelaySection, required=True)
+    api = ma.fields.Nested(ApiSection, required=True)
+    plugins = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Dict(), load_default=dict)
+    testing = ma.fields.Boolean(load_default=False)
+
+
+_SETTINGS_SCHEMA = SettingsSchema()
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None,
+                  environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Defaults, then ``WAGEHUB_CONFIG``, then ``WAGEHUB_*`` env, then ``overrides``."""
+    environ = os.environ if environ is None else environ
+    with open(CONFIG_DIR / "default.toml", "rb") as fh:
+        data = tomllib.load(fh)
+    extra_file = environ.get("WAGEHUB_CONFIG")
+    if extra_file:
+        try:
+            with open(extra_file, "rb") as fh:
+                _merge(data, tomllib.load(fh))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"WAGEHUB_CONFIG={extra_file}: cannot read it ({exc})") from exc
+    _merge(data, _from_env(environ))
+    if overrides:
+        _merge(data, overrides)
+    try:
+        settings = _SETTINGS_SCHEMA.load(data)
+    except ma.ValidationError as exc:
+        from schemas import flatten_errors
+
+        problems = "; ".join(f"{path}: {msg}" for path, msg in flatten_errors(exc.messages))
+        raise ConfigError(f"invalid settings: {problems}") from exc
+    hub = settings["hub"]
+    var_dir = Path(hub["var_dir"])
+    if not hub["broker_url"]:
+        # embedded:///rel/path or embedded:////abs/path, as SQLAlchemy spells sqlite URLs
+        hub["broker_url"] = f"embedded:///{var_dir / 'broker.sqlite3'}"
+    if not hub["database_url"]:
+        hub["database_url"] = f"sqlite:///{var_dir / 'wagehub.sqlite3'}"
+    if hub["mode"] == "production" and hub["secret_key"] == DEV_SECRET:
+        raise ConfigError("hub.secret_key: production mode refuses the development secret; "
+                          "set WAGEHUB_SECRET_KEY")
+    return settings
+
+
+def routes_path(settings: Mapping[str, Any]) -> Path:
+    path = Path(settings["hub"]["routes_file"])
+    return path if path.is_absolute() else CONFIG_DIR / path

@@ -1,0 +1,134 @@
+"""Arrears matters: joining records by their numbers, and what a matter knows.
+
+Each record type names the numbers that tie it to its matter (``schemas`` ``LINKS``);
+a record whose numbers meet two matters merges them, so every agency's records about
+one arrears case end up on one matter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Mapping
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from hub.ids import BEIJING, new_id
+from hub.store.models import Matter, MatterKey, Outbox, Record, utcnow
+from schemas import link_keys
+
+# The business time of each record type: orders the matter's timeline.
+OCCURRED_AT = {
+    "clue": "received_at",
+    "case": "status_at",
+    "payment_order": "issued_on",
+    "criminal_transfer": "transferred_on",
+    "police_receipt": "received_at",
+    "police_decision": "decided_at",
+    "court_judgment": "decided_on",
+    "court_enforcement": "updated_on",
+    "mediation_result": "mediated_on",
+    "project": "started_on",
+    "payroll_shortfall": "month",
+}
+
+# Namespace of a link key -> the name of the number in refs.
+REF_NAMES = {
+    "clue": "clue_no", "case": "case_no", "order": "order_no", "transfer": "transfer_no",
+    "project": "project_code", "police_case": "police_case_no", "court_case": "court_case_number",
+    "mediation": "mediation_no",
+}
+
+
+def occurred_at(record: Mapping[str, Any]) -> dt.datetime:
+    value = record.get(OCCURRED_AT.get(record["type"], "received_at")) or record.get("received_at")
+    if isinstance(value, str):
+        if len(value) == 7:  # a month
+            value = value + "-01"
+        if len(value) == 10:  # a date: the start of that day, Beijing time
+            return dt.datetime.fromisoformat(value).replace(tzinfo=BEIJING)
+        return dt.datetime.fromisoformat(value)
+    return utcnow()
+
+
+def link(session: Session, record: Mapping[str, Any]) -> str:
+    """The matter this record belongs to: found by its numbers, created, or merged."""
+    keys = link_keys(dict(record))
+    found = []
+    if keys:
+        rows = session.execute(select(MatterKey.key, MatterKey.matter_id).where(MatterKey.key.in_(keys))).all()
+        known = {k: m for k, m in rows}
+        for k in keys:
+            if k in known and known[k] not in found:
+                found.append(known[k])
+    else:
+        known = {}
+    if not found:
+        matter_id = new_id("mat")
+        session.add(Matter(id=matter_id))
+    else:
+        matter_id = _oldest(session, found)
+        others = [m for m in found if m != matter_id]
+        if others:
+            _merge(session, matter_id, others)
+        session.execute(update(Matter).where(Matter.id == matter_id).values(updated_at=utcnow()))
+    seq = _next_seq(session)
+    for i, k in enumerate(keys):
+        if k not in known:
+            session.add(MatterKey(key=k, matter_id=matter_id, seq=seq + i))
+    session.flush()
+    return matter_id
+
+
+def _oldest(session: Session, matter_ids: list[str]) -> str:
+    rows = session.execute(select(Matter.id).where(Matter.id.in_(matter_ids)).order_by(Matter.created_at, Matter.id)).all()
+    return rows[0][0] if rows else matter_ids[0]
+
+
+def _next_seq(session: Session) -> int:
+    return (session.execute(select(func.max(MatterKey.seq))).scalar() or 0) + 1
+
+
+def _merge(session: Session, into: str, others: list[str]) -> None:
+    session.execute(update(MatterKey).where(MatterKey.matter_id.in_(others)).values(matter_id=into))
+    session.execute(update(Record).where(Record.matter_id.in_(others)).values(matter_id=into))
+    session.execute(update(Outbox).where(Outbox.matter_id.in_(others)).values(matter_id=into))
+    session.execute(update(Matter).where(Matter.id.in_(others)).values(merged_into=into))
+    rows = session.execute(select(Record.seq, Record.data).where(Record.matter_id == into)).all()
+    for seq, data in rows:
+        if data.get("matter_id") != into:
+            session.execute(update(Record).where(Record.seq == seq).values(data={**data, "matter_id": into}))
+
+
+def resolve(session: Session, matter_id: str) -> str | None:
+    """Follow merges: the live matter a (possibly merged) id stands for."""
+    seen = set()
+    while matter_id and matter_id not in seen:
+        seen.add(matter_id)
+        row = session.get(Matter, matter_id)
+        if row is None:
+            return None
+        if not row.merged_into:
+            return row.id
+        matter_id = row.merged_into
+    return None
+
+
+def refs(session: Session, matter_id: str) -> dict[str, list[str]]:
+    """The matter's numbers by kind (``case_no``: [...]), oldest first."""
+    out: dict[str, list[str]] = {}
+    rows = session.execute(
+        select(MatterKey.key).where(MatterKey.matter_id == matter_id).order_by(MatterKey.seq, MatterKey.key)
+    ).all()
+    for (key,) in rows:
+        ns, _, number = key.partition(":")
+        out.setdefault(REF_NAMES.get(ns, ns), []).append(number)
+    return out
+
+
+def related(session: Session, matter_id: str, rtype: str) -> dict[str, Any] | None:
+    """The latest record of one type in the matter (for a route's ``extra`` fields)."""
+    row = session.execute(
+        select(Record.data).where(Record.matter_id == matter_id, Record.type == rtype).order_by(Record.seq.desc()).limit(1)
+    ).first()
+    return row[0] if row else None

@@ -1,0 +1,359 @@
+"""consume → check → parse → validate → store → route, in one transaction per batch.
+
+The worker (queues) and the web app (HTTP inbound, dead-letter replay) both hand
+native messages to :meth:`Pipeline.process`. For each batch it:
+
+1. drops messages whose id the inbox already holds (a redelivery or resend);
+2. checks the HMAC signature when the agency has a key;
+3. asks the agency's plugin to parse (unexpected plugin errors are retried, then
+   dead-lettered with their summary) and validates each record with its schema;
+4. in ONE database transaction: stores the records, links them to their matter,
+   writes an outbox row for every route, stores dead letters with the original bytes,
+   and records the message id in the inbox.
+
+Only after :meth:`process` returns may the caller acknowledge the messages. A database
+error raises :class:`hub.errors.Unavailable`: the caller keeps the messages and retries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+
+from hub import matters, metrics
+from hub.errors import InvalidMessage, Unavailable
+from hub.ids import iso, new_id, now_beijing
+from hub.plugins import Registry
+from hub.routes import Route
+from hub.store import Store
+from hub.store.models import DeadLetter, Inbox, Outbox, Record, utcnow
+from hub.types import NativeMessage, Parsed, Rejected
+from schemas import SCHEMAS, RecordInvalid, normalise_record
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Failure:
+    """Why a message or a row was refused (no personal data in any of it)."""
+
+    reason: str
+    field: str | None = None
+    rule: str | None = None
+    kind: str | None = None
+    row: int = 0
+    body: bytes | None = None
+
+
+@dataclass
+class Outcome:
+    """What became of one message."""
+
+    agency: str
+    message_id: str | None
+    status: str = "accepted"
+    """``accepted`` (possibly with some rows dead-lettered), ``duplicate``, or ``rejected``."""
+    records: list[str] = field(default_factory=list)
+    dead_letters: list[int] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    kind: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "agency": self.agency, "message_id": self.message_id, "status": self.status,
+            "records": self.records, "dead_letters": self.dead_letters, "kind": self.kind,
+            "errors": [{"reason": f.reason, "field": f.field, "rule": f.rule, "row": f.row or None}
+                       for f in self.failures],
+        }
+
+
+@dataclass
+class _Prepared:
+    message: NativeMessage
+    outcome: Outcome
+    records: list[tuple[dict[str, Any], str]] = field(default_factory=list)  # (record, fingerprint)
+    whole_failure: Failure | None = None
+
+
+def signature_for(key: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _summary(exc: BaseException) -> str:
+    """Type and place of an unexpected error, without its message (it may hold data)."""
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno} in {tb[-1].name}" if tb else ""
+    return f"{type(exc).__name__}{where}"
+
+
+class Pipeline:
+    def __init__(self, store: Store, registry: Registry, routes: list[Route], settings: dict[str, Any]):
+        self.store = store
+        self.registry = registry
+        self.routes = routes
+        self.plugin_attempts = settings["pipeline"]["plugin_attempts"]
+        self.on_commit: list = []  # callbacks after a commit that wrote outbox rows
+
+    # -- stage 1: outside the transaction -------------------------------------------------
+
+    def _prepare(self, message: NativeMessage) -> _Prepared:
+        prep = _Prepared(message, Outcome(agency=message.agency, message_id=message.message_id, kind=message.kind))
+        adapter = self.registry.get(message.agency)
+        if adapter is None:
+            prep.whole_failure = Failure(f"no plugin adapts agency {message.agency!r}", "agency", "unknown-agency")
+            return prep
+        if not message.message_id:
+            prep.whole_failure = Failure("message_id is required (rule: required)", "message_id", "required")
+            return prep
+        if adapter.key:
+            given = str(message.headers.get("x-wagehub-signature") or "")
+            if not hmac.compare_digest(given, signature_for(adapter.key, message.body)):
+                rule = "hmac-signature-missing" if not given else "hmac-signature"
+                prep.whole_failure = Failure(
+                    "unauthenticated: x-wagehub-signature is missing or does not match the body "
+                    f"(rule: {rule})", "x-wagehub-signature", rule)
+                return prep
+        items = self._parse(adapter, message, prep)
+        if items is None:
+            return prep
+        received = iso(now_beijing())
+        for item in items:
+            if isinstance(item, Rejected):
+                prep.outcome.failures.append(Failure(item.reason, item.field, item.rule, item.kind or message.kind,
+                                                     item.row or 0, item.raw))
+                continue
+            record = {"type": item.type, "source_agency": adapter.code, "source_ref": item.source_ref,
+                      "schema_version": SCHEMAS[item.type].VERSION if item.type in SCHEMAS else None,
+                      **item.record}
+            record.setdefault("received_at", received)
+            try:
+                canonical = normalise_record(record)
+            except RecordInvalid as exc:
+                where = f"row {item.row}: " if item.row else ""
+                prep.outcome.failures.append(Failure(
+                    f"{where}{exc}", exc.field, exc.rule, item.kind, item.row or 0, item.raw))
+                continue
+            fp = hashlib.sha256(json.dumps([item.type, item.source_ref, item.record], sort_keys=True,
+                                           ensure_ascii=False, default=str).encode()).hexdigest()
+            prep.records.append((canonical, fp))
+            prep.outcome.kind = prep.outcome.kind or item.kind
+        if not prep.records and prep.outcome.failures and len(prep.outcome.failures) == 1 \
+                and not prep.outcome.failures[0].row:
+            prep.whole_failure = prep.outcome.failures.pop()
+        return prep
+
+    def _parse(self, adapter, message: NativeMessage, prep: _Prepared) -> list | None:
+        delay = 0.05
+        for attempt in range(1, self.plugin_attempts + 1):
+            try:
+                result = adapter.parse(message)
+                return list(result) if result is not None else []
+            except InvalidMessage as exc:
+                prep.whole_failure = Failure(exc.reason, exc.field, exc.rule, exc.kind or message.kind)
+                return None
+            except Exception as exc:  # a bug in the plugin: retry, then dead-letter
+                summary = _summary(exc)
+                log.warning("plugin %s raised %s on message %s (attempt %d of %d)", adapter.name, summary,
+                            message.message_id, attempt, self.plugin_attempts)
+                if attempt == self.plugin_attempts:
+                    prep.whole_failure = Failure(f"plugin error after {attempt} attempts: {summary}",
+                                                 None, "plugin-error", message.kind)
+                    return None
+                time.sleep(delay)
+                delay *= 4
+        return None
+
+    # -- stage 2: one transaction ---------------------------------------------------------
+
+    def process(self, messages: Iterable[NativeMessage], *, replay_of: int | None = None) -> list[Outcome]:
+        """Apply a batch of messages; returns one outcome each, in order.
+
+        Raises :class:`Unavailable` when the database cannot be reached: nothing of the
+        batch is applied then, and the caller must not acknowledge it.
+        """
+        messages = list(messages)
+        try:
+            seen = self._seen(messages)
+        except SQLAlchemyError as exc:
+            raise Unavailable(f"database unavailable: {type(exc).__name__}") from exc
+        prepared = []
+        for msg in messages:
+            if msg.message_id and (msg.agency, msg.message_id) in seen:
+                prepared.append(_Prepared(msg, Outcome(msg.agency, msg.message_id, "duplicate", kind=msg.kind)))
+            else:
+                prepared.append(self._prepare(msg))
+        try:
+            self._commit(prepared, replay_of)
+        except IntegrityError:
+            if len(prepared) == 1:
+                # A concurrent worker applied the same message id first.
+                prepared[0].outcome.status = "duplicate"
+                prepared[0].outcome.records.clear()
+                prepared[0].outcome.dead_letters.clear()
+                return [prepared[0].outcome]
+            log.info("batch of %d hit a concurrent write; applying one by one", len(prepared))
+            return [self.process([p.message], replay_of=replay_of)[0] for p in prepared]
+        except (OperationalError, SQLAlchemyError) as exc:
+            raise Unavailable(f"database unavailable: {type(exc).__name__}") from exc
+        for p in prepared:
+            o = p.outcome
+            metrics.MESSAGES.labels(agency=o.agency, outcome=o.status).inc()
+            if o.dead_letters:
+                metrics.DEAD_LETTERS.labels(agency=o.agency).inc(len(o.dead_letters))
+            if o.status != "duplicate":
+                log.info("message %s from %s: %s, %d record(s), %d dead letter(s)", o.message_id, o.agency,
+                         o.status, len(o.records), len(o.dead_letters))
+        return [p.outcome for p in prepared]
+
+    def _seen(self, messages: list[NativeMessage]) -> set[tuple[str, str]]:
+        pairs = {(m.agency, m.message_id) for m in messages if m.message_id}
+        if not pairs:
+            return set()
+        with self.store.sessions() as session:
+            rows = session.execute(
+                select(Inbox.agency, Inbox.message_id).where(tuple_(Inbox.agency, Inbox.message_id).in_(pairs))
+            ).all()
+        return {(a, m) for a, m in rows}
+
+    def _commit(self, prepared: list[_Prepared], replay_of: int | None) -> None:
+        wrote_outbox = False
+        in_batch: set[tuple[str, str]] = set()
+        with self.store.session() as session:
+            for p in prepared:
+                msg, o = p.message, p.outcome
+                if o.status == "duplicate":
+                    continue
+                if msg.message_id and (msg.agency, msg.message_id) in in_batch:
+                    o.status = "duplicate"
+                    continue
+                if p.whole_failure is not None:
+                    o.status = "rejected"
+                    o.failures.insert(0, p.whole_failure)
+                    o.dead_letters.append(self._dead_letter(session, msg, p.whole_failure, replay_of))
+                    continue
+                for failure in o.failures:
+                    o.dead_letters.append(self._dead_letter(session, msg, failure, replay_of))
+                wrote_outbox |= self._store_records(session, p)
+                session.add(Inbox(agency=msg.agency, message_id=msg.message_id, kind=o.kind,
+                                  records=len(o.records), rejected=len(o.failures)))
+                in_batch.add((msg.agency, msg.message_id))
+            if replay_of is not None:
+                self._mark_replay(session, replay_of, prepared[0].outcome)
+        if wrote_outbox:
+            for callback in self.on_commit:
+                callback()
+
+    def _store_records(self, session, p: _Prepared) -> bool:
+        wrote = False
+        fps = [fp for _, fp in p.records]
+        existing = set()
+        if fps:
+            existing = {fp for (fp,) in session.execute(
+                select(Record.fingerprint).where(Record.source_agency == p.message.agency, Record.fingerprint.in_(fps))
+            ).all()}
+        accepted = utcnow()
+        for record, fp in p.records:
+            if fp in existing:
+                continue  # the same record again, under another message id: no second effect
+            existing.add(fp)
+            record_id = new_id("rec")
+            matter_id = matters.link(session, record)
+            record.update(record_id=record_id, matter_id=matter_id, accepted_at=iso(now_beijing()))
+            session.add(Record(
+                record_id=record_id, type=record["type"], schema_version=record["schema_version"],
+                source_agency=record["source_agency"], source_ref=record["source_ref"], matter_id=matter_id,
+                message_id=p.message.message_id, fingerprint=fp, occurred_at=matters.occurred_at(record),
+                accepted_at=accepted, data=record,
+            ))
+            session.flush()
+            p.outcome.records.append(record_id)
+            wrote |= self._route(session, record, matter_id)
+        return wrote
+
+    def _route(self, session, record: dict[str, Any], matter_id: str) -> bool:
+        wrote = False
+        refs = None
+        for route in self.routes:
+            if not route.matches(record):
+                continue
+            if self.registry.get(route.to) is None:
+                log.warning("route %s names agency %s, which no installed plugin adapts: skipped",
+                            route.name, route.to)
+                continue
+            if refs is None:
+                refs = matters.refs(session, matter_id)
+            cache: dict[str, Any] = {}
+
+            def related(rtype: str) -> dict | None:
+                if rtype not in cache:
+                    cache[rtype] = matters.related(session, matter_id, rtype)
+                return cache[rtype]
+
+            payload = {
+                "record": route.project(record, related),
+                "refs": refs,
+                "params": dict(route.params),
+                "created_at": iso(now_beijing()),
+            }
+            session.add(Outbox(
+                message_id=new_id("out"), record_id=record["record_id"], record_type=record["type"],
+                source_agency=record["source_agency"], matter_id=matter_id, recipient=route.to,
+                kind=route.kind, route=route.name, payload=payload,
+            ))
+            wrote = True
+        return wrote
+
+    def _dead_letter(self, session, msg: NativeMessage, failure: Failure, replay_of: int | None) -> int:
+        body = failure.body if failure.body is not None else msg.body
+        sha = hashlib.sha256(body).hexdigest()
+        message_id = msg.message_id or f"missing-{sha[:16]}"
+        if replay_of is not None:
+            return replay_of
+        existing = session.execute(select(DeadLetter.id).where(
+            DeadLetter.agency == msg.agency, DeadLetter.message_id == message_id,
+            DeadLetter.row == failure.row, DeadLetter.body_sha256 == sha)).scalar()
+        if existing:
+            return existing
+        headers = {k: v for k, v in dict(msg.headers).items() if isinstance(v, (str, int, float, bool))}
+        dl = DeadLetter(agency=msg.agency, kind=failure.kind or msg.kind, message_id=message_id, row=failure.row,
+                        reason=failure.reason, field=failure.field, rule=failure.rule, body=body, body_sha256=sha,
+                        content_type=msg.content_type, content_encoding=msg.content_encoding, headers=headers)
+        session.add(dl)
+        session.flush()
+        log.warning("dead letter %d: %s message %s row %s: field %s, rule %s", dl.id, msg.agency, message_id,
+                    failure.row or "-", failure.field, failure.rule)
+        return dl.id
+
+    def _mark_replay(self, session, dead_letter_id: int, outcome: Outcome) -> None:
+        dl = session.get(DeadLetter, dead_letter_id)
+        if dl is None:
+            return
+        dl.attempts = (dl.attempts or 0) + 1
+        dl.replayed_at = utcnow()
+        dl.replay_result = outcome.to_dict()
+        if outcome.status in ("accepted", "duplicate") and not outcome.failures:
+            dl.status = "replayed"
+        elif outcome.failures:
+            first = outcome.failures[0]
+            dl.reason, dl.field, dl.rule = first.reason, first.field, first.rule
+
+
+def message_for_replay(dl: DeadLetter, body: bytes | None = None) -> NativeMessage:
+    """The native message a dead letter stands for (a row replays alone, under its own id)."""
+    message_id = dl.message_id if not dl.row else f"{dl.message_id}#row{dl.row}"
+    headers = dict(dl.headers or {})
+    if body is not None and dl.agency:
+        headers.pop("x-wagehub-signature", None)
+    return NativeMessage(agency=dl.agency, body=body if body is not None else dl.body, message_id=message_id,
+                         content_type=dl.content_type, content_encoding=dl.content_encoding, kind=dl.kind
+                         if dl.kind and headers.get("x-wagehub-kind") else headers.get("x-wagehub-kind"),
+                         headers=headers)

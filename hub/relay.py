@@ -1,0 +1,202 @@
+"""The outbox relay: renders each outbox row with the recipient's plugin and publishes it.
+
+Rows are claimed in id order (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several
+workers can relay side by side), published in a batch with confirms, and marked sent
+only once the broker has confirmed them. A row keeps its ``message_id`` for life, so a
+retried publish is a duplicate the recipient drops. Per matter and recipient, rows go
+out in order: a row waits while an earlier one of the same matter is undelivered. A
+recipient that fails (rendering raises, broker refuses) delays only its own rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from typing import Any, Mapping
+
+from sqlalchemy import func, or_, select, update
+
+from hub import metrics
+from hub.broker import OutMessage, PublishError, Publisher
+from hub.pipeline import _summary, signature_for
+from hub.plugins import Registry
+from hub.store import Store
+from hub.store.models import Outbox, utcnow
+from hub.types import Delivery
+
+log = logging.getLogger(__name__)
+
+
+class Relay:
+    def __init__(self, store: Store, registry: Registry, publisher: Publisher, settings: Mapping[str, Any]):
+        self.store = store
+        self.registry = registry
+        self.publisher = publisher
+        cfg = settings["relay"]
+        self.batch_size = cfg["batch_size"]
+        self.poll_interval = cfg["poll_interval"]
+        self.claim = dt.timedelta(seconds=cfg["claim_seconds"])
+        self.backoff_start = cfg["backoff_start"]
+        self.backoff_max = cfg["backoff_max"]
+        self.wake = threading.Event()
+
+    # -- claiming ---------------------------------------------------------------------------
+
+    def _claim(self) -> list[Outbox]:
+        now = utcnow()
+        enabled = self.registry.enabled_codes()
+        if not enabled:
+            return []
+        with self.store.session() as session:
+            query = (
+                select(Outbox)
+                .where(Outbox.status == "pending", Outbox.next_attempt_at <= now, Outbox.recipient.in_(enabled),
+                       or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now))
+                .order_by(Outbox.id)
+                .limit(self.batch_size)
+            )
+            if self.store.dialect == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = list(session.scalars(query))
+            rows = self._in_order(session, rows)
+            if rows:
+                session.execute(update(Outbox).where(Outbox.id.in_([r.id for r in rows]))
+                                .values(claimed_until=now + self.claim))
+            return rows
+
+    def _in_order(self, session, rows: list[Outbox]) -> list[Outbox]:
+        """Keep a row only if every earlier undelivered row of its matter and recipient is ours."""
+        if not rows:
+            return rows
+        ours = {r.id for r in rows}
+        matters = {r.matter_id for r in rows}
+        earlier = session.execute(
+            select(Outbox.id, Outbox.matter_id, Outbox.recipient)
+            .where(Outbox.status == "pending", Outbox.matter_id.in_(matters), Outbox.id <= max(ours))
+            .order_by(Outbox.id)
+        ).all()
+        blocked: set[tuple[str, str]] = set()
+        keep: set[int] = set()
+        for row_id, matter_id, recipient in earlier:
+            key = (matter_id, recipient)
+            if key in blocked:
+                continue
+            if row_id in ours:
+                keep.add(row_id)
+            else:
+                blocked.add(key)
+        return [r for r in rows if r.id in keep]
+
+    # -- one round ----------------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """Claim, render, publish and mark one batch; returns the number delivered."""
+        rows = self._claim()
+        if not rows:
+            return 0
+        started = time.perf_counter()
+        out: list[OutMessage] = []
+        sendable: list[Outbox] = []
+        failed: dict[int, str] = {}
+        blocked: set[tuple[str, str]] = set()
+        for row in rows:
+            key = (row.matter_id, row.recipient)
+            if key in blocked:
+                continue
+            try:
+                out.append(self._render(row))
+                sendable.append(row)
+            except Exception as exc:  # a failing recipient plugin delays only its own rows
+                failed[row.id] = f"render failed: {_summary(exc)}"
+                blocked.add(key)
+                log.warning("outbox %d to %s: render failed: %s", row.id, row.recipient, _summary(exc))
+        try:
+            confirmed = self.publisher.publish_many(out)
+        except PublishError as exc:
+            log.warning("relay: %s; %d deliveries wait", exc, len(out))
+            self._release([r.id for r in rows])
+            raise
+        sent = [r.id for r, ok in zip(sendable, confirmed) if ok]
+        for r, ok in zip(sendable, confirmed):
+            if not ok:
+                failed[r.id] = "broker did not confirm"
+        self._finish(rows, sent, failed)
+        metrics.RELAY_SECONDS.observe(time.perf_counter() - started)
+        return len(sent)
+
+    def _render(self, row: Outbox) -> OutMessage:
+        adapter = self.registry.get(row.recipient)
+        if adapter is None:
+            raise LookupError(f"no plugin for agency {row.recipient}")
+        payload = row.payload
+        delivery = Delivery(
+            recipient=row.recipient, kind=row.kind, route=row.route, record_type=row.record_type,
+            record=payload["record"], refs=payload.get("refs", {}), message_id=row.message_id,
+            matter_id=row.matter_id, params=payload.get("params", {}), created_at=payload.get("created_at"),
+        )
+        rendered = adapter.render(delivery)
+        headers = {
+            **dict(rendered.headers),
+            "x-wagehub-record-type": row.record_type,
+            "x-wagehub-record-id": row.record_id,
+            "x-wagehub-source": row.source_agency,
+            "x-wagehub-matter": row.matter_id,
+            "x-wagehub-kind": row.kind,
+        }
+        if adapter.key:
+            headers["x-wagehub-signature"] = signature_for(adapter.key, rendered.body)
+        return OutMessage(routing_key=row.recipient, body=rendered.body, message_id=row.message_id,
+                          content_type=rendered.content_type, content_encoding=rendered.content_encoding,
+                          headers=headers)
+
+    def _release(self, ids: list[int]) -> None:
+        with self.store.session() as session:
+            session.execute(update(Outbox).where(Outbox.id.in_(ids)).values(claimed_until=None))
+
+    def _finish(self, rows: list[Outbox], sent: list[int], failed: dict[int, str]) -> None:
+        now = utcnow()
+        by_id = {r.id: r for r in rows}
+        with self.store.session() as session:
+            if sent:
+                session.execute(update(Outbox).where(Outbox.id.in_(sent))
+                                .values(status="sent", sent_at=now, claimed_until=None, last_error=None))
+            for row_id, error in failed.items():
+                attempts = (by_id[row_id].attempts or 0) + 1
+                wait = min(self.backoff_max, self.backoff_start * (2 ** (attempts - 1)))
+                session.execute(update(Outbox).where(Outbox.id == row_id).values(
+                    attempts=attempts, last_error=error, claimed_until=None,
+                    next_attempt_at=now + dt.timedelta(seconds=wait)))
+            untouched = [i for i in by_id if i not in failed and i not in sent]
+            if untouched:
+                session.execute(update(Outbox).where(Outbox.id.in_(untouched)).values(claimed_until=None))
+        for row_id in sent:
+            metrics.DELIVERIES.labels(agency=by_id[row_id].recipient, outcome="sent").inc()
+        for row_id in failed:
+            metrics.DELIVERIES.labels(agency=by_id[row_id].recipient, outcome="retry").inc()
+
+    def pending(self) -> int:
+        with self.store.sessions() as session:
+            return session.execute(select(func.count()).select_from(Outbox).where(Outbox.status == "pending")).scalar()
+
+    # -- loop ---------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Relay until ``stop`` is set; back off while the broker or database is down."""
+        backoff = 0.5
+        while not stop.is_set():
+            try:
+                n = self.run_once()
+                backoff = 0.5
+                if n == 0:
+                    self.wake.wait(self.poll_interval)
+                    self.wake.clear()
+            except PublishError:
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 30)
+            except Exception as exc:  # database down, or a bug: keep the thread alive
+                log.warning("relay: %s; retrying in %.1fs", _summary(exc), backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 30)
+        self.publisher.close()

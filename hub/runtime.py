@@ -1,0 +1,148 @@
+"""The hub's parts wired together: settings, store, plugins, routes and pipeline.
+
+The web app, the workers and the CLI each build one :class:`Hub` and share nothing
+else; several processes share state only through the database and the broker.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Iterable, Mapping
+
+from sqlalchemy import select
+
+from hub import metrics
+from hub.broker import Publisher, connect, declare_topology
+from hub.config import load_settings, routes_path
+from hub.errors import ConfigError, SettingsError
+from hub.pipeline import Pipeline
+from hub.plugins import Registry, build_plugin_manager
+from hub.routes import load_routes
+from hub.store import Store
+from hub.store.models import PluginState, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class Hub:
+    def __init__(self, settings: Mapping[str, Any] | None = None, *, extra_plugins: Iterable[object] = (),
+                 entry_points: bool = True, migrate: bool = True):
+        self.settings = dict(settings) if settings is not None else load_settings()
+        self.pm = build_plugin_manager(extra_plugins, entry_points=entry_points)
+        self.registry = Registry(self.pm, self.settings.get("plugins", {}))
+        self.routes = load_routes(routes_path(self.settings))
+        for route in self.routes:
+            if self.registry.get(route.to) is None:
+                log.warning("route %s: no installed plugin adapts agency %s", route.name, route.to)
+        self.store = Store(self.settings["hub"]["database_url"])
+        if migrate:
+            self.store.ensure_schema()
+        self.pipeline = Pipeline(self.store, self.registry, self.routes, self.settings)
+        self._topology_declared = False
+        self.refresh_plugin_state()
+
+    @property
+    def broker_url(self) -> str:
+        return self.settings["hub"]["broker_url"]
+
+    def connection(self):
+        return connect(self.settings)
+
+    def publisher(self) -> Publisher:
+        return Publisher(self.settings)
+
+    def declare_topology(self, conn=None) -> None:
+        own = conn is None
+        conn = conn or self.connection()
+        try:
+            declare_topology(conn, self.registry.codes(), self.settings)
+            self._topology_declared = True
+        finally:
+            if own:
+                conn.release()
+
+    # -- plugin state -------------------------------------------------------------------------
+
+    def plugin_state(self) -> dict[str, bool]:
+        with self.store.sessions() as session:
+            return {row.name: row.enabled for row in session.scalars(select(PluginState))}
+
+    def refresh_plugin_state(self) -> bool:
+        """Read admins' enable/disable decisions; True when the enabled set changed."""
+        changed = self.registry.apply_state(self.plugin_state())
+        for name, adapter in self.registry.adapters.items():
+            metrics.PLUGIN_ENABLED.labels(plugin=name).set(1 if self.registry.is_enabled(adapter.code) else 0)
+        return changed
+
+    def set_plugin_enabled(self, name: str, enabled: bool, actor: str | None = None) -> None:
+        adapter = self.registry.adapters.get(name) or self.registry.get(name)
+        if adapter is None:
+            raise ConfigError(f"no plugin named {name!r}; installed: {', '.join(sorted(self.registry.adapters))}")
+        if enabled:
+            try:
+                adapter.check_settings()
+            except SettingsError as exc:
+                raise ConfigError(f"plugin {adapter.name} cannot be enabled: {exc}") from exc
+        with self.store.session() as session:
+            row = session.get(PluginState, adapter.name)
+            if row is None:
+                session.add(PluginState(name=adapter.name, enabled=enabled, updated_by=actor))
+            else:
+                row.enabled, row.updated_at, row.updated_by = enabled, utcnow(), actor
+        self.refresh_plugin_state()
+        log.info("plugin %s %s by %s", adapter.name, "enabled" if enabled else "disabled", actor or "cli")
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def startup(self) -> None:
+        for adapter in self.registry.adapters.values():
+            if self.registry.is_enabled(adapter.code):
+                adapter.startup()
+
+    def shutdown(self) -> None:
+        for adapter in self.registry.adapters.values():
+            try:
+                adapter.shutdown()
+            except Exception:  # noqa: BLE001  (one plugin must not keep others from stopping)
+                log.exception("plugin %s failed to shut down", adapter.name)
+        self.store.dispose()
+
+
+class Workers:
+    """The inbound consumer and the outbox relay of one process, on threads."""
+
+    def __init__(self, hub: Hub):
+        from hub.relay import Relay
+        from hub.worker import InboundWorker
+
+        self.hub = hub
+        self.stop_event = threading.Event()
+        self.relay = Relay(hub.store, hub.registry, hub.publisher(), hub.settings)
+        self.inbound = InboundWorker(hub)
+        hub.pipeline.on_commit.append(self.relay.wake.set)
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        self.hub.startup()
+        self.threads = [
+            threading.Thread(target=self.inbound.run, name="wagehub-inbound", daemon=True),
+            threading.Thread(target=self.relay.run, args=(self.stop_event,), name="wagehub-relay", daemon=True),
+        ]
+        for t in self.threads:
+            t.start()
+
+    def stop(self, timeout: float = 10) -> None:
+        self.stop_event.set()
+        self.inbound.should_stop = True
+        self.relay.wake.set()
+        for t in self.threads:
+            t.join(timeout)
+        self.hub.shutdown()
+
+    def __enter__(self) -> "Workers":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,184 @@
+"""Tables of the hub's store. Alembic migrations in ``hub/store/migrations`` create them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
+    TypeDecorator, UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UtcDateTime(TypeDecorator):
+    """Aware datetimes in, aware (UTC) datetimes out, on SQLite too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=dt.timezone.utc)
+            value = value.astimezone(dt.timezone.utc)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, dt.datetime: UtcDateTime()}
+
+
+class Matter(Base):
+    """One arrears matter: every record of every agency about one arrears case."""
+
+    __tablename__ = "matters"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    merged_into: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class MatterKey(Base):
+    """A number (``case:AJ...``) that identifies a matter."""
+
+    __tablename__ = "matter_keys"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    matter_id: Mapped[str] = mapped_column(String(40), ForeignKey("matters.id"), index=True)
+    seq: Mapped[int] = mapped_column(BigId, default=0)
+
+
+class Record(Base):
+    """A canonical record, stored in its JSON form (``data``)."""
+
+    __tablename__ = "records"
+    __table_args__ = (
+        UniqueConstraint("source_agency", "type", "fingerprint", name="uq_records_fingerprint"),
+        Index("ix_records_matter", "matter_id", "occurred_at"),
+        Index("ix_records_type_seq", "type", "seq"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    record_id: Mapped[str] = mapped_column(String(40), unique=True)
+    type: Mapped[str] = mapped_column(String(40))
+    schema_version: Mapped[str] = mapped_column(String(10))
+    source_agency: Mapped[str] = mapped_column(String(40))
+    source_ref: Mapped[str] = mapped_column(String(200), index=True)
+    matter_id: Mapped[str] = mapped_column(String(40), ForeignKey("matters.id"))
+    message_id: Mapped[str] = mapped_column(String(200))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[dt.datetime] = mapped_column()
+    accepted_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    data: Mapped[dict[str, Any]] = mapped_column()
+
+
+class Inbox(Base):
+    """Message ids already applied: a redelivery or resend has no second effect."""
+
+    __tablename__ = "inbox"
+
+    agency: Mapped[str] = mapped_column(String(40), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    records: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Outbox(Base):
+    """A delivery to decide and keep until the broker has confirmed it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_pending", "status", "next_attempt_at", "id"),
+        Index("ix_outbox_matter", "matter_id", "recipient", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(80), unique=True)
+    record_id: Mapped[str] = mapped_column(String(40), index=True)
+    record_type: Mapped[str] = mapped_column(String(40))
+    source_agency: Mapped[str] = mapped_column(String(40))
+    matter_id: Mapped[str] = mapped_column(String(40))
+    recipient: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(40))
+    route: Mapped[str] = mapped_column(String(80))
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+class DeadLetter(Base):
+    """What could not be applied, with the original bytes, to fix and replay."""
+
+    __tablename__ = "dead_letters"
+    __table_args__ = (
+        UniqueConstraint("agency", "message_id", "row", "body_sha256", name="uq_dead_letter"),
+        Index("ix_dead_letters_status", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    agency: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    message_id: Mapped[str] = mapped_column(String(200))
+    row: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str] = mapped_column(Text)
+    field: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    rule: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    content_encoding: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    replayed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    replay_result: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PluginState(Base):
+    """An admin's enable/disable decision; survives restarts."""
+
+    __tablename__ = "plugin_state"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+
+
+class ApiToken(Base):
+    """An API token, stored as its SHA-256 only."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(80))
+    label: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)

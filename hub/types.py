@@ -1,0 +1,131 @@
+"""Value types that hooks take and return: the whole vocabulary a plugin needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import marshmallow as ma
+
+from hub.errors import InvalidMessage, SettingsError
+
+__all__ = [
+    "AgencyInfo", "NativeMessage", "Parsed", "Rejected", "Delivery", "Rendered", "Sample",
+    "InvalidMessage", "SettingsError",
+]
+
+
+@dataclass(frozen=True)
+class AgencyInfo:
+    """What a plugin declares about the agency it adapts (``register_agency``)."""
+
+    code: str
+    """Agency code: routing key and queue suffix (``wagehub.in.<code>``), lower case."""
+    name: str
+    """Human name, e.g. "人社 labour inspection"."""
+    version: str
+    """The plugin's own version."""
+    kinds_in: tuple[str, ...] = ()
+    """Native kinds the plugin reads (e.g. ``("CLUE", "TRANSFER")``)."""
+    kinds_out: tuple[str, ...] = ()
+    """Native kinds the plugin writes for its agency (e.g. ``("NOTICE",)``)."""
+    settings_schema: ma.Schema | None = None
+    """Validates the plugin's settings (``[plugins.<code>]`` in the config); None: any."""
+    secret_settings: tuple[str, ...] = ("key",)
+    """Settings never shown back (admin pages and APIs print them as ``***``)."""
+    schema_version: str = "1"
+    """Canonical schema major version the plugin reads and writes."""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class NativeMessage:
+    """A native message as it arrived, over a queue or HTTP. The body is untouched."""
+
+    agency: str
+    body: bytes
+    message_id: str | None = None
+    content_type: str | None = None
+    content_encoding: str | None = None
+    kind: str | None = None
+    """The ``x-wagehub-kind`` header, when the sender set it."""
+    headers: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Parsed:
+    """One canonical record read from a native message.
+
+    ``record`` holds the canonical fields in their JSON form (money as ``"36000.00"``,
+    times as ISO 8601 with offset); the hub validates it with the shared schema of
+    ``type`` and adds the envelope (``record_id``, ``matter_id``, ...).
+    """
+
+    type: str
+    record: dict[str, Any]
+    source_ref: str
+    kind: str
+    row: int | None = None
+    raw: bytes | None = None
+    """For a row of a batch: that row alone, re-readable (header included), so a row
+    that fails validation can be dead-lettered and replayed on its own."""
+
+
+@dataclass
+class Rejected:
+    """A row of a batch that cannot be read; the rest of the batch goes on."""
+
+    reason: str
+    kind: str | None = None
+    field: str | None = None
+    rule: str | None = None
+    row: int | None = None
+    raw: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One outbound delivery: what ``render_record`` turns into native bytes."""
+
+    recipient: str
+    kind: str
+    """Native kind to write (from the route)."""
+    route: str
+    record_type: str
+    record: Mapping[str, Any]
+    """The canonical record, already cut down to the fields the route allows."""
+    refs: Mapping[str, list[str]]
+    """Numbers of the matter the record belongs to: ``clue_no``, ``case_no``, ``order_no``,
+    ``transfer_no``, ``project_code``, ... each a list (oldest first)."""
+    message_id: str
+    matter_id: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    """Route parameters from ``routes.toml`` (e.g. ``notice_kind``, ``deadline_days``)."""
+    created_at: str | None = None
+    """When the delivery was decided (ISO 8601): a stable 'sent' time for the body."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A native outbound message."""
+
+    body: bytes
+    content_type: str
+    content_encoding: str | None = None
+    headers: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A native sample message a plugin ships (demo data and conformance tests)."""
+
+    name: str
+    body: bytes
+    content_type: str
+    content_encoding: str | None = None
+    kind: str | None = None
+    at: str = ""
+    """ISO time of the event, so the demo can replay several agencies in order."""
+    bad: bool = False
+    """A sample that must be refused; ``reason`` says what should be named."""
+    reason: str = ""

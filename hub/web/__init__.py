@@ -1,0 +1,1 @@
+"""Blueprints of the HTTP API (``api``), health, readiness, metrics and the OpenAPI document."""

@@ -1,0 +1,421 @@
+"""The ``/api/v1`` routes of the contract.
+
+Every route is declared with :func:`api_route`, which names the roles that may call it
+and feeds both the access check and the OpenAPI document, so no route can be added
+unprotected or undocumented.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import functools
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from flask import Blueprint, current_app, g, jsonify, request
+from sqlalchemy import or_, select
+
+from hub import matters
+from hub.errors import BadRequest, ConfigError, Forbidden, HubError, NotFound
+from hub.pipeline import message_for_replay
+from hub.store.models import DeadLetter, Outbox, Record
+from hub.transfers import STATUSES, transfer_numbers, transfer_view
+from hub.types import NativeMessage
+from hub.web.auth import require
+from schemas.validators import mask_id_number, mask_mobile
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+ALL_READERS = ("admin", "linkage", "viewer", "agency")
+
+
+@dataclass
+class ApiRoute:
+    rule: str
+    methods: tuple[str, ...]
+    roles: tuple[str, ...]
+    summary: str
+    endpoint: str
+    params: list[dict[str, Any]] = field(default_factory=list)
+    body: str | None = None
+    response: str | None = None
+    statuses: tuple[int, ...] = (200,)
+
+
+API_ROUTES: list[ApiRoute] = []
+
+
+def api_route(rule: str, methods=("GET",), *, roles: tuple[str, ...], summary: str, params=(), body=None,
+              response=None, statuses=(200,), agency_arg: str | None = None):
+    """Register a view on the blueprint behind a role check, and in the OpenAPI table."""
+
+    def decorator(view: Callable):
+        @functools.wraps(view)
+        def wrapped(**kwargs):
+            require(hub().store, roles, agency=kwargs.get(agency_arg) if agency_arg else None)
+            return view(**kwargs)
+
+        bp.add_url_rule(rule, endpoint=view.__name__, view_func=wrapped, methods=list(methods))
+        API_ROUTES.append(ApiRoute(rule=bp.url_prefix + rule, methods=tuple(methods), roles=roles, summary=summary,
+                                   endpoint=f"api.{view.__name__}", params=list(params), body=body,
+                                   response=response, statuses=tuple(statuses)))
+        return wrapped
+
+    return decorator
+
+
+def hub():
+    return current_app.extensions["wagehub"]
+
+
+def _q(name, description, type_="string"):
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": {"type": type_}}
+
+
+# -- paging -------------------------------------------------------------------------------------
+
+def page_limit() -> int:
+    cfg = hub().settings["api"]
+    raw = request.args.get("limit")
+    if raw is None:
+        return cfg["page_size"]
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise BadRequest("limit must be an integer", details={"field": "limit", "rule": "integer"}) from None
+    if not 1 <= limit <= cfg["page_max"]:
+        raise BadRequest(f"limit must be between 1 and {cfg['page_max']}",
+                         details={"field": "limit", "rule": "range"})
+    return limit
+
+
+def decode_cursor() -> int:
+    raw = request.args.get("cursor")
+    if not raw:
+        return 0
+    try:
+        return int(base64.urlsafe_b64decode(raw.encode() + b"==").decode())
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise BadRequest("cursor is not one this API gave out", details={"field": "cursor", "rule": "cursor"}) from None
+
+
+def encode_cursor(value: int) -> str:
+    return base64.urlsafe_b64encode(str(value).encode()).decode().rstrip("=")
+
+
+def page(items: list, last_key: int | None, has_more: bool) -> dict:
+    """The contract's page: ``next_cursor`` is null on the last page."""
+    return {"items": items, "next_cursor": encode_cursor(last_key) if has_more and last_key is not None else None}
+
+
+def parse_since(raw: str | None) -> dt.datetime | None:
+    if not raw:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError:
+        raise BadRequest("since must be an ISO 8601 time with offset",
+                         details={"field": "since", "rule": "datetime"}) from None
+    if value.tzinfo is None:
+        raise BadRequest("since must carry a UTC offset", details={"field": "since", "rule": "time-with-offset"})
+    return value
+
+
+# -- personal data in responses -------------------------------------------------------------
+
+def mask_personal(data: Any) -> Any:
+    """Mask identity numbers and mobiles for roles without personal-data access."""
+    if isinstance(data, list):
+        return [mask_personal(x) for x in data]
+    if isinstance(data, dict):
+        out = {}
+        for k, v in data.items():
+            if k == "id_number" and isinstance(v, str):
+                out[k] = mask_id_number(v)
+            elif k == "mobile" and isinstance(v, str):
+                out[k] = mask_mobile(v)
+            else:
+                out[k] = mask_personal(v)
+        return out
+    return data
+
+
+def sees_personal_data() -> bool:
+    return g.principal.role in ("admin", "linkage")
+
+
+def visible_record(record: Record) -> dict | None:
+    """The record as the caller may see it, or None when it is not theirs."""
+    principal = g.principal
+    agency = principal.agency
+    if agency is None:
+        return record.data if sees_personal_data() else mask_personal(record.data)
+    if record.source_agency == agency:
+        return record.data
+    with hub().store.sessions() as session:
+        row = session.scalars(select(Outbox).where(Outbox.record_id == record.record_id,
+                                                   Outbox.recipient == agency)).first()
+    return row.payload["record"] if row else None
+
+
+# -- inbound ------------------------------------------------------------------------------------
+
+@api_route("/inbound/<agency>", methods=("POST",), roles=("admin", "agency"), agency_arg="agency",
+           summary="Post a native message as an agency; 202 once durably accepted",
+           body="native", response="Accepted", statuses=(202, 400, 404, 409, 413, 422))
+def inbound(agency: str):
+    h = hub()
+    adapter = h.registry.get(agency)
+    if adapter is None:
+        raise NotFound(f"no plugin adapts agency {agency!r}")
+    if not h.registry.is_enabled(adapter.code):
+        raise HubError(f"agency {agency} is disabled; its messages are not accepted now", status=409)
+    if request.content_length and request.content_length > h.settings["api"]["max_body"]:
+        raise HubError("body too large", status=413)
+    body = request.get_data(cache=False)
+    message_id = request.headers.get("message_id") or request.headers.get("Message-Id") \
+        or request.headers.get("X-Message-Id")
+    if not message_id:
+        raise BadRequest("message_id header is required", details={"field": "message_id", "rule": "required"})
+    content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip() or None
+    if not content_type:
+        raise BadRequest("Content-Type is required", details={"field": "content_type", "rule": "required"})
+    headers = {k.lower(): v for k, v in request.headers.items() if k.lower().startswith("x-wagehub-")}
+    message = NativeMessage(agency=adapter.code, body=body, message_id=message_id, content_type=content_type,
+                            content_encoding=request.headers.get("Content-Encoding"),
+                            kind=headers.get("x-wagehub-kind"), headers=headers)
+    outcome = h.pipeline.process([message])[0]
+    result = outcome.to_dict()
+    if outcome.status == "rejected":
+        first = outcome.failures[0]
+        status = 400 if first.rule in ("json", "xml", "xlsx", "csv", "encoding", "no-dtd") else 422
+        if first.rule and first.rule.startswith("hmac"):
+            status = 401
+        return jsonify({"error": {"code": "rejected", "message": first.reason,
+                                  "details": {**result, "field": first.field, "rule": first.rule}}}), status
+    return jsonify(result), 202
+
+
+# -- records and matters ---------------------------------------------------------------------
+
+@api_route("/records/<record_id>", roles=ALL_READERS, summary="One canonical record", response="Record",
+           statuses=(200, 404))
+def record(record_id: str):
+    with hub().store.sessions() as session:
+        row = session.scalars(select(Record).where(Record.record_id == record_id)).first()
+    data = visible_record(row) if row is not None else None
+    if data is None:
+        raise NotFound(f"no record {record_id} visible to you")
+    return jsonify(data)
+
+
+@api_route("/records", roles=ALL_READERS, summary="Canonical records, oldest first, paged",
+           params=[_q("type", "record type"), _q("since", "accepted at or after (ISO 8601 with offset)"),
+                   _q("limit", "page size, at most 500", "integer"), _q("cursor", "from next_cursor")],
+           response="RecordPage", statuses=(200, 400))
+def records():
+    limit, after, since = page_limit(), decode_cursor(), parse_since(request.args.get("since"))
+    rtype = request.args.get("type")
+    principal = g.principal
+    query = select(Record).where(Record.seq > after).order_by(Record.seq).limit(limit)
+    if rtype:
+        query = query.where(Record.type == rtype)
+    if since:
+        query = query.where(Record.accepted_at >= since)
+    if principal.agency:
+        routed = select(Outbox.record_id).where(Outbox.recipient == principal.agency)
+        query = query.where(or_(Record.source_agency == principal.agency, Record.record_id.in_(routed)))
+    with hub().store.sessions() as session:
+        rows = list(session.scalars(query))
+    items = [item for item in (visible_record(r) for r in rows) if item is not None]
+    return jsonify(page(items, rows[-1].seq if rows else None, len(rows) == limit))
+
+
+def matter_view(session, matter_id: str) -> dict | None:
+    live = matters.resolve(session, matter_id)
+    if live is None:
+        return None
+    rows = list(session.scalars(select(Record).where(Record.matter_id == live)
+                                .order_by(Record.occurred_at, Record.seq)))
+    deliveries = list(session.scalars(select(Outbox).where(Outbox.matter_id == live).order_by(Outbox.id)))
+    return {
+        "matter_id": live,
+        "refs": matters.refs(session, live),
+        "records": [dict(r.data, occurred_at=r.occurred_at.isoformat()) for r in rows],
+        "deliveries": [{"message_id": d.message_id, "record_id": d.record_id, "recipient": d.recipient,
+                        "kind": d.kind, "route": d.route, "status": d.status,
+                        "sent_at": d.sent_at.isoformat() if d.sent_at else None} for d in deliveries],
+        "deadlines": [],
+    }
+
+
+@api_route("/matters/<matter_id>", roles=("admin", "linkage", "viewer"),
+           summary="One arrears matter: its records from every agency in time order", response="Matter",
+           statuses=(200, 404))
+def matter(matter_id: str):
+    with hub().store.sessions() as session:
+        view = matter_view(session, matter_id)
+    if view is None:
+        raise NotFound(f"no matter {matter_id}")
+    return jsonify(view if sees_personal_data() else mask_personal(view))
+
+
+# -- transfers ----------------------------------------------------------------------------------
+
+@api_route("/transfers", roles=("linkage", "admin"), summary="Criminal-case transfers with status",
+           params=[_q("status", "one of " + ", ".join(STATUSES)), _q("overdue", "true: only overdue ones"),
+                   _q("limit", "page size", "integer"), _q("cursor", "from next_cursor")],
+           response="TransferPage", statuses=(200, 400))
+def transfers():
+    status = request.args.get("status")
+    if status and status not in STATUSES:
+        raise BadRequest(f"status must be one of {', '.join(STATUSES)}", details={"field": "status", "rule": "enum"})
+    overdue = request.args.get("overdue", "").lower() in ("1", "true", "yes")
+    limit, after = page_limit(), decode_cursor()
+    with hub().store.sessions() as session:
+        numbers = transfer_numbers(session)
+        views = [transfer_view(session, n) for n in numbers]
+    items = []
+    for index, view in enumerate(views):
+        if view is None or index < after:
+            continue
+        if status and view["status"] != status:
+            continue
+        if overdue and not any(d.get("overdue") for d in view["deadlines"]):
+            continue
+        summary = {k: view[k] for k in ("transfer_no", "status", "matter_id", "case_no", "employer",
+                                         "amount_owed", "worker_count", "transferred_on", "deadlines")}
+        summary["_index"] = index
+        items.append(summary)
+        if len(items) == limit:
+            break
+    last = items[-1].pop("_index") + 1 if items else None
+    for i in items:
+        i.pop("_index", None)
+    return jsonify(page(items, last, len(items) == limit))
+
+
+@api_route("/transfers/<transfer_no>", roles=("linkage", "admin"),
+           summary="One transfer: receipts, decisions, court outcome, timeline", response="Transfer",
+           statuses=(200, 404))
+def transfer(transfer_no: str):
+    with hub().store.sessions() as session:
+        view = transfer_view(session, transfer_no)
+    if view is None:
+        raise NotFound(f"no transfer {transfer_no}")
+    return jsonify(view)
+
+
+# -- plugins --------------------------------------------------------------------------------------
+
+def plugin_view(name: str) -> dict:
+    h = hub()
+    adapter = h.registry.adapters[name]
+    info = adapter.info
+    return {
+        "name": name, "agency": info.code, "title": info.name, "version": info.version,
+        "enabled": h.registry.is_enabled(info.code), "kinds_in": list(info.kinds_in),
+        "kinds_out": list(info.kinds_out), "schema_version": info.schema_version,
+        "health": "ok" if adapter.settings_error is None else f"settings invalid: {adapter.settings_error}",
+        "settings": adapter.public_settings(),
+    }
+
+
+@api_route("/plugins", roles=("admin",), summary="Installed plugins: agency, version, enabled, health",
+           response="PluginList")
+def plugins():
+    hub().refresh_plugin_state()
+    return jsonify({"items": [plugin_view(n) for n in sorted(hub().registry.adapters)], "next_cursor": None})
+
+
+def _toggle(name: str, enabled: bool):
+    h = hub()
+    if name not in h.registry.adapters and h.registry.get(name) is None:
+        raise NotFound(f"no plugin named {name}")
+    try:
+        h.set_plugin_enabled(name, enabled, actor=g.principal.role)
+    except ConfigError as exc:
+        raise HubError(str(exc), status=409) from exc
+    adapter = h.registry.adapters.get(name) or h.registry.get(name)
+    return jsonify(plugin_view(adapter.name))
+
+
+@api_route("/plugins/<name>/enable", methods=("POST",), roles=("admin",), summary="Enable a plugin now",
+           response="Plugin", statuses=(200, 404, 409))
+def plugin_enable(name: str):
+    return _toggle(name, True)
+
+
+@api_route("/plugins/<name>/disable", methods=("POST",), roles=("admin",),
+           summary="Disable a plugin now; its inbound queue keeps filling", response="Plugin", statuses=(200, 404))
+def plugin_disable(name: str):
+    return _toggle(name, False)
+
+
+# -- dead letters ---------------------------------------------------------------------------------
+
+def dead_letter_view(dl: DeadLetter) -> dict:
+    return {
+        "id": dl.id, "agency": dl.agency, "kind": dl.kind, "message_id": dl.message_id, "row": dl.row or None,
+        "reason": dl.reason, "field": dl.field, "rule": dl.rule, "status": dl.status,
+        "content_type": dl.content_type, "content_encoding": dl.content_encoding,
+        "created_at": dl.created_at.isoformat(), "attempts": dl.attempts,
+        "replayed_at": dl.replayed_at.isoformat() if dl.replayed_at else None, "replay_result": dl.replay_result,
+        "body_base64": base64.b64encode(dl.body).decode(),
+    }
+
+
+@api_route("/dead-letters", roles=("admin",), summary="What failed, with reason and original bytes",
+           params=[_q("agency", "agency code"), _q("kind", "native kind"), _q("status", "open or replayed"),
+                   _q("limit", "page size", "integer"), _q("cursor", "from next_cursor")],
+           response="DeadLetterPage", statuses=(200, 400))
+def dead_letters():
+    limit, after = page_limit(), decode_cursor()
+    query = select(DeadLetter).where(DeadLetter.id > after).order_by(DeadLetter.id).limit(limit)
+    for arg, column in (("agency", DeadLetter.agency), ("kind", DeadLetter.kind), ("status", DeadLetter.status)):
+        if request.args.get(arg):
+            query = query.where(column == request.args[arg])
+    with hub().store.sessions() as session:
+        rows = list(session.scalars(query))
+    return jsonify(page([dead_letter_view(r) for r in rows], rows[-1].id if rows else None, len(rows) == limit))
+
+
+@api_route("/dead-letters/<int:dead_letter_id>/replay", methods=("POST",), roles=("admin",),
+           summary="Feed a dead letter through again (optionally with fixed bytes: body_base64)",
+           body="replay", response="ReplayResult", statuses=(200, 400, 404))
+def dead_letter_replay(dead_letter_id: int):
+    payload = request.get_json(silent=True) or {}
+    fixed = None
+    if payload.get("body_base64"):
+        try:
+            fixed = base64.b64decode(payload["body_base64"], validate=True)
+        except (binascii.Error, ValueError):
+            raise BadRequest("body_base64 is not base64", details={"field": "body_base64", "rule": "base64"}) from None
+    return jsonify(replay(dead_letter_id, fixed))
+
+
+def replay(dead_letter_id: int, body: bytes | None = None) -> dict:
+    h = hub()
+    with h.store.sessions() as session:
+        dl = session.get(DeadLetter, dead_letter_id)
+        if dl is None:
+            raise NotFound(f"no dead letter {dead_letter_id}")
+        if dl.status == "replayed":
+            return {"dead_letter": dead_letter_view(dl), "outcome": dl.replay_result}
+        message = message_for_replay(dl, body)
+    if h.registry.get(message.agency) is None:
+        raise Forbidden(f"no plugin for agency {message.agency}")
+    outcome = h.pipeline.process([message], replay_of=dead_letter_id)[0]
+    with h.store.sessions() as session:
+        dl = session.get(DeadLetter, dead_letter_id)
+        return {"dead_letter": dead_letter_view(dl), "outcome": outcome.to_dict()}
+
+
+# -- audit ------------------------------------------------------------------------------------------
+
+@api_route("/audit/verify", roles=("admin",), summary="Check the tamper-evident audit log end to end",
+           response="AuditResult", statuses=(200, 501))
+def audit_verify():
+    raise HubError("the tamper-evident audit log is not built yet", status=501)

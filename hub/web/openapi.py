@@ -1,0 +1,124 @@
+"""The OpenAPI 3 document, generated from the route table and the marshmallow schemas."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+import hub
+from hub.web.api import API_ROUTES
+from schemas import RECORD_SCHEMAS
+
+
+class ErrorBody(ma.Schema):
+    code = ma.fields.String(required=True)
+    message = ma.fields.String(required=True)
+    details = ma.fields.Dict()
+
+
+class ErrorSchema(ma.Schema):
+    error = ma.fields.Nested(ErrorBody, required=True)
+
+
+class PageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Dict(), required=True)
+    next_cursor = ma.fields.String(allow_none=True, required=True)
+
+
+class AcceptedSchema(ma.Schema):
+    agency = ma.fields.String()
+    message_id = ma.fields.String()
+    status = ma.fields.String(metadata={"description": "accepted or duplicate"})
+    records = ma.fields.List(ma.fields.String())
+    dead_letters = ma.fields.List(ma.fields.Integer())
+    errors = ma.fields.List(ma.fields.Dict())
+    kind = ma.fields.String(allow_none=True)
+
+
+class PluginSchema(ma.Schema):
+    name = ma.fields.String()
+    agency = ma.fields.String()
+    title = ma.fields.String()
+    version = ma.fields.String()
+    enabled = ma.fields.Boolean()
+    kinds_in = ma.fields.List(ma.fields.String())
+    kinds_out = ma.fields.List(ma.fields.String())
+    schema_version = ma.fields.String()
+    health = ma.fields.String()
+    settings = ma.fields.Dict()
+
+
+class ReplaySchema(ma.Schema):
+    body_base64 = ma.fields.String(metadata={"description": "fixed native bytes, base64; omit to replay as kept"})
+
+
+def _response_schema(name: str | None):
+    return {
+        None: None, "Accepted": AcceptedSchema, "Plugin": PluginSchema,
+    }.get(name, None)
+
+
+def build_spec() -> dict:
+    spec = APISpec(
+        title="wage-arrears-hub API", version=hub.__version__, openapi_version="3.0.3",
+        plugins=[MarshmallowPlugin()],
+        info={"description": "Exchange of wage-arrears records among agencies. Every /api/ route needs "
+                             "Authorization: Bearer <token>."},
+    )
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    spec.components.schema("Error", schema=ErrorSchema)
+    spec.components.schema("Page", schema=PageSchema)
+    spec.components.schema("Accepted", schema=AcceptedSchema)
+    spec.components.schema("Plugin", schema=PluginSchema)
+    spec.components.schema("Replay", schema=ReplaySchema)
+    for rtype, cls in sorted(RECORD_SCHEMAS.items()):
+        spec.components.schema(f"Record_{rtype}", schema=cls)
+    error_ref = {"$ref": "#/components/schemas/Error"}
+    for route in API_ROUTES:
+        path = route.rule
+        params = []
+        for part in path.split("/"):
+            if part.startswith("<") and part.endswith(">"):
+                conv, _, name = part[1:-1].rpartition(":")
+                params.append({"name": name, "in": "path", "required": True,
+                               "schema": {"type": "integer" if conv == "int" else "string"}})
+                path = path.replace(part, "{" + name + "}")
+        for method in route.methods:
+            responses = {
+                "401": {"description": "missing, bad, expired or revoked token",
+                        "content": {"application/json": {"schema": error_ref}}},
+                "403": {"description": "the token's role may not do this",
+                        "content": {"application/json": {"schema": error_ref}}},
+            }
+            for status in route.statuses:
+                if 200 <= status < 300:
+                    name = route.response
+                    schema = {"$ref": f"#/components/schemas/{name}"} if name in ("Accepted", "Plugin") else \
+                        {"$ref": "#/components/schemas/Page"} if name and name.endswith(("Page", "List")) else \
+                        {"type": "object"}
+                    responses[str(status)] = {"description": "OK", "content": {"application/json": {"schema": schema}}}
+                else:
+                    responses[str(status)] = {"description": "error",
+                                              "content": {"application/json": {"schema": error_ref}}}
+            operation = {
+                "summary": route.summary,
+                "description": "Roles: " + ", ".join("agency:<code>" if r == "agency" else r for r in route.roles),
+                "operationId": route.endpoint.replace("api.", "") + ("" if len(route.methods) == 1 else f"_{method.lower()}"),
+                "security": [{"bearer": []}],
+                "parameters": params + route.params,
+                "responses": responses,
+            }
+            if route.body == "native":
+                operation["requestBody"] = {"required": True, "description": "the agency's native bytes, untouched",
+                                            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}
+                operation["parameters"] = operation["parameters"] + [
+                    {"name": "message_id", "in": "header", "required": True, "schema": {"type": "string"}},
+                    {"name": "x-wagehub-kind", "in": "header", "required": False, "schema": {"type": "string"}},
+                    {"name": "x-wagehub-signature", "in": "header", "required": False, "schema": {"type": "string"}},
+                ]
+            elif route.body == "replay":
+                operation["requestBody"] = {"required": False, "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/Replay"}}}}
+            spec.path(path=path, operations={method.lower(): operation})
+    return spec.to_dict()

@@ -1,0 +1,166 @@
+"""The inbound consumer: ``wagehub.in.<agency>`` for every enabled plugin.
+
+Built on ``kombu.mixins.ConsumerMixin`` (reconnects with backoff, graceful
+``should_stop``). Messages are collected into batches, applied by the pipeline in one
+transaction, and acknowledged only after the commit. While the database is down the
+batch is retried with backoff and nothing is acknowledged. Enabling or disabling a
+plugin takes effect within a second: the consumers are rebuilt for the new set, and a
+disabled agency's queue keeps its messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from typing import TYPE_CHECKING
+
+from kombu import Consumer
+from kombu.mixins import ConsumerMixin
+
+from hub import metrics
+from hub.broker import in_queue, native_properties
+from hub.errors import Unavailable
+from hub.types import NativeMessage
+
+if TYPE_CHECKING:
+    from hub.runtime import Hub
+
+log = logging.getLogger(__name__)
+
+STATE_POLL_SECONDS = 1.0
+
+
+class InboundWorker(ConsumerMixin):
+    def __init__(self, hub: "Hub"):
+        self.hub = hub
+        self.connection = hub.connection()
+        cfg = hub.settings["pipeline"]
+        self.batch_size = cfg["batch_size"]
+        self.batch_wait = cfg["batch_wait_ms"] / 1000.0
+        self.prefetch = hub.settings["broker"]["prefetch"]
+        self.heartbeat = hub.settings["broker"]["heartbeat"]
+        self.buffer: list[tuple[NativeMessage, object]] = []
+        self.buffer_since = 0.0
+        self.consuming: list[str] = []
+        self.handled = 0
+
+    # -- kombu ConsumerMixin hooks ------------------------------------------------------------
+
+    def get_consumers(self, _Consumer, channel):
+        self.hub.refresh_plugin_state()
+        if not self.hub._topology_declared:
+            self.hub.declare_topology(self.connection)
+        self.consuming = self.hub.registry.enabled_codes()
+        consumers = []
+        for code in self.consuming:
+            consumers.append(Consumer(channel, queues=[in_queue(self.connection, code, self.hub.settings)],
+                                      on_message=self._collector(code), prefetch_count=self.prefetch,
+                                      accept=None))
+        log.info("consuming %s", ", ".join(f"wagehub.in.{c}" for c in self.consuming) or "nothing")
+        return consumers
+
+    def run(self, _tokens=1, **kwargs):
+        """Consume until ``should_stop``; an unexpected error restarts the consumers."""
+        backoff = 0.5
+        while not self.should_stop:
+            try:
+                super().run(_tokens, **kwargs)
+                backoff = 0.5
+            except Exception as exc:  # a bug must not end the worker: log it, back off, go on
+                log.exception("inbound consumer failed (%s); restarting in %.1fs", type(exc).__name__, backoff)
+                time.sleep(backoff)
+                backoff = min(backoff * 2, 30)
+                self.buffer = []
+
+    def on_connection_error(self, exc, interval):
+        log.warning("broker connection lost (%s); retrying in %ss", type(exc).__name__, interval)
+
+    def on_connection_revived(self):
+        log.info("broker connection established")
+
+    def consume(self, limit=None, timeout=None, safety_interval=1, **kwargs):
+        """Drain messages into batches; flush a batch when full or old; watch plugin state."""
+        self.buffer = []
+        with self.consumer_context(**kwargs) as (conn, _channel, _consumers):
+            last_state = last_beat = time.monotonic()
+            while not self.should_stop:
+                wait = max(0.001, self.batch_wait - (time.monotonic() - self.buffer_since)) if self.buffer else 1.0
+                try:
+                    conn.drain_events(timeout=wait)
+                except socket.timeout:
+                    pass
+                now = time.monotonic()
+                if self.buffer and (len(self.buffer) >= self.batch_size or now - self.buffer_since >= self.batch_wait):
+                    self.flush()
+                if self.heartbeat and now - last_beat >= self.heartbeat / 3:
+                    conn.heartbeat_check()
+                    last_beat = now
+                if now - last_state >= STATE_POLL_SECONDS:
+                    last_state = now
+                    if self._state_changed():
+                        break
+                yield
+            if self.buffer:
+                self.flush()
+
+    def _state_changed(self) -> bool:
+        try:
+            self.hub.refresh_plugin_state()
+        except Exception as exc:  # noqa: BLE001  (database down: keep the current set)
+            log.debug("plugin state not refreshed: %s", type(exc).__name__)
+            return False
+        changed = self.hub.registry.enabled_codes() != self.consuming
+        if changed:
+            log.info("enabled plugins changed: rebuilding consumers")
+        return changed
+
+    # -- batching -----------------------------------------------------------------------------
+
+    def _collector(self, agency: str):
+        def on_message(message):
+            props = native_properties(message)
+            native = NativeMessage(
+                agency=agency, body=message.body if isinstance(message.body, bytes) else bytes(message.body),
+                message_id=props["message_id"], content_type=props["content_type"],
+                content_encoding=props["content_encoding"], kind=props["headers"].get("x-wagehub-kind"),
+                headers=props["headers"],
+            )
+            if not self.buffer:
+                self.buffer_since = time.monotonic()
+            self.buffer.append((native, message))
+            if len(self.buffer) >= self.batch_size:
+                self.flush()
+        return on_message
+
+    def flush(self) -> None:
+        """Apply the buffered batch, then acknowledge it (never before the commit)."""
+        batch, self.buffer = self.buffer, []
+        live = []
+        for native, message in batch:
+            if self.hub.registry.is_enabled(native.agency):
+                live.append((native, message))
+            else:
+                message.requeue()  # disabled meanwhile: its queue keeps it
+        if not live:
+            return
+        backoff = 0.2
+        started = time.perf_counter()
+        while True:
+            try:
+                self.hub.pipeline.process([n for n, _ in live])
+                break
+            except Unavailable as exc:
+                if self.should_stop:
+                    return  # unacknowledged: the broker redelivers them
+                log.warning("%s; batch of %d held, retrying in %.1fs", exc, len(live), backoff)
+                time.sleep(backoff)
+                try:
+                    self.connection.heartbeat_check()
+                except Exception:  # noqa: BLE001  (the broker may be gone too; acks will tell)
+                    pass
+                backoff = min(backoff * 2, 30)
+        for _, message in live:
+            message.ack()
+        self.handled += len(live)
+        metrics.BATCH_SECONDS.observe(time.perf_counter() - started)

@@ -1,0 +1,75 @@
+"""court: the people's court case system (法院), JSON over UTF-8, snake_case.
+
+Reads ``judgment`` and ``enforcement`` documents as canonical ``court_judgment`` and
+``court_enforcement`` records, and writes ``referral`` documents (see
+docs/formats/court.md). ``source_ref`` is the court case number, with full-width
+parentheses: ``（2023）鲁0103刑初880号`` and ``(2023)鲁0103刑初880号`` are the same case.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import marshmallow as ma
+
+from hub import AgencyInfo, Delivery, NativeMessage, Parsed, Rendered, Sample, hookimpl
+from plugins.court import inbound, outbound
+
+__version__ = "1.0.0"
+
+SAMPLES = Path(__file__).parent / "samples"
+
+
+class CourtSettingsSchema(ma.Schema):
+    """``[plugins.court]``: only the HMAC key, which the hub (not the plugin) checks."""
+
+    class Meta:
+        # A misspelt setting must stop the start-up, not be silently ignored.
+        unknown = ma.RAISE
+
+    key = ma.fields.String(load_default=None, allow_none=True,
+                           metadata={"description": "HMAC-SHA256 key shared with the court system (secret)"})
+
+
+@hookimpl
+def register_agency() -> AgencyInfo:
+    return AgencyInfo(
+        code="court",
+        name="法院 people's court",
+        version=__version__,
+        kinds_in=inbound.KINDS_IN,
+        kinds_out=(outbound.REFERRAL,),
+        settings_schema=CourtSettingsSchema(),
+        secret_settings=("key",),
+        schema_version="1",
+        description="JSON documents, snake_case, money as yuan decimal strings, ISO dates.",
+    )
+
+
+@hookimpl
+def parse_message(message: NativeMessage, settings: dict[str, Any]) -> list[Parsed]:
+    return inbound.parse(message)
+
+
+@hookimpl
+def render_record(delivery: Delivery, settings: dict[str, Any]) -> Rendered:
+    return outbound.render_referral(delivery)
+
+
+# name, kind, business time (the document's issued_at: the demo replays samples in this order),
+# bad, what a refusal names.
+_SAMPLES = (
+    ("court-judgment.json", inbound.JUDGMENT, "2023-09-01T15:20:00+08:00", False, ""),
+    ("court-enforcement.json", inbound.ENFORCEMENT, "2023-10-10T10:00:00+08:00", False, ""),
+    ("bad/court-float-amount.json", inbound.JUDGMENT, "", True, "amount_ordered"),
+)
+
+
+@hookimpl
+def register_samples() -> list[Sample]:
+    return [
+        Sample(name=Path(name).name, body=(SAMPLES / name).read_bytes(), content_type="application/json",
+               content_encoding="utf-8", kind=kind, at=at, bad=bad, reason=reason)
+        for name, kind, at, bad, reason in _SAMPLES
+    ]

@@ -1,0 +1,77 @@
+"""housing: the construction sector's real-name and wage platform (住建 / 实名制平台), CSV.
+
+Reads ``PROJECT`` batches (projects under supervision) as canonical ``project`` records
+and ``PAYROLL`` batches (wages due and paid per worker and month) as derived
+``payroll_shortfall`` records, one per project and month where someone was paid less than
+due; writes ``ASSIGNMENT`` (交办) for a clue that names a project (see
+docs/formats/housing.md). ``source_ref`` is the project code, or ``<project>/<month>``
+for a shortfall.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+
+import marshmallow as ma
+
+from hub import AgencyInfo, Delivery, NativeMessage, Parsed, Rejected, Rendered, Sample, hookimpl
+from plugins.housing import inbound, outbound
+
+__version__ = "1.0.0"
+
+SAMPLES = Path(__file__).parent / "samples"
+
+
+class HousingSettingsSchema(ma.Schema):
+    """``[plugins.housing]``: only the HMAC key, which the hub (not the plugin) checks."""
+
+    class Meta:
+        # A misspelt setting must stop the start-up, not be silently ignored.
+        unknown = ma.RAISE
+
+    key = ma.fields.String(load_default=None, allow_none=True,
+                           metadata={"description": "HMAC-SHA256 key shared with housing (secret)"})
+
+
+@hookimpl
+def register_agency() -> AgencyInfo:
+    return AgencyInfo(
+        code="housing",
+        name="住建 real-name and wage platform (实名制平台)",
+        version=__version__,
+        kinds_in=inbound.KINDS_IN,
+        kinds_out=(outbound.ASSIGNMENT,),
+        settings_schema=HousingSettingsSchema(),
+        secret_settings=("key",),
+        schema_version="1",
+        description="CSV batches with Chinese headers, UTF-8 with BOM or GB18030, money in yuan as text.",
+    )
+
+
+@hookimpl
+def parse_message(message: NativeMessage, settings: dict[str, Any]) -> Iterator[Parsed | Rejected]:
+    return inbound.parse(message)
+
+
+@hookimpl
+def render_record(delivery: Delivery, settings: dict[str, Any]) -> Rendered:
+    return outbound.render_assignment(delivery)
+
+
+# name, kind, encoding, business time (the demo replays samples in this order), bad, what a refusal names.
+# PROJECT: the earliest 开工日期 of the batch; PAYROLL: its latest 发放日期 (the April wages paid on
+# 10 May, when the shortfall of the others shows). tests/plugins/test_housing.py checks them.
+_SAMPLES = (
+    ("housing-project.csv", inbound.PROJECT, "utf-8-sig", "2023-01-05T00:00:00+08:00", False, ""),
+    ("housing-payroll.csv", inbound.PAYROLL, "gb18030", "2023-05-10T00:00:00+08:00", False, ""),
+)
+
+
+@hookimpl
+def register_samples() -> list[Sample]:
+    return [
+        Sample(name=Path(name).name, body=(SAMPLES / name).read_bytes(), content_type="text/csv",
+               content_encoding=encoding, kind=kind, at=at, bad=bad, reason=reason)
+        for name, kind, encoding, at, bad, reason in _SAMPLES
+    ]

@@ -1,0 +1,349 @@
+"""housing inbound: CSV batches of projects (``PROJECT``) and payroll (``PAYROLL``).
+
+A batch is read as a stream: the csv reader runs over a text wrapper on the body, and
+nothing is kept per row. ``PROJECT`` rows become ``project`` records one by one.
+``PAYROLL`` has no canonical record of its own: each row is checked here, and the
+good rows are only summed per project and month (so memory grows with the number of
+project-months that have a shortfall, not with the rows); at the end one
+``payroll_shortfall`` is yielded per project and month where someone was paid less
+than due.
+
+Whole-message problems (encoding, header, kind) raise :class:`hub.InvalidMessage`
+before anything is yielded; a bad row yields :class:`hub.Rejected` and the batch goes
+on. ``row`` is the 1-based number of the data record: the header is not counted, blank
+lines are (so without quoted line breaks, row ``n`` is line ``n + 1`` of the file).
+Reasons name the column and rule, never a value: identity numbers are personal data.
+
+Lenient on purpose, and documented in docs/formats/housing.md terms:
+
+- dates ``yyyy-MM-dd`` or ``yyyy/M/d`` (one or two digits for month and day, either
+  separator, used consistently); months ``yyyy-MM``, also ``yyyy-M`` and ``yyyy/M``;
+- column names are trimmed and full-width parentheses read as half-width
+  (``应发工资（元）``); columns the format does not know are ignored;
+- a row with fewer cells than the header has its missing trailing cells read as empty
+  (the required-cell rule then names the column); extra cells must be empty;
+- a declared ``gbk``/``gb2312`` is read as GB18030 (its superset); a UTF-8 byte-order
+  mark wins over the declared encoding.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import decimal
+import io
+import re
+from typing import Iterable, Iterator
+
+from hub import InvalidMessage, NativeMessage, Parsed, Rejected
+from schemas.validators import check_id_number
+
+PROJECT = "PROJECT"
+PAYROLL = "PAYROLL"
+KINDS_IN = (PROJECT, PAYROLL)
+
+# column -> required
+PROJECT_COLUMNS = {
+    "项目编号": True, "项目名称": True, "所属区划": True, "建设单位统一社会信用代码": True,
+    "总包单位统一社会信用代码": True, "总包单位名称": True, "开工日期": True, "专用账户": True,
+    "工资保证金(元)": True, "实名制": True, "状态": True,
+}
+PAYROLL_COLUMNS = {
+    "项目编号": True, "工人姓名": True, "身份证号": True, "所属月份": True, "出勤天数": True,
+    "应发工资(元)": True, "实发工资(元)": True, "发放日期": False, "发放方式": False,
+}
+COLUMNS = {PROJECT: PROJECT_COLUMNS, PAYROLL: PAYROLL_COLUMNS}
+
+YES_NO = {"是": True, "否": False}
+PROJECT_STATUSES = {"在建": "under_construction", "停工": "halted", "竣工": "completed"}
+PAY_METHODS = ("专户代发", "银行代发", "现金")
+
+_ENCODINGS = {
+    "utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8-sig", "utf8-sig": "utf-8-sig",
+    "gb18030": "gb18030", "gbk": "gb18030", "gb2312": "gb18030", "cp936": "gb18030",
+}
+_MONEY_RE = re.compile(r"^\d{1,15}(?:\.\d{1,2})?$")
+_DATE_RE = re.compile(r"^(\d{4})([-/])(\d{1,2})\2(\d{1,2})$")
+_MONTH_RE = re.compile(r"^(\d{4})[-/](\d{1,2})$")
+_DAYS_RE = re.compile(r"^\d{1,2}$")
+_CODE_MAX = 64  # canonical identifiers (project_code, source_ref) are at most 64 characters
+_CHUNK = 1 << 16
+
+
+def invalid(field: str | None, rule: str, what: str, kind: str | None) -> InvalidMessage:
+    """An :class:`InvalidMessage` whose reason names the field and rule, never a value."""
+    subject = field or "message"
+    return InvalidMessage(f"{subject} {what} (rule: {rule})", field=field, rule=rule, kind=kind)
+
+
+class RowError(ValueError):
+    """One cell of one row breaks a rule; becomes a :class:`hub.Rejected`."""
+
+    def __init__(self, column: str | None, rule: str, what: str):
+        super().__init__(f"{'column ' + column if column else 'the row'} {what} (rule: {rule})")
+        self.column = column
+        self.rule = rule
+
+
+# -- encoding, header, kind ------------------------------------------------------------------
+
+def detect_encoding(message: NativeMessage) -> str:
+    """The codec to read the body with: the declared one, else guessed (BOM, UTF-8, GB18030)."""
+    body = message.body
+    if body.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    declared = (message.content_encoding or "").strip().lower()
+    if declared:
+        encoding = _ENCODINGS.get(declared)
+        if encoding is None:
+            raise invalid("content_encoding", "encoding", "must be utf-8-sig, gb18030 or utf-8 for a CSV batch",
+                          message.kind)
+        _check_decodes(body, encoding, message.kind)
+        return encoding
+    try:
+        _check_decodes(body, "utf-8", message.kind)
+        return "utf-8"
+    except InvalidMessage:
+        pass
+    try:
+        _check_decodes(body, "gb18030", message.kind)
+    except InvalidMessage:
+        raise invalid("body", "encoding", "is neither UTF-8 nor GB18030 text", message.kind) from None
+    return "gb18030"
+
+
+def _check_decodes(body: bytes, encoding: str, kind: str | None) -> None:
+    """Decode the whole body once, chunk by chunk, keeping nothing: refuse it before any row."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    view = memoryview(body)
+    start = 0
+    try:
+        for start in range(0, len(view), _CHUNK):
+            decoder.decode(view[start:start + _CHUNK], final=False)
+        start = len(view)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise invalid("body", "encoding", f"is not valid {encoding} text (near byte {start + exc.start})",
+                      kind) from None
+
+
+def normalise_column(name: str) -> str:
+    return name.replace("\ufeff", "").strip().replace("（", "(").replace("）", ")")
+
+
+def resolve_kind(declared: str | None, columns: dict[str, int]) -> str:
+    """The batch kind: ``x-wagehub-kind`` when set, else recognised from the header row."""
+    if declared:
+        kind = declared.strip().upper()
+        if kind not in COLUMNS:
+            raise invalid("x-wagehub-kind", "enum", f"must be one of {', '.join(KINDS_IN)}", None)
+    else:
+        complete = [k for k in KINDS_IN if all(c in columns for c, req in COLUMNS[k].items() if req)]
+        if len(complete) != 1:
+            # Name what is missing from the kind the header looks most like.
+            kind = max(KINDS_IN, key=lambda k: sum(c in columns for c in COLUMNS[k]))
+            missing = [c for c, req in COLUMNS[kind].items() if req and c not in columns]
+            raise invalid("header", "kind", "is neither a PROJECT nor a PAYROLL header row (closest: "
+                          f"{kind}, missing {', '.join(missing) or 'nothing'}); set x-wagehub-kind", None)
+        kind = complete[0]
+    for column, required in COLUMNS[kind].items():
+        if required and column not in columns:
+            raise invalid(column, "required-column", "is a required column, missing from the header row", kind)
+    return kind
+
+
+# -- cells ------------------------------------------------------------------------------------
+
+def money(column: str, value: str) -> decimal.Decimal:
+    """Yuan as text (``12345.6``, ``800``), at most two decimals, not negative."""
+    if not _MONEY_RE.match(value):
+        if value.startswith("-") and _MONEY_RE.match(value[1:]):
+            raise RowError(column, "money-non-negative", "must not be negative")
+        raise RowError(column, "money-format", "must be yuan with at most two decimals, like 12345.6")
+    return decimal.Decimal(value)
+
+
+def yuan(amount: decimal.Decimal) -> str:
+    return format(amount.quantize(decimal.Decimal("0.01")), "f")
+
+
+def date(column: str, value: str) -> str:
+    """``yyyy-MM-dd`` or ``yyyy/M/d`` as ISO ``YYYY-MM-DD``."""
+    m = _DATE_RE.match(value)
+    try:
+        if not m:
+            raise ValueError
+        return dt.date(int(m[1]), int(m[3]), int(m[4])).isoformat()
+    except ValueError:
+        raise RowError(column, "date", "must be a date yyyy-MM-dd or yyyy/M/d") from None
+
+
+def month(column: str, value: str) -> str:
+    """``yyyy-MM`` (also ``yyyy-M``, ``yyyy/M``) as ``YYYY-MM``."""
+    m = _MONTH_RE.match(value)
+    if not m or not 1 <= int(m[2]) <= 12:
+        raise RowError(column, "month-format", "must be a month yyyy-MM")
+    return f"{m[1]}-{int(m[2]):02d}"
+
+
+def code(column: str, value: str) -> str:
+    if len(value) > _CODE_MAX:
+        raise RowError(column, "length", f"must be at most {_CODE_MAX} characters")
+    return value
+
+
+def choice(column: str, value: str, table) -> object:
+    if value not in table:
+        raise RowError(column, "enum", f"must be one of {', '.join(table)}")
+    return table[value] if isinstance(table, dict) else value
+
+
+# -- rows -------------------------------------------------------------------------------------
+
+class _Row:
+    """One data record of a batch, its cells trimmed and keyed by column name."""
+
+    __slots__ = ("cells",)
+
+    def __init__(self, fields: list[str], index: dict[str, int], width: int):
+        n = len(fields)
+        if n > width and any(f.strip() for f in fields[width:]):
+            raise RowError(None, "column-count", f"has {n} cells, the header only {width}")
+        self.cells = {column: fields[i].strip() if i < n else "" for column, i in index.items()}
+
+    def get(self, column: str) -> str:
+        return self.cells.get(column, "")
+
+    def required(self, column: str) -> str:
+        value = self.cells.get(column)
+        if not value:
+            raise RowError(column, "required", "is required but empty")
+        return value
+
+
+def project_record(row: _Row) -> dict:
+    return {
+        "project_code": code("项目编号", row.required("项目编号")),
+        "name": row.required("项目名称"),
+        "region_code": row.required("所属区划"),
+        "builder_uscc": row.required("建设单位统一社会信用代码"),
+        "contractor": {"name": row.required("总包单位名称"), "uscc": row.required("总包单位统一社会信用代码")},
+        "started_on": date("开工日期", row.required("开工日期")),
+        "special_account": choice("专用账户", row.required("专用账户"), YES_NO),
+        "wage_deposit": yuan(money("工资保证金(元)", row.required("工资保证金(元)"))),
+        "real_name": choice("实名制", row.required("实名制"), YES_NO),
+        "status": choice("状态", row.required("状态"), PROJECT_STATUSES),
+    }
+
+
+def payroll_row(row: _Row) -> tuple[str, str, decimal.Decimal, decimal.Decimal]:
+    """Check one payroll row; return (project code, month, due, paid)."""
+    project = code("项目编号", row.required("项目编号"))
+    row.required("工人姓名")
+    try:
+        check_id_number(row.required("身份证号"))
+    except ValueError as exc:  # the message names the rule, never the number
+        raise RowError("身份证号", "id-number-gb11643", str(exc)) from None
+    pay_month = month("所属月份", row.required("所属月份"))
+    days = row.required("出勤天数")
+    if not _DAYS_RE.match(days):
+        raise RowError("出勤天数", "integer", "must be a whole number of days")
+    if int(days) > 31:
+        raise RowError("出勤天数", "range", "must be between 0 and 31")
+    due = money("应发工资(元)", row.required("应发工资(元)"))
+    paid = money("实发工资(元)", row.required("实发工资(元)"))
+    if paid_on := row.get("发放日期"):
+        date("发放日期", paid_on)
+    if method := row.get("发放方式"):
+        choice("发放方式", method, PAY_METHODS)
+    return project, pay_month, due, paid
+
+
+def row_bytes(header: list[str], fields: list[str], encoding: str) -> bytes:
+    """The header and one row as a batch of their own, in the batch's encoding (BOM kept)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerow(fields)
+    return buf.getvalue().encode(encoding)
+
+
+def parse(message: NativeMessage) -> Iterator[Parsed | Rejected]:
+    """Check the encoding, header and kind now; return a generator over the rows."""
+    encoding = detect_encoding(message)
+    text = io.TextIOWrapper(io.BytesIO(message.body), encoding=encoding, newline="")
+    reader = csv.reader(text)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise invalid("header", "csv", f"cannot be read as CSV ({exc})", message.kind) from None
+    if not header or not any(h.strip() for h in header):
+        raise invalid("header", "header", "is missing: a batch starts with a row of column names", message.kind)
+    index: dict[str, int] = {}
+    for i, name in enumerate(header):
+        column = normalise_column(name)
+        if column in index:
+            raise invalid(column, "duplicate-column", "appears twice in the header row", message.kind)
+        if column:
+            index[column] = i
+    kind = resolve_kind(message.kind, index)
+    rows = _project_rows if kind == PROJECT else _payroll_rows
+    return rows(message, reader, header, index, encoding)
+
+
+def _records(message: NativeMessage, reader: Iterable[list[str]], kind: str) -> Iterator[tuple[int, list[str]]]:
+    """Numbered non-blank records; a CSV error past the header refuses the whole batch."""
+    n = 0
+    try:
+        for fields in reader:
+            n += 1
+            if any(fields):
+                yield n, fields
+    except csv.Error as exc:
+        raise invalid("body", "csv", f"cannot be read as CSV after data row {n} ({exc})", kind) from None
+
+
+def _rejected(n: int, err: RowError, kind: str, header: list[str], fields: list[str], encoding: str) -> Rejected:
+    return Rejected(reason=f"row {n}: {err}", kind=kind, field=err.column, rule=err.rule, row=n,
+                    raw=row_bytes(header, fields, encoding))
+
+
+def _project_rows(message, reader, header, index, encoding) -> Iterator[Parsed | Rejected]:
+    width = len(header)
+    for n, fields in _records(message, reader, PROJECT):
+        try:
+            record = project_record(_Row(fields, index, width))
+        except RowError as err:
+            yield _rejected(n, err, PROJECT, header, fields, encoding)
+            continue
+        yield Parsed(type="project", record=record, source_ref=record["project_code"], kind=PROJECT,
+                     row=n, raw=row_bytes(header, fields, encoding))
+
+
+def _payroll_rows(message, reader, header, index, encoding) -> Iterator[Parsed | Rejected]:
+    width = len(header)
+    # (project code, month) -> [short workers, their wages due, their wages paid]
+    short: dict[tuple[str, str], list] = {}
+    for n, fields in _records(message, reader, PAYROLL):
+        try:
+            project, pay_month, due, paid = payroll_row(_Row(fields, index, width))
+        except RowError as err:
+            yield _rejected(n, err, PAYROLL, header, fields, encoding)
+            continue
+        if paid < due:
+            total = short.get((project, pay_month))
+            if total is None:
+                short[(project, pay_month)] = [1, due, paid]
+            else:
+                total[0] += 1
+                total[1] += due
+                total[2] += paid
+    for (project, pay_month), (workers, due, paid) in short.items():
+        # Derived from the whole batch, so the whole batch is what a replay needs.
+        yield Parsed(
+            type="payroll_shortfall",
+            record={"project_code": project, "month": pay_month, "worker_count": workers,
+                    "amount_due": yuan(due), "amount_paid": yuan(paid), "amount_short": yuan(due - paid)},
+            source_ref=f"{project}/{pay_month}", kind=PAYROLL, row=None, raw=message.body,
+        )

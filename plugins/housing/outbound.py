@@ -1,0 +1,95 @@
+"""housing outbound: ``ASSIGNMENT`` (交办), one CSV row per clue assigned to the project's department.
+
+UTF-8 with a byte-order mark (what Excel on a Chinese desktop opens correctly), CRLF
+line ends (RFC 4180). Every cell is neutralised against formula injection: a cell
+beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading
+apostrophe, so a spreadsheet shows it as text instead of running it. A cell that is a
+plain decimal number (``-12.50`` included) is left alone: it cannot be a formula, and
+the counts and amounts must stay numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import decimal
+import io
+import re
+from typing import Any
+
+from hub import Delivery, Rendered
+from schemas.fields import BEIJING
+
+ASSIGNMENT = "ASSIGNMENT"
+HEADER = ("交办编号", "线索编号", "项目编号", "总包单位统一社会信用代码", "欠薪人数", "欠薪金额(元)", "交办日期", "办结期限")
+DEFAULT_DEADLINE_DAYS = 10
+
+_NUMBER_RE = re.compile(r"^-?\d+(?:\.\d+)?$")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> str:
+    """A cell's text with formula injection neutralised (numbers left as they are)."""
+    if value is None:
+        return ""
+    if isinstance(value, decimal.Decimal):
+        value = format(value, "f")
+    text = str(value)
+    if text.startswith(_FORMULA_START) and not _NUMBER_RE.match(text):
+        return "'" + text
+    return text
+
+
+def beijing_date(value: Any) -> dt.date:
+    """The calendar date in Beijing of an ISO date, an ISO time or a date/datetime.
+
+    A time without an offset is the hub's clock, read as UTC (as the hrss plugin does).
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        value = dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(BEIJING).date()
+    if isinstance(value, dt.date):
+        return value
+    raise ValueError("expected an ISO date or time")
+
+
+def _first(delivery: Delivery, field: str, ref: str) -> Any:
+    value = delivery.record.get(field)
+    if value in (None, ""):
+        refs = delivery.refs.get(ref) or []
+        value = refs[0] if refs else None
+    return value
+
+
+def render_assignment(delivery: Delivery) -> Rendered:
+    if delivery.kind.upper() != ASSIGNMENT:
+        raise ValueError(f"housing writes ASSIGNMENT only, not {delivery.kind!r}")
+    created = delivery.created_at or delivery.record.get("received_at")
+    if not created:
+        raise ValueError("an ASSIGNMENT needs delivery.created_at: its date is the assignment date")
+    assigned_on = beijing_date(created)
+    if delivery.params.get("due_on"):
+        due_on = beijing_date(delivery.params["due_on"])
+    else:
+        days = int(delivery.params.get("deadline_days", DEFAULT_DEADLINE_DAYS))
+        due_on = assigned_on + dt.timedelta(days=days)
+    row = (
+        delivery.message_id,
+        _first(delivery, "clue_no", "clue_no"),
+        _first(delivery, "project_code", "project_code"),
+        delivery.record.get("contractor_uscc"),
+        delivery.record.get("worker_count"),
+        delivery.record.get("amount_owed"),
+        assigned_on.isoformat(),
+        due_on.isoformat(),
+    )
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(HEADER)
+    writer.writerow([safe_cell(v) for v in row])
+    return Rendered(body=buf.getvalue().encode("utf-8-sig"), content_type="text/csv",
+                    content_encoding="utf-8-sig", headers={"x-wagehub-kind": ASSIGNMENT})

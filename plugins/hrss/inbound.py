@@ -1,0 +1,269 @@
+"""hrss inbound: the labour inspection system's JSON messages as canonical records.
+
+The plugin reads the native format (shape, types, codes, units) and maps it field by
+field; the semantic checks of the canonical record (identity-number and credit-code
+check characters, division codes, amounts above zero, date order) are the shared
+schema's, which the hub applies to what is returned here.
+
+Errors name the native path (``data.amountFen``) and the rule broken, never a value:
+identity numbers and mobiles are personal data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import re
+from typing import Any
+
+from hub import InvalidMessage, NativeMessage, Parsed
+from schemas.fields import BEIJING
+
+CHANNELS = {"01": "qr_code", "02": "hotline", "03": "petition", "04": "walk_in", "05": "online", "06": "referral"}
+CASE_STATUSES = {"10": "accepted", "20": "opened", "30": "mediating", "40": "closed", "50": "transferred",
+                 "60": "rejected"}
+COMPLIED = {"0": False, "1": True}
+
+_TIME_RE = re.compile(r"^\d{14}$")
+_DATE_RE = re.compile(r"^\d{8}$")
+_MONTH_RE = re.compile(r"^\d{6}$")
+
+# Encodings a body may arrive in (codec, name in errors); hrss writes UTF-8, a BOM is tolerated.
+_ENCODINGS = {"gb18030": ("gb18030", "GB18030")}
+_UTF8 = ("utf-8-sig", "UTF-8")
+
+
+def invalid(field: str | None, rule: str, what: str, kind: str | None) -> InvalidMessage:
+    """An :class:`InvalidMessage` whose reason names the field and rule, never a value."""
+    subject = field or "message"
+    return InvalidMessage(f"{subject} {what} (rule: {rule})", field=field, rule=rule, kind=kind)
+
+
+def fen_to_yuan(fen: int) -> str:
+    """Integer fen as a yuan string with two places, exactly (no context rounding)."""
+    sign, digits, _ = decimal.Decimal(fen).as_tuple()
+    return format(decimal.Decimal((sign, digits, -2)), "f")
+
+
+class _Obj:
+    """One JSON object of a message, read field by field; errors carry the native path."""
+
+    def __init__(self, data: dict[str, Any], path: str, kind: str | None):
+        self.data = data
+        self.path = path
+        self.kind = kind
+
+    def _p(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def _raw(self, name: str, required: bool) -> Any:
+        value = self.data.get(name)
+        if value is None and required:
+            raise invalid(self._p(name), "required", "is required", self.kind)
+        return value
+
+    def _typed(self, name: str, required: bool, types: tuple[type, ...], what: str) -> Any:
+        value = self._raw(name, required)
+        if value is not None and (not isinstance(value, types) or isinstance(value, bool)):
+            raise invalid(self._p(name), "type", f"must be {what}", self.kind)
+        return value
+
+    def text(self, name: str, required: bool = True) -> str | None:
+        return self._typed(name, required, (str,), "a string")
+
+    def count(self, name: str, required: bool = True) -> int | None:
+        return self._typed(name, required, (int,), "an integer")
+
+    def fen(self, name: str, required: bool = True) -> str | None:
+        value = self._raw(name, required)
+        if value is None:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise invalid(self._p(name), "integer-fen", "must be an integer number of fen", self.kind)
+        return fen_to_yuan(value)
+
+    def _stamp(self, name: str, required: bool, pattern: re.Pattern, fmt: str, rule: str, shape: str):
+        value = self.text(name, required)
+        if value is None:
+            return None
+        try:
+            if not pattern.match(value):
+                raise ValueError
+            return dt.datetime.strptime(value, fmt)
+        except ValueError:
+            raise invalid(self._p(name), rule, f"must be a valid {shape}", self.kind) from None
+
+    def time(self, name: str, required: bool = True) -> str | None:
+        """``yyyyMMddHHmmss`` Beijing time as ISO 8601 with ``+08:00``."""
+        at = self._stamp(name, required, _TIME_RE, "%Y%m%d%H%M%S", "time-format", "time yyyyMMddHHmmss")
+        return None if at is None else at.replace(tzinfo=BEIJING).isoformat()
+
+    def date(self, name: str, required: bool = True) -> str | None:
+        """``yyyyMMdd`` as ``YYYY-MM-DD``."""
+        on = self._stamp(name, required, _DATE_RE, "%Y%m%d", "date-format", "date yyyyMMdd")
+        return None if on is None else on.date().isoformat()
+
+    def month(self, name: str, required: bool = True) -> str | None:
+        """``yyyyMM`` as ``YYYY-MM``."""
+        month = self._stamp(name, required, _MONTH_RE, "%Y%m", "month-format", "month yyyyMM")
+        return None if month is None else month.strftime("%Y-%m")
+
+    def code(self, name: str, table: dict[str, Any], required: bool = True) -> Any:
+        value = self._raw(name, required)
+        if value is None:
+            return None
+        if not isinstance(value, str) or value not in table:
+            raise invalid(self._p(name), "enum", f"must be one of {', '.join(table)}", self.kind)
+        return table[value]
+
+    def obj(self, name: str, required: bool = True) -> _Obj | None:
+        value = self._typed(name, required, (dict,), "an object")
+        return None if value is None else _Obj(value, self._p(name), self.kind)
+
+    def objs(self, name: str, required: bool = True) -> list[_Obj] | None:
+        items = self._typed(name, required, (list,), "a list")
+        if items is None:
+            return None
+        out = []
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise invalid(f"{self._p(name)}[{i}]", "type", "must be an object", self.kind)
+            out.append(_Obj(item, f"{self._p(name)}[{i}]", self.kind))
+        return out
+
+    def texts(self, name: str, required: bool = True) -> list[str] | None:
+        items = self._typed(name, required, (list,), "a list")
+        if items is None:
+            return None
+        for i, item in enumerate(items):
+            if not isinstance(item, str):
+                raise invalid(f"{self._p(name)}[{i}]", "type", "must be a string", self.kind)
+        return list(items)
+
+
+def _compact(record: dict[str, Any]) -> dict[str, Any]:
+    """Drop absent optional fields (the schema's defaults stand for them)."""
+    return {k: (_compact(v) if isinstance(v, dict) else v) for k, v in record.items() if v is not None}
+
+
+def _clue(d: _Obj) -> tuple[str, dict[str, Any]]:
+    complainant = d.obj("complainant")
+    employer = d.obj("employer")
+    record = {
+        "clue_no": d.text("clueNo"),
+        "channel": d.code("channel", CHANNELS),
+        "received_at": d.time("receivedTime"),
+        "region_code": d.text("areaCode"),
+        "complainant": {
+            "name": complainant.text("name"),
+            "id_number": complainant.text("idNo", required=False),
+            "mobile": complainant.text("mobile"),
+        },
+        "employer": {
+            "name": employer.text("name"),
+            "uscc": employer.text("creditCode", required=False),
+        },
+        "project_code": d.text("projectCode", required=False),
+        "worker_count": d.count("workerCount"),
+        "amount_owed": d.fen("amountFen"),
+        "period_from": d.month("periodFrom", required=False),
+        "period_to": d.month("periodTo", required=False),
+        "content": d.text("content", required=False),
+    }
+    return record["clue_no"], record
+
+
+def _case(d: _Obj) -> tuple[str, dict[str, Any]]:
+    record = {
+        "case_no": d.text("caseNo"),
+        "clue_nos": d.texts("clueNos"),
+        "status": d.code("status", CASE_STATUSES),
+        "status_at": d.time("statusTime"),
+        "first_contact_at": d.time("firstContactTime", required=False),
+        "handler": d.text("handler", required=False),
+        "amount_recovered": d.fen("recoveredFen", required=False),
+        "workers_paid": d.count("paidWorkers", required=False),
+    }
+    return record["case_no"], record
+
+
+def _order(d: _Obj) -> tuple[str, dict[str, Any]]:
+    record = {
+        "order_no": d.text("orderNo"),
+        "case_no": d.text("caseNo"),
+        "employer_uscc": d.text("creditCode"),
+        "amount": d.fen("amountFen"),
+        "issued_on": d.date("issueDate"),
+        "due_on": d.date("dueDate"),
+        "served_on": d.date("serveDate", required=False),
+        "complied": d.code("complied", COMPLIED),
+    }
+    return record["order_no"], record
+
+
+def _transfer(d: _Obj) -> tuple[str, dict[str, Any]]:
+    record = {
+        "transfer_no": d.text("transferNo"),
+        "case_no": d.text("caseNo"),
+        "order_no": d.text("orderNo"),
+        "employer": {"name": d.text("employerName"), "uscc": d.text("creditCode")},
+        "suspects": [
+            _compact({"name": s.text("name"), "id_number": s.text("idNo"), "role": s.text("role", required=False)})
+            for s in d.objs("suspects")
+        ],
+        "worker_count": d.count("workerCount"),
+        "amount_owed": d.fen("amountFen"),
+        "evidence": d.texts("evidence"),
+        "transferred_on": d.date("transferDate"),
+        "police_unit": d.text("policeUnit"),
+        "summary": d.text("summary", required=False),
+    }
+    return record["transfer_no"], record
+
+
+# msgType -> (canonical record type, mapper); NOTICE is outbound only.
+KINDS_IN = {
+    "CLUE": ("clue", _clue),
+    "CASE_STATUS": ("case", _case),
+    "PAY_ORDER": ("payment_order", _order),
+    "TRANSFER": ("criminal_transfer", _transfer),
+}
+
+
+def _decode(message: NativeMessage) -> Any:
+    encoding = (message.content_encoding or "utf-8").strip().lower()
+    codec, name = _ENCODINGS.get(encoding, _UTF8)  # utf-8, "binary" or unknown: the format says UTF-8
+    try:
+        text = bytes(message.body).decode(codec)
+    except UnicodeDecodeError as exc:
+        raise invalid(None, "json", f"is not JSON: not valid {name} text at byte {exc.start}",
+                      message.kind) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise invalid(None, "json", f"is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                      message.kind) from None
+    except (ValueError, RecursionError):
+        # Numbers beyond the interpreter's digit limit, nesting beyond its stack.
+        raise invalid(None, "json", "is not JSON this reader can hold (too deep or too long a number)",
+                      message.kind) from None
+
+
+def parse(message: NativeMessage) -> list[Parsed]:
+    """One hrss message as its single canonical record."""
+    doc = _decode(message)
+    if not isinstance(doc, dict):
+        raise invalid(None, "type", "must be a JSON object", message.kind)
+    envelope = _Obj(doc, "", message.kind)
+    msg_type = envelope.text("msgType")
+    if msg_type not in KINDS_IN:
+        raise invalid("msgType", "enum", f"must be one of {', '.join(KINDS_IN)} (NOTICE is outbound only)",
+                      None)
+    envelope.kind = msg_type
+    envelope.text("msgId", required=False)
+    envelope.time("sendTime", required=False)
+    data = envelope.obj("data")
+    record_type, mapper = KINDS_IN[msg_type]
+    source_ref, record = mapper(data)
+    return [Parsed(type=record_type, record=_compact(record), source_ref=source_ref, kind=msg_type)]

@@ -1,0 +1,92 @@
+"""police: the public security case system (公安), XML packets in GB18030 or UTF-8.
+
+Reads ``AJJS`` (receipt of a transfer) and ``LAJD`` (decision on opening a case) as
+canonical ``police_receipt`` and ``police_decision`` records, and writes ``AJYS``
+(transfer of a suspected crime) from a ``criminal_transfer`` (see
+docs/formats/police.md). XML is only ever parsed with defusedxml; DTDs are refused.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import marshmallow as ma
+
+from hub import AgencyInfo, Delivery, NativeMessage, Parsed, Rendered, Sample, hookimpl
+from plugins.police import inbound, outbound
+
+__version__ = "1.0.0"
+
+SAMPLES = Path(__file__).parent / "samples"
+
+
+class PoliceSettingsSchema(ma.Schema):
+    """``[plugins.police]``: HMAC key (checked by the hub) and what AJYS packets say."""
+
+    class Meta:
+        # A misspelt setting must stop the start-up, not be silently ignored.
+        unknown = ma.RAISE
+
+    key = ma.fields.String(load_default=None, allow_none=True,
+                           metadata={"description": "HMAC-SHA256 key shared with the police system (secret)"})
+    encoding = ma.fields.String(
+        load_default=outbound.DEFAULTS["encoding"],
+        validate=ma.validate.OneOf(["gb18030", "utf-8"], error="must be one of: {choices} (rule: enum)"),
+        metadata={"description": "encoding of outbound packets (declared in the prolog)"})
+    sender_unit = ma.fields.String(
+        load_default=outbound.DEFAULTS["sender_unit"], validate=ma.validate.Length(min=1, max=64),
+        metadata={"description": "FSDW: the hub's sending unit code in HEAD"})
+    transferring_unit = ma.fields.String(
+        load_default=outbound.DEFAULTS["transferring_unit"], validate=ma.validate.Length(min=1, max=200),
+        metadata={"description": "YSDW: the transferring unit named in AJYS"})
+
+    @ma.pre_load
+    def _lower_encoding(self, data, **kwargs):
+        # "GB18030", "UTF8" are how people write them; the codec names are lower case.
+        if isinstance(data, dict) and isinstance(data.get("encoding"), str):
+            data = {**data, "encoding": data["encoding"].strip().lower().replace("utf8", "utf-8")}
+        return data
+
+
+@hookimpl
+def register_agency() -> AgencyInfo:
+    return AgencyInfo(
+        code="police",
+        name="公安 public security",
+        version=__version__,
+        kinds_in=tuple(inbound.KINDS_IN),
+        kinds_out=("AJYS",),
+        settings_schema=PoliceSettingsSchema(),
+        secret_settings=("key",),
+        schema_version="1",
+        description="XML packets, upper-case pinyin tags, GB18030 or UTF-8, Beijing times without offset.",
+    )
+
+
+@hookimpl
+def parse_message(message: NativeMessage, settings: dict[str, Any]) -> list[Parsed]:
+    return inbound.parse(message)
+
+
+@hookimpl
+def render_record(delivery: Delivery, settings: dict[str, Any]) -> Rendered:
+    return outbound.render_transfer(delivery, settings or {})
+
+
+# name, kind, encoding, business time (the demo replays samples in this order), bad, what a refusal names
+_SAMPLES = (
+    ("police-receipt.xml", "AJJS", "gb18030", "2023-06-21T09:30:00+08:00", False, ""),
+    ("police-decision.xml", "LAJD", "gb18030", "2023-06-28T15:00:00+08:00", False, ""),
+    ("bad/police-dtd.xml", "AJJS", "utf-8", "", True, "DTD"),
+    ("bad/police-missing-ysbh.xml", "LAJD", "gb18030", "", True, "YSBH"),
+)
+
+
+@hookimpl
+def register_samples() -> list[Sample]:
+    return [
+        Sample(name=Path(name).name, body=(SAMPLES / name).read_bytes(), content_type="application/xml",
+               content_encoding=encoding, kind=kind, at=at, bad=bad, reason=reason)
+        for name, kind, encoding, at, bad, reason in _SAMPLES
+    ]

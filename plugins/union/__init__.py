@@ -1,0 +1,87 @@
+"""union: the trade union's labour-dispute mediation office (总工会 / 劳动争议调解), XLSX.
+
+Reads the mediation ledger (调解台账), a workbook sent as a batch, as canonical
+``mediation_result`` records, one per row, and writes ``referral`` workbooks (转办) for
+clues referred to mediation (see docs/formats/union.md). ``source_ref`` is the
+mediation number (调解编号). Workbooks over the size limit or zip bombs are refused
+before they are opened.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+
+import marshmallow as ma
+
+from hub import AgencyInfo, Delivery, NativeMessage, Parsed, Rejected, Rendered, Sample, hookimpl
+from plugins.union import inbound, outbound, xlsx
+
+__version__ = "1.0.0"
+
+SAMPLES = Path(__file__).parent / "samples"
+
+
+class UnionSettingsSchema(ma.Schema):
+    """``[plugins.union]``: the HMAC key (checked by the hub) and the workbook limits."""
+
+    class Meta:
+        # A misspelt setting must stop the start-up, not be silently ignored.
+        unknown = ma.RAISE
+
+    key = ma.fields.String(load_default=None, allow_none=True,
+                           metadata={"description": "HMAC-SHA256 key shared with the union office (secret)"})
+    max_bytes = ma.fields.Integer(
+        load_default=xlsx.MAX_BYTES, validate=ma.validate.Range(min=1, error="must be at least {min} (rule: range)"),
+        metadata={"description": "largest workbook accepted, in bytes (default 10 MiB)"})
+    max_uncompressed = ma.fields.Integer(
+        load_default=xlsx.MAX_UNCOMPRESSED,
+        validate=ma.validate.Range(min=1, error="must be at least {min} (rule: range)"),
+        metadata={"description": "largest total unpacked size of a workbook's zip entries, in bytes "
+                                 "(default 100 MiB)"})
+    max_ratio = ma.fields.Float(
+        load_default=xlsx.MAX_RATIO, validate=ma.validate.Range(min=1, error="must be at least {min} (rule: range)"),
+        metadata={"description": "largest unpacked/packed size ratio of a workbook over 1 MiB unpacked "
+                                 "(default 100)"})
+
+
+@hookimpl
+def register_agency() -> AgencyInfo:
+    return AgencyInfo(
+        code="union",
+        name="总工会 labour-dispute mediation office (劳动争议调解)",
+        version=__version__,
+        kinds_in=inbound.KINDS_IN,
+        kinds_out=(outbound.REFERRAL,),
+        settings_schema=UnionSettingsSchema(),
+        secret_settings=("key",),
+        schema_version="1",
+        description="XLSX workbooks, one sheet with a header row; amounts as numbers or text in yuan.",
+    )
+
+
+@hookimpl
+def parse_message(message: NativeMessage, settings: dict[str, Any]) -> Iterator[Parsed | Rejected]:
+    return inbound.parse(message, settings or {})
+
+
+@hookimpl
+def render_record(delivery: Delivery, settings: dict[str, Any]) -> Rendered:
+    return outbound.render_referral(delivery)
+
+
+# name, kind, business time (the 调解日期: the demo replays samples in this order), bad, what a
+# refusal names.
+_SAMPLES = (
+    ("union-mediation.xlsx", inbound.MEDIATION, "2023-05-25T00:00:00+08:00", False, ""),
+    ("bad/union-not-xlsx.xlsx", inbound.MEDIATION, "", True, "workbook"),
+)
+
+
+@hookimpl
+def register_samples() -> list[Sample]:
+    return [
+        Sample(name=Path(name).name, body=(SAMPLES / name).read_bytes(), content_type=xlsx.XLSX_TYPE,
+               content_encoding="binary", kind=kind, at=at, bad=bad, reason=reason)
+        for name, kind, at, bad, reason in _SAMPLES
+    ]

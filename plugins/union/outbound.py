@@ -1,0 +1,143 @@
+"""union outbound: ``referral`` (转办, 1+X), a clue referred for mediation, as a workbook.
+
+One sheet ``转办``, a header row and one row. The union receives no identity numbers:
+the row is built from named fields only, and the complainant's mobile is written
+masked (``138****0000``), masked again here if the route let a plain one through;
+anything else in that field is left out.
+
+Text cells are neutralised against formula injection (a leading apostrophe before
+``=``, ``+``, ``-``, ``@``, tab or carriage return; openpyxl would otherwise even store
+``=...`` as a formula); counts, amounts and dates are written as real numbers and
+dates. The bytes are deterministic: document properties carry the delivery's time,
+and every zip entry one fixed timestamp (openpyxl stamps the save time on both).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import io
+import re
+import zipfile
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from hub import Delivery, Rendered
+from plugins.union import xlsx
+from schemas.fields import BEIJING
+from schemas.validators import mask_mobile
+
+REFERRAL = "referral"
+SHEET = "转办"
+HEADER = ("线索编号", "受理日期", "所属区划", "单位名称", "统一社会信用代码", "涉及人数", "欠薪金额(元)", "联系电话(脱敏)")
+WIDTHS = (22, 12, 10, 36, 22, 10, 16, 16)
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_MOBILE_RE = re.compile(r"^1\d{10}$")
+_MASKED_RE = re.compile(r"^1\d{2}\*{4}\d{4}$")
+_MODIFIED_RE = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+
+
+def safe_text(value: Any) -> str | None:
+    """A text cell with formula injection neutralised and characters XML cannot hold removed."""
+    if value is None:
+        return None
+    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def masked_mobile(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if _MOBILE_RE.match(value):
+        return mask_mobile(value)
+    return value if _MASKED_RE.match(value) else None
+
+
+def moment(value: Any) -> dt.datetime:
+    """An ISO time (or date) in Beijing time; one without an offset is the hub's clock, UTC."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value.strip())
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return dt.datetime.combine(value, dt.time(0), BEIJING)
+    if not isinstance(value, dt.datetime):
+        raise ValueError("expected an ISO date or time")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(BEIJING)
+
+
+def _number(value: Any) -> Any:
+    """A count or an amount as a spreadsheet number when it is one, else as (safe) text."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    try:
+        number = decimal.Decimal(str(value).strip())
+    except decimal.InvalidOperation:
+        return safe_text(value)
+    return number if number.is_finite() else safe_text(value)
+
+
+def render_referral(delivery: Delivery) -> Rendered:
+    if delivery.kind.lower() != REFERRAL:
+        raise ValueError(f"union writes referral only, not {delivery.kind!r}")
+    record = delivery.record
+    created = delivery.created_at or record.get("received_at")
+    if not created:
+        raise ValueError("a referral needs delivery.created_at: it dates the workbook")
+    created_at = moment(created)
+    employer = record.get("employer") or {}
+    complainant = record.get("complainant") or {}
+    clue_no = record.get("clue_no") or next(iter(delivery.refs.get("clue_no") or []), None)
+    received_on = moment(record["received_at"]).date() if record.get("received_at") else None
+    amount = _number(record.get("amount_owed"))
+    row = (
+        safe_text(clue_no),
+        received_on,
+        safe_text(record.get("region_code")),
+        safe_text(employer.get("name")),
+        safe_text(employer.get("uscc")),
+        _number(record.get("worker_count")),
+        amount.quantize(decimal.Decimal("0.01")) if isinstance(amount, decimal.Decimal) else amount,
+        masked_mobile(complainant.get("mobile")),
+    )
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = SHEET
+    sheet.append(HEADER)
+    sheet.append(row)
+    sheet["B2"].number_format = "yyyy-mm-dd"
+    sheet["G2"].number_format = "0.00"
+    for column, width in zip("ABCDEFGH", WIDTHS):
+        sheet.column_dimensions[column].width = width
+    utc = created_at.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    workbook.properties.creator = "wage-arrears-hub"
+    workbook.properties.created = utc
+    buf = io.BytesIO()
+    workbook.save(buf)
+    saved = buf.getvalue()
+
+    # openpyxl sets "modified" to the save time and stamps every zip entry with it: fix both.
+    body = xlsx.rewrite_zip(saved, _zip_time(created_at), replace={"docProps/core.xml": _fixed_core(saved, utc)})
+    return Rendered(body=body, content_type=xlsx.XLSX_TYPE, content_encoding="binary")
+
+
+def _zip_time(at: dt.datetime) -> tuple[int, int, int, int, int, int]:
+    local = max(at.replace(tzinfo=None), dt.datetime(1980, 1, 1))  # zip times are local, from 1980
+    return (local.year, local.month, local.day, local.hour, local.minute, local.second)
+
+
+def _fixed_core(body: bytes, utc: dt.datetime) -> bytes:
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        core = archive.read("docProps/core.xml")
+    stamp = utc.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    fixed, count = _MODIFIED_RE.subn(lambda m: m[1] + stamp + m[2], core)
+    if count != 1:
+        raise ValueError("cannot fix the workbook's modified time: openpyxl wrote docProps/core.xml differently")
+    return fixed

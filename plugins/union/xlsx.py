@@ -1,0 +1,220 @@
+"""Workbook plumbing for the union plugin: the zip guard, one-row workbooks, fixed zip bytes.
+
+- :func:`check_archive` refuses, before openpyxl sees them, bodies over the size limit,
+  bytes that are not a zip package with a workbook in it, and zip bombs. Sizes are not
+  taken on trust: every part is inflated once, in bounded chunks, counting what really
+  comes out, so a part that lies about its size is caught too.
+- :func:`one_row_workbook` writes the header and one row as a workbook of their own
+  (``Parsed.raw``/``Rejected.raw``: a row can be dead-lettered and replayed alone). It
+  writes the few SpreadsheetML parts by hand: openpyxl would take milliseconds a row.
+- :func:`fixed_zip` rewrites a package with one fixed timestamp on every entry, so the
+  same workbook always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import decimal
+import io
+import math
+import zipfile
+import zlib
+from typing import Any, Iterable, Sequence
+from xml.sax.saxutils import escape, quoteattr
+
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import to_excel
+
+from hub import InvalidMessage
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MiB = 1 << 20
+MAX_BYTES = 10 * MiB
+MAX_UNCOMPRESSED = 100 * MiB
+MAX_RATIO = 100.0
+RATIO_FLOOR = 1 * MiB
+"""Below this much uncompressed XML the ratio is not judged: tiny parts compress oddly."""
+MAX_PARTS = 1000
+_CHUNK = 1 << 16
+_REQUIRED_PARTS = ("[Content_Types].xml", "xl/workbook.xml")
+
+
+def invalid(field: str | None, rule: str, what: str, kind: str | None) -> InvalidMessage:
+    """An :class:`InvalidMessage` whose reason names the field and rule, never a value."""
+    subject = field or "message"
+    return InvalidMessage(f"{subject} {what} (rule: {rule})", field=field, rule=rule, kind=kind)
+
+
+def check_archive(body: bytes, *, max_bytes: int = MAX_BYTES, max_uncompressed: int = MAX_UNCOMPRESSED,
+                  max_ratio: float = MAX_RATIO, kind: str | None = None) -> None:
+    """Refuse a body that is too big, not an XLSX package, or a zip bomb."""
+    if len(body) > max_bytes:
+        raise invalid("body", "max-bytes", f"is {len(body)} bytes, over the limit of {max_bytes}", kind)
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(body))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, KeyError,
+            IndexError, NotImplementedError, UnicodeDecodeError):
+        raise invalid("body", "xlsx", "is not an XLSX workbook: not a zip package", kind) from None
+    with archive:
+        parts = archive.infolist()
+        if len(parts) > MAX_PARTS:
+            raise invalid("body", "zip-bomb", f"has {len(parts)} zip entries, over the limit of {MAX_PARTS}", kind)
+        names = {p.filename for p in parts}
+        for name in _REQUIRED_PARTS:
+            if name not in names:
+                raise invalid("body", "xlsx", f"is not an XLSX workbook: the zip package has no {name}", kind)
+        compressed = max(1, sum(p.compress_size for p in parts))
+        declared = sum(p.file_size for p in parts)
+        _check_sizes(declared, compressed, max_uncompressed, max_ratio, kind)
+        total = 0
+        for part in parts:
+            total += _inflated_size(archive, part, max_uncompressed - total, kind)
+        _check_sizes(total, compressed, max_uncompressed, max_ratio, kind)
+
+
+def _check_sizes(uncompressed: int, compressed: int, max_uncompressed: int, max_ratio: float,
+                 kind: str | None) -> None:
+    if uncompressed > max_uncompressed:
+        raise invalid("body", "zip-bomb", f"unpacks to more than {max_uncompressed} bytes", kind)
+    if uncompressed >= RATIO_FLOOR and uncompressed / compressed > max_ratio:
+        raise invalid("body", "zip-bomb",
+                      f"unpacks {uncompressed / compressed:.0f} times its size, over the limit of {max_ratio:g}", kind)
+
+
+def _inflated_size(archive: zipfile.ZipFile, part: zipfile.ZipInfo, budget: int, kind: str | None) -> int:
+    """Inflate one part in bounded chunks and count it; stop as soon as it is too much."""
+    if part.flag_bits & 0x1:
+        raise invalid("body", "xlsx", "is not a readable XLSX workbook: it is encrypted", kind)
+    if part.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise invalid("body", "xlsx", "is not an XLSX workbook: unsupported zip compression", kind)
+    # zipfile stops at the size a part declares; let it run past, to see whether it lies.
+    probe = copy.copy(part)
+    probe.file_size = max(part.file_size, budget) + 1
+    size = 0
+    try:
+        with archive.open(probe) as stream:
+            while chunk := stream.read(_CHUNK):
+                size += len(chunk)
+                if size > part.file_size:
+                    raise invalid("body", "zip-bomb", "has a zip entry larger than it declares", kind)
+                if size > budget:
+                    raise invalid("body", "zip-bomb", "unpacks to more than the limit", kind)
+    except InvalidMessage:
+        raise
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, RuntimeError, NotImplementedError):
+        raise invalid("body", "xlsx", "is not an XLSX workbook: a zip entry is damaged", kind) from None
+    if size != part.file_size:
+        raise invalid("body", "xlsx", "is not an XLSX workbook: a zip entry is shorter than it declares", kind)
+    return size
+
+
+# -- writing -----------------------------------------------------------------------------------
+
+def fixed_zip(parts: Iterable[tuple[str, bytes]], date_time: tuple[int, int, int, int, int, int]) -> bytes:
+    """A zip package of ``parts`` (in that order) whose bytes depend on nothing else."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        for name, data in parts:
+            info = zipfile.ZipInfo(name, date_time=date_time)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 0
+            info.external_attr = 0
+            archive.writestr(info, data)
+    return buf.getvalue()
+
+
+def rewrite_zip(body: bytes, date_time: tuple[int, int, int, int, int, int],
+                replace: dict[str, bytes] | None = None) -> bytes:
+    """``body``'s parts, in their order, with fixed timestamps and some parts replaced."""
+    replace = replace or {}
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        parts = [(p.filename, replace.get(p.filename) or archive.read(p)) for p in archive.infolist()]
+    return fixed_zip(parts, date_time)
+
+
+_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+_CONTENT_TYPES = (
+    _HEAD + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/worksheets/sheet1.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+    '<Override PartName="/xl/styles.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+    '</Types>').encode()
+_RELS = (
+    _HEAD + f'<Relationships xmlns="{_PKG_REL_NS}">'
+    '<Relationship Id="rId1" '
+    'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
+    'Target="xl/workbook.xml"/></Relationships>').encode()
+_WORKBOOK_RELS = (
+    _HEAD + f'<Relationships xmlns="{_PKG_REL_NS}">'
+    '<Relationship Id="rId1" '
+    'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
+    'Target="worksheets/sheet1.xml"/>'
+    '<Relationship Id="rId2" '
+    'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" '
+    'Target="styles.xml"/></Relationships>').encode()
+# Style 1 is a date, style 2 a date and time: dates stay real spreadsheet dates.
+_STYLES = (
+    _HEAD + f'<styleSheet xmlns="{_NS}">'
+    '<numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/></numFmts>'
+    '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+    '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+    '<fill><patternFill patternType="gray125"/></fill></fills>'
+    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="22" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+    '</styleSheet>').encode()
+_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def _text_cell(ref: str, text: str) -> str:
+    text = ILLEGAL_CHARACTERS_RE.sub("", text)
+    return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{escape(text)}</t></is></c>'
+
+
+def _cell(ref: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, int):
+        return f'<c r="{ref}"><v>{value}</v></c>'
+    if isinstance(value, float):
+        return f'<c r="{ref}"><v>{value!r}</v></c>' if math.isfinite(value) else _text_cell(ref, repr(value))
+    if isinstance(value, decimal.Decimal):
+        return f'<c r="{ref}"><v>{value}</v></c>' if value.is_finite() else _text_cell(ref, str(value))
+    if isinstance(value, dt.datetime):
+        style = 1 if value.time() == dt.time(0) else 2
+        return f'<c r="{ref}" s="{style}"><v>{to_excel(value.replace(tzinfo=None))!r}</v></c>'
+    if isinstance(value, dt.date):
+        return f'<c r="{ref}" s="1"><v>{to_excel(value)!r}</v></c>'
+    return _text_cell(ref, str(value))
+
+
+def one_row_workbook(header: Sequence[Any], row: Sequence[Any], title: str = "Sheet1") -> bytes:
+    """The header and one row (cells as read: numbers, dates, text) as a workbook of their own."""
+    rows = []
+    for r, values in enumerate((header, row), start=1):
+        cells = "".join(_cell(f"{get_column_letter(c)}{r}", v) for c, v in enumerate(values, start=1))
+        rows.append(f'<row r="{r}">{cells}</row>')
+    sheet = (_HEAD + f'<worksheet xmlns="{_NS}"><sheetData>{"".join(rows)}</sheetData></worksheet>').encode()
+    title = ILLEGAL_CHARACTERS_RE.sub("", title)[:31] or "Sheet1"
+    workbook = (_HEAD + f'<workbook xmlns="{_NS}" xmlns:r="{_REL_NS}"><sheets>'
+                f'<sheet name={quoteattr(title)} sheetId="1" r:id="rId1"/></sheets></workbook>').encode()
+    return fixed_zip([
+        ("[Content_Types].xml", _CONTENT_TYPES), ("_rels/.rels", _RELS), ("xl/workbook.xml", workbook),
+        ("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS), ("xl/styles.xml", _STYLES),
+        ("xl/worksheets/sheet1.xml", sheet),
+    ], _EPOCH)

@@ -1,0 +1,351 @@
+"""Canonical record schemas: one per record type of the contract.
+
+Every record carries the envelope (``record_id``, ``type``, ``schema_version``,
+``source_agency``, ``source_ref``, ``matter_id``, ``received_at``) and its own key
+fields. ``LINKS`` names the numbers that tie a record to its arrears matter, as
+(namespace, field) pairs; a list field links by each of its items.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import marshmallow as ma
+
+from schemas import fields as f
+
+SCHEMA_VERSION = "1.0"
+
+_str = ma.fields.String
+_int = ma.fields.Integer
+_bool = ma.fields.Boolean
+_date = ma.fields.Date
+_list = ma.fields.List
+_nested = ma.fields.Nested
+_nonblank = ma.validate.Length(min=1, max=200, error="must be 1 to {max} characters (rule: length)")
+_code = ma.validate.Length(min=1, max=64, error="must be 1 to {max} characters (rule: length)")
+
+
+def _d(text: str) -> dict:
+    return {"description": text}
+
+
+def _one_of(choices) -> ma.validate.OneOf:
+    return ma.validate.OneOf(choices, error="must be one of: {choices} (rule: enum)")
+
+
+def _at_least(n: int) -> ma.validate.Range:
+    return ma.validate.Range(min=n, max=10**9, error="must be between {min} and {max} (rule: range)")
+
+
+class _Strict(ma.Schema):
+    class Meta:
+        # A field the schema does not know is a plugin bug or a schema mismatch: refuse it.
+        unknown = ma.RAISE
+
+
+class RecordSchema(_Strict):
+    """The envelope every canonical record carries."""
+
+    TYPE: ClassVar[str] = ""
+    LINKS: ClassVar[tuple[tuple[str, str], ...]] = ()
+    VERSION: ClassVar[str] = SCHEMA_VERSION
+
+    record_id = _str(load_default=None, metadata=_d("the hub's id of this record"))
+    type = _str(required=True, metadata=_d("record type"))
+    schema_version = _str(load_default=SCHEMA_VERSION, metadata=_d("canonical schema version, major.minor"))
+    source_agency = _str(required=True, metadata=_d("agency code the record came from"))
+    source_ref = _str(required=True, validate=_code, metadata=_d("the agency's own number for it"))
+    matter_id = _str(load_default=None, allow_none=True, metadata=_d("the arrears matter it belongs to"))
+    received_at = f.OffsetDateTime(required=True, metadata=_d("when it was received"))
+    accepted_at = f.OffsetDateTime(load_default=None, allow_none=True,
+                                   metadata=_d("when the hub accepted it (hub clock)"))
+
+    @ma.validates("type")
+    def _type_matches(self, value, **kwargs):
+        if self.TYPE and value != self.TYPE:
+            raise ma.ValidationError(f"must be {self.TYPE!r} (rule: enum)")
+
+
+class PersonSchema(_Strict):
+    name = _str(required=True, validate=_nonblank)
+    id_number = f.IdNumber(load_default=None, allow_none=True, metadata=_d("personal data"))
+    mobile = f.Mobile(load_default=None, allow_none=True, metadata=_d("personal data"))
+
+
+class ComplainantSchema(PersonSchema):
+    mobile = f.Mobile(required=True, metadata=_d("personal data"))
+
+
+class EmployerSchema(_Strict):
+    name = _str(required=True, validate=_nonblank)
+    uscc = f.Uscc(load_default=None, allow_none=True)
+
+
+class RequiredUsccEmployerSchema(EmployerSchema):
+    uscc = f.Uscc(required=True)
+
+
+class SuspectSchema(_Strict):
+    name = _str(required=True, validate=_nonblank)
+    id_number = f.IdNumber(required=True, metadata=_d("personal data"))
+    role = _str(load_default=None, allow_none=True)
+
+
+class DefendantSchema(_Strict):
+    name = _str(required=True, validate=_nonblank)
+    id_number = f.IdNumber(load_default=None, allow_none=True, metadata=_d("personal data"))
+
+
+CHANNELS = ("qr_code", "hotline", "petition", "walk_in", "online", "referral")
+
+
+class ClueSchema(RecordSchema):
+    TYPE = "clue"
+    LINKS = (("clue", "clue_no"),)
+
+    clue_no = _str(required=True, validate=_code)
+    channel = _str(required=True, validate=_one_of(CHANNELS), metadata=_d("intake channel"))
+    region_code = f.Division(required=True)
+    complainant = _nested(ComplainantSchema, required=True)
+    employer = _nested(EmployerSchema, required=True)
+    project_code = _str(load_default=None, allow_none=True, validate=_code)
+    worker_count = _int(required=True, strict=True, validate=_at_least(1))
+    amount_owed = f.Money(required=True)
+    period_from = f.Month(load_default=None, allow_none=True)
+    period_to = f.Month(load_default=None, allow_none=True)
+    content = _str(load_default=None, allow_none=True)
+
+    @ma.validates_schema
+    def _checks(self, data, **kwargs):
+        if data["amount_owed"] <= 0:
+            raise ma.ValidationError({"amount_owed": ["must be more than 0 (rule: range)"]})
+        if data.get("period_from") and data.get("period_to") and data["period_from"] > data["period_to"]:
+            raise ma.ValidationError({"period_to": ["must not be before period_from (rule: period-order)"]})
+
+
+CASE_STATUSES = ("accepted", "opened", "mediating", "closed", "transferred", "rejected")
+
+
+class CaseSchema(RecordSchema):
+    TYPE = "case"
+    LINKS = (("case", "case_no"), ("clue", "clue_nos"))
+
+    case_no = _str(required=True, validate=_code)
+    clue_nos = _list(_str(validate=_code), required=True)
+    status = _str(required=True, validate=_one_of(CASE_STATUSES))
+    status_at = f.OffsetDateTime(required=True)
+    first_contact_at = f.OffsetDateTime(load_default=None, allow_none=True)
+    handler = _str(load_default=None, allow_none=True)
+    amount_recovered = f.Money(load_default=None, allow_none=True)
+    workers_paid = _int(load_default=None, allow_none=True, strict=True, validate=_at_least(0))
+
+
+class PaymentOrderSchema(RecordSchema):
+    TYPE = "payment_order"
+    LINKS = (("order", "order_no"), ("case", "case_no"))
+
+    order_no = _str(required=True, validate=_code)
+    case_no = _str(required=True, validate=_code)
+    employer_uscc = f.Uscc(required=True)
+    amount = f.Money(required=True)
+    issued_on = _date(required=True)
+    due_on = _date(required=True)
+    served_on = _date(load_default=None, allow_none=True)
+    complied = _bool(required=True)
+
+    @ma.validates_schema
+    def _checks(self, data, **kwargs):
+        if data["amount"] <= 0:
+            raise ma.ValidationError({"amount": ["must be more than 0 (rule: range)"]})
+        if data["due_on"] <= data["issued_on"]:
+            raise ma.ValidationError({"due_on": ["must be after issued_on (rule: due-after-issue)"]})
+
+
+EVIDENCE_CODES = ("E01", "E02", "E03", "E04", "E05")
+
+
+class CriminalTransferSchema(RecordSchema):
+    TYPE = "criminal_transfer"
+    LINKS = (("transfer", "transfer_no"), ("case", "case_no"), ("order", "order_no"))
+
+    transfer_no = _str(required=True, validate=_code)
+    case_no = _str(required=True, validate=_code)
+    order_no = _str(required=True, validate=_code)
+    employer = _nested(RequiredUsccEmployerSchema, required=True)
+    suspects = _list(_nested(SuspectSchema), required=True,
+                     validate=ma.validate.Length(min=1, error="needs at least one suspect (rule: min-items)"))
+    worker_count = _int(required=True, strict=True, validate=_at_least(1))
+    amount_owed = f.Money(required=True)
+    evidence = _list(_str(validate=_one_of(EVIDENCE_CODES)), required=True)
+    transferred_on = _date(required=True)
+    police_unit = _str(required=True, validate=_code)
+    summary = _str(load_default=None, allow_none=True)
+
+    @ma.validates_schema
+    def _checks(self, data, **kwargs):
+        if data["amount_owed"] <= 0:
+            raise ma.ValidationError({"amount_owed": ["must be more than 0 (rule: range)"]})
+
+
+class PoliceReceiptSchema(RecordSchema):
+    TYPE = "police_receipt"
+    LINKS = (("transfer", "transfer_no"),)
+
+    transfer_no = _str(required=True, validate=_code)
+    officer = _str(load_default=None, allow_none=True)
+
+
+DECISIONS = ("opened", "declined", "returned")
+
+
+class PoliceDecisionSchema(RecordSchema):
+    TYPE = "police_decision"
+    LINKS = (("transfer", "transfer_no"), ("police_case", "police_case_no"))
+
+    transfer_no = _str(required=True, validate=_code)
+    decision = _str(required=True, validate=_one_of(DECISIONS))
+    police_case_no = _str(load_default=None, allow_none=True, validate=_code)
+    decided_at = f.OffsetDateTime(required=True)
+    reason = _str(load_default=None, allow_none=True)
+
+    @ma.validates_schema
+    def _checks(self, data, **kwargs):
+        if data["decision"] == "opened" and not data.get("police_case_no"):
+            raise ma.ValidationError({"police_case_no": ["required when the case is opened (rule: required-if)"]})
+        if data["decision"] in ("declined", "returned") and not data.get("reason"):
+            raise ma.ValidationError({"reason": ["required when declined or returned (rule: required-if)"]})
+
+
+PROCEDURES = ("criminal", "civil")
+VERDICTS = ("guilty", "not_guilty", "exempted", "plaintiff_wins", "plaintiff_loses", "settled")
+
+
+class CourtJudgmentSchema(RecordSchema):
+    TYPE = "court_judgment"
+    LINKS = (("court_case", "case_number"), ("transfer", "transfer_no"), ("case", "hrss_case_no"))
+
+    case_number = f.CourtCaseNumber(required=True, validate=_code)
+    court_code = _str(load_default=None, allow_none=True)
+    procedure = _str(required=True, validate=_one_of(PROCEDURES))
+    transfer_no = _str(load_default=None, allow_none=True, validate=_code)
+    hrss_case_no = _str(load_default=None, allow_none=True, validate=_code)
+    employer_uscc = f.Uscc(required=True)
+    defendants = _list(_nested(DefendantSchema), load_default=list)
+    verdict = _str(required=True, validate=_one_of(VERDICTS))
+    sentence_months = _int(load_default=None, allow_none=True, strict=True, validate=_at_least(0))
+    amount_ordered = f.Money(required=True)
+    decided_on = _date(required=True)
+
+    @ma.validates_schema
+    def _checks(self, data, **kwargs):
+        if data["procedure"] == "criminal" and not data.get("defendants"):
+            raise ma.ValidationError({"defendants": ["required in a criminal judgment (rule: required-if)"]})
+
+
+ENFORCEMENT_STATUSES = ("opened", "partially_paid", "paid", "terminated")
+
+
+class CourtEnforcementSchema(RecordSchema):
+    TYPE = "court_enforcement"
+    LINKS = (("court_case", "case_number"), ("court_case", "judgment_case_number"))
+
+    case_number = f.CourtCaseNumber(required=True, validate=_code)
+    judgment_case_number = f.CourtCaseNumber(required=True, validate=_code)
+    status = _str(required=True, validate=_one_of(ENFORCEMENT_STATUSES))
+    amount_paid = f.Money(required=True)
+    updated_on = _date(required=True)
+
+
+OUTCOMES = ("agreed", "partial", "failed")
+
+
+class MediationResultSchema(RecordSchema):
+    TYPE = "mediation_result"
+    LINKS = (("mediation", "mediation_no"), ("clue", "clue_no"), ("case", "case_no"))
+
+    mediation_no = _str(required=True, validate=_code)
+    clue_no = _str(load_default=None, allow_none=True, validate=_code)
+    case_no = _str(load_default=None, allow_none=True, validate=_code)
+    mediated_on = _date(required=True)
+    employer = _nested(EmployerSchema, required=True)
+    worker_count = _int(required=True, strict=True, validate=_at_least(1))
+    amount_disputed = f.Money(required=True)
+    outcome = _str(required=True, validate=_one_of(OUTCOMES))
+    amount_agreed = f.Money(load_default=None, allow_none=True)
+    amount_paid = f.Money(load_default=None, allow_none=True)
+    pay_by = _date(load_default=None, allow_none=True)
+    mediator = _str(load_default=None, allow_none=True)
+
+    @ma.validates_schema
+    def _checks(self, data, **kwargs):
+        if data["outcome"] in ("agreed", "partial") and data.get("amount_agreed") is None:
+            raise ma.ValidationError({"amount_agreed": ["required when agreed or partial (rule: required-if)"]})
+
+
+PROJECT_STATUSES = ("under_construction", "halted", "completed")
+PROJECT_RISKS = ("no_special_account", "no_wage_deposit", "no_real_name")
+
+
+class ProjectSchema(RecordSchema):
+    TYPE = "project"
+    LINKS = (("project", "project_code"),)
+
+    project_code = _str(required=True, validate=_code)
+    name = _str(required=True, validate=_nonblank)
+    region_code = f.Division(required=True)
+    builder_uscc = f.Uscc(required=True)
+    contractor = _nested(RequiredUsccEmployerSchema, required=True)
+    started_on = _date(required=True)
+    special_account = _bool(required=True)
+    wage_deposit = f.Money(required=True)
+    real_name = _bool(required=True)
+    status = _str(required=True, validate=_one_of(PROJECT_STATUSES))
+    risks = _list(_str(validate=_one_of(PROJECT_RISKS)), load_default=list,
+                  metadata=_d("early-warning risks: set while under construction"))
+
+    @ma.post_load
+    def _risks(self, data, **kwargs):
+        risks = []
+        if data["status"] == "under_construction":
+            if not data["special_account"]:
+                risks.append("no_special_account")
+            if data["wage_deposit"] <= 0:
+                risks.append("no_wage_deposit")
+            if not data["real_name"]:
+                risks.append("no_real_name")
+        data["risks"] = risks
+        return data
+
+
+class PayrollShortfallSchema(RecordSchema):
+    TYPE = "payroll_shortfall"
+    LINKS = (("project", "project_code"),)
+
+    project_code = _str(required=True, validate=_code)
+    month = f.Month(required=True)
+    worker_count = _int(required=True, strict=True, validate=_at_least(1))
+    amount_due = f.Money(required=True)
+    amount_paid = f.Money(required=True)
+    amount_short = f.Money(required=True)
+
+    @ma.validates_schema
+    def _checks(self, data, **kwargs):
+        if data["amount_due"] - data["amount_paid"] != data["amount_short"]:
+            raise ma.ValidationError({"amount_short": ["must equal amount_due - amount_paid (rule: sum)"]})
+
+
+RECORD_SCHEMAS: dict[str, type[RecordSchema]] = {
+    cls.TYPE: cls
+    for cls in (
+        ClueSchema, CaseSchema, PaymentOrderSchema, CriminalTransferSchema, PoliceReceiptSchema,
+        PoliceDecisionSchema, CourtJudgmentSchema, CourtEnforcementSchema, MediationResultSchema,
+        ProjectSchema, PayrollShortfallSchema,
+    )
+}
+
+# Built once: schema instances are reused for every record.
+SCHEMAS: dict[str, RecordSchema] = {name: cls() for name, cls in RECORD_SCHEMAS.items()}
+
+# Fields that hold personal data, by dotted path (list items included).
+PERSONAL_FIELDS = ("complainant.id_number", "complainant.mobile", "suspects.id_number", "defendants.id_number")
