@@ -190,6 +190,18 @@ class Publisher:
             raise PublishError(f"broker unavailable: {type(exc).__name__}") from exc
 
 
+def raw_body(message) -> bytes:
+    """A consumed message's body as the bytes that were published.
+
+    py-amqp decodes bodies that declare a ``content_encoding`` (``auto_decode``); the
+    decode succeeded with that encoding, so encoding again restores the exact bytes.
+    """
+    body = message.body
+    if isinstance(body, str):
+        return body.encode(message.content_encoding or "utf-8")
+    return bytes(body)
+
+
 def native_properties(message) -> dict[str, Any]:
     """message_id, content type and encoding, and headers of a consumed kombu message."""
     props = dict(message.properties or {})

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 from kombu import Connection, Consumer, Producer
 
-from hub.broker import IN_EXCHANGE, out_queue
+from hub.broker import IN_EXCHANGE, out_queue, raw_body
 from hub.pipeline import signature_for
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -63,7 +63,7 @@ def read_out(conn: Connection, agency: str, settings: Mapping[str, Any], *, limi
 
     def on_message(message):
         props = dict(message.properties or {})
-        got.append(Received(message.body, props.get("message_id"), message.content_type, message.content_encoding,
+        got.append(Received(raw_body(message), props.get("message_id"), message.content_type, message.content_encoding,
                             dict(message.headers or {})))
         if keep:
             message.requeue()

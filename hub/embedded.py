@@ -298,9 +298,11 @@ class Store:
                 raise
             db.execute("COMMIT")
 
+    # fetchall() everywhere: a statement stepped to its end is reset at once, so no
+    # read snapshot (or, for RETURNING, no write transaction) outlives the call.
     def _one(self, sql: str, params: tuple = ()) -> Any:
-        with self._lock:
-            return self._db.execute(sql, params).fetchone()
+        rows = self._all(sql, params)
+        return rows[0] if rows else None
 
     def _all(self, sql: str, params: tuple = ()) -> list:
         with self._lock:
@@ -326,7 +328,7 @@ class Store:
 
     def delete_exchange(self, name: str, if_unused: bool = False) -> None:
         with self._write() as db:
-            if if_unused and db.execute("SELECT 1 FROM bindings WHERE exchange = ? LIMIT 1", (name,)).fetchone():
+            if if_unused and db.execute("SELECT 1 FROM bindings WHERE exchange = ? LIMIT 1", (name,)).fetchall():
                 return
             db.execute("DELETE FROM bindings WHERE exchange = ?", (name,))
             db.execute("DELETE FROM exchanges WHERE name = ?", (name,))
@@ -351,7 +353,7 @@ class Store:
     def bind(self, queue: str, exchange: str, routing_key: str, arguments: dict | None) -> bool:
         """Bind; False when the exchange does not exist."""
         with self._write() as db:
-            if db.execute("SELECT 1 FROM exchanges WHERE name = ?", (exchange,)).fetchone() is None:
+            if not db.execute("SELECT 1 FROM exchanges WHERE name = ?", (exchange,)).fetchall():
                 return False
             db.execute("INSERT OR IGNORE INTO queues VALUES (?, '{}', ?)", (queue, time.time()))
             db.execute(
@@ -411,11 +413,10 @@ class Store:
         with self._lock:
             db = self._db
             # A plain read first: idle polls never take the write lock.
-            row = db.execute(_PEEK, (queue, now)).fetchone()
-            if row is None:
+            peeked = db.execute(_PEEK, (queue, now)).fetchall()
+            if not peeked:
                 return None
-            # fetchall(): a RETURNING statement commits only once it has run to the end.
-            rows = db.execute(_CLAIM_ID, (until, token, row[0], now)).fetchall()
+            rows = db.execute(_CLAIM_ID, (until, token, peeked[0][0], now)).fetchall()
             if not rows:  # another consumer took it between the read and the claim
                 rows = db.execute(_CLAIM_OLDEST, (until, token, queue, now)).fetchall()
         return rows[0] if rows else None
@@ -425,7 +426,7 @@ class Store:
         now = time.time()
         with self._lock:
             db = self._db
-            if db.execute(_PEEK, (queue, now)).fetchone() is None:
+            if not db.execute(_PEEK, (queue, now)).fetchall():
                 return None
             rows = db.execute(_TAKE_OLDEST, (queue, now)).fetchall()
         return rows[0] if rows else None
@@ -636,7 +637,7 @@ class Channel(virtual.Channel):
     def basic_publish(self, message, exchange, routing_key, **kwargs):
         """Route once and store a row per destination queue in one transaction."""
         self._inplace_augment_message(message, exchange, routing_key)
-        queues = self._lookup(exchange, routing_key)
+        queues = [queue for queue in self._lookup(exchange, routing_key) if queue]
         if queues:
             self.store.put(queues, kombu_json.dumps(message))
         else:
@@ -670,11 +671,9 @@ class Channel(virtual.Channel):
         tags = [delivery_tag]
         if multiple:
             self.qos._flush()
-            tags = []
-            for tag in self.qos._delivered:
-                tags.append(tag)
-                if tag == delivery_tag:
-                    break
+            delivered = list(self.qos._delivered)
+            if delivery_tag in delivered:
+                tags = delivered[: delivered.index(delivery_tag) + 1]
         self._delete_tags(tags)
         for tag in tags:
             self.qos.ack(tag)

@@ -19,7 +19,7 @@ from kombu import Consumer
 from kombu.mixins import ConsumerMixin
 
 from hub import metrics
-from hub.broker import in_queue, native_properties
+from hub.broker import in_queue, native_properties, raw_body
 from hub.errors import Unavailable
 from hub.types import NativeMessage
 
@@ -52,6 +52,7 @@ class InboundWorker(ConsumerMixin):
         if not self.hub._topology_declared:
             self.hub.declare_topology(self.connection)
         self.consuming = self.hub.registry.enabled_codes()
+        channel.auto_decode = False  # py-amqp: hand bodies over as the bytes published
         consumers = []
         for code in self.consuming:
             consumers.append(Consumer(channel, queues=[in_queue(self.connection, code, self.hub.settings)],
@@ -121,7 +122,7 @@ class InboundWorker(ConsumerMixin):
         def on_message(message):
             props = native_properties(message)
             native = NativeMessage(
-                agency=agency, body=message.body if isinstance(message.body, bytes) else bytes(message.body),
+                agency=agency, body=raw_body(message),
                 message_id=props["message_id"], content_type=props["content_type"],
                 content_encoding=props["content_encoding"], kind=props["headers"].get("x-wagehub-kind"),
                 headers=props["headers"],

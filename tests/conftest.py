@@ -1,0 +1,218 @@
+"""Shared fixtures: settings on a fresh embedded broker and SQLite file per test, or on
+the real RabbitMQ and PostgreSQL when WAGEHUB_TEST_BROKER_URL / WAGEHUB_TEST_DATABASE_URL
+are set (``.ci/run`` does both)."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from kombu import Connection
+
+SAMPLES = Path(__file__).resolve().parent / "fixtures" / "samples"
+TEST_BROKER_URL = os.environ.get("WAGEHUB_TEST_BROKER_URL")
+TEST_DATABASE_URL = os.environ.get("WAGEHUB_TEST_DATABASE_URL")
+
+
+def sample(name: str) -> bytes:
+    return (SAMPLES / name).read_bytes()
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch):
+    """Hub settings for one test: its own broker and database."""
+    for name in list(os.environ):
+        if name.startswith("WAGEHUB_") and not name.startswith("WAGEHUB_TEST_"):
+            monkeypatch.delenv(name)
+    from hub.config import load_settings
+
+    overrides = {
+        "hub": {"var_dir": str(tmp_path / "var"), "broker_url": TEST_BROKER_URL or "",
+                "database_url": TEST_DATABASE_URL or ""},
+        "pipeline": {"batch_wait_ms": 5},
+        "relay": {"poll_interval": 0.05, "backoff_start": 0.2},
+        "testing": True,
+    }
+    settings = load_settings(overrides, environ={})
+    if TEST_DATABASE_URL:
+        _reset_database(TEST_DATABASE_URL)
+    if TEST_BROKER_URL:
+        _purge_queues(settings)
+    return settings
+
+
+def _reset_database(url: str) -> None:
+    from sqlalchemy import text
+
+    from hub.store import make_engine
+
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def _purge_queues(settings) -> None:
+    from hub.broker import connect, declare_topology, in_queue, out_queue
+    from hub.plugins import Registry, build_plugin_manager
+
+    codes = Registry(build_plugin_manager(), {}).codes() + ["fixture"]
+    with connect(settings) as conn:
+        declare_topology(conn, codes, settings)
+        channel = conn.channel()
+        for code in codes:
+            in_queue(conn, code, settings).bind(channel).purge()
+            out_queue(conn, code, settings).bind(channel).purge()
+        channel.close()
+
+
+@pytest.fixture
+def hub(settings):
+    from hub.runtime import Hub
+
+    h = Hub(settings)
+    h.declare_topology()
+    yield h
+    h.shutdown()
+
+
+@pytest.fixture
+def app(hub):
+    from hub.app import create_app
+
+    app = create_app(hub=hub)
+    app.testing = True
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def pm():
+    """A fresh plugin manager with the installed plugins."""
+    from hub.plugins import build_plugin_manager
+
+    return build_plugin_manager()
+
+
+@pytest.fixture
+def token(hub):
+    """``token("admin")`` -> headers with a fresh bearer token of that role."""
+    from hub.web.auth import create_token
+
+    def make(role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {create_token(hub.store, role)}"}
+
+    return make
+
+
+@pytest.fixture
+def workers(hub):
+    from hub.runtime import Workers
+
+    w = Workers(hub)
+    w.start()
+    yield w
+    w.stop()
+
+
+@pytest.fixture
+def agency(settings):
+    """A plain kombu client playing the agencies (no hub code involved but the URL's transport)."""
+    url = settings["hub"]["broker_url"]
+    kwargs = {"transport": "hub.embedded:Transport"} if url.startswith("embedded:") else {}
+    conn = Connection(url, **kwargs)
+    yield AgencyClient(conn, settings)
+    conn.release()
+
+
+class AgencyClient:
+    """What an agency system does with any AMQP client: publish natives, read its queue."""
+
+    XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+    def __init__(self, conn: Connection, settings):
+        self.conn = conn
+        self.settings = settings
+
+    def publish(self, agency: str, body: bytes, *, message_id: str | None = None, content_type="application/json",
+                content_encoding: str | None = "utf-8", headers: dict | None = None) -> str:
+        from kombu import Exchange, Producer
+
+        message_id = message_id or str(uuid.uuid4())
+        producer = Producer(self.conn.default_channel)
+        producer.publish(body, exchange=Exchange("wagehub.in", "direct", durable=True), routing_key=agency,
+                         content_type=content_type, content_encoding=content_encoding or "binary",
+                         message_id=message_id, headers=headers or {}, delivery_mode=2, declare=[])
+        return message_id
+
+    def receive(self, agency: str, count: int, timeout: float = 20.0) -> list:
+        """Take ``count`` messages from ``wagehub.out.<agency>`` (fails after ``timeout``)."""
+        from kombu import Consumer, Queue
+        import socket
+
+        got = []
+
+        def on_message(message):
+            message.raw = raw(message)
+            got.append(message)
+            message.ack()
+
+        queue = Queue(f"wagehub.out.{agency}", no_declare=True)
+        deadline = time.monotonic() + timeout
+        with Consumer(self.conn, queues=[queue], on_message=on_message, accept=None):
+            while len(got) < count and time.monotonic() < deadline:
+                try:
+                    self.conn.drain_events(timeout=0.5)
+                except socket.timeout:
+                    pass
+        return got
+
+    def drain(self, agency: str, wait: float = 1.0) -> list:
+        """Everything on ``wagehub.out.<agency>`` until ``wait`` seconds pass with nothing new."""
+        from kombu import Consumer, Queue
+        import socket
+
+        got = []
+        queue = Queue(f"wagehub.out.{agency}", no_declare=True)
+        def on_message(message):
+            message.raw = raw(message)
+            got.append(message)
+            message.ack()
+
+        with Consumer(self.conn, queues=[queue], on_message=on_message, accept=None):
+            while True:
+                try:
+                    self.conn.drain_events(timeout=wait)
+                except socket.timeout:
+                    break
+        return got
+
+
+def raw(message) -> bytes:
+    """The published bytes (py-amqp hands a str to clients that keep its auto_decode on)."""
+    body = message.body
+    return body.encode(message.content_encoding or "utf-8") if isinstance(body, str) else bytes(body)
+
+
+def wait_for(predicate, timeout: float = 20.0, interval: float = 0.05):
+    """Poll ``predicate`` until it returns a truthy value; fail the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")

@@ -23,6 +23,7 @@ import pytest
 from kombu import Connection, Consumer, Exchange, Producer, Queue
 from kombu.exceptions import ChannelError
 from kombu.simple import SimpleQueue
+from kombu.transport.virtual.base import NotEquivalentError
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 if importlib.util.find_spec("hub") is None:  # the project is not installed in this venv
@@ -159,6 +160,8 @@ def test_unknown_exchange_raises_and_unbound_key_is_dropped(url, db_path):
         producer.publish(b"x", exchange="wagehub.in", routing_key="nobody")  # as on RabbitMQ: dropped
         with pytest.raises(ChannelError, match="NOT_FOUND"):
             conn.default_channel.queue_declare("wagehub.in.nobody", passive=True)
+        with pytest.raises(NotEquivalentError):
+            Exchange("wagehub.in", "topic", durable=True)(conn.default_channel).declare()
     assert rows(db_path) == 0
 
 
@@ -220,7 +223,11 @@ def test_messages_held_by_killed_consumers_come_back(url, db_path, tmp_path):
     duplicated = {i for i, n in deliveries.items() if n > 1}
     assert duplicated <= held_at_kill
     redelivered = {int(m.properties["message_id"]) for m in final if m.delivery_info.get("redelivered")}
-    assert redelivered == set(final_ids) & held_at_kill
+    assert redelivered >= set(final_ids) & held_at_kill
+    # A kill can land after the claim committed and before the consumer logged ``R``:
+    # that message was held too, unlogged. A consumer claims one message at a time and
+    # logs it before the next claim, so there is at most one such message per kill.
+    assert len(redelivered - held_at_kill) <= len(logs)
     assert rows(db_path) == 0
 
 
@@ -323,6 +330,17 @@ def test_lease_expires_and_recover_releases(url, db_path):
         assert back.properties["message_id"] == other.properties["message_id"]
         back.ack()
     assert rows(db_path) == 0
+
+
+def test_ack_multiple_settles_every_earlier_delivery(url, db_path):
+    queue = inbound("hrss")
+    publish_some(url, 4, queue)
+    with Connection(url) as conn:
+        got = [queue(conn.default_channel).get() for _ in range(3)]
+        got[1].ack(multiple=True)  # m0 and m1
+        assert rows(db_path) == 2
+        got[2].ack()
+        assert rows(db_path) == 1
 
 
 def test_no_ack_consumer_deletes_on_delivery(url, db_path):

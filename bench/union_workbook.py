@@ -1,0 +1,77 @@
+"""Measure the union ledger parser: rows/s and peak RSS for a large workbook.
+
+Generates a 50,000-row mediation ledger with openpyxl (write-only), with real date
+cells and text dates, amounts as numbers and as text, parses it with the plugin's
+``parse_message`` hook (zip guard, read-only openpyxl, one-row replay workbook per row)
+and prints the throughput and the process's peak resident set size (``ru_maxrss``).
+Usage: ``python bench/union_workbook.py [ROWS]``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import random
+import resource
+import sys
+import time
+import zipfile
+
+from openpyxl import Workbook
+
+import hub
+import plugins.union
+from plugins.union.inbound import COLUMNS
+
+
+def peak_rss_mb() -> float:
+    # ru_maxrss is in KiB on Linux (bytes on macOS).
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / (1 << 20) if sys.platform == "darwin" else rss / 1024
+
+
+def workbook(rows: int, seed: int = 20230525) -> bytes:
+    rng = random.Random(seed)
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("调解台账")
+    ws.append(list(COLUMNS))
+    for i in range(rows):
+        day = dt.datetime(2023, 1, 1) + dt.timedelta(days=i % 300)
+        disputed = rng.randint(1000, 900000) + rng.choice((0, 0.5, 0.25))
+        outcome = rng.choice(("成功", "部分成功", "失败"))
+        ws.append([
+            f"TJ370103{i:07d}", f"XS37010320230{i:05d}", None,
+            day if i % 2 else day.strftime("%Y-%m-%d"),
+            f"海岱建筑劳务有限公司{i % 97}", "91370103JURQ283F5B", rng.randint(1, 60),
+            disputed if i % 3 else f"{disputed:.2f}", outcome,
+            None if outcome == "失败" else round(disputed / 2, 2), 0,
+            (day + dt.timedelta(days=15)).strftime("%Y-%m-%d"), "赵德华",
+        ])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def main(rows: int = 50_000) -> None:
+    body = workbook(rows)
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        unpacked = sum(p.file_size for p in archive.infolist())
+    rss_before = peak_rss_mb()
+    message = hub.NativeMessage(agency="union", body=body, message_id="bench",
+                                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    start = time.perf_counter()
+    parsed = rejected = 0
+    for item in plugins.union.parse_message(message=message, settings={}):
+        if isinstance(item, hub.Rejected):
+            rejected += 1
+        else:
+            parsed += 1
+    seconds = time.perf_counter() - start
+    print(f"rows={rows} workbook={len(body) / (1 << 20):.1f} MiB (unpacked {unpacked / (1 << 20):.1f} MiB, "
+          f"ratio {unpacked / len(body):.1f}) parsed={parsed} rejected={rejected}")
+    print(f"parse {seconds:.2f} s, {rows / seconds:,.0f} rows/s")
+    print(f"peak RSS {peak_rss_mb():.1f} MB (after generating the workbook: {rss_before:.1f} MB)")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 50_000)
