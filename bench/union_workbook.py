@@ -49,7 +49,22 @@ def workbook(rows: int, seed: int = 20230525) -> bytes:
         ])
     buf = io.BytesIO()
     wb.save(buf)
-    return buf.getvalue()
+    return with_dimension(buf.getvalue(), f"A1:M{rows + 1}")
+
+
+def with_dimension(body: bytes, ref: str) -> bytes:
+    """Add the ``<dimension>`` Excel and WPS write and openpyxl's write-only mode leaves out.
+
+    Without it openpyxl's read-only reader makes one extra pass over the sheet to size it.
+    """
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(body)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for part in src.infolist():
+            data = src.read(part)
+            if part.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"</sheetPr>", f'</sheetPr><dimension ref="{ref}"/>'.encode(), 1)
+            dst.writestr(part, data)
+    return out.getvalue()
 
 
 def main(rows: int = 50_000) -> None:
