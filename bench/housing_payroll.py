@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import random
 import resource
+import subprocess
 import sys
+import tempfile
 import time
 
 import hub
@@ -47,7 +49,12 @@ def lines(rows: int, seed: int = 20230520):
 
 
 def main(rows: int = 200_000) -> None:
-    body = b"".join(lines(rows))
+    # Generated in a child process, so the peak RSS below is the parser's, not the generator's.
+    with tempfile.TemporaryDirectory() as tmp:
+        path = f"{tmp}/batch"
+        subprocess.run([sys.executable, __file__, "--generate", path, str(rows)], check=True)
+        with open(path, "rb") as f:
+            body = f.read()
     rss_before = peak_rss_mb()
     message = hub.NativeMessage(agency="housing", body=body, message_id="bench", content_type="text/csv",
                                 content_encoding="gb18030", kind="PAYROLL")
@@ -61,8 +68,13 @@ def main(rows: int = 200_000) -> None:
     seconds = time.perf_counter() - start
     print(f"rows={rows} body={len(body) / (1 << 20):.1f} MiB shortfalls={shortfalls} rejected={rejected}")
     print(f"parse {seconds:.2f} s, {rows / seconds:,.0f} rows/s")
-    print(f"peak RSS {peak_rss_mb():.1f} MB (after generating the body: {rss_before:.1f} MB)")
+    print(f"peak RSS {peak_rss_mb():.1f} MB (with the body read in: {rss_before:.1f} MB)")
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200_000)
+    if sys.argv[1:2] == ["--generate"]:
+        rows = int(sys.argv[3])
+        with open(sys.argv[2], "wb") as out:
+            out.write(b"".join(lines(rows)))
+    else:
+        main(int(sys.argv[1]) if len(sys.argv) > 1 else 200_000)

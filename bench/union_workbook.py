@@ -13,7 +13,9 @@ import datetime as dt
 import io
 import random
 import resource
+import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 
@@ -68,7 +70,12 @@ def with_dimension(body: bytes, ref: str) -> bytes:
 
 
 def main(rows: int = 50_000) -> None:
-    body = workbook(rows)
+    # Generated in a child process, so the peak RSS below is the parser's, not the generator's.
+    with tempfile.TemporaryDirectory() as tmp:
+        path = f"{tmp}/batch"
+        subprocess.run([sys.executable, __file__, "--generate", path, str(rows)], check=True)
+        with open(path, "rb") as f:
+            body = f.read()
     with zipfile.ZipFile(io.BytesIO(body)) as archive:
         unpacked = sum(p.file_size for p in archive.infolist())
     rss_before = peak_rss_mb()
@@ -85,8 +92,13 @@ def main(rows: int = 50_000) -> None:
     print(f"rows={rows} workbook={len(body) / (1 << 20):.1f} MiB (unpacked {unpacked / (1 << 20):.1f} MiB, "
           f"ratio {unpacked / len(body):.1f}) parsed={parsed} rejected={rejected}")
     print(f"parse {seconds:.2f} s, {rows / seconds:,.0f} rows/s")
-    print(f"peak RSS {peak_rss_mb():.1f} MB (after generating the workbook: {rss_before:.1f} MB)")
+    print(f"peak RSS {peak_rss_mb():.1f} MB (with the workbook read in: {rss_before:.1f} MB)")
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 50_000)
+    if sys.argv[1:2] == ["--generate"]:
+        rows = int(sys.argv[3])
+        with open(sys.argv[2], "wb") as out:
+            out.write(workbook(rows))
+    else:
+        main(int(sys.argv[1]) if len(sys.argv) > 1 else 50_000)

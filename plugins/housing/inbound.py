@@ -92,6 +92,7 @@ def detect_encoding(message: NativeMessage) -> str:
     """The codec to read the body with: the declared one, else guessed (BOM, UTF-8, GB18030)."""
     body = message.body
     if body.startswith(codecs.BOM_UTF8):
+        _check_decodes(body, "utf-8-sig", message.kind)
         return "utf-8-sig"
     declared = (message.content_encoding or "").strip().lower()
     if declared:

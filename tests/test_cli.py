@@ -1,0 +1,98 @@
+"""The wagehub command line, run as a user would (a real process on the test's settings)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import SAMPLES
+
+
+@pytest.fixture
+def env(settings):
+    os.makedirs(settings["hub"]["var_dir"], exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WAGEHUB_")}
+    env.update(WAGEHUB_VAR_DIR=settings["hub"]["var_dir"], WAGEHUB_BROKER_URL=settings["hub"]["broker_url"],
+               WAGEHUB_DATABASE_URL=settings["hub"]["database_url"])
+    return env
+
+
+def wagehub(env, *args, check=True, timeout=60):
+    proc = subprocess.run([sys.executable, "-m", "hub.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_tokens_create_prints_the_token_alone(env, hub):
+    out = wagehub(env, "tokens", "create", "--role", "agency:hrss").stdout
+    assert out.count("\n") == 1 and out.startswith("wht_")
+    bad = wagehub(env, "tokens", "create", "--role", "root", check=False)
+    assert bad.returncode == 2 and "role must be" in bad.stderr
+    assert wagehub(env, "tokens", "revoke", out.strip()).stdout.strip() == "revoked"
+
+
+def test_plugins_list_enable_disable(env, hub):
+    listing = wagehub(env, "plugins", "list").stdout
+    assert "hrss" in listing and "police" in listing
+    wagehub(env, "plugins", "disable", "police")
+    hub.refresh_plugin_state()
+    assert not hub.registry.is_enabled("police")
+    wagehub(env, "plugins", "enable", "police")
+    hub.refresh_plugin_state()
+    assert hub.registry.is_enabled("police")
+    missing = wagehub(env, "plugins", "enable", "nope", check=False)
+    assert missing.returncode == 2 and "no plugin named" in missing.stderr
+
+
+def test_send_then_tail_through_a_running_worker(env, hub):
+    log = open(os.path.join(env["WAGEHUB_VAR_DIR"], "worker.log"), "wb")
+    worker = subprocess.Popen([sys.executable, "-m", "hub.cli", "worker"], env=env, stdout=log, stderr=log)
+    try:
+        for name in ("hrss-clue.json", "hrss-case.json", "hrss-order.json", "hrss-transfer.json"):
+            wagehub(env, "send", "hrss", str(SAMPLES / name))
+        out = ""
+        for _ in range(20):
+            out += wagehub(env, "tail", "police", "-n", "1").stdout
+            if "AJYS" in out:
+                break
+        assert "AJYS" in out and "<YSBH>YS37010320230880</YSBH>" in out
+        assert "criminal_transfer" in out
+    finally:
+        worker.terminate()
+        worker.wait(timeout=20)
+        log.close()
+
+
+def test_dead_letters_list_and_replay(env, hub):
+    from hub.types import NativeMessage
+
+    bad = (SAMPLES / "bad" / "hrss-bad-idcheck.json").read_bytes()
+    hub.pipeline.process([NativeMessage("hrss", bad, "cli-bad", "application/json")])
+    listing = wagehub(env, "dead-letters", "list").stdout
+    assert "cli-bad" in listing and "complainant.id_number" in listing
+    still = wagehub(env, "dead-letters", "replay", "1", check=False)
+    assert still.returncode == 1 and "still failing" in still.stdout
+    fixed = bad.replace(b"370103198212262340", b"37010319821226234X")
+    path = os.path.join(env["WAGEHUB_VAR_DIR"], "fixed.json")
+    with open(path, "wb") as fh:
+        fh.write(fixed)
+    done = wagehub(env, "dead-letters", "replay", "1", "--file", path)
+    assert "replayed" in done.stdout
+
+
+def test_db_upgrade_and_help(env):
+    assert "database at head" in wagehub(env, "db", "upgrade").stdout
+    assert "demo" in wagehub(env, "--help").stdout
+
+
+def test_demo_runs_one_matter_through_every_installed_agency(env, tmp_path):
+    out = wagehub(env, "demo", "--dir", str(tmp_path / "demo"), timeout=120).stdout
+    assert "criminal_transfer" in out and "police_decision" in out
+    assert "wagehub.out.police" in out and "AJYS" in out and "NOTICE" in out
+    assert "Dead letters" in out
+    assert "13923720696" not in out and "37010319821226234X" not in out
