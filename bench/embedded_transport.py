@@ -147,16 +147,17 @@ def main() -> None:
 
     print(f"embedded broker, {n} messages of ~{size} bytes, Python {sys.version.split()[0]}, "
           f"SQLite {hub.embedded.sqlite3.sqlite_version}")
-    print(f"  publish                                 {publish_rate:6.0f} msg/s")
-    print(f"  consume+ack, {n} backlog            {backlog_rate:6.0f} msg/s"
-          f"  (first tenth {first:.0f}, last tenth {last:.0f})")
-    print(f"  consume+ack, steady state ({small} backlog) {small_rate:6.0f} msg/s")
-    print(f"  backlog / steady state                  {backlog_rate / small_rate:6.2f}x")
-    print(f"  round trip, publisher + consumer        {round_trip_rate:6.0f} msg/s"
-          f"  (publisher alongside {concurrent_publish_rate:.0f} msg/s)")
-    print(f"  latency at 1000 msg/s, median/p99/max  {statistics.median(latencies) * 1e3:.1f} / "
-          f"{latencies[int(len(latencies) * 0.99)] * 1e3:.1f} / {latencies[-1] * 1e3:.1f} ms")
-    print(f"  database file after the run            {db_size / 1e6:6.1f} MB")
+    def row(label: str, value: str) -> None:
+        print(f"  {label:<44} {value}")
+
+    row("publish", f"{publish_rate:6.0f} msg/s")
+    row(f"consume+ack, {n} backlog", f"{backlog_rate:6.0f} msg/s  (first tenth {first:.0f}, last tenth {last:.0f})")
+    row(f"consume+ack, steady state ({small} backlog)", f"{small_rate:6.0f} msg/s")
+    row("backlog / steady state", f"{backlog_rate / small_rate:6.2f}x")
+    row("round trip, publisher + consumer", f"{round_trip_rate:6.0f} msg/s  (publisher alongside {concurrent_publish_rate:.0f} msg/s)")
+    row("latency at 1000 msg/s, median / p99 / max", f"{statistics.median(latencies) * 1e3:.1f} / "
+        f"{latencies[int(len(latencies) * 0.99)] * 1e3:.1f} / {latencies[-1] * 1e3:.1f} ms")
+    row("database file after the run", f"{db_size / 1e6:6.1f} MB")
 
 
 if __name__ == "__main__":

@@ -15,10 +15,10 @@ The embedded broker (``hub.embedded``) commits each publish to SQLite before ret
 from __future__ import annotations
 
 import logging
-import socket
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from amqp.exceptions import AMQPError
 from kombu import Connection, Exchange, Producer, Queue
@@ -176,7 +176,7 @@ class Publisher:
                     break
                 try:
                     self.conn.drain_events(timeout=min(remaining, 1.0))
-                except socket.timeout:
+                except TimeoutError:
                     continue
             result = [t in self._acked for t in tags]
             self._acked.difference_update(tags)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
-import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from kombu import Connection, Consumer, Producer
 
@@ -75,6 +75,6 @@ def read_out(conn: Connection, agency: str, settings: Mapping[str, Any], *, limi
         while limit is None or len(got) < limit:
             try:
                 conn.drain_events(timeout=timeout)
-            except socket.timeout:
+            except TimeoutError:
                 break
     return got

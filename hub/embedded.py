@@ -79,6 +79,22 @@ Everything lives in the file, so every process sees the same broker:
 * **Concurrency.** WAL mode lets readers run alongside the single writer; writers wait up
   to ``busy_timeout`` for each other instead of failing.
 
+kombu notes for callers
+=======================
+
+* Raw bytes pass through untouched when ``Producer.publish`` is given a ``content_type``
+  (and a bytes body): kombu then runs no serializer; ``content_encoding`` defaults to
+  ``binary``. On the consumer side use ``on_message=`` (or ``Queue.get``) and read
+  ``message.body`` (bytes); ``callbacks=`` make kombu decode the body first (by content
+  type and encoding) and refuse any content type outside the consumer's ``accept``.
+* Ack with ``message.ack()`` after the work is committed; ``message.reject(requeue=True)``
+  puts it back at once; closing the channel or connection puts back whatever it still
+  holds. A lease belongs to the channel: ``SimpleQueue.close()`` cancels its consumer
+  but does not close a channel it was given, so an unacked message stays leased.
+* ``Connection.drain_events(timeout=...)`` polls every ``polling_interval`` and raises
+  ``TimeoutError`` (``socket.timeout``) when nothing came; without a timeout it blocks.
+  Each call delivers at most one message.
+
 What it does not do
 ===================
 
@@ -629,7 +645,7 @@ class Channel(virtual.Channel):
         if deliveries > 1:
             message["redelivered"] = True
             properties["delivery_info"]["redelivered"] = True
-            message["headers"]["x-delivery-count"] = deliveries - 1
+            message["headers"] = {**(message.get("headers") or {}), "x-delivery-count": deliveries - 1}
         return message
 
     # -- publishing and settling -------------------------------------------------------

@@ -9,7 +9,8 @@ results collected.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from hub import hookspec
 from hub.types import AgencyInfo, Delivery, NativeMessage, Parsed, Rejected, Rendered, Sample

@@ -8,9 +8,11 @@ one arrears case end up on one matter.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Mapping
+import time
+from collections.abc import Mapping
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hub.ids import BEIJING, new_id
@@ -72,7 +74,7 @@ def link(session: Session, record: Mapping[str, Any]) -> str:
         if others:
             _merge(session, matter_id, others)
         session.execute(update(Matter).where(Matter.id == matter_id).values(updated_at=utcnow()))
-    seq = _next_seq(session)
+    seq = time.time_ns() // 1000  # orders a matter's numbers by when they were first seen
     for i, k in enumerate(keys):
         if k not in known:
             session.add(MatterKey(key=k, matter_id=matter_id, seq=seq + i))
@@ -83,10 +85,6 @@ def link(session: Session, record: Mapping[str, Any]) -> str:
 def _oldest(session: Session, matter_ids: list[str]) -> str:
     rows = session.execute(select(Matter.id).where(Matter.id.in_(matter_ids)).order_by(Matter.created_at, Matter.id)).all()
     return rows[0][0] if rows else matter_ids[0]
-
-
-def _next_seq(session: Session) -> int:
-    return (session.execute(select(func.max(MatterKey.seq))).scalar() or 0) + 1
 
 
 def _merge(session: Session, into: str, others: list[str]) -> None:

@@ -23,8 +23,9 @@ import json
 import logging
 import time
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
@@ -36,7 +37,7 @@ from hub.plugins import Registry
 from hub.routes import Route
 from hub.store import Store
 from hub.store.models import DeadLetter, Inbox, Outbox, Record, utcnow
-from hub.types import NativeMessage, Parsed, Rejected
+from hub.types import NativeMessage, Rejected
 from schemas import SCHEMAS, RecordInvalid, normalise_record
 
 log = logging.getLogger(__name__)
@@ -293,7 +294,7 @@ class Pipeline:
                 refs = matters.refs(session, matter_id)
             cache: dict[str, Any] = {}
 
-            def related(rtype: str) -> dict | None:
+            def related(rtype: str, cache: dict = cache) -> dict | None:
                 if rtype not in cache:
                     cache[rtype] = matters.related(session, matter_id, rtype)
                 return cache[rtype]

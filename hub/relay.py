@@ -14,12 +14,13 @@ import datetime as dt
 import logging
 import threading
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import func, or_, select, update
 
 from hub import metrics
-from hub.broker import OutMessage, PublishError, Publisher
+from hub.broker import OutMessage, Publisher, PublishError
 from hub.pipeline import _summary, signature_for
 from hub.plugins import Registry
 from hub.store import Store

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import copy
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import marshmallow as ma
 

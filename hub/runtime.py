@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import select
 
@@ -140,7 +141,7 @@ class Workers:
             t.join(timeout)
         self.hub.shutdown()
 
-    def __enter__(self) -> "Workers":
+    def __enter__(self) -> Workers:
         self.start()
         return self
 

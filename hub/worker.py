@@ -11,7 +11,6 @@ disabled agency's queue keeps its messages.
 from __future__ import annotations
 
 import logging
-import socket
 import time
 from typing import TYPE_CHECKING
 
@@ -32,7 +31,7 @@ STATE_POLL_SECONDS = 1.0
 
 
 class InboundWorker(ConsumerMixin):
-    def __init__(self, hub: "Hub"):
+    def __init__(self, hub: Hub):
         self.hub = hub
         self.connection = hub.connection()
         cfg = hub.settings["pipeline"]
@@ -89,7 +88,7 @@ class InboundWorker(ConsumerMixin):
                 wait = max(0.001, self.batch_wait - (time.monotonic() - self.buffer_since)) if self.buffer else 1.0
                 try:
                     conn.drain_events(timeout=wait)
-                except socket.timeout:
+                except TimeoutError:
                     pass
                 now = time.monotonic()
                 if self.buffer and (len(self.buffer) >= self.batch_size or now - self.buffer_since >= self.batch_wait):

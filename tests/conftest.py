@@ -160,8 +160,8 @@ class AgencyClient:
 
     def receive(self, agency: str, count: int, timeout: float = 20.0) -> list:
         """Take ``count`` messages from ``wagehub.out.<agency>`` (fails after ``timeout``)."""
+
         from kombu import Consumer, Queue
-        import socket
 
         got = []
 
@@ -176,14 +176,14 @@ class AgencyClient:
             while len(got) < count and time.monotonic() < deadline:
                 try:
                     self.conn.drain_events(timeout=0.5)
-                except socket.timeout:
+                except TimeoutError:
                     pass
         return got
 
     def drain(self, agency: str, wait: float = 1.0) -> list:
         """Everything on ``wagehub.out.<agency>`` until ``wait`` seconds pass with nothing new."""
+
         from kombu import Consumer, Queue
-        import socket
 
         got = []
         queue = Queue(f"wagehub.out.{agency}", no_declare=True)
@@ -196,7 +196,7 @@ class AgencyClient:
             while True:
                 try:
                     self.conn.drain_events(timeout=wait)
-                except socket.timeout:
+                except TimeoutError:
                     break
         return got
 

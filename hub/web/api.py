@@ -11,8 +11,9 @@ import base64
 import binascii
 import datetime as dt
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import or_, select

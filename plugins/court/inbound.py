@@ -26,8 +26,8 @@ JUDGMENT = "judgment"
 ENFORCEMENT = "enforcement"
 KINDS_IN = (JUDGMENT, ENFORCEMENT)
 
-_MONEY_RE = re.compile(r"^-?\d{1,15}(?:\.\d{1,2})?$")
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_MONEY_RE = re.compile(r"^-?\d{1,15}(?:\.\d{1,2})?$", re.ASCII)
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 
 
 def invalid(field: str | None, rule: str, what: str, kind: str | None) -> InvalidMessage:
@@ -102,7 +102,7 @@ class _Obj:
             raise invalid(self._p(name), "decimal-string",
                           'must be yuan as a decimal string like "360000.00", not a JSON number', self.kind)
         text = value.strip()
-        if not _MONEY_RE.match(text):
+        if not _MONEY_RE.fullmatch(text):
             raise invalid(self._p(name), "money-format", "must be yuan with at most two decimals", self.kind)
         if text.startswith("-"):
             raise invalid(self._p(name), "money-non-negative", "must not be negative", self.kind)
@@ -113,13 +113,13 @@ class _Obj:
         if value is None:
             return None
         try:
-            if not _DATE_RE.match(value):
+            if not _DATE_RE.fullmatch(value):
                 raise ValueError
             return dt.date.fromisoformat(value).isoformat()
         except ValueError:
             raise invalid(self._p(name), "date", "must be an ISO date YYYY-MM-DD", self.kind) from None
 
-    def objects(self, name: str) -> list["_Obj"]:
+    def objects(self, name: str) -> list[_Obj]:
         value = self._raw(name, False)
         if value is None:
             return []

@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from hub import Delivery, Rendered
 

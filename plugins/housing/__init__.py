@@ -10,8 +10,9 @@ for a shortfall.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import marshmallow as ma
 

@@ -34,7 +34,7 @@ import datetime as dt
 import decimal
 import io
 import re
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from hub import InvalidMessage, NativeMessage, Parsed, Rejected
 from schemas.validators import check_id_number
@@ -63,10 +63,10 @@ _ENCODINGS = {
     "utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8-sig", "utf8-sig": "utf-8-sig",
     "gb18030": "gb18030", "gbk": "gb18030", "gb2312": "gb18030", "cp936": "gb18030",
 }
-_MONEY_RE = re.compile(r"^\d{1,15}(?:\.\d{1,2})?$")
-_DATE_RE = re.compile(r"^(\d{4})([-/])(\d{1,2})\2(\d{1,2})$")
-_MONTH_RE = re.compile(r"^(\d{4})[-/](\d{1,2})$")
-_DAYS_RE = re.compile(r"^\d{1,2}$")
+_MONEY_RE = re.compile(r"^\d{1,15}(?:\.\d{1,2})?$", re.ASCII)
+_DATE_RE = re.compile(r"^(\d{4})([-/])(\d{1,2})\2(\d{1,2})$", re.ASCII)
+_MONTH_RE = re.compile(r"^(\d{4})[-/](\d{1,2})$", re.ASCII)
+_DAYS_RE = re.compile(r"^\d{1,2}$", re.ASCII)
 _CODE_MAX = 64  # canonical identifiers (project_code, source_ref) are at most 64 characters
 _CHUNK = 1 << 16
 
@@ -158,8 +158,8 @@ def resolve_kind(declared: str | None, columns: dict[str, int]) -> str:
 
 def money(column: str, value: str) -> decimal.Decimal:
     """Yuan as text (``12345.6``, ``800``), at most two decimals, not negative."""
-    if not _MONEY_RE.match(value):
-        if value.startswith("-") and _MONEY_RE.match(value[1:]):
+    if not _MONEY_RE.fullmatch(value):
+        if value.startswith("-") and _MONEY_RE.fullmatch(value[1:]):
             raise RowError(column, "money-non-negative", "must not be negative")
         raise RowError(column, "money-format", "must be yuan with at most two decimals, like 12345.6")
     return decimal.Decimal(value)
@@ -171,7 +171,7 @@ def yuan(amount: decimal.Decimal) -> str:
 
 def date(column: str, value: str) -> str:
     """``yyyy-MM-dd`` or ``yyyy/M/d`` as ISO ``YYYY-MM-DD``."""
-    m = _DATE_RE.match(value)
+    m = _DATE_RE.fullmatch(value)
     try:
         if not m:
             raise ValueError
@@ -182,7 +182,7 @@ def date(column: str, value: str) -> str:
 
 def month(column: str, value: str) -> str:
     """``yyyy-MM`` (also ``yyyy-M``, ``yyyy/M``) as ``YYYY-MM``."""
-    m = _MONTH_RE.match(value)
+    m = _MONTH_RE.fullmatch(value)
     if not m or not 1 <= int(m[2]) <= 12:
         raise RowError(column, "month-format", "must be a month yyyy-MM")
     return f"{m[1]}-{int(m[2]):02d}"
@@ -248,7 +248,7 @@ def payroll_row(row: _Row) -> tuple[str, str, decimal.Decimal, decimal.Decimal]:
         raise RowError("身份证号", "id-number-gb11643", str(exc)) from None
     pay_month = month("所属月份", row.required("所属月份"))
     days = row.required("出勤天数")
-    if not _DAYS_RE.match(days):
+    if not _DAYS_RE.fullmatch(days):
         raise RowError("出勤天数", "integer", "must be a whole number of days")
     if int(days) > 31:
         raise RowError("出勤天数", "range", "must be between 0 and 31")

@@ -24,7 +24,7 @@ ASSIGNMENT = "ASSIGNMENT"
 HEADER = ("交办编号", "线索编号", "项目编号", "总包单位统一社会信用代码", "欠薪人数", "欠薪金额(元)", "交办日期", "办结期限")
 DEFAULT_DEADLINE_DAYS = 10
 
-_NUMBER_RE = re.compile(r"^-?\d+(?:\.\d+)?$")
+_NUMBER_RE = re.compile(r"^-?\d+(?:\.\d+)?$", re.ASCII)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -35,7 +35,7 @@ def safe_cell(value: Any) -> str:
     if isinstance(value, decimal.Decimal):
         value = format(value, "f")
     text = str(value)
-    if text.startswith(_FORMULA_START) and not _NUMBER_RE.match(text):
+    if text.startswith(_FORMULA_START) and not _NUMBER_RE.fullmatch(text):
         return "'" + text
     return text
 
@@ -50,7 +50,7 @@ def beijing_date(value: Any) -> dt.date:
         value = dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
+            value = value.replace(tzinfo=dt.UTC)
         return value.astimezone(BEIJING).date()
     if isinstance(value, dt.date):
         return value

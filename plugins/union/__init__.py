@@ -9,8 +9,9 @@ before they are opened.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import marshmallow as ma
 

@@ -14,9 +14,11 @@ spreadsheet program (``row 3 (sheet row 4)``). ``raw`` is a workbook of the head
 that row alone, with the cells as read (numbers, dates, text), so it can be replayed.
 
 Cells: a date is a real spreadsheet date or text ``yyyy-MM-dd`` (also ``yyyy/M/d``); an
-amount is a number or text, yuan, never negative, with at most two decimals (a float
-cell is read through its shortest repr, ``Decimal(str(value))``: ``0.1`` stays 0.10,
-``0.30000000000000004`` is refused); a count is a whole number (``24.0`` is 24, ``24.5``
+amount is a number or text, yuan, never negative, with at most two decimals. A number
+cell is a binary float, read through its shortest repr (``Decimal(str(value))``:
+``12345.6`` is 12345.60); when that has more than two decimals, it is read as a
+spreadsheet shows it, at 15 significant digits, so the binary noise of a computed cell
+(``191424.00000000003``) goes, while ``0.125`` or ``1/3`` are refused. A count is a whole number (``24.0`` is 24, ``24.5``
 is refused). Only the conversions are checked here; the canonical rules (credit-code
 check character, at least one worker, an agreed amount when agreed) are the shared
 schema's, which the hub applies next.
@@ -29,11 +31,12 @@ import decimal
 import io
 import math
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import openpyxl
 
-from hub import InvalidMessage, NativeMessage, Parsed, Rejected
+from hub import NativeMessage, Parsed, Rejected
 from plugins.union import xlsx
 
 MEDIATION = "mediation"
@@ -47,9 +50,9 @@ COLUMNS = {
 }
 OUTCOMES = {"成功": "agreed", "部分成功": "partial", "失败": "failed"}
 
-_TEXT_MONEY_RE = re.compile(r"^\d{1,15}(?:\.\d{1,2})?$")
-_TEXT_INT_RE = re.compile(r"^\d{1,9}(?:\.0*)?$")
-_DATE_RE = re.compile(r"^(\d{4})([-/])(\d{1,2})\2(\d{1,2})$")
+_TEXT_MONEY_RE = re.compile(r"^\d{1,15}(?:\.\d{1,2})?$", re.ASCII)
+_TEXT_INT_RE = re.compile(r"^\d{1,9}(?:\.0*)?$", re.ASCII)
+_DATE_RE = re.compile(r"^(\d{4})([-/])(\d{1,2})\2(\d{1,2})$", re.ASCII)
 _TWO = decimal.Decimal("0.01")
 _MAX_MONEY = decimal.Decimal(10) ** 15
 
@@ -87,7 +90,7 @@ def date(column: str, value: Any, required: bool = False) -> str | None:
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, str) and (stripped := value.strip()):
-        m = _DATE_RE.match(stripped)
+        m = _DATE_RE.fullmatch(stripped)
         try:
             if not m:
                 raise ValueError
@@ -110,7 +113,7 @@ def integer(column: str, value: Any, required: bool = False) -> int | None:
         return value
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and _TEXT_INT_RE.match(value.strip()):
+    if isinstance(value, str) and _TEXT_INT_RE.fullmatch(value.strip()):
         return int(value.strip().split(".")[0])
     raise RowError(column, "integer", "must be a whole number")
 
@@ -125,20 +128,24 @@ def money(column: str, value: Any, required: bool = False) -> str | None:
         raise RowError(column, "money-format", "must be an amount in yuan")
     if isinstance(value, str):
         stripped = value.strip()
-        if not _TEXT_MONEY_RE.match(stripped):
-            if stripped.startswith("-") and _TEXT_MONEY_RE.match(stripped[1:]):
+        if not _TEXT_MONEY_RE.fullmatch(stripped):
+            if stripped.startswith("-") and _TEXT_MONEY_RE.fullmatch(stripped[1:]):
                 raise RowError(column, "money-non-negative", "must not be negative")
             raise RowError(column, "money-format", "must be yuan with at most two decimals, like 12345.6")
         amount = decimal.Decimal(stripped)
     else:
         if isinstance(value, float) and not math.isfinite(value):
             raise RowError(column, "money-format", "must be a finite amount")
-        # str(float) is the shortest text that reads back as the same float: what was typed.
         amount = decimal.Decimal(str(value))
         if amount < 0:
             raise RowError(column, "money-non-negative", "must not be negative")
         if amount >= _MAX_MONEY:
             raise RowError(column, "money-format", "must be less than 10^15 yuan")
+        if isinstance(value, float) and amount != amount.quantize(_TWO):
+            # Binary noise of a computed cell? Read it at the 15 significant digits a spreadsheet shows.
+            shown = decimal.Decimal(format(value, ".15g"))
+            if shown == shown.quantize(_TWO):
+                amount = shown
         if amount != amount.quantize(_TWO):
             raise RowError(column, "money-format", "must have at most two decimals")
     return format(amount.quantize(_TWO), "f")

@@ -35,8 +35,8 @@ HEADER = ("线索编号", "受理日期", "所属区划", "单位名称", "统�
 WIDTHS = (22, 12, 10, 36, 22, 10, 16, 16)
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_MOBILE_RE = re.compile(r"^1\d{10}$")
-_MASKED_RE = re.compile(r"^1\d{2}\*{4}\d{4}$")
+_MOBILE_RE = re.compile(r"^1\d{10}$", re.ASCII)
+_MASKED_RE = re.compile(r"^1\d{2}\*{4}\d{4}$", re.ASCII)
 _MODIFIED_RE = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
 
 
@@ -52,9 +52,9 @@ def masked_mobile(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     value = value.strip()
-    if _MOBILE_RE.match(value):
+    if _MOBILE_RE.fullmatch(value):
         return mask_mobile(value)
-    return value if _MASKED_RE.match(value) else None
+    return value if _MASKED_RE.fullmatch(value) else None
 
 
 def moment(value: Any) -> dt.datetime:
@@ -66,7 +66,7 @@ def moment(value: Any) -> dt.datetime:
     if not isinstance(value, dt.datetime):
         raise ValueError("expected an ISO date or time")
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(BEIJING)
 
 
@@ -116,7 +116,7 @@ def render_referral(delivery: Delivery) -> Rendered:
     sheet["G2"].number_format = "0.00"
     for column, width in zip("ABCDEFGH", WIDTHS):
         sheet.column_dimensions[column].width = width
-    utc = created_at.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    utc = created_at.astimezone(dt.UTC).replace(tzinfo=None)
     workbook.properties.creator = "wage-arrears-hub"
     workbook.properties.created = utc
     buf = io.BytesIO()

@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import functools
 import decimal
+import functools
 import io
 import math
 import struct
 import zipfile
 import zlib
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE

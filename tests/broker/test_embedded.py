@@ -8,7 +8,6 @@ client that never imports ``hub`` itself.
 from __future__ import annotations
 
 import collections
-import importlib.util
 import json
 import os
 import pathlib
@@ -25,11 +24,12 @@ from kombu.exceptions import ChannelError
 from kombu.simple import SimpleQueue
 from kombu.transport.virtual.base import NotEquivalentError
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-if importlib.util.find_spec("hub") is None:  # the project is not installed in this venv
-    sys.path.insert(0, str(ROOT))
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parents[1]  # put on the subprocesses' PYTHONPATH: they import hub.embedded
+if str(HERE) not in sys.path:  # the peer script is imported for its body() too
+    sys.path.insert(0, str(HERE))
 
-import embedded_peer  # tests/broker is on sys.path under pytest
+import embedded_peer
 
 from hub import embedded
 

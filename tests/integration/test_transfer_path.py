@@ -7,7 +7,6 @@ import logging
 import re
 
 import defusedxml.ElementTree as ET
-import pytest
 from sqlalchemy import func, select
 
 from hub.store.models import DeadLetter, Outbox, Record

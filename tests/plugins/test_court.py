@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pluggy
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import hub
 import hub.hookspecs
@@ -133,7 +134,8 @@ def test_float_amount_sample_is_refused_without_reading_infinity():
 
 
 @pytest.mark.parametrize("amount, rule", [("382848.005", "money-format"), ("1e5", "money-format"),
-                                          ("-1.00", "money-non-negative"), ("", "money-format")])
+                                          ("-1.00", "money-non-negative"), ("", "money-format"),
+                                          ("３８２８４８.00", "money-format"), ("1.00\n1", "money-format")])
 def test_money_format(amount, rule):
     err = refused(judgment(amount_ordered=amount))
     assert (err.field, err.rule) == ("body.amount_ordered", rule)

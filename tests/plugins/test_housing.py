@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pluggy
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import hub
 import hub.hookspecs
@@ -215,7 +216,7 @@ def test_project_encoding_and_kind_are_detected(body):
     (PAYROLL_CSV, "gb18030", "WAGES", "x-wagehub-kind", "enum"),
     (b"\xff\xfe\x00\x81", None, None, "body", "encoding"),
     (b"", None, None, "header", "header"),
-    ("a,b,c\r\n1,2,3\r\n".encode(), None, None, "header", "kind"),
+    (b"a,b,c\r\n1,2,3\r\n", None, None, "header", "kind"),
     ("项目编号,工人姓名,项目编号\r\n".encode(), None, None, "项目编号", "duplicate-column"),
 ])
 def test_whole_message_problems_raise_invalid_message(body, encoding, kind, field, rule):
@@ -261,6 +262,8 @@ def test_rejected_raw_of_a_bom_batch_keeps_the_bom():
 @pytest.mark.parametrize("cells, field, rule", [
     ({"出勤天数": "32"}, "出勤天数", "range"),
     ({"出勤天数": "2.5"}, "出勤天数", "integer"),
+    ({"出勤天数": "２２"}, "出勤天数", "integer"),  # full-width digits are not ASCII digits
+    ({"应发工资(元)": "６０００"}, "应发工资(元)", "money-format"),
     ({"应发工资(元)": "12.345"}, "应发工资(元)", "money-format"),
     ({"应发工资(元)": "1e3"}, "应发工资(元)", "money-format"),
     ({"实发工资(元)": ""}, "实发工资(元)", "required"),

@@ -4,10 +4,10 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-28 10:04:33.270173
 """
-from alembic import op
 import sqlalchemy as sa
-import hub.store.models
+from alembic import op
 
+import hub.store.models
 
 revision = '0001'
 down_revision = None
