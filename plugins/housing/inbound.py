@@ -14,7 +14,7 @@ on. ``row`` is the 1-based number of the data record: the header is not counted,
 lines are (so without quoted line breaks, row ``n`` is line ``n + 1`` of the file).
 Reasons name the column and rule, never a value: identity numbers are personal data.
 
-Lenient on purpose, and documented in docs/formats/housing.md terms:
+Lenient on purpose, where the format page leaves room:
 
 - dates ``yyyy-MM-dd`` or ``yyyy/M/d`` (one or two digits for month and day, either
   separator, used consistently); months ``yyyy-MM``, also ``yyyy-M`` and ``yyyy/M``;

@@ -42,7 +42,7 @@ RATIO_FLOOR = 1 * MiB
 """Below this much uncompressed XML the ratio is not judged: tiny parts compress oddly."""
 MAX_PARTS = 1000
 _CHUNK = 1 << 16
-_REQUIRED_PARTS = ("[Content_Types].xml", "xl/workbook.xml")
+_REQUIRED_PARTS = ("[Content_Types].xml",)  # openpyxl finds the workbook part through it
 
 
 def invalid(field: str | None, rule: str, what: str, kind: str | None) -> InvalidMessage:
@@ -59,7 +59,7 @@ def check_archive(body: bytes, *, max_bytes: int = MAX_BYTES, max_uncompressed: 
     try:
         archive = zipfile.ZipFile(io.BytesIO(body))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, KeyError,
-            IndexError, NotImplementedError, UnicodeDecodeError):
+            IndexError, NotImplementedError, UnicodeDecodeError, struct.error):
         raise invalid("body", "xlsx", "is not an XLSX workbook: not a zip package", kind) from None
     with archive:
         parts = archive.infolist()
@@ -107,7 +107,8 @@ def _inflated_size(archive: zipfile.ZipFile, part: zipfile.ZipInfo, budget: int,
                     raise invalid("body", "zip-bomb", "unpacks to more than the limit", kind)
     except InvalidMessage:
         raise
-    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, RuntimeError, NotImplementedError):
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, RuntimeError, NotImplementedError,
+            struct.error):
         raise invalid("body", "xlsx", "is not an XLSX workbook: a zip entry is damaged", kind) from None
     if size != part.file_size:
         raise invalid("body", "xlsx", "is not an XLSX workbook: a zip entry is shorter than it declares", kind)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
+import marshmallow as ma
 import pluggy
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -59,8 +61,23 @@ def test_registers_with_the_hub_specs():
     assert info.code == "court" and info.kinds_out == ("referral",)
     assert set(info.kinds_in) == {"judgment", "enforcement"}
     assert info.settings_schema.load({"key": "k"}) == {"key": "k"}
-    with pytest.raises(Exception, match="Unknown field"):
+    with pytest.raises(ma.ValidationError, match="Unknown field"):
         info.settings_schema.load({"max_bytes": 1})
+
+
+def test_imports_only_the_plugin_api():
+    """A plugin uses ``hub``'s top level (hookimpl, types, errors) and ``schemas``, nothing else of the hub."""
+    allowed_hub = {"hub", "hub.types", "hub.errors"}
+    package = Path(court.__file__).parent
+    for source in package.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            for name in names:
+                if name.split(".")[0] == "hub":
+                    assert name in allowed_hub, f"{source.name} imports {name}"
+                if name.split(".")[0] == "plugins":
+                    assert name.startswith(court.__name__), f"{source.name} imports {name}"
 
 
 def test_samples_are_shipped_and_dated_by_issued_at():

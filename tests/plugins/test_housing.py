@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import codecs
 import csv
 import decimal
@@ -9,6 +10,7 @@ import io
 import json
 from pathlib import Path
 
+import marshmallow as ma
 import pluggy
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -74,8 +76,23 @@ def test_registers_with_the_hub_specs():
     assert set(info.kinds_in) == {"PROJECT", "PAYROLL"} and info.kinds_out == ("ASSIGNMENT",)
     assert info.schema_version == "1" and "key" in info.secret_settings
     assert info.settings_schema.load({}) == {"key": None}
-    with pytest.raises(Exception, match="Unknown field"):
+    with pytest.raises(ma.ValidationError, match="Unknown field"):
         info.settings_schema.load({"kye": "x"})
+
+
+def test_imports_only_the_plugin_api():
+    """A plugin uses ``hub``'s top level (hookimpl, types, errors) and ``schemas``, nothing else of the hub."""
+    allowed_hub = {"hub", "hub.types", "hub.errors"}
+    package = Path(housing.__file__).parent
+    for source in package.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            for name in names:
+                if name.split(".")[0] == "hub":
+                    assert name in allowed_hub, f"{source.name} imports {name}"
+                if name.split(".")[0] == "plugins":
+                    assert name.startswith(housing.__name__), f"{source.name} imports {name}"
 
 
 def test_samples_are_shipped_and_dated_by_their_business_time():
