@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from hub.ids import BEIJING, new_id
 from hub.store.models import Matter, MatterKey, Outbox, Record, utcnow
-from schemas import link_keys
+from schemas import RECORD_SCHEMAS, link_keys
 
 # The business time of each record type: orders the matter's timeline.
 OCCURRED_AT = {
@@ -124,9 +124,28 @@ def refs(session: Session, matter_id: str) -> dict[str, list[str]]:
     return out
 
 
-def related(session: Session, matter_id: str, rtype: str) -> dict[str, Any] | None:
-    """The latest record of one type in the matter (for a route's ``extra`` fields)."""
+def related(session: Session, matter_id: str, rtype: str, record: Mapping[str, Any] | None = None) -> dict | None:
+    """The latest record of one type for a route's ``extra`` fields.
+
+    First in the same matter; else, when ``record`` carries the other type's own number
+    (a clue's ``project_code`` names a ``project``), the latest record with that number.
+    """
     row = session.execute(
         select(Record.data).where(Record.matter_id == matter_id, Record.type == rtype).order_by(Record.seq.desc()).limit(1)
     ).first()
-    return row[0] if row else None
+    if row:
+        return row[0]
+    if record is None or rtype not in RECORD_SCHEMAS or not RECORD_SCHEMAS[rtype].LINKS:
+        return None
+    ns, field = RECORD_SCHEMAS[rtype].LINKS[0]
+    number = record.get(field)
+    if not isinstance(number, str) or not number:
+        return None
+    key = session.get(MatterKey, f"{ns}:{number}")
+    if key is None:
+        return None
+    for data in session.scalars(select(Record.data).where(Record.matter_id == key.matter_id, Record.type == rtype)
+                                .order_by(Record.seq.desc())):
+        if data.get(field) == number:
+            return data
+    return None

@@ -296,7 +296,7 @@ class Pipeline:
 
             def related(rtype: str, cache: dict = cache) -> dict | None:
                 if rtype not in cache:
-                    cache[rtype] = matters.related(session, matter_id, rtype)
+                    cache[rtype] = matters.related(session, matter_id, rtype, record)
                 return cache[rtype]
 
             payload = {

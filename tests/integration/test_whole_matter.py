@@ -1,0 +1,72 @@
+"""One arrears matter through all five agencies, each in its own native format."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import openpyxl
+from sqlalchemy import select
+
+from hub.store.models import Outbox, Record
+from tests.conftest import sample, wait_for
+
+FACTS = json.loads(sample("facts.json"))
+EXPECTED = {"police": 1, "hrss": 7, "union": 1, "housing": 1, "court": 1}
+
+
+def test_every_sample_reaches_the_agencies_the_routes_promise(hub, workers, agency, client, token):
+    samples = sorted(((s.at, a.code, s) for a in hub.registry.adapters.values() for s in a.samples() if not s.bad),
+                     key=lambda item: item[0])
+    for _, code, s in samples:
+        headers = {"x-wagehub-kind": s.kind} if s.kind else {}
+        agency.publish(code, s.body, message_id=f"whole-{s.name}", content_type=s.content_type,
+                       content_encoding=s.content_encoding, headers=headers)
+    got = {code: agency.receive(code, n) for code, n in EXPECTED.items()}
+    assert {code: len(msgs) for code, msgs in got.items()} == EXPECTED
+
+    notices = sorted(json.loads(m.raw)["data"]["kind"] for m in got["hrss"])
+    assert notices == ["COURT_RULING", "COURT_RULING", "MEDIATION_RESULT", "PAYROLL_SHORTFALL",
+                       "POLICE_DECISION", "POLICE_RECEIPT", "PROJECT_RISK"]
+    shortfall = next(json.loads(m.raw)["data"]["record"] for m in got["hrss"]
+                     if json.loads(m.raw)["data"]["kind"] == "PAYROLL_SHORTFALL")
+    assert shortfall["project_code"] == FACTS["project_code"] and shortfall["month"] == "2023-04"
+    assert shortfall["worker_count"] == FACTS["payroll_short_workers"] and shortfall["amount_short"] == 1797600
+
+    assert got["police"][0].raw.decode("gb18030").startswith('<?xml version="1.0" encoding="GB18030"?>')
+
+    assignment = got["housing"][0].raw
+    assert assignment.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(assignment.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["交办编号", "线索编号", "项目编号"]
+    assert rows[1][1:4] == [FACTS["clue_no"], FACTS["project_code"], FACTS["contractor_uscc"]]
+
+    workbook = got["union"][0].raw
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook), read_only=True)["转办"]
+    values = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert values[1][0] == FACTS["clue_no"]
+    assert "139****0696" in [str(v) for v in values[1]]
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(workbook)) as z:
+        text = "".join(z.read(n).decode("utf-8", "replace") for n in z.namelist())
+    assert FACTS["complainant_id"] not in text and FACTS["complainant_mobile"] not in text
+    assert not re.search(r"\d{17}[\dX]", text)
+
+    referral = json.loads(got["court"][0].raw)
+    assert referral["doc_type"] == "referral" and referral["body"]["kind"] == "criminal_case"
+
+    with hub.store.sessions() as session:
+        transfer = session.scalars(select(Record).where(Record.type == "criminal_transfer")).one()
+        pending = session.scalars(select(Outbox).where(Outbox.status != "sent")).all()
+    assert pending == []
+    view = client.get(f"/api/v1/matters/{transfer.matter_id}", headers=token("linkage")).json
+    assert [r["type"] for r in view["records"]] == [
+        "clue", "case", "mediation_result", "payment_order", "criminal_transfer", "police_receipt",
+        "police_decision", "court_judgment", "court_enforcement"]
+    times = [r["occurred_at"] for r in view["records"]]
+    assert times == sorted(times)
+    wait_for(lambda: client.get(f"/api/v1/transfers/{FACTS['transfer_no']}",
+                                headers=token("linkage")).json["status"] == "closed")
