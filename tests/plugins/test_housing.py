@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import codecs
 import csv
 import decimal
@@ -79,20 +78,6 @@ def test_registers_with_the_hub_specs():
     with pytest.raises(ma.ValidationError, match="Unknown field"):
         info.settings_schema.load({"kye": "x"})
 
-
-def test_imports_only_the_plugin_api():
-    """A plugin uses ``hub``'s top level (hookimpl, types, errors) and ``schemas``, nothing else of the hub."""
-    allowed_hub = {"hub", "hub.types", "hub.errors"}
-    package = Path(housing.__file__).parent
-    for source in package.glob("*.py"):
-        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
-            for name in names:
-                if name.split(".")[0] == "hub":
-                    assert name in allowed_hub, f"{source.name} imports {name}"
-                if name.split(".")[0] == "plugins":
-                    assert name.startswith(housing.__name__), f"{source.name} imports {name}"
 
 
 def test_samples_are_shipped_and_dated_by_their_business_time():

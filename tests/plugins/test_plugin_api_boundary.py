@@ -1,0 +1,25 @@
+"""Every built-in plugin uses only the plugin API: ``hub``'s top level and ``schemas``."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+
+ALLOWED_HUB = {"hub", "hub.types", "hub.errors"}
+
+
+@pytest.mark.parametrize("name", ["hrss", "police", "housing", "court", "union"])
+def test_imports_only_the_plugin_api(name):
+    plugin = importlib.import_module(f"plugins.{name}")
+    for source in Path(plugin.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            for imported in names:
+                if imported.split(".")[0] == "hub":
+                    assert imported in ALLOWED_HUB, f"{source.name} imports {imported}"
+                if imported.split(".")[0] == "plugins":
+                    assert imported.startswith(plugin.__name__), f"{source.name} imports {imported}"
