@@ -10,11 +10,11 @@ memory per row. Usage: ``python bench/housing_payroll.py [ROWS]``.
 from __future__ import annotations
 
 import random
-import resource
 import subprocess
 import sys
 import tempfile
-import time
+
+from measure import peak_rss_mb, time_parse
 
 import hub
 import plugins.housing
@@ -24,11 +24,6 @@ HEADER = "项目编号,工人姓名,身份证号,所属月份,出勤天数,应�
 NAMES = ["高秀英", "徐桂兰", "吴国庆", "林建国", "杨丽娟", "胡桂兰", "郭建国", "王春生", "李明", "张伟"]
 METHODS = ["专户代发", "银行代发", "现金", ""]
 
-
-def peak_rss_mb() -> float:
-    # ru_maxrss is in KiB on Linux (bytes on macOS).
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / (1 << 20) if sys.platform == "darwin" else rss / 1024
 
 
 def lines(rows: int, seed: int = 20230520):
@@ -58,14 +53,7 @@ def main(rows: int = 200_000) -> None:
     rss_before = peak_rss_mb()
     message = hub.NativeMessage(agency="housing", body=body, message_id="bench", content_type="text/csv",
                                 content_encoding="gb18030", kind="PAYROLL")
-    start = time.perf_counter()
-    shortfalls = rejected = 0
-    for item in plugins.housing.parse_message(message=message, settings={}):
-        if isinstance(item, hub.Rejected):
-            rejected += 1
-        else:
-            shortfalls += 1
-    seconds = time.perf_counter() - start
+    shortfalls, rejected, seconds = time_parse(plugins.housing.parse_message, message)
     print(f"rows={rows} body={len(body) / (1 << 20):.1f} MiB shortfalls={shortfalls} rejected={rejected}")
     print(f"parse {seconds:.2f} s, {rows / seconds:,.0f} rows/s")
     print(f"peak RSS {peak_rss_mb():.1f} MB (with the body read in: {rss_before:.1f} MB)")

@@ -12,24 +12,17 @@ from __future__ import annotations
 import datetime as dt
 import io
 import random
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 
+from measure import peak_rss_mb, time_parse
 from openpyxl import Workbook
 
 import hub
 import plugins.union
 from plugins.union.inbound import COLUMNS
-
-
-def peak_rss_mb() -> float:
-    # ru_maxrss is in KiB on Linux (bytes on macOS).
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return rss / (1 << 20) if sys.platform == "darwin" else rss / 1024
 
 
 def workbook(rows: int, seed: int = 20230525) -> bytes:
@@ -81,14 +74,7 @@ def main(rows: int = 50_000) -> None:
     rss_before = peak_rss_mb()
     message = hub.NativeMessage(agency="union", body=body, message_id="bench",
                                 content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    start = time.perf_counter()
-    parsed = rejected = 0
-    for item in plugins.union.parse_message(message=message, settings={}):
-        if isinstance(item, hub.Rejected):
-            rejected += 1
-        else:
-            parsed += 1
-    seconds = time.perf_counter() - start
+    parsed, rejected, seconds = time_parse(plugins.union.parse_message, message)
     print(f"rows={rows} workbook={len(body) / (1 << 20):.1f} MiB (unpacked {unpacked / (1 << 20):.1f} MiB, "
           f"ratio {unpacked / len(body):.1f}) parsed={parsed} rejected={rejected}")
     print(f"parse {seconds:.2f} s, {rows / seconds:,.0f} rows/s")

@@ -28,7 +28,6 @@ def create_app(config: Mapping[str, Any] | None = None, *, hub=None) -> Flask:
     app = Flask(__name__)
     app.config["SECRET_KEY"] = hub.settings["hub"]["secret_key"]
     app.config["MAX_CONTENT_LENGTH"] = hub.settings["api"]["max_body"]
-    app.config["JSON_SORT_KEYS"] = False
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.extensions["wagehub"] = hub

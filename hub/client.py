@@ -15,7 +15,7 @@ from typing import Any
 
 from kombu import Connection, Consumer, Producer
 
-from hub.broker import IN_EXCHANGE, out_queue, raw_body
+from hub.broker import IN_EXCHANGE, RETRY_POLICY, out_queue, raw_body
 from hub.pipeline import signature_for
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -43,7 +43,7 @@ def publish_native(conn: Connection, agency: str, body: bytes, *, content_type: 
     producer.publish(body, exchange=IN_EXCHANGE, routing_key=agency, declare=[IN_EXCHANGE],
                      content_type=content_type, content_encoding=content_encoding or "binary",
                      message_id=message_id, headers=headers, delivery_mode=2, retry=True,
-                     retry_policy={"max_retries": 3})
+                     retry_policy=RETRY_POLICY)
     return message_id
 
 

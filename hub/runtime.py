@@ -32,10 +32,12 @@ class Hub:
         self.settings = dict(settings) if settings is not None else load_settings()
         self.pm = build_plugin_manager(extra_plugins, entry_points=entry_points)
         self.registry = Registry(self.pm, self.settings.get("plugins", {}))
-        self.routes = load_routes(routes_path(self.settings))
-        for route in self.routes:
+        self.routes = []
+        for route in load_routes(routes_path(self.settings)):
             if self.registry.get(route.to) is None:
-                log.warning("route %s: no installed plugin adapts agency %s", route.name, route.to)
+                log.warning("route %s: no installed plugin adapts agency %s; the route is off", route.name, route.to)
+            else:
+                self.routes.append(route)
         self.store = Store(self.settings["hub"]["database_url"])
         if migrate:
             self.store.ensure_schema()

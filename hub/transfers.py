@@ -21,11 +21,7 @@ def transfer_numbers(session: Session) -> list[str]:
     rows = session.execute(
         select(Record.source_ref).where(Record.type == "criminal_transfer").order_by(Record.seq)
     ).all()
-    seen: list[str] = []
-    for (ref,) in rows:
-        if ref not in seen:
-            seen.append(ref)
-    return seen
+    return list(dict.fromkeys(ref for (ref,) in rows))
 
 
 def transfer_view(session: Session, transfer_no: str) -> dict[str, Any] | None:

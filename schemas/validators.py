@@ -89,10 +89,10 @@ def check_mobile(value: str) -> str:
 
 
 def mask_mobile(value: str | None) -> str | None:
-    """``13812340000`` -> ``138****0000``."""
+    """``13812340000`` -> ``138****0000``; anything not shaped like a mobile -> ``****``."""
     if not value:
         return value
-    return value[:3] + "****" + value[-4:] if len(value) >= 7 else "****"
+    return value[:3] + "****" + value[-4:] if _MOBILE_RE.fullmatch(value) else "****"
 
 
 def mask_id_number(value: str | None) -> str | None:

@@ -147,18 +147,28 @@ def sees_personal_data() -> bool:
     return g.principal.role in ("admin", "linkage")
 
 
-def visible_record(record: Record) -> dict | None:
-    """The record as the caller may see it, or None when it is not theirs."""
-    principal = g.principal
-    agency = principal.agency
+def visible_records(records: list[Record]) -> list[dict]:
+    """The records as the caller may see them; those that are not theirs are left out.
+
+    An agency sees what it sent in full, and what was routed to it as the route cut it.
+    """
+    agency = g.principal.agency
     if agency is None:
-        return record.data if sees_personal_data() else mask_personal(record.data)
-    if record.source_agency == agency:
-        return record.data
-    with hub().store.sessions() as session:
-        row = session.scalars(select(Outbox).where(Outbox.record_id == record.record_id,
-                                                   Outbox.recipient == agency)).first()
-    return row.payload["record"] if row else None
+        return [r.data if sees_personal_data() else mask_personal(r.data) for r in records]
+    routed_ids = [r.record_id for r in records if r.source_agency != agency]
+    routed: dict[str, dict] = {}
+    if routed_ids:
+        with hub().store.sessions() as session:
+            for record_id, payload in session.execute(
+                    select(Outbox.record_id, Outbox.payload)
+                    .where(Outbox.record_id.in_(routed_ids), Outbox.recipient == agency).order_by(Outbox.id)):
+                routed.setdefault(record_id, payload["record"])
+    out = []
+    for r in records:
+        data = r.data if r.source_agency == agency else routed.get(r.record_id)
+        if data is not None:
+            out.append(data)
+    return out
 
 
 # -- inbound ------------------------------------------------------------------------------------
@@ -206,10 +216,10 @@ def inbound(agency: str):
 def record(record_id: str):
     with hub().store.sessions() as session:
         row = session.scalars(select(Record).where(Record.record_id == record_id)).first()
-    data = visible_record(row) if row is not None else None
-    if data is None:
+    visible = visible_records([row]) if row is not None else []
+    if not visible:
         raise NotFound(f"no record {record_id} visible to you")
-    return jsonify(data)
+    return jsonify(visible[0])
 
 
 @api_route("/records", roles=ALL_READERS, summary="Canonical records, oldest first, paged",
@@ -230,8 +240,7 @@ def records():
         query = query.where(or_(Record.source_agency == principal.agency, Record.record_id.in_(routed)))
     with hub().store.sessions() as session:
         rows = list(session.scalars(query))
-    items = [item for item in (visible_record(r) for r in rows) if item is not None]
-    return jsonify(page(items, rows[-1].seq if rows else None, len(rows) == limit))
+    return jsonify(page(visible_records(rows), rows[-1].seq if rows else None, len(rows) == limit))
 
 
 def matter_view(session, matter_id: str) -> dict | None:

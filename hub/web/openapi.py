@@ -53,10 +53,14 @@ class ReplaySchema(ma.Schema):
     body_base64 = ma.fields.String(metadata={"description": "fixed native bytes, base64; omit to replay as kept"})
 
 
-def _response_schema(name: str | None):
-    return {
-        None: None, "Accepted": AcceptedSchema, "Plugin": PluginSchema,
-    }.get(name, None)
+
+def _response(name: str | None) -> dict:
+    """The schema of a route's success response: a named component, a page, or an object."""
+    if name in ("Accepted", "Plugin"):
+        return {"$ref": f"#/components/schemas/{name}"}
+    if name and name.endswith(("Page", "List")):
+        return {"$ref": "#/components/schemas/Page"}
+    return {"type": "object"}
 
 
 def build_spec() -> dict:
@@ -93,10 +97,7 @@ def build_spec() -> dict:
             }
             for status in route.statuses:
                 if 200 <= status < 300:
-                    name = route.response
-                    schema = {"$ref": f"#/components/schemas/{name}"} if name in ("Accepted", "Plugin") else \
-                        {"$ref": "#/components/schemas/Page"} if name and name.endswith(("Page", "List")) else \
-                        {"type": "object"}
+                    schema = _response(route.response)
                     responses[str(status)] = {"description": "OK", "content": {"application/json": {"schema": schema}}}
                 else:
                     responses[str(status)] = {"description": "error",

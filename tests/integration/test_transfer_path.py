@@ -82,7 +82,7 @@ def test_redelivered_or_resent_message_has_one_effect(hub, workers, agency):
         agency.publish("hrss", sample("hrss-clue.json"), message_id="same-id")
     # the same content under a new id is the same record: no second effect either
     agency.publish("hrss", sample("hrss-clue.json"), message_id="other-id")
-    wait_for(lambda: count(hub, Record) == 1 and hub.pipeline and _inbox(hub) == 2)
+    wait_for(lambda: _inbox(hub) == 2)
     assert count(hub, Record) == 1
     with hub.store.sessions() as session:
         clue = session.scalars(select(Record)).one().data
@@ -182,8 +182,17 @@ def test_signed_agency_messages(settings, agency):
                        headers={"x-wagehub-signature": signature_for("hrss-secret-key", sample("hrss-order.json"))})
         wait_for(lambda: count(hub, DeadLetter) == 2 and count(hub, Record) == 1)
     with hub.store.sessions() as session:
-        rules = sorted(d.rule for d in session.scalars(select(DeadLetter)))
-    assert rules == ["hmac-signature", "hmac-signature-missing"]
+        letters = {d.rule: d.id for d in session.scalars(select(DeadLetter))}
+    assert sorted(letters) == ["hmac-signature", "hmac-signature-missing"]
+    # an admin's replay is trusted: the kept (unsigned) bytes go through after review
+    from hub.app import create_app
+    from hub.web.auth import create_token
+
+    admin = {"Authorization": f"Bearer {create_token(hub.store, 'admin')}"}
+    resp = create_app(hub=hub).test_client().post(
+        f"/api/v1/dead-letters/{letters['hmac-signature-missing']}/replay", headers=admin)
+    assert resp.json["dead_letter"]["status"] == "replayed"
+    assert count(hub, Record) == 2
     hub.shutdown()
 
 
