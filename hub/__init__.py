@@ -20,6 +20,8 @@ from hub.types import (  # noqa: E402  (the markers above must exist first)
     Rendered,
     Delivery,
     Sample,
+    SettingsError,
+    Undeliverable,
 )
 
 __all__ = [
@@ -34,4 +36,6 @@ __all__ = [
     "Rejected",
     "Rendered",
     "Sample",
+    "SettingsError",
+    "Undeliverable",
 ]

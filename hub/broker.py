@@ -96,6 +96,9 @@ class OutMessage:
     content_encoding: str | None = None
     headers: dict[str, Any] = field(default_factory=dict)
     exchange: Exchange = OUT_EXCHANGE
+    delivery: Any = None
+    """The :class:`hub.Delivery` it was rendered from (a direct delivery hands both over)."""
+    rendered: Any = None
 
 
 class PublishError(Exception):

@@ -27,14 +27,15 @@ def guess_content_type(path: Path) -> str:
 
 
 def publish_native(conn: Connection, agency: str, body: bytes, *, content_type: str, message_id: str | None = None,
-                   content_encoding: str | None = None, kind: str | None = None, key: str | None = None) -> str:
+                   content_encoding: str | None = None, kind: str | None = None, key: str | None = None,
+                   headers: Mapping[str, Any] | None = None) -> str:
     """Publish ``body`` untouched to ``wagehub.in`` with routing key ``agency``.
 
     Without ``message_id`` the body's SHA-256 is used, so sending the same file twice
     has one effect.
     """
     message_id = message_id or "sha256-" + hashlib.sha256(body).hexdigest()[:32]
-    headers: dict[str, Any] = {}
+    headers = dict(headers or {})
     if kind:
         headers["x-wagehub-kind"] = kind
     if key:

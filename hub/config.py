@@ -105,6 +105,7 @@ class RelaySection(_Section):
     claim_seconds = ma.fields.Float(required=True, validate=ma.validate.Range(1, 3600))
     backoff_start = ma.fields.Float(required=True, validate=ma.validate.Range(0, 3600))
     backoff_max = ma.fields.Float(required=True, validate=ma.validate.Range(0, 86400))
+    direct_concurrency = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 256))
 
 
 class ApiSection(_Section):

@@ -1,20 +1,27 @@
 """``wagehub demo``: one whole arrears matter through the hub, on the embedded defaults.
 
 Every installed plugin's sample messages are published as their agency would, in the
-order the events happened; the hub's workers run in this process; then the matter's
-timeline, what each agency received, and the dead letters of the bad samples are printed.
+order the events happened; the hub's workers run in this process, and a small webhook
+receiver on 127.0.0.1 plays the agencies that have no queue; then the matter's timeline,
+what each agency received, and the dead letters of the bad samples are printed.
 """
 
 from __future__ import annotations
 
+import http.server
+import threading
 import time
+import tomllib
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import func, select
 
 from hub.client import publish_native, read_out
-from hub.config import load_settings
+from hub.config import CONFIG_DIR, load_settings
+from hub.errors import InvalidMessage
+from hub.types import NativeMessage
 from hub.ids import BEIJING
 from hub.runtime import Hub, Workers
 from hub.store.models import DeadLetter, Inbox, Outbox, Record
@@ -39,8 +46,48 @@ def _summary(record: dict) -> str:
     return " ".join(parts)
 
 
+class _Sink(http.server.ThreadingHTTPServer):
+    """Takes webhook POSTs and keeps them, as a contractor's head office would."""
+
+    daemon_threads = True
+
+    def __init__(self):
+        self.received: list[tuple[str, dict[str, str], bytes]] = []
+        received = self.received
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802  (the stdlib's name)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                received.append((self.path, dict(self.headers), body))
+                self.send_response(202)
+                self.end_headers()
+
+            def log_message(self, *args):  # quiet
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+
+
+def _fill(value: Any, port: int) -> Any:
+    if isinstance(value, dict):
+        return {k: _fill(v, port) for k, v in value.items()}
+    return value.replace("{sink_port}", str(port)) if isinstance(value, str) else value
+
+
 def run_demo(var_dir: str, timeout: float, echo: Callable[[str], None] = print) -> int:
-    settings = load_settings({"hub": {"var_dir": var_dir, "broker_url": "", "database_url": ""}})
+    sink = _Sink()
+    threading.Thread(target=sink.serve_forever, daemon=True).start()
+    with open(CONFIG_DIR / "demo.toml", "rb") as fh:
+        demo_settings = _fill(tomllib.load(fh), sink.server_address[1])
+    settings = load_settings({**demo_settings, "hub": {"var_dir": var_dir, "broker_url": "", "database_url": ""}})
+    try:
+        return _run(settings, sink, var_dir, timeout, echo)
+    finally:
+        sink.shutdown()
+        sink.server_close()
+
+
+def _run(settings, sink: _Sink, var_dir: str, timeout: float, echo: Callable[[str], None]) -> int:
     hub = Hub(settings)
     hub.declare_topology()
     samples = []
@@ -56,9 +103,15 @@ def run_demo(var_dir: str, timeout: float, echo: Callable[[str], None] = print) 
     with Workers(hub):
         with hub.connection() as conn:
             for _, adapter, sample in samples:
+                native = NativeMessage(adapter.code, sample.body, kind=sample.kind, headers=dict(sample.headers))
+                try:
+                    key = adapter.key_for(native)
+                except InvalidMessage:
+                    key = None
                 publish_native(conn, adapter.code, sample.body, content_type=sample.content_type,
                                content_encoding=sample.content_encoding, kind=sample.kind,
-                               message_id=f"demo-{adapter.code}-{sample.name}", key=adapter.key)
+                               message_id=f"demo-{adapter.code}-{sample.name}", key=key,
+                               headers=dict(sample.headers))
                 echo(f"  {'bad ' if sample.bad else ''}{adapter.code:>8} → hub  {sample.kind or '':<10} {sample.name}")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -95,7 +148,7 @@ def run_demo(var_dir: str, timeout: float, echo: Callable[[str], None] = print) 
     echo("")
     echo("Delivered by the hub (each in the recipient's own format):")
     for d in deliveries:
-        echo(f"  {d.route:<28} → {d.recipient:<8} {d.kind:<12} {d.status}")
+        echo(f"  {d.route:<28} → {d.recipient:<10} {d.kind:<14} {d.status}")
     echo("")
     with hub.connection() as conn:
         for code in hub.registry.codes():
@@ -106,6 +159,9 @@ def run_demo(var_dir: str, timeout: float, echo: Callable[[str], None] = print) 
                 echo(f"  wagehub.out.{code:<8} {len(got)} message(s): "
                      + ", ".join(f"{k} ×{n}" for k, n in kinds.items())
                      + f"  ({', '.join(f'{e}' for e in encodings)})")
+    for path, headers, _body in sink.received:
+        echo(f"  webhook {path:<17} 1 message: {headers.get('X-Wagehub-Record-Type')} "
+             f"(signed {headers.get('X-Wagehub-Signature', '')[:14]}…)")
     echo("")
     echo(f"Dead letters ({len(dead)}), each with its original bytes, replayable after a fix:")
     for dl in dead:

@@ -53,6 +53,12 @@ class InvalidMessage(HubError):
         self.kind = kind
 
 
+class Undeliverable(HubError):
+    """A delivery that can never succeed (``deliver_rendered``): set aside, not retried."""
+
+    code = "undeliverable"
+
+
 class NotFound(HubError):
     code = "not_found"
     status = 404

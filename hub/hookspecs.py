@@ -79,6 +79,33 @@ def render_record(delivery: Delivery, settings: dict[str, Any]) -> Rendered | No
     """
 
 
+@hookspec(firstresult=True)
+def key_from_message(message: NativeMessage, settings: dict[str, Any]) -> str | None:
+    """The HMAC key that must have signed this inbound message, when it is not ``settings["key"]``.
+
+    For an agency whose senders each hold their own key (every general contractor has
+    its own): pick it from the message (a header, say). Return None to use the
+    plugin's ``key`` setting. Called before ``parse_message``; a message whose
+    signature does not match goes to the dead letters as unauthenticated.
+    First non-None result wins.
+    """
+
+
+@hookspec(firstresult=True)
+def deliver_rendered(delivery: Delivery, rendered: Rendered, headers: dict[str, Any],
+                     settings: dict[str, Any]) -> bool | None:
+    """Deliver a rendered message yourself, for an agency that has no queue (webhooks).
+
+    When a plugin implements it, the outbox relay calls it instead of publishing to
+    ``wagehub.out.<code>``, on a relay of its own so a slow recipient never delays the
+    queues. ``headers`` are the hub's delivery headers (``x-wagehub-*``, ``message_id``).
+    Return True once the recipient has taken the message. Raise
+    :class:`hub.Undeliverable` when it can never be delivered (no address configured):
+    the delivery is set aside with the reason. Any other exception is a transient
+    failure: the delivery is retried with backoff. First non-None result wins.
+    """
+
+
 @hookspec
 def register_samples() -> Iterable[Sample]:
     """Return native sample messages (good and bad) this plugin ships.
@@ -90,7 +117,7 @@ def register_samples() -> Iterable[Sample]:
 
 HOOK_NAMES = (
     "register_agency", "parse_settings", "on_startup", "on_shutdown",
-    "parse_message", "render_record", "register_samples",
+    "parse_message", "render_record", "key_from_message", "deliver_rendered", "register_samples",
 )
 
 __all__ = list(HOOK_NAMES) + ["Parsed", "Rejected"]

@@ -32,13 +32,14 @@ OCCURRED_AT = {
     "mediation_result": "mediated_on",
     "project": "started_on",
     "payroll_shortfall": "month",
+    "contractor_reply": "replied_at",
 }
 
 # Namespace of a link key -> the name of the number in refs.
 REF_NAMES = {
     "clue": "clue_no", "case": "case_no", "order": "order_no", "transfer": "transfer_no",
     "project": "project_code", "police_case": "police_case_no", "court_case": "court_case_number",
-    "mediation": "mediation_no",
+    "mediation": "mediation_no", "contractor_reply": "reply_no",
 }
 
 

@@ -115,9 +115,14 @@ class Pipeline:
         if not message.message_id:
             prep.whole_failure = Failure("message_id is required (rule: required)", "message_id", "required")
             return prep
-        if adapter.key and not trusted:
+        try:
+            key = None if trusted else adapter.key_for(message)
+        except InvalidMessage as exc:  # the plugin cannot tell whose key should have signed it
+            prep.whole_failure = Failure(f"unauthenticated: {exc.reason}", exc.field, exc.rule, message.kind)
+            return prep
+        if key:
             given = str(message.headers.get("x-wagehub-signature") or "")
-            if not hmac.compare_digest(given, signature_for(adapter.key, message.body)):
+            if not hmac.compare_digest(given, signature_for(key, message.body)):
                 rule = "hmac-signature-missing" if not given else "hmac-signature"
                 prep.whole_failure = Failure(
                     "unauthenticated: x-wagehub-signature is missing or does not match the body "

@@ -87,6 +87,19 @@ class Adapter:
     def parse(self, message: NativeMessage):
         return self._hook("parse_message")(message=message, settings=self.settings)
 
+    def key_for(self, message: NativeMessage) -> str | None:
+        """The key the message must be signed with (per sender, or the plugin's ``key``)."""
+        return self._hook("key_from_message")(message=message, settings=self.settings) or self.key
+
+    @property
+    def delivers_directly(self) -> bool:
+        """True when the plugin delivers itself (``deliver_rendered``) instead of a queue."""
+        return any(impl.plugin is self.plugin for impl in self.pm.hook.deliver_rendered.get_hookimpls())
+
+    def deliver(self, delivery: Delivery, rendered: Rendered, headers: dict[str, Any]) -> bool:
+        return bool(self._hook("deliver_rendered")(delivery=delivery, rendered=rendered, headers=headers,
+                                                   settings=self.settings))
+
     def render(self, delivery: Delivery) -> Rendered:
         rendered = self._hook("render_record")(delivery=delivery, settings=self.settings)
         if rendered is None:
@@ -106,8 +119,15 @@ class Adapter:
         self._hook("on_shutdown")()
 
     def public_settings(self) -> dict[str, Any]:
-        """Settings with secrets hidden, for admin pages."""
-        return {k: ("***" if k in self.info.secret_settings and v else v) for k, v in self.settings.items()}
+        """Settings with secrets hidden (at any depth), for admin pages."""
+        secret = set(self.info.secret_settings)
+
+        def hide(value: Any) -> Any:
+            if isinstance(value, dict):
+                return {k: ("***" if k in secret and v else hide(v)) for k, v in value.items()}
+            return value
+
+        return hide(self.settings)
 
 
 class Registry:

@@ -6,6 +6,10 @@ only once the broker has confirmed them. A row keeps its ``message_id`` for life
 retried publish is a duplicate the recipient drops. Per matter and recipient, rows go
 out in order: a row waits while an earlier one of the same matter is undelivered. A
 recipient that fails (rendering raises, broker refuses) delays only its own rows.
+
+Agencies without a queue (contractors' webhooks) are served by a relay of their own
+(``direct=True``): their plugin delivers each message itself (``deliver_rendered``),
+several at once, so a slow or dead recipient never holds up the queues.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import datetime as dt
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +26,7 @@ from sqlalchemy import func, or_, select, update
 
 from hub import metrics
 from hub.broker import OutMessage, Publisher, PublishError
+from hub.errors import Undeliverable
 from hub.pipeline import _summary, signature_for
 from hub.plugins import Registry
 from hub.store import Store
@@ -31,7 +37,9 @@ log = logging.getLogger(__name__)
 
 
 class Relay:
-    def __init__(self, store: Store, registry: Registry, publisher: Publisher, settings: Mapping[str, Any]):
+    def __init__(self, store: Store, registry: Registry, publisher: Publisher | None, settings: Mapping[str, Any],
+                 *, direct: bool = False):
+        self.direct = direct
         self.store = store
         self.registry = registry
         self.publisher = publisher
@@ -42,12 +50,19 @@ class Relay:
         self.backoff_start = cfg["backoff_start"]
         self.backoff_max = cfg["backoff_max"]
         self.wake = threading.Event()
+        self.pool = ThreadPoolExecutor(max_workers=cfg["direct_concurrency"],
+                                       thread_name_prefix="wagehub-deliver") if direct else None
+
+    def recipients(self) -> list[str]:
+        """Enabled agencies this relay serves: queue ones, or those that deliver directly."""
+        return [code for code in self.registry.enabled_codes()
+                if self.registry.get(code).delivers_directly == self.direct]
 
     # -- claiming ---------------------------------------------------------------------------
 
     def _claim(self) -> list[Outbox]:
         now = utcnow()
-        enabled = self.registry.enabled_codes()
+        enabled = self.recipients()
         if not enabled:
             return []
         with self.store.session() as session:
@@ -93,7 +108,7 @@ class Relay:
     # -- one round ----------------------------------------------------------------------------
 
     def run_once(self) -> int:
-        """Claim, render, publish and mark one batch; returns the number delivered."""
+        """Claim, render, deliver and mark one batch; returns the number delivered."""
         rows = self._claim()
         if not rows:
             return 0
@@ -101,6 +116,7 @@ class Relay:
         out: list[OutMessage] = []
         sendable: list[Outbox] = []
         failed: dict[int, str] = {}
+        set_aside: dict[int, str] = {}
         blocked: set[tuple[str, str]] = set()
         for row in rows:
             key = (row.matter_id, row.recipient)
@@ -113,19 +129,38 @@ class Relay:
                 failed[row.id] = f"render failed: {_summary(exc)}"
                 blocked.add(key)
                 log.warning("outbox %d to %s: render failed: %s", row.id, row.recipient, _summary(exc))
-        try:
-            confirmed = self.publisher.publish_many(out)
-        except PublishError as exc:
-            log.warning("relay: %s; %d deliveries wait", exc, len(out))
-            self._release([r.id for r in rows])
-            raise
-        sent = [r.id for r, ok in zip(sendable, confirmed) if ok]
+        if self.direct:
+            confirmed = list(self.pool.map(self._deliver, sendable, out))
+            for row, result in zip(sendable, confirmed):
+                if isinstance(result, str):
+                    set_aside[row.id] = result
+        else:
+            try:
+                confirmed = self.publisher.publish_many(out)
+            except PublishError as exc:
+                log.warning("relay: %s; %d deliveries wait", exc, len(out))
+                self._release([r.id for r in rows])
+                raise
+        sent = [r.id for r, ok in zip(sendable, confirmed) if ok is True]
         for r, ok in zip(sendable, confirmed):
-            if not ok:
-                failed[r.id] = "broker did not confirm"
-        self._finish(rows, sent, failed)
+            if ok is False:
+                failed[r.id] = "recipient did not take it" if self.direct else "broker did not confirm"
+        self._finish(rows, sent, failed, set_aside)
         metrics.RELAY_SECONDS.observe(time.perf_counter() - started)
         return len(sent)
+
+    def _deliver(self, row: Outbox, message: OutMessage) -> bool | str:
+        """One direct delivery: True when taken, False to retry, a reason when undeliverable."""
+        adapter = self.registry.get(row.recipient)
+        try:
+            return adapter.deliver(message.delivery, message.rendered,
+                                   {**message.headers, "message_id": message.message_id})
+        except Undeliverable as exc:
+            log.warning("outbox %d to %s: undeliverable: %s", row.id, row.recipient, exc.message)
+            return exc.message
+        except Exception as exc:  # noqa: BLE001  (transient: retried with backoff)
+            log.info("outbox %d to %s: delivery failed: %s", row.id, row.recipient, _summary(exc))
+            return False
 
     def _render(self, row: Outbox) -> OutMessage:
         adapter = self.registry.get(row.recipient)
@@ -150,13 +185,15 @@ class Relay:
             headers["x-wagehub-signature"] = signature_for(adapter.key, rendered.body)
         return OutMessage(routing_key=row.recipient, body=rendered.body, message_id=row.message_id,
                           content_type=rendered.content_type, content_encoding=rendered.content_encoding,
-                          headers=headers)
+                          headers=headers, delivery=delivery, rendered=rendered)
 
     def _release(self, ids: list[int]) -> None:
         with self.store.session() as session:
             session.execute(update(Outbox).where(Outbox.id.in_(ids)).values(claimed_until=None))
 
-    def _finish(self, rows: list[Outbox], sent: list[int], failed: dict[int, str]) -> None:
+    def _finish(self, rows: list[Outbox], sent: list[int], failed: dict[int, str],
+                set_aside: dict[int, str] | None = None) -> None:
+        set_aside = set_aside or {}
         now = utcnow()
         by_id = {r.id: r for r in rows}
         with self.store.session() as session:
@@ -169,13 +206,18 @@ class Relay:
                 session.execute(update(Outbox).where(Outbox.id == row_id).values(
                     attempts=attempts, last_error=error, claimed_until=None,
                     next_attempt_at=now + dt.timedelta(seconds=wait)))
-            untouched = [i for i in by_id if i not in failed and i not in sent]
+            for row_id, reason in set_aside.items():
+                session.execute(update(Outbox).where(Outbox.id == row_id).values(
+                    status="undeliverable", last_error=reason, claimed_until=None))
+            untouched = [i for i in by_id if i not in failed and i not in sent and i not in set_aside]
             if untouched:
                 session.execute(update(Outbox).where(Outbox.id.in_(untouched)).values(claimed_until=None))
         for row_id in sent:
             metrics.DELIVERIES.labels(agency=by_id[row_id].recipient, outcome="sent").inc()
         for row_id in failed:
             metrics.DELIVERIES.labels(agency=by_id[row_id].recipient, outcome="retry").inc()
+        for row_id in set_aside:
+            metrics.DELIVERIES.labels(agency=by_id[row_id].recipient, outcome="undeliverable").inc()
 
     def pending(self) -> int:
         with self.store.sessions() as session:
@@ -200,4 +242,7 @@ class Relay:
                 log.warning("relay: %s; retrying in %.1fs", _summary(exc), backoff)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 30)
-        self.publisher.close()
+        if self.publisher is not None:
+            self.publisher.close()
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)

@@ -122,8 +122,10 @@ class Workers:
         self.hub = hub
         self.stop_event = threading.Event()
         self.relay = Relay(hub.store, hub.registry, hub.publisher(), hub.settings)
+        self.direct = Relay(hub.store, hub.registry, None, hub.settings, direct=True)
         self.inbound = InboundWorker(hub)
         hub.pipeline.on_commit.append(self.relay.wake.set)
+        hub.pipeline.on_commit.append(self.direct.wake.set)
         self.threads: list[threading.Thread] = []
 
     def start(self) -> None:
@@ -131,6 +133,7 @@ class Workers:
         self.threads = [
             threading.Thread(target=self.inbound.run, name="wagehub-inbound", daemon=True),
             threading.Thread(target=self.relay.run, args=(self.stop_event,), name="wagehub-relay", daemon=True),
+            threading.Thread(target=self.direct.run, args=(self.stop_event,), name="wagehub-direct", daemon=True),
         ]
         for t in self.threads:
             t.start()
@@ -139,6 +142,7 @@ class Workers:
         self.stop_event.set()
         self.inbound.should_stop = True
         self.relay.wake.set()
+        self.direct.wake.set()
         for t in self.threads:
             t.join(timeout)
         self.hub.shutdown()

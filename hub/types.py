@@ -8,11 +8,11 @@ from typing import Any
 
 import marshmallow as ma
 
-from hub.errors import InvalidMessage, SettingsError
+from hub.errors import InvalidMessage, SettingsError, Undeliverable
 
 __all__ = [
     "AgencyInfo", "NativeMessage", "Parsed", "Rejected", "Delivery", "Rendered", "Sample",
-    "InvalidMessage", "SettingsError",
+    "InvalidMessage", "SettingsError", "Undeliverable",
 ]
 
 
@@ -103,7 +103,8 @@ class Delivery:
     params: Mapping[str, Any] = field(default_factory=dict)
     """Route parameters from ``routes.toml`` (e.g. ``notice_kind``, ``deadline_days``)."""
     created_at: str | None = None
-    """When the delivery was decided (ISO 8601): a stable 'sent' time for the body."""
+    """When the delivery was decided: ISO 8601 with offset, always set by the hub; use it
+    as the 'sent' time in the body so a retried delivery renders the same bytes."""
 
 
 @dataclass(frozen=True)
@@ -130,3 +131,5 @@ class Sample:
     bad: bool = False
     """A sample that must be refused; ``reason`` says what should be named."""
     reason: str = ""
+    headers: Mapping[str, Any] = field(default_factory=dict)
+    """Extra message headers the sender sets (``x-wagehub-*``), besides the kind."""

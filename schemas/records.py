@@ -335,12 +335,39 @@ class PayrollShortfallSchema(RecordSchema):
             raise ma.ValidationError({"amount_short": ["must equal amount_due - amount_paid (rule: sum)"]})
 
 
+REPLY_OUTCOMES = ("settled", "disputed")
+
+
+class ContractorReplySchema(RecordSchema):
+    """A general contractor's head office answers an arrears notice (三交办 hand-off)."""
+
+    TYPE = "contractor_reply"
+    LINKS = (("contractor_reply", "reply_no"), ("clue", "clue_no"), ("case", "case_no"))
+
+    reply_no = _str(required=True, validate=_code)
+    contractor = _nested(RequiredUsccEmployerSchema, required=True)
+    notice_id = _str(load_default=None, allow_none=True, metadata=_d("the hub notice it answers"))
+    clue_no = _str(load_default=None, allow_none=True, validate=_code)
+    case_no = _str(load_default=None, allow_none=True, validate=_code)
+    project_code = _str(load_default=None, allow_none=True, validate=_code)
+    outcome = _str(required=True, validate=_one_of(REPLY_OUTCOMES))
+    amount_paid = f.Money(required=True)
+    workers_paid = _int(load_default=None, allow_none=True, strict=True, validate=_at_least(0))
+    replied_at = f.OffsetDateTime(required=True)
+    note = _str(load_default=None, allow_none=True)
+
+    @ma.validates_schema
+    def _checks(self, data, **kwargs):
+        if not (data.get("clue_no") or data.get("case_no")):
+            raise ma.ValidationError({"clue_no": ["a reply names the clue or the case it answers (rule: required-if)"]})
+
+
 RECORD_SCHEMAS: dict[str, type[RecordSchema]] = {
     cls.TYPE: cls
     for cls in (
         ClueSchema, CaseSchema, PaymentOrderSchema, CriminalTransferSchema, PoliceReceiptSchema,
         PoliceDecisionSchema, CourtJudgmentSchema, CourtEnforcementSchema, MediationResultSchema,
-        ProjectSchema, PayrollShortfallSchema,
+        ProjectSchema, PayrollShortfallSchema, ContractorReplySchema,
     )
 }
 

@@ -95,7 +95,7 @@ def detect_encoding(message: NativeMessage) -> str:
         _check_decodes(body, "utf-8-sig", message.kind)
         return "utf-8-sig"
     declared = (message.content_encoding or "").strip().lower()
-    if declared:
+    if declared and declared != "binary":  # kombu's default for bytes bodies says nothing
         encoding = _ENCODINGS.get(declared)
         if encoding is None:
             raise invalid("content_encoding", "encoding", "must be utf-8-sig, gb18030 or utf-8 for a CSV batch",

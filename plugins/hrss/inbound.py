@@ -237,16 +237,16 @@ def _decode(message: NativeMessage) -> Any:
     try:
         text = bytes(message.body).decode(codec)
     except UnicodeDecodeError as exc:
-        raise invalid(None, "json", f"is not JSON: not valid {name} text at byte {exc.start}",
+        raise invalid("body", "json", f"is not JSON: not valid {name} text at byte {exc.start}",
                       message.kind) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise invalid(None, "json", f"is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+        raise invalid("body", "json", f"is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
                       message.kind) from None
     except (ValueError, RecursionError):
         # Numbers beyond the interpreter's digit limit, nesting beyond its stack.
-        raise invalid(None, "json", "is not JSON this reader can hold (too deep or too long a number)",
+        raise invalid("body", "json", "is not JSON this reader can hold (too deep or too long a number)",
                       message.kind) from None
 
 

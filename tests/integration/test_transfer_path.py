@@ -103,13 +103,17 @@ BAD = {
     "hrss-unknown-type.json": ("hrss", "msgType", "enum"),
     "police-dtd.xml": ("police", None, "no-dtd"),
     "police-missing-ysbh.xml": ("police", "YSBH", "required"),
+    "court-float-amount.json": ("court", "amount_ordered", "decimal-string"),
+    "union-not-xlsx.xlsx": ("union", None, "xlsx"),
 }
+CONTENT_TYPES = {"xml": "application/xml", "json": "application/json",
+                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 def test_bad_samples_are_dead_lettered_with_reason_and_replayable(hub, workers, agency, client, token):
     for name, (code, _, _) in BAD.items():
         agency.publish(code, sample(f"bad/{name}"), message_id=f"bad-{name}",
-                       content_type="application/xml" if name.endswith(".xml") else "application/json")
+                       content_type=CONTENT_TYPES[name.rsplit(".", 1)[1]])
     wait_for(lambda: count(hub, DeadLetter) == len(BAD))
     resp = client.get("/api/v1/dead-letters?limit=500", headers=token("admin"))
     letters = {d["message_id"]: d for d in resp.json["items"]}

@@ -10,26 +10,58 @@ import re
 import openpyxl
 from sqlalchemy import select
 
+import pytest
+
+from hub.pipeline import signature_for
 from hub.store.models import Outbox, Record
 from tests.conftest import sample, wait_for
+from tests.webhook import WebhookServer
 
 FACTS = json.loads(sample("facts.json"))
-EXPECTED = {"police": 1, "hrss": 7, "union": 1, "housing": 1, "court": 1}
+EXPECTED = {"police": 1, "hrss": 8, "union": 1, "housing": 1, "court": 1}
+CONTRACTOR_KEY = "contractor-key-1"
 
 
-def test_every_sample_reaches_the_agencies_the_routes_promise(hub, workers, agency, client, token):
-    samples = sorted(((s.at, a.code, s) for a in hub.registry.adapters.values() for s in a.samples() if not s.bad),
+@pytest.fixture
+def head_office():
+    server = WebhookServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def six_agencies(settings, head_office):
+    from hub.app import create_app
+    from hub.runtime import Hub, Workers
+
+    settings["plugins"] = {"contractor": {"contractors": {FACTS["contractor_uscc"]: {
+        "url": head_office.url, "key": CONTRACTOR_KEY}}}}
+    hub = Hub(settings)
+    hub.declare_topology()
+    with Workers(hub):
+        yield hub, create_app(hub=hub).test_client()
+    hub.shutdown()
+
+
+def test_every_sample_reaches_the_agencies_the_routes_promise(six_agencies, head_office, agency, token):
+    hub, client = six_agencies
+    samples = sorted(((s.at, a, s) for a in hub.registry.adapters.values() for s in a.samples() if not s.bad),
                      key=lambda item: item[0])
-    for _, code, s in samples:
-        headers = {"x-wagehub-kind": s.kind} if s.kind else {}
-        agency.publish(code, s.body, message_id=f"whole-{s.name}", content_type=s.content_type,
+    for _, adapter, s in samples:
+        headers = {**s.headers, **({"x-wagehub-kind": s.kind} if s.kind else {})}
+        if adapter.code == "contractor":
+            headers["x-wagehub-signature"] = signature_for(CONTRACTOR_KEY, s.body)
+        agency.publish(adapter.code, s.body, message_id=f"whole-{s.name}", content_type=s.content_type,
                        content_encoding=s.content_encoding, headers=headers)
     got = {code: agency.receive(code, n) for code, n in EXPECTED.items()}
     assert {code: len(msgs) for code, msgs in got.items()} == EXPECTED
 
     notices = sorted(json.loads(m.raw)["data"]["kind"] for m in got["hrss"])
-    assert notices == ["COURT_RULING", "COURT_RULING", "MEDIATION_RESULT", "PAYROLL_SHORTFALL",
+    assert notices == ["CONTRACTOR_REPLY", "COURT_RULING", "COURT_RULING", "MEDIATION_RESULT", "PAYROLL_SHORTFALL",
                        "POLICE_DECISION", "POLICE_RECEIPT", "PROJECT_RISK"]
+    wait_for(lambda: head_office.received)
+    [(_, _, notice)] = head_office.received
+    assert json.loads(notice)["contractor_uscc"] == FACTS["contractor_uscc"]
     shortfall = next(json.loads(m.raw)["data"]["record"] for m in got["hrss"]
                      if json.loads(m.raw)["data"]["kind"] == "PAYROLL_SHORTFALL")
     assert shortfall["project_code"] == FACTS["project_code"] and shortfall["month"] == "2023-04"
@@ -64,7 +96,7 @@ def test_every_sample_reaches_the_agencies_the_routes_promise(hub, workers, agen
     assert pending == []
     view = client.get(f"/api/v1/matters/{transfer.matter_id}", headers=token("linkage")).json
     assert [r["type"] for r in view["records"]] == [
-        "clue", "case", "mediation_result", "payment_order", "criminal_transfer", "police_receipt",
+        "clue", "case", "mediation_result", "contractor_reply", "payment_order", "criminal_transfer", "police_receipt",
         "police_decision", "court_judgment", "court_enforcement"]
     times = [r["occurred_at"] for r in view["records"]]
     assert times == sorted(times)

@@ -1,0 +1,68 @@
+"""Batches row by row: a bad row is dead-lettered with its number, the good rows go on,
+the bad row is replayed alone after a fix, and a repeated batch raises nothing twice."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from sqlalchemy import func, select
+
+from hub.store.models import DeadLetter, Outbox, Record
+from tests.conftest import sample, wait_for
+
+HEADER = "项目编号,工人姓名,身份证号,所属月份,出勤天数,应发工资(元),实发工资(元),发放日期,发放方式\n"
+GOOD = [
+    "37010320236387,张三,370103197611248807,2023-04,22,6704,0,,专户代发\n",
+    "37010320236387,李四,370103199209279321,2023-04,28,5495,5495,2023-05-10,专户代发\n",
+]
+BAD = "37010320236387,王五,370103199209279320,2023-04,40,5000,0,,专户代发\n"  # bad check char, 40 days
+
+
+def count(hub, model, *where):
+    with hub.store.sessions() as session:
+        return session.execute(select(func.count()).select_from(model).where(*where)).scalar()
+
+
+def test_bad_row_goes_to_dead_letters_and_the_rest_of_the_batch_goes_on(hub, workers, agency, client, token):
+    batch = (HEADER + GOOD[0] + BAD + GOOD[1]).encode("gb18030")
+    agency.publish("housing", batch, message_id="payroll-1", content_type="text/csv", content_encoding=None)
+    [notice] = agency.receive("hrss", 1)
+    shortfall = json.loads(notice.raw)["data"]["record"]
+    assert shortfall["worker_count"] == 1 and shortfall["amount_short"] == 670400
+    wait_for(lambda: count(hub, DeadLetter) == 1)
+    [dl] = client.get("/api/v1/dead-letters", headers=token("admin")).json["items"]
+    assert dl["row"] == 2 and dl["agency"] == "housing" and dl["kind"] == "PAYROLL"
+    assert "身份证号" in dl["reason"] and "370103199209279320" not in dl["reason"]
+    kept = base64.b64decode(dl["body_base64"]).decode("gb18030")
+    assert kept.splitlines() == [HEADER.strip(), BAD.strip()]  # the row alone, replayable
+
+    # the same batch again (another message id): nothing raised twice
+    agency.publish("housing", batch, message_id="payroll-1-again", content_type="text/csv")
+    wait_for(lambda: count(hub, DeadLetter) == 2 or _inbox(hub) == 2)
+    assert count(hub, Record, Record.type == "payroll_shortfall") == 1
+    assert count(hub, Outbox, Outbox.record_type == "payroll_shortfall") == 1
+
+    from schemas.validators import id_check_char
+
+    good_id = "37010319920927932" + id_check_char("37010319920927932")
+    fixed = HEADER + BAD.replace("370103199209279320", good_id).replace(",40,", ",20,")
+    resp = client.post(f"/api/v1/dead-letters/{dl['id']}/replay", headers=token("admin"),
+                       json={"body_base64": base64.b64encode(fixed.encode("gb18030")).decode()})
+    assert resp.json["dead_letter"]["status"] == "replayed", resp.json
+    assert count(hub, Record, Record.type == "payroll_shortfall") == 2
+
+
+def _inbox(hub):
+    from hub.store.models import Inbox
+
+    return count(hub, Inbox)
+
+
+def test_union_ledger_rows_over_the_queue(hub, workers, agency):
+    agency.publish("union", sample("union-mediation.xlsx"), message_id="ledger-1",
+                   content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                   content_encoding="binary")
+    [notice] = agency.receive("hrss", 1)
+    body = json.loads(notice.raw)
+    assert body["data"]["kind"] == "MEDIATION_RESULT" and body["data"]["record"]["outcome"] == "partial"

@@ -1,0 +1,117 @@
+"""The general contractor's head office: webhooks out, signed replies in, isolation of failures."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from sqlalchemy import select
+
+from hub.pipeline import signature_for
+from plugins.contractor import SAMPLES as CONTRACTOR_SAMPLES
+from hub.store.models import Outbox, Record
+from tests.conftest import sample, wait_for
+from tests.webhook import WebhookServer
+
+USCC = "91370103QEFLCR639M"
+KEY = "contractor-key-1"
+FACTS = json.loads(sample("facts.json"))
+PROJECT = (
+    "项目编号,项目名称,所属区划,建设单位统一社会信用代码,总包单位统一社会信用代码,总包单位名称,开工日期,专用账户,"
+    "工资保证金(元),实名制,状态\n"
+    "37010320236387,安置房二期工程,370103,91370103P0G7QEYF7X,91370103QEFLCR639M,山东鲁建建工集团有限公司,"
+    "2023-01-05,是,100000,是,在建\n"
+).encode("utf-8-sig")
+
+
+@pytest.fixture
+def contractor_hub(settings, request):
+    from hub.runtime import Hub, Workers
+
+    server = WebhookServer(status=getattr(request, "param", 202))
+    settings["plugins"] = {"contractor": {"timeout": 2, "contractors": {USCC: {"url": server.url, "key": KEY}}}}
+    settings["relay"]["backoff_start"] = 0.2
+    settings["relay"]["backoff_max"] = 0.5
+    hub = Hub(settings)
+    hub.declare_topology()
+    workers = Workers(hub)
+    workers.start()
+    yield hub, server
+    workers.stop()
+    server.close()
+
+
+def send_project_and_clue(agency):
+    agency.publish("housing", PROJECT, message_id="proj-1", content_type="text/csv", content_encoding="utf-8-sig",
+                   headers={"x-wagehub-kind": "PROJECT"})
+    time.sleep(0.3)  # the project first, as on the ground: the notice names its contractor
+    agency.publish("hrss", sample("hrss-clue.json"), message_id="clue-1")
+
+
+def test_a_clue_on_a_project_reaches_its_contractor_signed(contractor_hub, agency):
+    hub, server = contractor_hub
+    send_project_and_clue(agency)
+    wait_for(lambda: server.received)
+    [(_, headers, body)] = server.received
+    assert headers["X-Wagehub-Signature"] == signature_for(KEY, body)
+    notice = json.loads(body)
+    assert notice["contractor_uscc"] == USCC and notice["clue_no"] == FACTS["clue_no"]
+    assert FACTS["complainant_mobile"] not in body.decode() and FACTS["complainant_id"] not in body.decode()
+
+
+@pytest.mark.parametrize("contractor_hub", [503], indirect=True)
+def test_a_contractor_that_is_down_delays_only_its_own_deliveries(contractor_hub, agency):
+    hub, server = contractor_hub
+    send_project_and_clue(agency)
+    for name in ("hrss-case.json", "hrss-order.json", "hrss-transfer.json"):
+        agency.publish("hrss", sample(name), message_id=f"m-{name}")
+    assert len(agency.receive("police", 1)) == 1  # the queues go on while the contractor fails
+    assert len(agency.receive("union", 1)) == 1
+    wait_for(lambda: server.attempts >= 2)  # retried with backoff, through the outbox
+    with hub.store.sessions() as session:
+        row = session.scalars(select(Outbox).where(Outbox.recipient == "contractor")).one()
+    assert row.status == "pending" and row.attempts >= 1 and "did not take" in row.last_error
+    server.status = 202  # the head office is back
+    wait_for(lambda: server.received)
+    wait_for(lambda: _status(hub) == "sent")
+
+
+def _status(hub):
+    with hub.store.sessions() as session:
+        return session.scalars(select(Outbox.status).where(Outbox.recipient == "contractor")).one()
+
+
+def test_signed_reply_joins_the_matter_and_reaches_labour_inspection(contractor_hub, agency, token):
+    from hub.app import create_app
+
+    hub, _ = contractor_hub
+    client = create_app(hub=hub).test_client()
+    send_project_and_clue(agency)
+    body = (CONTRACTOR_SAMPLES / "contractor-reply.json").read_bytes()
+    auth = token("agency:contractor")
+    headers = {**auth, "message_id": "reply-1", "Content-Type": "application/json", "X-Wagehub-Contractor": USCC}
+    forged = client.post("/api/v1/inbound/contractor", data=body,
+                         headers={**headers, "X-Wagehub-Signature": signature_for("wrong-key-123", body)})
+    assert forged.status_code == 401 and forged.json["error"]["details"]["rule"] == "hmac-signature"
+    resp = client.post("/api/v1/inbound/contractor", data=body,
+                       headers={**headers, "X-Wagehub-Signature": signature_for(KEY, body)})
+    assert resp.status_code == 202, resp.json
+    notices = [json.loads(m.raw) for m in agency.receive("hrss", 1)]
+    reply = next(n for n in notices if n["data"]["kind"] == "CONTRACTOR_REPLY")
+    assert reply["data"]["refs"]["clueNo"] == FACTS["clue_no"]
+    with hub.store.sessions() as session:
+        clue = session.scalars(select(Record).where(Record.type == "clue")).one()
+        answer = session.scalars(select(Record).where(Record.type == "contractor_reply")).one()
+    assert answer.matter_id == clue.matter_id
+
+
+def test_plugin_settings_show_no_contractor_key(contractor_hub, token):
+    from hub.app import create_app
+
+    hub, server = contractor_hub
+    client = create_app(hub=hub).test_client()
+    plugins = {p["name"]: p for p in client.get("/api/v1/plugins", headers=token("admin")).json["items"]}
+    shown = plugins["contractor"]["settings"]["contractors"][USCC]
+    assert shown["key"] == "***" and shown["url"] == server.url
+    assert KEY not in json.dumps(plugins)
