@@ -21,10 +21,10 @@ from sqlalchemy import func, select
 from hub.client import publish_native, read_out
 from hub.config import CONFIG_DIR, load_settings
 from hub.errors import InvalidMessage
-from hub.types import NativeMessage
 from hub.ids import BEIJING
 from hub.runtime import Hub, Workers
 from hub.store.models import DeadLetter, Inbox, Outbox, Record
+from hub.types import NativeMessage
 from schemas.validators import mask_id_number, mask_mobile
 
 SUMMARY_FIELDS = ("clue_no", "case_no", "order_no", "transfer_no", "status", "decision", "police_case_no",

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from hub.pipeline import signature_for
-from plugins.contractor import SAMPLES as CONTRACTOR_SAMPLES
 from hub.store.models import Outbox, Record
+from plugins.contractor import SAMPLES as CONTRACTOR_SAMPLES
 from tests.conftest import sample, wait_for
 from tests.webhook import WebhookServer
 

@@ -8,9 +8,8 @@ import json
 import re
 
 import openpyxl
-from sqlalchemy import select
-
 import pytest
+from sqlalchemy import select
 
 from hub.pipeline import signature_for
 from hub.store.models import Outbox, Record

@@ -162,6 +162,17 @@ EXAMPLES: dict[str, tuple[dict, dict]] = {
             "amount_due": "24000.00", "amount_paid": "12345.60", "amount_short": "11654.40",
         },
     ),
+    "contractor_reply": (
+        {
+            "reply_no": "HQ-1", "contractor": {"name": "某建工集团", "uscc": USCC2}, "clue_no": "XS1",
+            "outcome": "settled", "amount_paid": "1200", "workers_paid": 3, "replied_at": "2023-05-26T17:00:00+08:00",
+        },
+        {
+            "reply_no": "HQ-1", "contractor": {"name": "某建工集团", "uscc": USCC2}, "notice_id": None,
+            "clue_no": "XS1", "case_no": None, "project_code": None, "outcome": "settled", "amount_paid": "1200.00",
+            "workers_paid": 3, "replied_at": "2023-05-26T17:00:00+08:00", "note": None,
+        },
+    ),
 }
 
 
@@ -326,6 +337,10 @@ INVALID = [
     ("payroll_shortfall", {"amount_paid": "30000", "amount_short": "0"}, "amount_short", "sum"),
     ("payroll_shortfall", {"month": "2023-13"}, "month", "month-format"),
     ("payroll_shortfall", {"worker_count": "3"}, "worker_count", "type"),
+    # contractor reply
+    ("contractor_reply", {"outcome": "maybe"}, "outcome", "enum"),
+    ("contractor_reply", {"clue_no": _DROP}, "clue_no", "required-if"),
+    ("contractor_reply", {"amount_paid": 1.5}, "amount_paid", "money-no-float"),
 ]
 
 
