@@ -180,7 +180,8 @@ class Pipeline:
 
     # -- stage 2: one transaction ---------------------------------------------------------
 
-    def process(self, messages: Iterable[NativeMessage], *, replay_of: int | None = None) -> list[Outcome]:
+    def process(self, messages: Iterable[NativeMessage], *, replay_of: int | None = None,
+                _attempt: int = 1) -> list[Outcome]:
         """Apply a batch of messages; returns one outcome each, in order.
 
         Raises :class:`Unavailable` when the database cannot be reached: nothing of the
@@ -200,15 +201,14 @@ class Pipeline:
                 prepared.append(self._prepare(msg, trusted=replay_of is not None))
         try:
             self._commit(prepared, replay_of)
-        except IntegrityError:
-            if len(prepared) == 1:
-                # A concurrent worker applied the same message id first.
-                prepared[0].outcome.status = "duplicate"
-                prepared[0].outcome.records.clear()
-                prepared[0].outcome.dead_letters.clear()
-                return [prepared[0].outcome]
-            log.info("batch of %d hit a concurrent write; applying one by one", len(prepared))
-            return [self.process([p.message], replay_of=replay_of)[0] for p in prepared]
+        except IntegrityError as exc:
+            # A concurrent writer committed first: the same message id, or a matter number
+            # (clue:..., case:...) this batch also meant to add. Apply the batch again: what
+            # is committed now decides (duplicates drop out, numbers join their matter).
+            if _attempt >= 5:
+                raise Unavailable("concurrent writes kept conflicting with this batch") from exc
+            log.info("batch of %d met a concurrent write; applying it again", len(prepared))
+            return self.process(messages, replay_of=replay_of, _attempt=_attempt + 1)
         except (OperationalError, SQLAlchemyError) as exc:
             raise Unavailable(f"database unavailable: {type(exc).__name__}") from exc
         for p in prepared:
