@@ -35,7 +35,7 @@ def test_concurrent_batches_sharing_new_numbers_join_one_matter(hub):
             barrier = threading.Barrier(2)
             outcomes = {}
 
-            def run(name, pipeline, message):
+            def run(name, pipeline, message, barrier=barrier, outcomes=outcomes):
                 barrier.wait()
                 outcomes[name] = pipeline.process([message])[0]
 
