@@ -32,7 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, hub=None) -> Flask:
     app.json.sort_keys = False
     app.extensions["wagehub"] = hub
 
-    from hub.web import api, health
+    from hub.web import api, health, reports  # noqa: F401  (reports registers its routes on the api blueprint)
 
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)

@@ -325,6 +325,94 @@ def dead_letters_replay(ids: tuple[int, ...], fixed: Path | None) -> None:
     sys.exit(1 if failed else 0)
 
 
+# -- the legal-linkage office ------------------------------------------------------------------------
+
+@main.group()
+def transfers() -> None:
+    """Criminal-case transfers: follow them, release or return held ones (linkage office)."""
+
+
+@transfers.command("list")
+@click.option("--status", help="held, transferred, received, opened, declined, returned, judged or closed.")
+@click.option("--overdue", is_flag=True, help="Only those with an overdue step.")
+@click.option("--json", "as_json", is_flag=True)
+def transfers_list(status: str | None, overdue: bool, as_json: bool) -> None:
+    """Every transfer with its status and dossier check, overdue ones first."""
+    from hub.transfers import transfer_numbers, transfer_view
+
+    hub = _hub()
+    with hub.store.sessions() as session:
+        views = [v for v in (transfer_view(session, n, hub.settings) for n in transfer_numbers(session)) if v]
+    views = [v for v in views if (not status or v["status"] == status) and (not overdue or v["overdue"])]
+    views.sort(key=lambda v: (not v["overdue"], v["transfer_no"]))
+    if as_json:
+        click.echo(json.dumps(views, ensure_ascii=False, indent=2, default=str))
+        return
+    for v in views:
+        missing = ", ".join(m["item"] for m in (v["dossier"] or {}).get("missing", []))
+        click.echo(f"{v['transfer_no']:<22} {v['status']:<12} {'OVERDUE ' if v['overdue'] else ''}"
+                   f"{v['amount_owed']} yuan, {v['worker_count']} workers" + (f"  missing: {missing}" if missing else ""))
+    click.echo(f"{len(views)} transfer(s)", err=True)
+
+
+@transfers.command("show")
+@click.argument("transfer_no")
+def transfers_show(transfer_no: str) -> None:
+    """One transfer: dossier check, timeline, deadlines, options after a decline (JSON)."""
+    from hub.transfers import transfer_view
+
+    hub = _hub()
+    with hub.store.sessions() as session:
+        view = transfer_view(session, transfer_no, hub.settings)
+    if view is None:
+        _fail(HubError(f"no transfer {transfer_no}"))
+    click.echo(json.dumps(view, ensure_ascii=False, indent=2, default=str))
+
+
+def _decide(transfer_no: str, decision: str, reason: str | None, by: str) -> None:
+    from hub.linkage import decide
+
+    try:
+        view = decide(_hub().pipeline, transfer_no, decision, by, reason)
+    except HubError as exc:
+        _fail(exc)
+    click.echo(f"{transfer_no}: {view['status']}")
+
+
+@transfers.command("release")
+@click.argument("transfer_no")
+@click.option("--reason", help="Why it goes despite the missing items.")
+@click.option("--by", required=True, help="Who decides (recorded in the audit log).")
+def transfers_release(transfer_no: str, reason: str | None, by: str) -> None:
+    """Release a held transfer to the police."""
+    _decide(transfer_no, "release", reason, f"linkage:{by}")
+
+
+@transfers.command("return")
+@click.argument("transfer_no")
+@click.option("--reason", required=True, help="What labour inspection must complete.")
+@click.option("--by", required=True, help="Who decides (recorded in the audit log).")
+def transfers_return(transfer_no: str, reason: str, by: str) -> None:
+    """Return a held transfer to labour inspection with the reasons."""
+    _decide(transfer_no, "return", reason, f"linkage:{by}")
+
+
+@main.group()
+def audit() -> None:
+    """The tamper-evident audit log."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Walk the hash chain; exit 1 and name the first broken entry if it does not hold."""
+    from hub.audit import verify
+
+    with _hub().store.sessions() as session:
+        result = verify(session)
+    click.echo(json.dumps(result, ensure_ascii=False))
+    sys.exit(0 if result["ok"] else 1)
+
+
 # -- database and demo ------------------------------------------------------------------------------
 
 @main.group()
@@ -354,6 +442,11 @@ def demo(var_dir: str, timeout: float) -> None:
 
     shutil.rmtree(var_dir, ignore_errors=True)
     sys.exit(run_demo(var_dir, timeout, echo=click.echo))
+
+
+from hub.cli_reports import bulletin, followups  # noqa: E402, I001
+main.add_command(bulletin)
+main.add_command(followups)
 
 
 if __name__ == "__main__":

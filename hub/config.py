@@ -114,12 +114,69 @@ class ApiSection(_Section):
     page_max = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 500))
 
 
+class BulletinSection(_Section):
+    time = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$"))
+    subscribers = ma.fields.List(ma.fields.String(), required=True)
+    kind = ma.fields.String(required=True)
+    notice_kind = ma.fields.String(required=True)
+
+
+class FollowupSection(_Section):
+    share = ma.fields.Float(required=True, validate=ma.validate.Range(0, 1))
+    seed = ma.fields.String(required=True)
+
+
+class LimitSchema(_Section):
+    same_day = ma.fields.Boolean(load_default=False)
+    hours = ma.fields.Float(load_default=None, validate=ma.validate.Range(0, 24 * 366))
+    days = ma.fields.Integer(load_default=None, validate=ma.validate.Range(0, 3660))
+    working_days = ma.fields.Integer(load_default=None, validate=ma.validate.Range(0, 3660))
+
+    @ma.validates_schema
+    def _one(self, data, **kwargs):
+        given = [k for k in ("hours", "days", "working_days") if data.get(k) is not None] + \
+            (["same_day"] if data.get("same_day") else [])
+        if len(given) != 1:
+            raise ma.ValidationError("give exactly one of same_day, hours, days, working_days")
+
+
+class ThresholdSchema(_Section):
+    individual = ma.fields.Decimal(required=True, as_string=True,
+                                   validate=ma.validate.Range(5000, 20000, error="must be within 5,000-20,000 yuan"))
+    individual_months = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 120))
+    collective = ma.fields.Decimal(required=True, as_string=True,
+                                   validate=ma.validate.Range(30000, 100000, error="must be within 30,000-100,000 yuan"))
+    collective_workers = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 100000))
+    required_evidence = ma.fields.List(ma.fields.String(), required=True)
+    evasion_evidence = ma.fields.String(required=True)
+    evasion_words = ma.fields.List(ma.fields.String(), required=True)
+
+
+class LinkageSection(_Section):
+    province = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^[0-9]{2}0000$"))
+    escalation_grace_hours = ma.fields.Float(required=True, validate=ma.validate.Range(0, 24 * 365))
+    check_every = ma.fields.Float(required=True, validate=ma.validate.Range(0.05, 86400))
+    escalation_kinds = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), required=True)
+    supervision_recipients = ma.fields.List(ma.fields.String(), required=True)
+    reconciliation_tolerance = ma.fields.Decimal(required=True, as_string=True)
+    thresholds = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(ThresholdSchema), required=True)
+
+    @ma.validates_schema
+    def _province_has_thresholds(self, data, **kwargs):
+        if data["province"] not in data["thresholds"]:
+            raise ma.ValidationError({"thresholds": [f"no thresholds for province {data['province']}"]})
+
+
 class SettingsSchema(_Section):
     hub = ma.fields.Nested(HubSection, required=True)
     broker = ma.fields.Nested(BrokerSection, required=True)
     pipeline = ma.fields.Nested(PipelineSection, required=True)
     relay = ma.fields.Nested(RelaySection, required=True)
     api = ma.fields.Nested(ApiSection, required=True)
+    bulletin = ma.fields.Nested(BulletinSection, required=True)
+    followup = ma.fields.Nested(FollowupSection, required=True)
+    linkage = ma.fields.Nested(LinkageSection, required=True)
+    deadlines = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(LimitSchema), required=True)
     plugins = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Dict(), load_default=dict)
     testing = ma.fields.Boolean(load_default=False)
 

@@ -8,6 +8,7 @@ one arrears case end up on one matter.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -54,18 +55,42 @@ def occurred_at(record: Mapping[str, Any]) -> dt.datetime:
     return utcnow()
 
 
-def link(session: Session, record: Mapping[str, Any]) -> str:
-    """The matter this record belongs to: found by its numbers, created, or merged."""
+def soft_keys(record: Mapping[str, Any]) -> list[str]:
+    """Keys that may reveal a duplicate complaint: the complainant (hashed: personal data)
+    and the employer plus project (joined only when the periods overlap)."""
+    if record.get("type") != "clue":
+        return []
+    keys = []
+    person = (record.get("complainant") or {}).get("id_number")
+    if person:
+        keys.append("person:" + hashlib.sha256(person.encode()).hexdigest()[:40])
+    uscc = (record.get("employer") or {}).get("uscc")
+    if uscc and record.get("project_code"):
+        keys.append(f"employer-project:{uscc}:{record['project_code']}")
+    return keys
+
+
+def link(session: Session, record: Mapping[str, Any], merged: list[str] | None = None) -> str:
+    """The matter this record belongs to: found by its numbers, created, or merged.
+
+    A clue whose own number is new joins the matter of an earlier complaint about the same
+    arrears (same complainant, or same employer and project over an overlapping period):
+    the QR code, the hotline and a petition reporting one arrears make one matter.
+    Matters merged away are appended to ``merged``.
+    """
     keys = link_keys(dict(record))
+    soft = soft_keys(record)
+    rows = session.execute(select(MatterKey.key, MatterKey.matter_id)
+                           .where(MatterKey.key.in_(keys + soft))).all() if keys or soft else []
+    known = {k: m for k, m in rows}
     found = []
-    if keys:
-        rows = session.execute(select(MatterKey.key, MatterKey.matter_id).where(MatterKey.key.in_(keys))).all()
-        known = {k: m for k, m in rows}
-        for k in keys:
-            if k in known and known[k] not in found:
-                found.append(known[k])
-    else:
-        known = {}
+    for k in keys:
+        if k in known and known[k] not in found:
+            found.append(known[k])
+    if not found:
+        duplicate = _duplicate_of(session, record, soft, known)
+        if duplicate:
+            found.append(duplicate)
     if not found:
         matter_id = new_id("mat")
         session.add(Matter(id=matter_id))
@@ -74,13 +99,31 @@ def link(session: Session, record: Mapping[str, Any]) -> str:
         others = [m for m in found if m != matter_id]
         if others:
             _merge(session, matter_id, others)
+            if merged is not None:
+                merged.extend(others)
         session.execute(update(Matter).where(Matter.id == matter_id).values(updated_at=utcnow()))
     seq = time.time_ns() // 1000  # orders a matter's numbers by when they were first seen
-    for i, k in enumerate(keys):
+    for i, k in enumerate(keys + soft):
         if k not in known:
             session.add(MatterKey(key=k, matter_id=matter_id, seq=seq + i))
     session.flush()
     return matter_id
+
+
+def _duplicate_of(session: Session, record: Mapping[str, Any], soft: list[str], known: dict[str, str]) -> str | None:
+    from hub.linkage import duplicate_reason
+
+    for key in soft:
+        matter_id = known.get(key)
+        if matter_id is None:
+            continue
+        if key.startswith("person:"):
+            return matter_id
+        for (other,) in session.execute(select(Record.data).where(Record.matter_id == matter_id,
+                                                                  Record.type == "clue")):
+            if duplicate_reason(other, record):
+                return matter_id
+    return None
 
 
 def _oldest(session: Session, matter_ids: list[str]) -> str:
@@ -121,7 +164,8 @@ def refs(session: Session, matter_id: str) -> dict[str, list[str]]:
     ).all()
     for (key,) in rows:
         ns, _, number = key.partition(":")
-        out.setdefault(REF_NAMES.get(ns, ns), []).append(number)
+        if ns in REF_NAMES:  # not the duplicate-finding keys (a hashed person is no number to share)
+            out.setdefault(REF_NAMES[ns], []).append(number)
     return out
 
 

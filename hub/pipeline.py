@@ -30,13 +30,13 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
-from hub import matters, metrics
+from hub import audit, deadlines, linkage, matters, metrics
 from hub.errors import InvalidMessage, Unavailable
 from hub.ids import iso, new_id, now_beijing
 from hub.plugins import Registry
 from hub.routes import Route
 from hub.store import Store
-from hub.store.models import DeadLetter, Inbox, Outbox, Record, utcnow
+from hub.store.models import DeadLetter, Inbox, Outbox, Record, TransferHold, utcnow
 from hub.types import NativeMessage, Rejected
 from schemas import SCHEMAS, RecordInvalid, normalise_record
 
@@ -101,6 +101,7 @@ class Pipeline:
         self.store = store
         self.registry = registry
         self.routes = routes
+        self.settings = settings
         self.plugin_attempts = settings["pipeline"]["plugin_attempts"]
         self.on_commit: list = []  # callbacks after a commit that wrote outbox rows
 
@@ -234,6 +235,7 @@ class Pipeline:
     def _commit(self, prepared: list[_Prepared], replay_of: int | None) -> None:
         wrote_outbox = False
         in_batch: set[tuple[str, str]] = set()
+        touched: dict[str, list[str]] = {}  # matter -> matters merged into it
         with self.store.session() as session:
             for p in prepared:
                 msg, o = p.message, p.outcome
@@ -249,17 +251,21 @@ class Pipeline:
                     continue
                 for failure in o.failures:
                     o.dead_letters.append(self._dead_letter(session, msg, failure, replay_of))
-                wrote_outbox |= self._store_records(session, p)
+                wrote_outbox |= self._store_records(session, p, touched)
                 session.add(Inbox(agency=msg.agency, message_id=msg.message_id, kind=o.kind,
                                   records=len(o.records), rejected=len(o.failures)))
                 in_batch.add((msg.agency, msg.message_id))
+            merged_away = {m for ms in touched.values() for m in ms}
+            for matter_id, merged in touched.items():
+                if matter_id not in merged_away:
+                    deadlines.refresh(session, matter_id, self.settings["deadlines"], merged)
             if replay_of is not None:
                 self._mark_replay(session, replay_of, prepared[0].outcome)
         if wrote_outbox:
             for callback in self.on_commit:
                 callback()
 
-    def _store_records(self, session, p: _Prepared) -> bool:
+    def _store_records(self, session, p: _Prepared, touched: dict[str, list[str]]) -> bool:
         wrote = False
         fps = [fp for _, fp in p.records]
         existing = set()
@@ -273,7 +279,9 @@ class Pipeline:
                 continue  # the same record again, under another message id: no second effect
             existing.add(fp)
             record_id = new_id("rec")
-            matter_id = matters.link(session, record)
+            merged: list[str] = []
+            matter_id = matters.link(session, record, merged)
+            touched.setdefault(matter_id, []).extend(merged)
             record.update(record_id=record_id, matter_id=matter_id, accepted_at=iso(now_beijing()))
             session.add(Record(
                 record_id=record_id, type=record["type"], schema_version=record["schema_version"],
@@ -286,11 +294,19 @@ class Pipeline:
             wrote |= self._route(session, record, matter_id)
         return wrote
 
-    def _route(self, session, record: dict[str, Any], matter_id: str) -> bool:
+    def _route(self, session, record: dict[str, Any], matter_id: str, *, released: bool = False) -> bool:
+        """Write an outbox row for each route the record takes.
+
+        A route with ``hold = "dossier"`` sends a criminal transfer only when its dossier
+        is complete; otherwise it waits for the linkage office (``released=True`` then
+        writes the held routes' rows, and only those).
+        """
         wrote = False
         refs = None
         for route in self.routes:
-            if not route.matches(record):
+            if not route.matches(record) or (released and not route.hold):
+                continue
+            if route.hold == "dossier" and not released and not self._dossier_passes(session, record, matter_id):
                 continue
             if refs is None:
                 refs = matters.refs(session, matter_id)
@@ -314,6 +330,23 @@ class Pipeline:
             ))
             wrote = True
         return wrote
+
+    def _dossier_passes(self, session, record: dict[str, Any], matter_id: str) -> bool:
+        related = [r for r in linkage.matter_records(session, matter_id) if r["record_id"] != record["record_id"]]
+        result = linkage.check_dossier(record, related, self.settings["linkage"])
+        status = "passed" if result["complete"] else "held"
+        session.merge(TransferHold(record_id=record["record_id"], transfer_no=record["transfer_no"],
+                                   matter_id=matter_id, status=status, missing=result))
+        audit.append(session, "hub", f"dossier.{status}", record["transfer_no"],
+                     {"record_id": record["record_id"], "missing": [m["item"] for m in result["missing"]]})
+        if status == "held":
+            log.info("transfer %s held for the linkage office: %s", record["transfer_no"],
+                     ", ".join(m["item"] for m in result["missing"]))
+        return result["complete"]
+
+    def release(self, session, record: dict[str, Any]) -> bool:
+        """Send a held transfer on its held routes (the linkage office released it)."""
+        return self._route(session, record, record["matter_id"], released=True)
 
     def _dead_letter(self, session, msg: NativeMessage, failure: Failure, replay_of: int | None) -> int:
         body = failure.body if failure.body is not None else msg.body

@@ -36,6 +36,9 @@ class RouteSchema(ma.Schema):
     extra = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), load_default=dict)
     when = ma.fields.Dict(keys=ma.fields.String(), load_default=dict)
     params = ma.fields.Dict(keys=ma.fields.String(), load_default=dict)
+    hold = ma.fields.String(load_default=None, validate=ma.validate.OneOf(["dossier"]),
+                            metadata={"description": "dossier: only a complete criminal-transfer dossier goes "
+                                                     "at once; an incomplete one waits for the linkage office"})
 
 
 class RoutesFileSchema(ma.Schema):
@@ -56,6 +59,7 @@ class Route:
     extra: Mapping[str, str] = field(default_factory=dict)
     when: Mapping[str, Any] = field(default_factory=dict)
     params: Mapping[str, Any] = field(default_factory=dict)
+    hold: str | None = None
 
     def matches(self, record: Mapping[str, Any]) -> bool:
         if record.get("type") != self.type:
@@ -160,6 +164,6 @@ def load_routes(path: Path, known_agencies: set[str] | None = None) -> list[Rout
         routes.append(Route(
             name=item["name"], type=item["type"], to=item["to"], kind=item["kind"],
             fields=tuple(item["fields"]), mask=tuple(item["mask"]), extra=dict(item["extra"]),
-            when=dict(item["when"]), params=dict(item["params"]),
+            when=dict(item["when"]), params=dict(item["params"]), hold=item["hold"],
         ))
     return routes

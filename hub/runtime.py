@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hub import metrics
+from hub import audit, metrics
 from hub.broker import Publisher, connect, declare_topology
 from hub.config import load_settings, routes_path
 from hub.errors import ConfigError, SettingsError
@@ -93,6 +93,7 @@ class Hub:
                 session.add(PluginState(name=adapter.name, enabled=enabled, updated_by=actor))
             else:
                 row.enabled, row.updated_at, row.updated_by = enabled, utcnow(), actor
+            audit.append(session, actor or "cli", "plugin.enabled" if enabled else "plugin.disabled", adapter.name)
         self.refresh_plugin_state()
         log.info("plugin %s %s by %s", adapter.name, "enabled" if enabled else "disabled", actor or "cli")
 
@@ -117,6 +118,7 @@ class Workers:
 
     def __init__(self, hub: Hub):
         from hub.relay import Relay
+        from hub.scheduler import Scheduler
         from hub.worker import InboundWorker
 
         self.hub = hub
@@ -124,9 +126,14 @@ class Workers:
         self.relay = Relay(hub.store, hub.registry, hub.publisher(), hub.settings)
         self.direct = Relay(hub.store, hub.registry, None, hub.settings, direct=True)
         self.inbound = InboundWorker(hub)
+        self.scheduler = Scheduler(hub, on_work=self._wake_relays)
         hub.pipeline.on_commit.append(self.relay.wake.set)
         hub.pipeline.on_commit.append(self.direct.wake.set)
         self.threads: list[threading.Thread] = []
+
+    def _wake_relays(self) -> None:
+        self.relay.wake.set()
+        self.direct.wake.set()
 
     def start(self) -> None:
         self.hub.startup()
@@ -134,6 +141,7 @@ class Workers:
             threading.Thread(target=self.inbound.run, name="wagehub-inbound", daemon=True),
             threading.Thread(target=self.relay.run, args=(self.stop_event,), name="wagehub-relay", daemon=True),
             threading.Thread(target=self.direct.run, args=(self.stop_event,), name="wagehub-direct", daemon=True),
+            threading.Thread(target=self.scheduler.run, args=(self.stop_event,), name="wagehub-clock", daemon=True),
         ]
         for t in self.threads:
             t.start()

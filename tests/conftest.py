@@ -34,6 +34,8 @@ def settings(tmp_path, monkeypatch):
                 "database_url": TEST_DATABASE_URL or ""},
         "pipeline": {"batch_wait_ms": 5},
         "relay": {"poll_interval": 0.05, "backoff_start": 0.2},
+        # Escalations and bulletins are driven by tests that call the scheduler themselves.
+        "linkage": {"check_every": 3600},
         "testing": True,
     }
     settings = load_settings(overrides, environ={})

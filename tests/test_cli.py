@@ -96,3 +96,27 @@ def test_demo_runs_one_matter_through_every_installed_agency(env, tmp_path):
     assert "wagehub.out.police" in out and "AJYS" in out and "NOTICE" in out
     assert "Dead letters" in out
     assert "13923720696" not in out and "37010319821226234X" not in out
+
+
+def test_linkage_office_on_the_command_line(env, hub):
+    import json as _json
+
+    from hub.types import NativeMessage
+
+    def msg(name, mid, **data):
+        doc = _json.loads((SAMPLES / name).read_bytes())
+        doc["data"].update(data)
+        return NativeMessage("hrss", _json.dumps(doc).encode(), mid, "application/json")
+
+    hub.pipeline.process([msg("hrss-clue.json", "c"), msg("hrss-order.json", "o"),
+                          msg("hrss-transfer.json", "t", evidence=["E01", "E02"])])
+    listing = wagehub(env, "transfers", "list").stdout
+    assert "YS37010320230880" in listing and "held" in listing and "evidence.E03" in listing
+    shown = _json.loads(wagehub(env, "transfers", "show", "YS37010320230880").stdout)
+    assert shown["dossier"]["status"] == "held"
+    no_reason = wagehub(env, "transfers", "return", "YS37010320230880", "--by", "张科长", check=False)
+    assert no_reason.returncode == 2
+    out = wagehub(env, "transfers", "return", "YS37010320230880", "--by", "张科长", "--reason", "补充证据E03、E04")
+    assert "returned" in out.stdout
+    verified = wagehub(env, "audit", "verify")
+    assert _json.loads(verified.stdout)["ok"] is True

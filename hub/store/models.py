@@ -192,3 +192,76 @@ class ApiToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+class Deadline(Base):
+    """A statutory or configured time limit on a step of a matter (``hub/deadlines.py``).
+
+    Derived from the matter's records and rewritten whenever a record joins the matter;
+    ``overdue`` is not stored: it is an ``open`` deadline whose ``due_at`` has passed.
+    """
+
+    __tablename__ = "deadlines"
+    __table_args__ = (Index("ix_deadlines_open", "status", "due_at"),)
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    matter_id: Mapped[str] = mapped_column(String(40), index=True)
+    rule: Mapped[str] = mapped_column(String(80))
+    subject: Mapped[str] = mapped_column(String(200))
+    owner: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(300))
+    start_at: Mapped[dt.datetime] = mapped_column()
+    due_at: Mapped[dt.datetime] = mapped_column()
+    done_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    status: Mapped[str] = mapped_column(String(16))
+    """``open``, ``met``, ``late`` (done after its due time) or ``cancelled``."""
+    region_code: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Escalation(Base):
+    """An overdue step escalated once per level: the responsible agency and the linkage
+    office first, then, after a grace period, the supervisory level (督导)."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (UniqueConstraint("deadline_key", "level", name="uq_escalation_level"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    deadline_key: Mapped[str] = mapped_column(String(300))
+    level: Mapped[str] = mapped_column(String(20))
+    matter_id: Mapped[str] = mapped_column(String(40), index=True)
+    owner: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class TransferHold(Base):
+    """The dossier check of a criminal transfer, and the linkage office's decision on it."""
+
+    __tablename__ = "transfer_holds"
+
+    record_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    transfer_no: Mapped[str] = mapped_column(String(200), index=True)
+    matter_id: Mapped[str] = mapped_column(String(40), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    """``passed`` (went to the police at once), ``held``, ``released`` or ``returned``."""
+    missing: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    checked_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class AuditEntry(Base):
+    """Tamper-evident log: each entry's hash covers its content and the previous hash."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(80))
+    subject: Mapped[str] = mapped_column(String(300))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

@@ -18,10 +18,11 @@ from typing import Any
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import or_, select
 
-from hub import matters
+from hub import audit, deadlines, linkage, matters
 from hub.errors import BadRequest, ConfigError, Forbidden, HubError, NotFound
+from hub.ids import BEIJING
 from hub.pipeline import message_for_replay
-from hub.store.models import DeadLetter, Outbox, Record
+from hub.store.models import DeadLetter, Deadline, Escalation, Outbox, Record, utcnow
 from hub.transfers import STATUSES, transfer_numbers, transfer_view
 from hub.types import NativeMessage
 from hub.web.auth import require
@@ -247,23 +248,40 @@ def matter_view(session, matter_id: str) -> dict | None:
     live = matters.resolve(session, matter_id)
     if live is None:
         return None
+    settings = hub().settings
     rows = list(session.scalars(select(Record).where(Record.matter_id == live)
                                 .order_by(Record.occurred_at, Record.seq)))
+    records = [r.data for r in rows]
     deliveries = list(session.scalars(select(Outbox).where(Outbox.matter_id == live).order_by(Outbox.id)))
+    now = utcnow()
+    steps = [deadlines.view(d, now) for d in session.scalars(
+        select(Deadline).where(Deadline.matter_id == live).order_by(Deadline.due_at))]
+    escalated = list(session.scalars(select(Escalation).where(Escalation.matter_id == live).order_by(Escalation.id)))
     return {
         "matter_id": live,
         "refs": matters.refs(session, live),
-        "records": [dict(r.data, occurred_at=r.occurred_at.isoformat()) for r in rows],
+        "records": [dict(r.data, occurred_at=r.occurred_at.astimezone(BEIJING).isoformat()) for r in rows],
         "deliveries": [{"message_id": d.message_id, "record_id": d.record_id, "recipient": d.recipient,
                         "kind": d.kind, "route": d.route, "status": d.status,
                         "sent_at": d.sent_at.isoformat() if d.sent_at else None} for d in deliveries],
-        "deadlines": [],
+        "deadlines": [s for s in steps if s["status"] in ("open", "overdue")],
+        "steps": steps,
+        "next_steps": [{"owner": s["owner"], "title": s["title"], "due_at": s["due_at"], "overdue": s["overdue"]}
+                       for s in steps if s["status"] in ("open", "overdue")],
+        "escalations": [escalation_view(e) for e in escalated],
+        "duplicates": linkage.duplicates(records),
+        "reconciliation": linkage.reconcile(records, settings["linkage"]["reconciliation_tolerance"]),
     }
 
 
+def escalation_view(e: Escalation) -> dict:
+    return {"id": e.id, "deadline": e.deadline_key, "level": e.level, "owner": e.owner, "matter_id": e.matter_id,
+            "at": e.created_at.astimezone(BEIJING).isoformat()}
+
+
 @api_route("/matters/<matter_id>", roles=("admin", "linkage", "viewer"),
-           summary="One arrears matter: its records from every agency in time order", response="Matter",
-           statuses=(200, 404))
+           summary="One arrears matter: its records from every agency in time order, deadlines, duplicates, "
+                   "amounts side by side", response="Matter", statuses=(200, 404))
 def matter(matter_id: str):
     with hub().store.sessions() as session:
         view = matter_view(session, matter_id)
@@ -272,50 +290,81 @@ def matter(matter_id: str):
     return jsonify(view if sees_personal_data() else mask_personal(view))
 
 
-# -- transfers ----------------------------------------------------------------------------------
+# -- transfers and the linkage office ------------------------------------------------------------
 
-@api_route("/transfers", roles=("linkage", "admin"), summary="Criminal-case transfers with status",
-           params=[_q("status", "one of " + ", ".join(STATUSES)), _q("overdue", "true: only overdue ones"),
+@api_route("/transfers", roles=("linkage", "admin"),
+           summary="Criminal-case transfers with status, dossier check and deadlines; overdue ones first",
+           params=[_q("status", "one of " + ", ".join(STATUSES)), _q("district", "division code (prefix)"),
+                   _q("overdue", "true: only those with an overdue step"),
                    _q("limit", "page size", "integer"), _q("cursor", "from next_cursor")],
            response="TransferPage", statuses=(200, 400))
 def transfers():
     status = request.args.get("status")
     if status and status not in STATUSES:
         raise BadRequest(f"status must be one of {', '.join(STATUSES)}", details={"field": "status", "rule": "enum"})
+    district = (request.args.get("district") or "").rstrip("0") or None
     overdue = request.args.get("overdue", "").lower() in ("1", "true", "yes")
     limit, after = page_limit(), decode_cursor()
+    settings = hub().settings
     with hub().store.sessions() as session:
-        numbers = transfer_numbers(session)
-        views = [transfer_view(session, n) for n in numbers]
-    items = []
-    for index, view in enumerate(views):
-        if view is None or index < after:
-            continue
-        if status and view["status"] != status:
-            continue
-        if overdue and not any(d.get("overdue") for d in view["deadlines"]):
-            continue
-        summary = {k: view[k] for k in ("transfer_no", "status", "matter_id", "case_no", "employer",
-                                         "amount_owed", "worker_count", "transferred_on", "deadlines")}
-        summary["_index"] = index
-        items.append(summary)
-        if len(items) == limit:
-            break
-    last = items[-1].pop("_index") + 1 if items else None
-    for i in items:
-        i.pop("_index", None)
-    return jsonify(page(items, last, len(items) == limit))
+        views = [v for v in (transfer_view(session, n, settings) for n in transfer_numbers(session)) if v]
+    views = [v for v in views if (not status or v["status"] == status) and (not overdue or v["overdue"])
+             and (not district or (v["region_code"] or "").startswith(district))]
+    views.sort(key=lambda v: (not v["overdue"], v["transfer_no"]))  # overdue first
+    chosen = views[after:after + limit]
+    keys = ("transfer_no", "status", "matter_id", "region_code", "case_no", "employer", "amount_owed",
+            "worker_count", "transferred_on", "deadlines", "overdue", "dossier")
+    items = [{k: v[k] for k in keys} for v in chosen]
+    return jsonify(page(items, after + len(chosen), after + limit < len(views)))
 
 
 @api_route("/transfers/<transfer_no>", roles=("linkage", "admin"),
-           summary="One transfer: receipts, decisions, court outcome, timeline", response="Transfer",
-           statuses=(200, 404))
+           summary="One transfer: dossier check, receipts, decisions, court outcome, timeline, deadlines",
+           response="Transfer", statuses=(200, 404))
 def transfer(transfer_no: str):
     with hub().store.sessions() as session:
-        view = transfer_view(session, transfer_no)
+        view = transfer_view(session, transfer_no, hub().settings)
     if view is None:
         raise NotFound(f"no transfer {transfer_no}")
     return jsonify(view)
+
+
+def _decide(transfer_no: str, decision: str):
+    payload = request.get_json(silent=True) or {}
+    reason = payload.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise BadRequest("reason must be text", details={"field": "reason", "rule": "type"})
+    if decision == "return" and not (reason or "").strip():
+        raise BadRequest("a return needs the reasons", details={"field": "reason", "rule": "required"})
+    return jsonify(linkage.decide(hub().pipeline, transfer_no, decision, g.principal.role, reason))
+
+
+@api_route("/transfers/<transfer_no>/release", methods=("POST",), roles=("linkage",), body="decision",
+           summary="Release a held transfer to the police (legal-linkage office)", response="Dossier",
+           statuses=(200, 404, 409))
+def transfer_release(transfer_no: str):
+    return _decide(transfer_no, "release")
+
+
+@api_route("/transfers/<transfer_no>/return", methods=("POST",), roles=("linkage",), body="decision",
+           summary="Return a held transfer to labour inspection with the reasons", response="Dossier",
+           statuses=(200, 400, 404, 409))
+def transfer_return(transfer_no: str):
+    return _decide(transfer_no, "return")
+
+
+@api_route("/escalations", roles=("linkage", "admin"),
+           summary="Overdue steps escalated to their agency and the linkage office, then to supervision",
+           params=[_q("level", "agency, linkage or supervision"), _q("limit", "page size", "integer"),
+                   _q("cursor", "from next_cursor")], response="EscalationPage", statuses=(200, 400))
+def escalations():
+    limit, after = page_limit(), decode_cursor()
+    query = select(Escalation).where(Escalation.id > after).order_by(Escalation.id).limit(limit)
+    if request.args.get("level"):
+        query = query.where(Escalation.level == request.args["level"])
+    with hub().store.sessions() as session:
+        rows = list(session.scalars(query))
+    return jsonify(page([escalation_view(e) for e in rows], rows[-1].id if rows else None, len(rows) == limit))
 
 
 # -- plugins --------------------------------------------------------------------------------------
@@ -403,10 +452,10 @@ def dead_letter_replay(dead_letter_id: int):
             fixed = base64.b64decode(payload["body_base64"], validate=True)
         except (binascii.Error, ValueError):
             raise BadRequest("body_base64 is not base64", details={"field": "body_base64", "rule": "base64"}) from None
-    return jsonify(replay(dead_letter_id, fixed))
+    return jsonify(replay(dead_letter_id, fixed, actor=g.principal.role))
 
 
-def replay(dead_letter_id: int, body: bytes | None = None) -> dict:
+def replay(dead_letter_id: int, body: bytes | None = None, actor: str = "cli") -> dict:
     h = hub()
     with h.store.sessions() as session:
         dl = session.get(DeadLetter, dead_letter_id)
@@ -418,7 +467,9 @@ def replay(dead_letter_id: int, body: bytes | None = None) -> dict:
     if h.registry.get(message.agency) is None:
         raise Forbidden(f"no plugin for agency {message.agency}")
     outcome = h.pipeline.process([message], replay_of=dead_letter_id)[0]
-    with h.store.sessions() as session:
+    with h.store.session() as session:
+        audit.append(session, actor, "dead_letter.replay", str(dead_letter_id),
+                     {"outcome": outcome.status, "fixed_bytes": body is not None})
         dl = session.get(DeadLetter, dead_letter_id)
         return {"dead_letter": dead_letter_view(dl), "outcome": outcome.to_dict()}
 
@@ -426,6 +477,7 @@ def replay(dead_letter_id: int, body: bytes | None = None) -> dict:
 # -- audit ------------------------------------------------------------------------------------------
 
 @api_route("/audit/verify", roles=("admin",), summary="Check the tamper-evident audit log end to end",
-           response="AuditResult", statuses=(200, 501))
+           response="AuditResult", statuses=(200,))
 def audit_verify():
-    raise HubError("the tamper-evident audit log is not built yet", status=501)
+    with hub().store.sessions() as session:
+        return jsonify(audit.verify(session))

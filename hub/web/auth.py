@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from flask import g, request
 from sqlalchemy import select
 
+from hub import audit
 from hub.errors import BadRequest, Forbidden, Unauthorized
 from hub.store import Store
 from hub.store.models import ApiToken, utcnow
@@ -41,17 +42,21 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(store: Store, role: str, label: str | None = None, expires_in_days: float | None = None) -> str:
+def create_token(store: Store, role: str, label: str | None = None, expires_in_days: float | None = None,
+                 actor: str = "cli") -> str:
     if not ROLE_RE.match(role):
         raise BadRequest(f"role must be admin, linkage, viewer or agency:<code>, not {role!r}")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires = utcnow() + dt.timedelta(days=expires_in_days) if expires_in_days else None
     with store.session() as session:
-        session.add(ApiToken(token_hash=hash_token(token), role=role, label=label, expires_at=expires))
+        row = ApiToken(token_hash=hash_token(token), role=role, label=label, expires_at=expires)
+        session.add(row)
+        session.flush()
+        audit.append(session, actor, "token.created", str(row.id), {"role": role, "label": label})
     return token
 
 
-def revoke_token(store: Store, token_or_id: str) -> bool:
+def revoke_token(store: Store, token_or_id: str, actor: str = "cli") -> bool:
     with store.session() as session:
         if token_or_id.isdigit():
             row = session.get(ApiToken, int(token_or_id))
@@ -60,6 +65,7 @@ def revoke_token(store: Store, token_or_id: str) -> bool:
         if row is None or row.revoked_at is not None:
             return False
         row.revoked_at = utcnow()
+        audit.append(session, actor, "token.revoked", str(row.id), {"role": row.role})
         return True
 
 

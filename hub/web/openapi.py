@@ -118,6 +118,10 @@ def build_spec() -> dict:
                     {"name": "x-wagehub-kind", "in": "header", "required": False, "schema": {"type": "string"}},
                     {"name": "x-wagehub-signature", "in": "header", "required": False, "schema": {"type": "string"}},
                 ]
+            elif route.body == "decision":
+                operation["requestBody"] = {"required": False, "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"reason": {"type": "string", "description":
+                                                                "why (required to return a transfer)"}}}}}}
             elif route.body == "replay":
                 operation["requestBody"] = {"required": False, "content": {
                     "application/json": {"schema": {"$ref": "#/components/schemas/Replay"}}}}

@@ -141,9 +141,9 @@ def _refs(delivery: Delivery) -> dict[str, str]:
 def render_notice(delivery: Delivery) -> Rendered:
     if delivery.kind != "NOTICE":
         raise ValueError(f"hrss writes NOTICE only, not {delivery.kind!r}")
+    # Notices the hub makes itself (escalations, linkage decisions, the daily bulletin) have
+    # no canonical schema: they go as they are, their amounts already in yuan.
     schema = schemas.SCHEMAS.get(delivery.record_type)
-    if schema is None:
-        raise ValueError(f"no canonical schema for record type {delivery.record_type!r}")
     kind = delivery.params.get("notice_kind") or NOTICE_KINDS.get(delivery.record_type)
     if not kind:
         raise ValueError(f"no notice_kind for record type {delivery.record_type!r}: set it in the route's params")
@@ -154,7 +154,8 @@ def render_notice(delivery: Delivery) -> Rendered:
         "data": {
             "kind": kind,
             "refs": _refs(delivery),
-            "record": _sorted(money_to_fen(schema, delivery.record)),
+            "record": _sorted(money_to_fen(schema, delivery.record) if schema is not None
+                              else dict(delivery.record)),
         },
     }
     body = json.dumps(message, ensure_ascii=False, default=_json_default).encode("utf-8")

@@ -558,15 +558,23 @@ def test_yuan_to_fen_accepts_decimal_and_int():
     assert outbound.yuan_to_fen("1E+2") == 10000
 
 
-def test_render_refuses_other_kinds_and_types():
+def test_render_refuses_other_kinds():
     with pytest.raises(ValueError):
         hrss.render_record(delivery=hub.Delivery(
             recipient="hrss", kind="CLUE", route="r", record_type="police_receipt", record=RECEIPT, refs={},
             message_id="out-1", created_at=CREATED), settings={})
-    with pytest.raises(ValueError):
-        hrss.render_record(delivery=hub.Delivery(
-            recipient="hrss", kind="NOTICE", route="r", record_type="no_such_type", record={}, refs={},
-            message_id="out-1", params={"notice_kind": "X"}, created_at=CREATED), settings={})
+
+
+def test_notices_the_hub_makes_itself_go_as_they_are():
+    """Escalations, linkage decisions and bulletins have no canonical schema."""
+    rendered = hrss.render_record(delivery=hub.Delivery(
+        recipient="hrss", kind="NOTICE", route="r", record_type="escalation",
+        record={"type": "escalation", "rule": "close_case", "due_at": "2023-08-17T23:59:59+08:00"},
+        refs={"case_no": ["AJ1"]}, message_id="out-1", params={"notice_kind": "ESCALATION"}, created_at=CREATED),
+        settings={})
+    data = json.loads(rendered.body)["data"]
+    assert data["kind"] == "ESCALATION" and data["refs"]["caseNo"] == "AJ1"
+    assert data["record"]["rule"] == "close_case"
 
 
 # --- robustness: whatever the bytes, InvalidMessage or records -----------------------

@@ -1,0 +1,105 @@
+"""Work the hub does by the clock: escalating overdue steps, and the daily bulletin.
+
+Each overdue step is escalated once per level: first to the agency that owes it (on its
+queue, when its plugin writes a kind for it: ``[linkage] escalation_kinds``) and to the
+linkage office (``GET /api/v1/escalations``), then, once ``escalation_grace_hours`` have
+passed, to the supervisory level (督导). A unique key per step and level makes it once
+even with several workers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from hub import deadlines, matters
+from hub.ids import BEIJING, iso, new_id, now_beijing
+from hub.store.models import Deadline, Escalation, Outbox, utcnow
+
+log = logging.getLogger(__name__)
+
+
+def escalate(hub, now: dt.datetime | None = None) -> int:
+    """Escalate what is overdue at ``now``; returns the number of new escalations."""
+    now = now or utcnow()
+    cfg: Mapping[str, Any] = hub.settings["linkage"]
+    grace = dt.timedelta(hours=cfg["escalation_grace_hours"])
+    created = 0
+    with hub.store.sessions() as session:
+        overdue = list(session.scalars(select(Deadline).where(Deadline.status == "open", Deadline.due_at < now)
+                                       .order_by(Deadline.due_at).limit(1000)))
+        done = {(e.deadline_key, e.level): e for e in session.scalars(
+            select(Escalation).where(Escalation.deadline_key.in_([d.key for d in overdue])))}
+    for d in overdue:
+        first = done.get((d.key, "agency"))
+        if first is None:
+            created += _escalate(hub, d, "agency", [d.owner], now)
+        elif (d.key, "supervision") not in done and first.created_at + grace <= now:
+            created += _escalate(hub, d, "supervision", list(cfg["supervision_recipients"]), now)
+    return created
+
+
+def _escalate(hub, d: Deadline, level: str, recipients: list[str], now: dt.datetime) -> int:
+    kinds = hub.settings["linkage"]["escalation_kinds"]
+    try:
+        with hub.store.session() as session:
+            session.add(Escalation(deadline_key=d.key, level=level, matter_id=d.matter_id, owner=d.owner))
+            session.flush()
+            refs = matters.refs(session, d.matter_id)
+            record = {"type": "escalation", "level": level, **deadlines.view(d, now),
+                      "overdue_since": d.due_at.astimezone(BEIJING).isoformat(), "matter_id": d.matter_id}
+            for agency in recipients:
+                if agency not in kinds or hub.registry.get(agency) is None:
+                    continue
+                session.add(Outbox(
+                    message_id=new_id("out"), record_id=f"esc-{d.key}-{level}", record_type="escalation",
+                    source_agency="hub", matter_id=d.matter_id, recipient=agency, kind=kinds[agency],
+                    route=f"escalation-{level}",
+                    payload={"record": record, "refs": refs, "params": {"notice_kind": "ESCALATION"},
+                             "created_at": iso(now_beijing())}))
+    except IntegrityError:
+        return 0  # another worker escalated it first
+    log.info("escalated %s (%s, owed by %s) to the %s level", d.rule, d.subject, d.owner, level)
+    return 1
+
+
+class Scheduler:
+    """Runs the clock-driven work on a thread of the worker process."""
+
+    def __init__(self, hub, on_work=None):
+        self.hub = hub
+        self.on_work = on_work
+        self.every = hub.settings["linkage"]["check_every"]
+
+    def run_once(self, now: dt.datetime | None = None) -> int:
+        n = escalate(self.hub, now)
+        n += publish_due_bulletin(self.hub, now)
+        if n and self.on_work:
+            self.on_work()
+        return n
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.wait(self.every):
+            try:
+                self.run_once()
+            except Exception as exc:  # noqa: BLE001  (database down: try again next round)
+                log.warning("scheduler: %s", type(exc).__name__)
+
+
+def publish_due_bulletin(hub, now: dt.datetime | None = None) -> int:
+    """Publish yesterday's bulletin once its time of day has come (once per day)."""
+    try:
+        from hub import bulletin
+    except ImportError:  # pragma: no cover  (the bulletin module ships with the hub)
+        return 0
+    day = bulletin.due_day(now or utcnow(), hub.settings)
+    if day is None:
+        return 0
+    with hub.store.session() as session:
+        return bulletin.publish_bulletin(session, day, hub.settings, hub.registry.codes())

@@ -1,0 +1,74 @@
+"""Report routes on the ``/api/v1`` blueprint: the daily bulletin and the follow-up sample.
+
+Imported by :func:`hub.app.create_app` before the blueprint is registered, so
+:func:`hub.web.api.api_route` adds them to the blueprint and to the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from flask import Response, jsonify, request
+
+from hub import bulletin as bulletins
+from hub.errors import BadRequest
+from hub.followup import followup_sample, mask_names
+from hub.web.api import api_route, hub, mask_personal, sees_personal_data
+
+REPORT_READERS = ("admin", "linkage", "viewer")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+
+
+def _q(name: str, description: str, required: bool = False, enum: list[str] | None = None) -> dict:
+    schema: dict = {"type": "string"}
+    if enum:
+        schema["enum"] = enum
+    return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
+
+
+def day_arg() -> dt.date:
+    """The required ``date`` query argument: a calendar date, YYYY-MM-DD."""
+    raw = request.args.get("date")
+    if not raw:
+        raise BadRequest("date is required: a calendar date YYYY-MM-DD",
+                         details={"field": "date", "rule": "required"})
+    try:
+        if not _DATE_RE.match(raw):
+            raise ValueError
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise BadRequest("date must be a calendar date YYYY-MM-DD", details={"field": "date", "rule": "date"}) from None
+
+
+@api_route("/bulletin", roles=REPORT_READERS,
+           summary="The daily bulletin (日通报) of one day, by district: JSON, or a CSV / XLSX download",
+           params=[_q("date", "the day, YYYY-MM-DD (Beijing time)", required=True),
+                   _q("format", "json (default), csv or xlsx", enum=["json", "csv", "xlsx"])],
+           response="Bulletin", statuses=(200, 400))
+def bulletin():
+    day = day_arg()
+    fmt = request.args.get("format") or "json"
+    if fmt not in bulletins.WRITERS:
+        raise BadRequest("format must be one of json, csv, xlsx", details={"field": "format", "rule": "enum"})
+    h = hub()
+    with h.store.sessions() as session:
+        data = bulletins.build_bulletin(session, day, h.settings)
+    if fmt == "json":
+        return jsonify(data)
+    return Response(bulletins.WRITERS[fmt](data), mimetype=bulletins.MIMETYPES[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="bulletin-{day.isoformat()}.{fmt}"'})
+
+
+@api_route("/followups", roles=REPORT_READERS,
+           summary="Follow-up sample (回头看): a reproducible draw of the day's closed matters, with contacts",
+           params=[_q("date", "the day the matters closed, YYYY-MM-DD (Beijing time)", required=True)],
+           response="FollowupList", statuses=(200, 400))
+def followups():
+    day = day_arg()
+    h = hub()
+    with h.store.sessions() as session:
+        items = followup_sample(session, day, h.settings)
+    if not sees_personal_data():
+        items = mask_personal(mask_names(items))
+    return jsonify({"items": items, "next_cursor": None})

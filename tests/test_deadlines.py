@@ -1,0 +1,100 @@
+"""The deadline engine: working days on China's calendar, each rule, met, late and open."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hub import deadlines as dl
+from hub.config import load_settings
+from hub.ids import BEIJING
+from plugins.hrss import inbound as hrss_in
+from schemas import normalise_record
+from tests.conftest import sample
+
+LIMITS = load_settings(environ={})["deadlines"]
+
+
+def at(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=BEIJING) if "+" not in text else dt.datetime.fromisoformat(text)
+
+
+def test_working_days_skip_the_national_day_holiday_and_count_its_make_up_days():
+    # 2023: 29 Sept - 6 Oct off; Sat 7 and Sun 8 Oct are make-up working days.
+    assert not dl.is_working_day(dt.date(2023, 10, 2))
+    assert dl.is_working_day(dt.date(2023, 10, 7)) and dl.is_working_day(dt.date(2023, 10, 8))
+    assert not dl.is_working_day(dt.date(2023, 10, 14))  # an ordinary Saturday
+    assert dl.add_working_days(dt.date(2023, 9, 28), 1) == dt.date(2023, 10, 7)
+    assert dl.add_working_days(dt.date(2023, 9, 28), 5) == dt.date(2023, 10, 11)
+    # Spring Festival 2024: 10-17 Feb off, Sun 4 and Sun 18 Feb worked.
+    assert dl.add_working_days(dt.date(2024, 2, 8), 2) == dt.date(2024, 2, 18)
+    assert dl.add_working_days(dt.date(2024, 2, 2), 1) == dt.date(2024, 2, 4)
+
+
+def test_limits_in_hours_days_working_days_and_the_same_day():
+    start = at("2023-09-28T10:00:00")
+    assert dl.due_time(start, {"same_day": True}) == at("2023-09-28T23:59:59")
+    assert dl.due_time(start, {"hours": 24}) == at("2023-09-29T10:00:00")
+    assert dl.due_time(start, {"days": 3}) == at("2023-10-01T23:59:59")
+    assert dl.due_time(start, {"working_days": 5}) == at("2023-10-11T23:59:59")
+    assert dl.due_time(start, {"working_days": 60}).date() == dl.add_working_days(dt.date(2023, 9, 28), 60)
+
+
+def canonical(name: str, **envelope) -> dict:
+    [p] = hrss_in.parse(__import__("hub").NativeMessage("hrss", sample(name), "m", "application/json"))
+    return normalise_record({"type": p.type, "source_agency": "hrss", "source_ref": p.source_ref,
+                             "received_at": "2023-06-20T09:00:00+08:00", **p.record, **envelope})
+
+
+def police(kind: str, **fields) -> dict:
+    base = {"type": kind, "source_agency": "police", "source_ref": "x", "transfer_no": "YS37010320230880"}
+    if kind == "police_receipt":
+        base.update(received_at="2023-06-21T09:30:00+08:00", officer="王德华")
+    else:
+        base.update(received_at="2023-06-28T16:00:00+08:00", decided_at="2023-06-28T15:00:00+08:00",
+                    decision="opened", police_case_no="A1")
+    base.update(fields)
+    return normalise_record(base)
+
+
+def by_rule(dues):
+    return {d.rule: d for d in dues}
+
+
+def test_the_sample_matter_has_every_step_met_late_or_open():
+    records = [canonical("hrss-clue.json"), canonical("hrss-case.json"), canonical("hrss-order.json"),
+               canonical("hrss-transfer.json"), police("police_receipt"), police("police_decision")]
+    dues = by_rule(dl.compute(records, LIMITS))
+    assert dues["first_contact"].status == "met"           # contacted at 11:00 the same day
+    assert dues["first_contact"].due_at == at("2023-05-22T23:59:59")
+    assert dues["accept_complaint"].status == "met"        # opened the same day
+    assert dues["close_case"].status == "open"             # no closing record
+    assert dues["close_case"].due_at.date() == dl.add_working_days(dt.date(2023, 5, 22), 60)
+    assert dues["housing_answer"].status == "open"
+    assert dues["order_due"].due_at == at("2023-06-15T23:59:59") and dues["order_due"].status == "open"
+    assert dues["police_decide"].due_at == at("2023-06-24T23:59:59")
+    assert dues["police_decide"].status == "late"          # decided on 28 June
+    assert dues["police_request_materials"].status == "cancelled"  # the case was opened, nothing asked
+    assert dues["handover_after_opening"].status == "open"
+    assert all(d.owner in ("hrss", "police", "housing") for d in dues.values())
+
+
+def test_late_first_contact_and_returned_transfers():
+    clue = canonical("hrss-clue.json")
+    case = canonical("hrss-case.json")
+    case["first_contact_at"] = "2023-05-23T08:00:00+08:00"
+    dues = by_rule(dl.compute([clue, case], {**LIMITS, "first_contact": {"hours": 4}}))
+    assert dues["first_contact"].due_at == at("2023-05-22T13:10:00") and dues["first_contact"].status == "late"
+    returned = police("police_decision", decision="returned", police_case_no=None, reason="证据不足")
+    dues = by_rule(dl.compute([canonical("hrss-transfer.json"), police("police_receipt"), returned], LIMITS))
+    assert dues["police_request_materials"].status == "late"  # asked after 24 hours
+    assert dues["complete_materials"].status == "open"
+    again = canonical("hrss-transfer.json")
+    again["transferred_on"] = "2023-06-30"
+    dues = by_rule(dl.compute([canonical("hrss-transfer.json"), police("police_receipt"), returned, again], LIMITS))
+    assert dues["complete_materials"].status == "met"
+
+
+def test_a_complied_order_is_met():
+    order = canonical("hrss-order.json", accepted_at="2023-06-10T10:00:00+08:00")
+    paid = dict(order, complied=True)
+    assert by_rule(dl.compute([order, paid], LIMITS))["order_due"].status == "met"
