@@ -49,7 +49,8 @@ def _escalate(hub, d: Deadline, level: str, recipients: list[str], now: dt.datet
     kinds = hub.settings["linkage"]["escalation_kinds"]
     try:
         with hub.store.session() as session:
-            session.add(Escalation(deadline_key=d.key, level=level, matter_id=d.matter_id, owner=d.owner))
+            escalation = Escalation(deadline_key=d.key, level=level, matter_id=d.matter_id, owner=d.owner)
+            session.add(escalation)
             session.flush()
             refs = matters.refs(session, d.matter_id)
             record = {"type": "escalation", "level": level, **deadlines.view(d, now),
@@ -58,7 +59,7 @@ def _escalate(hub, d: Deadline, level: str, recipients: list[str], now: dt.datet
                 if agency not in kinds or hub.registry.get(agency) is None:
                     continue
                 session.add(Outbox(
-                    message_id=new_id("out"), record_id=f"esc-{d.key}-{level}", record_type="escalation",
+                    message_id=new_id("out"), record_id=f"esc_{escalation.id}", record_type="escalation",
                     source_agency="hub", matter_id=d.matter_id, recipient=agency, kind=kinds[agency],
                     route=f"escalation-{level}",
                     payload={"record": record, "refs": refs, "params": {"notice_kind": "ESCALATION"},
