@@ -529,3 +529,22 @@ def test_followups_route_masks_contacts_for_viewers(hub, client, token):
     assert client.get("/api/v1/followups?date=2024-05-10", headers=token("agency:hrss")).status_code == 403
     assert client.get("/api/v1/followups?date=10.05.2024", headers=token("viewer")).json["error"]["details"] == \
         {"field": "date", "rule": "date"}
+
+
+def test_the_scheduler_publishes_the_bulletin_once_a_day_at_its_time(hub):
+    import datetime as dt
+
+    from hub.scheduler import Scheduler
+    from hub.store.models import Outbox as OutboxRow
+
+    clock = Scheduler(hub)
+    before = dt.datetime(2023, 6, 21, 7, 59, tzinfo=dt.timezone(dt.timedelta(hours=8)))  # time is 08:00
+    after = before.replace(hour=8, minute=1)
+    clock.run_once(before)
+    with hub.store.sessions() as session:
+        assert session.scalars(select(OutboxRow).where(OutboxRow.route == "daily-bulletin")).all() == []
+    clock.run_once(after)
+    clock.run_once(after.replace(hour=9))
+    with hub.store.sessions() as session:
+        rows = session.scalars(select(OutboxRow).where(OutboxRow.route == "daily-bulletin")).all()
+    assert [(r.recipient, r.message_id) for r in rows] == [("hrss", "bulletin-2023-06-20-hrss")]
