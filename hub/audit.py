@@ -1,18 +1,29 @@
-"""The tamper-evident audit log: an append-only hash chain.
+"""The tamper-evident audit log: an append-only hash chain with signed checkpoints.
 
 Each entry's hash is SHA-256 over the previous entry's hash and the entry's own content
 (time, actor, action, subject, details), so editing, deleting or reordering any entry
 breaks the chain from there on; :func:`verify` walks it and names the first broken entry.
-Appends are serialised (one writer at a time holds the chain's head).
+Every accepted message, dead letter, delivery and admin or linkage decision is appended in
+the transaction that makes it. Appends are serialised (one writer holds the chain's head).
+
+Checkpoints are entries whose details carry an Ed25519 signature over the chain's head at
+that point, made with the hub's signing key (derived from ``hub.secret_key``); the public
+key is published (``GET /api/v1/audit/public-key``), so anyone can check a checkpoint, or a
+receipt the hub signed for an agency's message, offline.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select, text
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from hub.store.models import AuditEntry, utcnow
@@ -31,25 +42,75 @@ def _stamp(entry: AuditEntry) -> str:
     return entry.at.isoformat(timespec="microseconds")
 
 
-def append(session: Session, actor: str, action: str, subject: str, details: dict[str, Any] | None = None) -> AuditEntry:
-    """Add an entry in the caller's transaction. Never put personal data in ``details``."""
+def signing_key(secret: str) -> Ed25519PrivateKey:
+    """The hub's Ed25519 key, derived from its secret (so every process holds the same)."""
+    seed = hashlib.sha256(b"wagehub-audit-signing:" + secret.encode()).digest()
+    return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def public_key_b64(secret: str) -> str:
+    raw = signing_key(secret).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return base64.b64encode(raw).decode()
+
+
+def sign(secret: str, payload: dict[str, Any]) -> str:
+    data = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    return base64.b64encode(signing_key(secret).sign(data)).decode()
+
+
+def check_signature(public_key: str, payload: dict[str, Any], signature: str) -> bool:
+    """Offline check of a receipt or checkpoint with the hub's published public key."""
+    data = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    try:
+        Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key)).verify(base64.b64decode(signature), data)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def append_many(session: Session, entries: Iterable[tuple[str, str, str, dict[str, Any]]]) -> list[AuditEntry]:
+    """Append ``(actor, action, subject, details)`` entries in the caller's transaction.
+
+    Never put personal data in them: subjects are message ids, numbers and record ids.
+    """
+    entries = list(entries)
+    if not entries:
+        return []
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-    last = session.execute(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar()
-    prev = last or GENESIS
-    entry = AuditEntry(at=utcnow(), actor=actor, action=action,
-                       subject=subject, details=details or {}, prev_hash=prev, hash="")
-    entry.hash = entry_hash(prev, _stamp(entry), actor, action, subject, entry.details)
-    session.add(entry)
+    prev = session.execute(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar() or GENESIS
+    out = []
+    for actor, action, subject, details in entries:
+        entry = AuditEntry(at=utcnow(), actor=actor, action=action, subject=subject, details=details or {},
+                           prev_hash=prev, hash="")
+        entry.hash = prev = entry_hash(prev, _stamp(entry), actor, action, subject, entry.details)
+        session.add(entry)
+        out.append(entry)
     session.flush()
-    return entry
+    return out
 
 
-def verify(session: Session) -> dict[str, Any]:
-    """Walk the chain; report the first entry whose link or content does not hold."""
+def append(session: Session, actor: str, action: str, subject: str, details: dict[str, Any] | None = None) -> AuditEntry:
+    """Append one entry in the caller's transaction."""
+    return append_many(session, [(actor, action, subject, details or {})])[0]
+
+
+def checkpoint(session: Session, secret: str) -> AuditEntry | None:
+    """Sign the chain's head; a no-op when nothing was appended since the last checkpoint."""
+    last = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).first()
+    if last is None or last.action == "audit.checkpoint":
+        return None
+    count = session.execute(select(func.count()).select_from(AuditEntry)).scalar()
+    payload = {"head": last.hash, "entry": last.id, "entries": count}
+    return append(session, "hub", "audit.checkpoint", str(last.id), {**payload, "signature": sign(secret, payload)})
+
+
+def verify(session: Session, secret: str | None = None) -> dict[str, Any]:
+    """Walk the chain; report the first entry whose link, content or signature does not hold."""
     prev = GENESIS
-    count = 0
+    count = checkpoints = 0
     last_id = 0
+    public = public_key_b64(secret) if secret else None
     for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id)):
         count += 1
         if entry.prev_hash != prev:
@@ -58,6 +119,14 @@ def verify(session: Session) -> dict[str, Any]:
         if entry.hash != entry_hash(prev, _stamp(entry), entry.actor, entry.action, entry.subject, entry.details):
             return {"ok": False, "entries": count, "first_broken": entry.id,
                     "reason": "content does not match its hash (edited)"}
+        if entry.action == "audit.checkpoint" and public:
+            details = dict(entry.details)
+            signature = details.pop("signature", "")
+            if details.get("head") != prev or not check_signature(public, details, signature):
+                return {"ok": False, "entries": count, "first_broken": entry.id,
+                        "reason": "checkpoint signature does not hold"}
+            checkpoints += 1
         prev = entry.hash
         last_id = entry.id
-    return {"ok": True, "entries": count, "first_broken": None, "last_id": last_id or None, "head": prev}
+    return {"ok": True, "entries": count, "checkpoints": checkpoints, "first_broken": None,
+            "last_id": last_id or None, "head": prev}

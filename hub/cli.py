@@ -407,8 +407,9 @@ def audit_verify() -> None:
     """Walk the hash chain; exit 1 and name the first broken entry if it does not hold."""
     from hub.audit import verify
 
-    with _hub().store.sessions() as session:
-        result = verify(session)
+    hub = _hub()
+    with hub.store.sessions() as session:
+        result = verify(session, hub.settings["hub"]["secret_key"])
     click.echo(json.dumps(result, ensure_ascii=False))
     sys.exit(0 if result["ok"] else 1)
 

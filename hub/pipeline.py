@@ -236,6 +236,7 @@ class Pipeline:
         wrote_outbox = False
         in_batch: set[tuple[str, str]] = set()
         touched: dict[str, list[str]] = {}  # matter -> matters merged into it
+        trail: list[tuple[str, str, str, dict[str, Any]]] = []  # audit entries of this batch
         with self.store.session() as session:
             for p in prepared:
                 msg, o = p.message, p.outcome
@@ -248,6 +249,9 @@ class Pipeline:
                     o.status = "rejected"
                     o.failures.insert(0, p.whole_failure)
                     o.dead_letters.append(self._dead_letter(session, msg, p.whole_failure, replay_of))
+                    trail.append((msg.agency, "message.rejected", f"{msg.agency}/{msg.message_id}",
+                                  {"dead_letters": o.dead_letters, "rule": p.whole_failure.rule,
+                                   "body_sha256": hashlib.sha256(msg.body).hexdigest()}))
                     continue
                 for failure in o.failures:
                     o.dead_letters.append(self._dead_letter(session, msg, failure, replay_of))
@@ -255,12 +259,16 @@ class Pipeline:
                 session.add(Inbox(agency=msg.agency, message_id=msg.message_id, kind=o.kind,
                                   records=len(o.records), rejected=len(o.failures)))
                 in_batch.add((msg.agency, msg.message_id))
+                trail.append((msg.agency, "message.accepted", f"{msg.agency}/{msg.message_id}",
+                              {"records": o.records, "dead_letters": o.dead_letters,
+                               "body_sha256": hashlib.sha256(msg.body).hexdigest()}))
             merged_away = {m for ms in touched.values() for m in ms}
             for matter_id, merged in touched.items():
                 if matter_id not in merged_away:
                     deadlines.refresh(session, matter_id, self.settings["deadlines"], merged)
             if replay_of is not None:
                 self._mark_replay(session, replay_of, prepared[0].outcome)
+            audit.append_many(session, trail)
         if wrote_outbox:
             for callback in self.on_commit:
                 callback()

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, update
 
-from hub import metrics
+from hub import audit, metrics
 from hub.broker import OutMessage, Publisher, PublishError
 from hub.errors import Undeliverable
 from hub.pipeline import _summary, signature_for
@@ -209,6 +209,10 @@ class Relay:
             for row_id, reason in set_aside.items():
                 session.execute(update(Outbox).where(Outbox.id == row_id).values(
                     status="undeliverable", last_error=reason, claimed_until=None))
+            audit.append_many(session, [
+                ("hub", "delivery.sent", by_id[i].message_id,
+                 {"recipient": by_id[i].recipient, "record_id": by_id[i].record_id, "kind": by_id[i].kind})
+                for i in sent])
             untouched = [i for i in by_id if i not in failed and i not in sent and i not in set_aside]
             if untouched:
                 session.execute(update(Outbox).where(Outbox.id.in_(untouched)).values(claimed_until=None))

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from hub import deadlines, matters
+from hub import audit, deadlines, matters
 from hub.ids import BEIJING, iso, new_id, now_beijing
 from hub.store.models import Deadline, Escalation, Outbox, utcnow
 
@@ -79,6 +79,8 @@ class Scheduler:
         self.every = hub.settings["linkage"]["check_every"]
 
     def run_once(self, now: dt.datetime | None = None) -> int:
+        with self.hub.store.session() as session:
+            audit.checkpoint(session, self.hub.settings["hub"]["secret_key"])
         n = escalate(self.hub, now)
         n += publish_due_bulletin(self.hub, now)
         if n and self.on_work:

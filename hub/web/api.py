@@ -22,7 +22,7 @@ from hub import audit, deadlines, linkage, matters
 from hub.errors import BadRequest, ConfigError, Forbidden, HubError, NotFound
 from hub.ids import BEIJING
 from hub.pipeline import message_for_replay
-from hub.store.models import DeadLetter, Deadline, Escalation, Outbox, Record, utcnow
+from hub.store.models import AuditEntry, DeadLetter, Deadline, Escalation, Outbox, Record, utcnow
 from hub.transfers import STATUSES, transfer_numbers, transfer_view
 from hub.types import NativeMessage
 from hub.web.auth import require
@@ -480,4 +480,32 @@ def replay(dead_letter_id: int, body: bytes | None = None, actor: str = "cli") -
            response="AuditResult", statuses=(200,))
 def audit_verify():
     with hub().store.sessions() as session:
-        return jsonify(audit.verify(session))
+        return jsonify(audit.verify(session, hub().settings["hub"]["secret_key"]))
+
+
+@api_route("/audit/public-key", roles=ALL_READERS,
+           summary="The hub's Ed25519 public key: checks receipts and audit checkpoints offline", response="Key")
+def audit_public_key():
+    return jsonify({"algorithm": "Ed25519", "public_key": audit.public_key_b64(hub().settings["hub"]["secret_key"]),
+                    "encoding": "base64 of the raw 32-byte key; signatures are over the JSON payload with sorted "
+                                "keys and no spaces"})
+
+
+@api_route("/receipts/<agency>/<message_id>", roles=("admin", "agency"), agency_arg="agency",
+           summary="A signed receipt for a message the agency sent: what became of it, checkable offline",
+           response="Receipt", statuses=(200, 403, 404))
+def receipt(agency: str, message_id: str):
+    with hub().store.sessions() as session:
+        entry = session.scalars(select(AuditEntry).where(
+            AuditEntry.subject == f"{agency}/{message_id}",
+            AuditEntry.action.in_(("message.accepted", "message.rejected"))).order_by(AuditEntry.id.desc())).first()
+    if entry is None:
+        raise NotFound(f"no message {message_id} from {agency}")
+    payload = {
+        "agency": agency, "message_id": message_id, "status": entry.action.split(".", 1)[1],
+        "records": entry.details.get("records", []), "dead_letters": entry.details.get("dead_letters", []),
+        "body_sha256": entry.details.get("body_sha256"), "at": entry.at.astimezone(BEIJING).isoformat(),
+        "audit_entry": entry.id, "audit_hash": entry.hash,
+    }
+    return jsonify({"receipt": payload, "signature": audit.sign(hub().settings["hub"]["secret_key"], payload),
+                    "algorithm": "Ed25519"})

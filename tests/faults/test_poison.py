@@ -1,0 +1,43 @@
+"""A message that makes a plugin raise is retried a few times, then dead-lettered with a
+summary of the error; it neither blocks the messages behind it nor stops the worker."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from hub.store.models import DeadLetter, Record
+from tests.conftest import wait_for
+from tests.fixture_plugins import poison
+
+
+def test_poison_message_is_retried_then_dead_lettered_and_the_queue_goes_on(settings, agency, caplog):
+    from hub.runtime import Hub, Workers
+
+    hub = Hub(settings, extra_plugins=[poison])
+    hub.declare_topology()
+    poison.CALLS["poison"] = 0
+    with Workers(hub) as workers:
+        agency.publish("fixture", json.dumps({"no": "T-1"}).encode(), message_id="good-1")
+        agency.publish("fixture", b'{"no": "POISON"}', message_id="poison-1")
+        for i in range(2, 6):
+            agency.publish("fixture", json.dumps({"no": f"T-{i}"}).encode(), message_id=f"good-{i}")
+        wait_for(lambda: _count(hub, Record) == 5 and _count(hub, DeadLetter) == 1)
+        assert all(t.is_alive() for t in workers.threads)  # the worker carries on
+        agency.publish("fixture", json.dumps({"no": "T-after"}).encode(), message_id="good-after")
+        wait_for(lambda: _count(hub, Record) == 6)
+    assert poison.CALLS["poison"] == settings["pipeline"]["plugin_attempts"]  # bounded retries
+    with hub.store.sessions() as session:
+        dl = session.scalars(select(DeadLetter)).one()
+    assert dl.message_id == "poison-1" and dl.rule == "plugin-error"
+    assert "RuntimeError at poison.py" in dl.reason and "parse_message" in dl.reason
+    assert "37010319821226234X" not in dl.reason and "37010319821226234X" not in caplog.text
+    hub.shutdown()
+
+
+def _count(hub, model):
+    from sqlalchemy import func
+
+    with hub.store.sessions() as session:
+        return session.execute(select(func.count()).select_from(model)).scalar()
