@@ -36,6 +36,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, hub=None) -> Flask:
 
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
+    from hub.web import console  # the web console for people (docs/console.md)
+
+    app.register_blueprint(console.bp, url_prefix="/console")
     register_error_handlers(app)
     return app
 

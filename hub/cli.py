@@ -450,5 +450,9 @@ main.add_command(bulletin)
 main.add_command(followups)
 
 
+from hub.cli_plugins import new  # noqa: E402, I001
+
+plugins.add_command(new)
+
 if __name__ == "__main__":
     main()

@@ -34,13 +34,14 @@ OCCURRED_AT = {
     "project": "started_on",
     "payroll_shortfall": "month",
     "contractor_reply": "replied_at",
+    "supervision_opinion": "issued_at",
 }
 
 # Namespace of a link key -> the name of the number in refs.
 REF_NAMES = {
     "clue": "clue_no", "case": "case_no", "order": "order_no", "transfer": "transfer_no",
     "project": "project_code", "police_case": "police_case_no", "court_case": "court_case_number",
-    "mediation": "mediation_no", "contractor_reply": "reply_no",
+    "mediation": "mediation_no", "contractor_reply": "reply_no", "supervision_opinion": "opinion_no",
 }
 
 

@@ -311,11 +311,15 @@ class Pipeline:
         """
         wrote = False
         refs = None
+        dossier_ok = None  # checked once, however many routes hold on it
         for route in self.routes:
             if not route.matches(record) or (released and not route.hold):
                 continue
-            if route.hold == "dossier" and not released and not self._dossier_passes(session, record, matter_id):
-                continue
+            if route.hold == "dossier" and not released:
+                if dossier_ok is None:
+                    dossier_ok = self._dossier_passes(session, record, matter_id)
+                if not dossier_ok:
+                    continue
             if refs is None:
                 refs = matters.refs(session, matter_id)
             cache: dict[str, Any] = {}

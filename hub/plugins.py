@@ -19,8 +19,15 @@ import pluggy
 from hub import hookspecs
 from hub.errors import ConfigError, SettingsError
 from hub.types import AgencyInfo, Delivery, NativeMessage, Rendered, Sample
+from schemas.versions import version_problem
 
 log = logging.getLogger(__name__)
+
+
+class IncompatiblePlugin(SettingsError):
+    """The plugin needs a canonical schema version this hub lacks: it stays disabled."""
+
+    code = "plugin_incompatible"
 
 
 def build_plugin_manager(extra_plugins: Iterable[object] = (), *, entry_points: bool = True) -> pluggy.PluginManager:
@@ -64,7 +71,12 @@ class Adapter:
         return caller
 
     def check_settings(self) -> None:
-        """Validate settings: the declarative schema, then the ``parse_settings`` hook."""
+        """Check the plugin can run here: its schema version, its settings (the declarative
+        schema, then the ``parse_settings`` hook)."""
+        problem = version_problem(self.info.schema_version)
+        if problem:
+            self.settings_error = problem
+            raise IncompatiblePlugin(problem)
         settings = dict(self.raw_settings)
         try:
             if self.info.settings_schema is not None:
@@ -151,7 +163,7 @@ class Registry:
             try:
                 adapter.check_settings()
             except SettingsError as exc:
-                log.error("plugin %s: settings refused: %s", name, exc)
+                log.error("plugin %s refused: %s", name, exc)
             self.adapters[name] = adapter
             self._enabled[name] = adapter.settings_error is None
 

@@ -82,6 +82,18 @@ class InboundWorker(ConsumerMixin):
     def consume(self, limit=None, timeout=None, safety_interval=1, **kwargs):
         """Drain messages into batches; flush a batch when full or old; watch plugin state."""
         self.buffer = []
+        try:
+            yield from self._consume(**kwargs)
+        except (*self.connection.connection_errors, *self.connection.channel_errors):
+            # The broker went away: close what is left of this connection before kombu
+            # makes a new one (else its socket lingers until the garbage collector).
+            try:
+                self.connection.collect()
+            except Exception:  # noqa: BLE001  (it is broken already)
+                pass
+            raise
+
+    def _consume(self, **kwargs):
         with self.consumer_context(**kwargs) as (conn, _channel, _consumers):
             last_state = last_beat = time.monotonic()
             while not self.should_stop:

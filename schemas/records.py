@@ -14,7 +14,11 @@ import marshmallow as ma
 
 from schemas import fields as f
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
+"""The canonical schemas' version, major.minor (see ``schemas.versions``): 1.1 added
+``supervision_opinion``. A record's ``schema_version`` is its type's ``VERSION``: the
+version in which that type last changed."""
+_FIRST_VERSION = "1.0"
 
 _str = ma.fields.String
 _int = ma.fields.Integer
@@ -49,11 +53,11 @@ class RecordSchema(_Strict):
 
     TYPE: ClassVar[str] = ""
     LINKS: ClassVar[tuple[tuple[str, str], ...]] = ()
-    VERSION: ClassVar[str] = SCHEMA_VERSION
+    VERSION: ClassVar[str] = _FIRST_VERSION
 
     record_id = _str(load_default=None, metadata=_d("the hub's id of this record"))
     type = _str(required=True, metadata=_d("record type"))
-    schema_version = _str(load_default=SCHEMA_VERSION, metadata=_d("canonical schema version, major.minor"))
+    schema_version = _str(load_default=_FIRST_VERSION, metadata=_d("canonical schema version, major.minor"))
     source_agency = _str(required=True, metadata=_d("agency code the record came from"))
     source_ref = _str(required=True, validate=_code, metadata=_d("the agency's own number for it"))
     matter_id = _str(load_default=None, allow_none=True, metadata=_d("the arrears matter it belongs to"))
@@ -362,12 +366,48 @@ class ContractorReplySchema(RecordSchema):
             raise ma.ValidationError({"clue_no": ["a reply names the clue or the case it answers (rule: required-if)"]})
 
 
+OPINIONS = ("explain_not_opening", "open_case", "recommend_transfer", "no_objection")
+
+
+class SupervisionOpinionSchema(RecordSchema):
+    """The procuratorate's supervision of a transfer (立案监督意见, Criminal Procedure Law Art. 113)."""
+
+    TYPE = "supervision_opinion"
+    VERSION = "1.1"
+    LINKS = (("supervision_opinion", "opinion_no"), ("transfer", "transfer_no"), ("case", "case_no"),
+             ("police_case", "police_case_no"))
+
+    schema_version = _str(load_default=VERSION, metadata=_d("canonical schema version, major.minor"))
+    opinion_no = _str(required=True, validate=_code, metadata=_d("the procuratorate's document number"))
+    transfer_no = _str(load_default=None, allow_none=True, validate=_code)
+    case_no = _str(load_default=None, allow_none=True, validate=_code,
+                   metadata=_d("labour inspection's case, when no transfer was made (recommend_transfer)"))
+    police_case_no = _str(load_default=None, allow_none=True, validate=_code)
+    opinion = _str(required=True, validate=_one_of(OPINIONS), metadata=_d(
+        "explain_not_opening: the police must explain why no case was opened (要求说明不立案理由); "
+        "open_case: the police are told to open one (通知立案); recommend_transfer: labour inspection "
+        "should transfer the case (建议移送); no_objection: the decision stands"))
+    reason = _str(load_default=None, allow_none=True)
+    reply_due_on = _date(load_default=None, allow_none=True, metadata=_d("when the answer is due"))
+    procuratorate = _str(required=True, validate=_nonblank, metadata=_d("the issuing procuratorate"))
+    prosecutor = _str(load_default=None, allow_none=True)
+    issued_at = f.OffsetDateTime(required=True)
+
+    @ma.validates_schema
+    def _checks(self, data, **kwargs):
+        if not (data.get("transfer_no") or data.get("case_no")):
+            raise ma.ValidationError({"transfer_no": ["an opinion names the transfer or the case it supervises "
+                                                      "(rule: required-if)"]})
+        if data["opinion"] != "no_objection" and not data.get("reason"):
+            raise ma.ValidationError({"reason": ["required unless no_objection (rule: required-if)"]})
+
+
 RECORD_SCHEMAS: dict[str, type[RecordSchema]] = {
     cls.TYPE: cls
     for cls in (
         ClueSchema, CaseSchema, PaymentOrderSchema, CriminalTransferSchema, PoliceReceiptSchema,
         PoliceDecisionSchema, CourtJudgmentSchema, CourtEnforcementSchema, MediationResultSchema,
-        ProjectSchema, PayrollShortfallSchema, ContractorReplySchema,
+        ProjectSchema, PayrollShortfallSchema, ContractorReplySchema, SupervisionOpinionSchema,
     )
 }
 

@@ -44,8 +44,9 @@ def six_agencies(settings, head_office):
 
 def test_every_sample_reaches_the_agencies_the_routes_promise(six_agencies, head_office, agency, token):
     hub, client = six_agencies
-    samples = sorted(((s.at, a, s) for a in hub.registry.adapters.values() for s in a.samples() if not s.bad),
-                     key=lambda item: item[0])
+    # The built-in agencies' matter: a plugin installed besides them (examples/procuratorate) ships its own.
+    builtin = [a for a in hub.registry.adapters.values() if a.plugin.__name__.startswith("plugins.")]
+    samples = sorted(((s.at, a, s) for a in builtin for s in a.samples() if not s.bad), key=lambda item: item[0])
     for _, adapter, s in samples:
         headers = {**s.headers, **({"x-wagehub-kind": s.kind} if s.kind else {})}
         if adapter.code == "contractor":

@@ -173,6 +173,21 @@ EXAMPLES: dict[str, tuple[dict, dict]] = {
             "workers_paid": 3, "replied_at": "2023-05-26T17:00:00+08:00", "note": None,
         },
     ),
+    "supervision_opinion": (
+        {
+            "opinion_no": "济历检立监〔2023〕5号", "transfer_no": "YS37010320230912", "opinion": "explain_not_opening",
+            "reason": "欠薪数额较大且经责令支付仍不支付", "reply_due_on": "2023-07-17",
+            "procuratorate": "济南市历下区人民检察院", "issued_at": "2023-07-10T09:00:00+08:00",
+        },
+        {
+            # Added in 1.1: a record carries the version its type last changed in.
+            "schema_version": "1.1",
+            "opinion_no": "济历检立监〔2023〕5号", "transfer_no": "YS37010320230912", "case_no": None,
+            "police_case_no": None, "opinion": "explain_not_opening", "reason": "欠薪数额较大且经责令支付仍不支付",
+            "reply_due_on": "2023-07-17", "procuratorate": "济南市历下区人民检察院", "prosecutor": None,
+            "issued_at": "2023-07-10T09:00:00+08:00",
+        },
+    ),
 }
 
 
@@ -341,6 +356,11 @@ INVALID = [
     ("contractor_reply", {"outcome": "maybe"}, "outcome", "enum"),
     ("contractor_reply", {"clue_no": _DROP}, "clue_no", "required-if"),
     ("contractor_reply", {"amount_paid": 1.5}, "amount_paid", "money-no-float"),
+    # supervision opinion
+    ("supervision_opinion", {"opinion": "maybe"}, "opinion", "enum"),
+    ("supervision_opinion", {"transfer_no": _DROP}, "transfer_no", "required-if"),
+    ("supervision_opinion", {"reason": None}, "reason", "required-if"),
+    ("supervision_opinion", {"issued_at": "2023-07-10T09:00:00"}, "issued_at", "time-with-offset"),
 ]
 
 

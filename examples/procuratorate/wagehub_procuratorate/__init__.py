@@ -1,0 +1,79 @@
+"""procuratorate: the procuratorate's supervision of transfers (检察院 · 立案监督), JSON over UTF-8.
+
+Reads ``JDYJ`` supervision opinions (监督意见) as canonical ``supervision_opinion``
+records, and writes ``YSCB`` (a criminal transfer, copied to the procuratorate) and
+``LAQK`` (the police's decision on it) documents (see FORMAT.md). ``source_ref`` is the
+opinion's document number.
+
+A third-party plugin: a distribution of its own, found by the hub through the
+``wagehub`` entry point, written from the hub's plugin guide (docs/plugins.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import marshmallow as ma
+from hub import AgencyInfo, Delivery, NativeMessage, Parsed, Rendered, Sample, hookimpl
+
+from wagehub_procuratorate import inbound, outbound
+
+__version__ = "1.0.0"
+
+SAMPLES = Path(__file__).parent / "samples"
+
+
+class SettingsSchema(ma.Schema):
+    """``[plugins.procuratorate]`` in the hub's configuration."""
+
+    class Meta:
+        # A misspelt setting must stop the start-up, not be silently ignored.
+        unknown = ma.RAISE
+
+    key = ma.fields.String(load_default=None, allow_none=True,
+                           metadata={"description": "HMAC-SHA256 key shared with the procuratorate (secret)"})
+
+
+@hookimpl
+def register_agency() -> AgencyInfo:
+    return AgencyInfo(
+        code="procuratorate",
+        name="检察院 procuratorate (立案监督)",
+        version=__version__,
+        kinds_in=(inbound.JDYJ,),
+        kinds_out=tuple(outbound.WRITERS),
+        settings_schema=SettingsSchema(),
+        secret_settings=("key",),
+        # supervision_opinion came with canonical schema 1.1
+        schema_version="1.1",
+        description="JSON documents, camelCase keys, codes as strings, Beijing times without offset.",
+    )
+
+
+@hookimpl
+def parse_message(message: NativeMessage, settings: dict[str, Any]) -> list[Parsed]:
+    return inbound.parse(message)
+
+
+@hookimpl
+def render_record(delivery: Delivery, settings: dict[str, Any]) -> Rendered:
+    return outbound.render(delivery)
+
+
+# file under samples/, business time (the demo replays samples in this order), bad, what a refusal names
+_SAMPLES = (
+    ("procuratorate-opinion.json", "2023-07-10T09:00:00+08:00", False, ""),
+    ("bad/procuratorate-unknown-opinion.json", "", True, "opinionType"),
+    ("bad/procuratorate-no-transfer.json", "", True, "transfer_no"),
+    ("bad/procuratorate-not-json.json", "", True, "json"),
+)
+
+
+@hookimpl
+def register_samples() -> list[Sample]:
+    return [
+        Sample(name=Path(name).name, body=(SAMPLES / name).read_bytes(), content_type="application/json",
+               content_encoding="utf-8", kind=inbound.JDYJ, at=at, bad=bad, reason=reason)
+        for name, at, bad, reason in _SAMPLES
+    ]

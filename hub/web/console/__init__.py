@@ -1,0 +1,38 @@
+"""The web console at ``/console/``: server-rendered pages for people.
+
+Admins, the legal-linkage office (两法衔接办公室), read-only viewers and agency users sign
+in with an API token; the console keeps the token's id and role in a signed, HttpOnly,
+SameSite session cookie and re-checks the token on every request, so a revoked or
+expired token ends the session. Every POST form carries a CSRF token. Pages reuse the
+API layer's views (``hub.web.api``), so the console shows what the API would, cut by the
+same role rules (``docs/console.md`` has the table).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("console", __name__, template_folder="templates", static_folder="static")
+
+
+@bp.record_once
+def _session_cookie(state) -> None:
+    """The console's cookie: not readable by scripts, not sent on cross-site requests."""
+    state.app.config["SESSION_COOKIE_HTTPONLY"] = True
+    state.app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    state.app.config["SESSION_COOKIE_NAME"] = "wagehub_console"
+
+
+# The pages register their routes on ``bp`` when imported.
+from hub.web.console import (  # noqa: E402
+    access,  # noqa: F401
+    audit_pages,  # noqa: F401
+    bulletin_pages,  # noqa: F401
+    dead_letters,  # noqa: F401
+    home,  # noqa: F401
+    matters,  # noqa: F401
+    plugins,  # noqa: F401
+    transfers,  # noqa: F401
+)
+
+__all__ = ["bp"]

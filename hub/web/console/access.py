@@ -1,0 +1,221 @@
+"""Who may see what: the session, the CSRF check, role rules per page, error pages and
+the security headers of every console response."""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from flask import current_app, g, redirect, render_template, request, session, url_for
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from hub.errors import BadRequest, Forbidden, HubError
+from hub.store.models import ApiToken, utcnow
+from hub.web.auth import Principal, hash_token
+from hub.web.console import bp, display
+
+log = logging.getLogger(__name__)
+
+SESSION_SECONDS = 12 * 3600
+PUBLIC = {"console.signin", "console.static"}
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+def hub():
+    return current_app.extensions["wagehub"]
+
+
+# -- pages and their roles --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Page:
+    endpoint: str
+    title: str
+    roles: tuple[str, ...]
+
+
+# The navigation, in order; ``allow`` on each view is what enforces the roles.
+NAV = (
+    Page("console.index", "首页 Home", ("admin", "linkage", "viewer", "agency")),
+    Page("console.plugins", "单位与插件 Agencies & plugins", ("admin", "agency")),
+    Page("console.dead_letters", "死信 Dead letters", ("admin", "agency")),
+    Page("console.matter_search", "案件时间线 Matters", ("admin", "linkage", "viewer", "agency")),
+    Page("console.transfers", "移送看板 Transfers", ("admin", "linkage")),
+    Page("console.bulletin", "日通报 Daily bulletin", ("admin", "linkage", "viewer")),
+    Page("console.audit_log", "审计 Audit", ("admin", "linkage")),
+)
+
+
+def allow(*roles: str) -> Callable:
+    """Let only these roles (``agency`` for any ``agency:<code>``) see the view: else 403."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapped(**kwargs):
+            if not g.principal.may(roles):
+                raise Forbidden(f"此页面不对 {g.principal.role} 开放 this page is not open to role {g.principal.role}")
+            return view(**kwargs)
+
+        wrapped.console_roles = roles
+        return wrapped
+
+    return decorator
+
+
+def actor() -> str:
+    """Who did it, for the audit log and plugin state: role and token id, via the console."""
+    return f"{g.principal.role}#{g.principal.token_id}@console"
+
+
+# -- the session ------------------------------------------------------------------------------
+
+def csrf_token() -> str:
+    token = session.get("csrf")
+    if not token:
+        token = session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def principal_for_token(token: str) -> tuple[Principal | None, str | None]:
+    """The principal of a pasted API token, or None and why not."""
+    token = token.strip()
+    if not token:
+        return None, "请输入令牌 enter a token"
+    with hub().store.sessions() as s:
+        row = s.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
+    problem = _token_problem(row)
+    if problem:
+        return None, problem
+    return Principal(role=row.role, token_id=row.id), None
+
+
+def _token_problem(row: ApiToken | None) -> str | None:
+    if row is None:
+        return "令牌无效 unknown token"
+    if row.revoked_at is not None:
+        return "令牌已吊销 token revoked"
+    if row.expires_at is not None and row.expires_at <= utcnow():
+        return "令牌已过期 token expired"
+    return None
+
+
+def start_session(principal: Principal) -> None:
+    """A fresh session for the signed-in principal (a new CSRF token: no fixation)."""
+    session.clear()
+    session["tid"] = principal.token_id
+    session["role"] = principal.role
+    session["at"] = int(time.time())
+    session["csrf"] = secrets.token_urlsafe(32)
+
+
+def session_principal() -> Principal | None:
+    """The signed-in principal, re-checked against its token: revoked, expired or changed ends it."""
+    tid, role, at = session.get("tid"), session.get("role"), session.get("at")
+    if not isinstance(tid, int) or not isinstance(role, str) or not isinstance(at, int):
+        return None
+    if time.time() - at > SESSION_SECONDS:
+        return None
+    with hub().store.sessions() as s:
+        row = s.get(ApiToken, tid)
+    if _token_problem(row) or row.role != role:
+        return None
+    return Principal(role=role, token_id=tid)
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path inside the console may follow sign-in (no open redirect)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith(url_for("console.index")) or "\\" in target \
+            or ".." in parts.path:
+        return None
+    return target
+
+
+@bp.before_request
+def guard():
+    if request.method == "POST":
+        sent = request.form.get("csrf_token", "")
+        if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
+            raise BadRequest("表单已过期或来源不明，请刷新页面重试 the form's CSRF token is missing or wrong: "
+                             "reload the page and try again")
+    if request.endpoint in PUBLIC:
+        return None
+    principal = session_principal()
+    if principal is None:
+        had_session = "tid" in session
+        session.pop("tid", None)
+        session.pop("role", None)
+        target = request.script_root + request.full_path.rstrip("?") if request.method == "GET" else None
+        return redirect(url_for("console.signin", next=target, expired="1" if had_session else None))
+    g.principal = principal
+    return None
+
+
+@bp.after_request
+def headers(response):
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.endpoint != "console.static":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.context_processor
+def _context():
+    principal = g.get("principal")
+    nav = [p for p in NAV if principal is not None and principal.may(p.roles)]
+    registry = hub().registry
+    return {
+        "csrf_token": csrf_token,
+        "principal": principal,
+        "nav": nav,
+        "role_name": (lambda role: display.role_name(role, registry)),
+        "agency_name": (lambda code: display.agency_name(code, registry)),
+        "record_type": (lambda t: display.RECORD_TYPES.get(t, t)),
+        "status_name": (lambda s: display.STATUS_NAMES.get(s, s)),
+        "region": display.region_label,
+        "ref_name": (lambda name: display.REF_NAMES.get(name, name)),
+    }
+
+
+bp.add_app_template_filter(display.show_time, "bjtime")
+bp.add_app_template_filter(display.show_money, "money")
+
+
+# -- error pages ------------------------------------------------------------------------------
+
+def error_page(status: int, title: str, message: str):
+    return render_template("console/error.html", status=status, title=title, message=message), status
+
+
+TITLES = {400: "请求有误 Bad request", 403: "无权访问 Forbidden", 404: "未找到 Not found", 409: "冲突 Conflict",
+          413: "内容过大 Too large"}
+
+
+@bp.errorhandler(HubError)
+def _hub_error(exc: HubError):
+    return error_page(exc.status, TITLES.get(exc.status, "出错了 Error"), exc.message)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    status = exc.code or 500
+    return error_page(status, TITLES.get(status, exc.name), exc.description or exc.name)
+
+
+@bp.errorhandler(Exception)
+def _unexpected(exc: Exception):
+    log.error("unhandled %s in console request", type(exc).__name__, exc_info=exc)
+    return error_page(500, "系统错误 Internal error", "请查看枢纽日志 see the hub's log")

@@ -1,0 +1,25 @@
+"""Broken: ``render_record`` is not marked with ``@hookimpl``: the hub never calls it."""
+
+from __future__ import annotations
+
+from hub import hookimpl
+from tests.kit.broken import base
+
+
+@hookimpl
+def register_agency():
+    return base.agency()
+
+
+@hookimpl
+def parse_message(message, settings):
+    return base.parse(message)
+
+
+def render_record(delivery, settings):
+    return base.render(base.notice(delivery))
+
+
+@hookimpl
+def register_samples():
+    return base.samples()
