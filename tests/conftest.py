@@ -4,6 +4,7 @@ are set (``.ci/run`` does both)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 import uuid
@@ -218,3 +219,72 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.05):
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+# -- no personal data in any log line, in any test -------------------------------------------
+
+_PII: list[str] | None = None
+
+
+def _sample_personal_data() -> list[str]:
+    """Every identity number and mobile in the shipped samples (test data included)."""
+    import re
+
+    from schemas.validators import check_id_number
+
+    global _PII
+    if _PII is None:
+        found: set[str] = set()
+        roots = [SAMPLES, Path(__file__).resolve().parent.parent / "plugins"]
+        for root in roots:
+            for path in root.rglob("*"):
+                if path.suffix not in (".json", ".xml", ".csv"):
+                    continue
+                raw = path.read_bytes()
+                text = raw.decode("utf-8", "ignore") + raw.decode("gb18030", "ignore")
+                for candidate in re.findall(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])", text):
+                    try:
+                        found.add(check_id_number(candidate))
+                    except ValueError:
+                        pass
+                found.update(re.findall(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])", text))
+        _PII = sorted(found)
+    return _PII
+
+
+class _Lines(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record):
+        try:
+            self.lines.append(record.getMessage())
+        except Exception:  # noqa: BLE001  (a malformed record is not this check's business)
+            self.lines.append(str(record.msg))
+        if record.exc_info:
+            self.lines.append(logging.Formatter().formatException(record.exc_info))
+
+
+@pytest.fixture(autouse=True)
+def _no_personal_data_in_logs(request):
+    """The hub's and the plugins' loggers run at DEBUG in every test; no line may carry an
+    identity number or mobile from the samples (a test that means to, says so by marker)."""
+    if request.node.get_closest_marker("personal_data_in_logs"):
+        yield
+        return
+    handler = _Lines()
+    loggers = [logging.getLogger(name) for name in ("hub", "plugins", "schemas")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.DEBUG)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+    leaked = sorted({value for value in _sample_personal_data() for line in handler.lines if value in line})
+    assert not leaked, f"personal data in log lines: {len(leaked)} value(s)"
