@@ -23,7 +23,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from hub.store.models import AuditEntry, utcnow
@@ -68,31 +68,39 @@ def check_signature(public_key: str, payload: dict[str, Any], signature: str) ->
     return True
 
 
-def append_many(session: Session, entries: Iterable[tuple[str, str, str, dict[str, Any]]]) -> list[AuditEntry]:
-    """Append ``(actor, action, subject, details)`` entries in the caller's transaction.
+def _chain(session: Session, entries: list[tuple[str, str, str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The rows of new entries, each linked to the one before (the chain's head first)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+    prev = session.execute(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar() or GENESIS
+    rows = []
+    for actor, action, subject, details in entries:
+        at = utcnow()
+        details = details or {}
+        entry_hash_ = entry_hash(prev, at.isoformat(timespec="microseconds"), actor, action, subject, details)
+        rows.append({"at": at, "actor": actor, "action": action, "subject": subject, "details": details,
+                     "prev_hash": prev, "hash": entry_hash_})
+        prev = entry_hash_
+    return rows
+
+
+def append_many(session: Session, entries: Iterable[tuple[str, str, str, dict[str, Any]]]) -> None:
+    """Append ``(actor, action, subject, details)`` entries in the caller's transaction
+    (one statement for them all).
 
     Never put personal data in them: subjects are message ids, numbers and record ids.
     """
     entries = list(entries)
-    if not entries:
-        return []
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-    prev = session.execute(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar() or GENESIS
-    out = []
-    for actor, action, subject, details in entries:
-        entry = AuditEntry(at=utcnow(), actor=actor, action=action, subject=subject, details=details or {},
-                           prev_hash=prev, hash="")
-        entry.hash = prev = entry_hash(prev, _stamp(entry), actor, action, subject, entry.details)
-        session.add(entry)
-        out.append(entry)
-    session.flush()
-    return out
+    if entries:
+        session.connection().execute(insert(AuditEntry.__table__), _chain(session, entries))
 
 
 def append(session: Session, actor: str, action: str, subject: str, details: dict[str, Any] | None = None) -> AuditEntry:
-    """Append one entry in the caller's transaction."""
-    return append_many(session, [(actor, action, subject, details or {})])[0]
+    """Append one entry in the caller's transaction; returns it (with its id)."""
+    entry = AuditEntry(**_chain(session, [(actor, action, subject, details or {})])[0])
+    session.add(entry)
+    session.flush()
+    return entry
 
 
 def checkpoint(session: Session, secret: str) -> AuditEntry | None:

@@ -14,6 +14,7 @@ The embedded broker (``hub.embedded``) commits each publish to SQLite before ret
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Mapping
@@ -66,10 +67,20 @@ def dead_queue(conn: Connection) -> Queue:
 
 
 def connect(settings: Mapping[str, Any], url: str | None = None) -> Connection:
-    """A kombu connection with an explicit heartbeat (kombu's default 0 turns it off)."""
+    """A kombu connection with an explicit heartbeat (kombu's default 0 turns it off).
+
+    On AMQP every blocking socket read and write is also bounded (SO_RCVTIMEO/SO_SNDTIMEO):
+    once heartbeats find a connection half-open, kombu closes the channel and the
+    connection politely and waits for the broker's Close-OK, which never comes through a
+    dead TCP path; without the bound that wait, and the consumer or relay in it, hangs.
+    """
     url = url or settings["hub"]["broker_url"]
-    return Connection(url, heartbeat=settings["broker"]["heartbeat"], connect_timeout=10,
-                      transport_options={"confirm_publish": False})
+    heartbeat = settings["broker"]["heartbeat"]
+    options: dict[str, Any] = {"confirm_publish": False}
+    if url.startswith(("amqp", "pyamqp")):
+        io_timeout = float(max(2 * heartbeat, 5)) if heartbeat else 60.0
+        options.update(read_timeout=io_timeout, write_timeout=io_timeout)
+    return Connection(url, heartbeat=heartbeat, connect_timeout=10, transport_options=options)
 
 
 def declare_topology(conn: Connection, agencies: list[str], settings: Mapping[str, Any]) -> None:
@@ -162,13 +173,16 @@ class Publisher:
             assert self.producer is not None and self.conn is not None
             amqp = is_amqp(self.conn)
             first = self._low = self._next_tag
-            for msg in messages:
-                self.producer.publish(
-                    msg.body, exchange=msg.exchange, routing_key=msg.routing_key,
-                    content_type=msg.content_type, content_encoding=msg.content_encoding or "binary",
-                    headers=msg.headers, message_id=msg.message_id, delivery_mode=2, retry=False,
-                )
-                self._next_tag += 1
+            # The embedded broker commits a batch once; RabbitMQ confirms it asynchronously.
+            batch = getattr(self.channel, "publish_batch", None)
+            with batch() if batch else contextlib.nullcontext():
+                for msg in messages:
+                    self.producer.publish(
+                        msg.body, exchange=msg.exchange, routing_key=msg.routing_key,
+                        content_type=msg.content_type, content_encoding=msg.content_encoding or "binary",
+                        headers=msg.headers, message_id=msg.message_id, delivery_mode=2, retry=False,
+                    )
+                    self._next_tag += 1
             if not amqp:
                 return [True] * len(messages)
             tags = range(first, self._next_tag)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import holidays
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from hub.ids import BEIJING
@@ -208,20 +208,41 @@ def compute(records: list[dict[str, Any]], limits: Mapping[str, Mapping[str, Any
 def refresh(session: Session, matter_id: str, limits: Mapping[str, Mapping[str, Any]],
             merged: Iterable[str] = ()) -> list[Due]:
     """Rewrite the matter's deadline rows from its records (in the caller's transaction)."""
-    rows = session.execute(select(Record.data).where(Record.matter_id == matter_id)
-                           .order_by(Record.occurred_at, Record.seq)).all()
-    records = [r[0] for r in rows]
-    dues = compute(records, limits)
-    region = next((r.get("region_code") for r in records if r.get("region_code")), None)
-    stale = list(merged) + [matter_id]
-    session.execute(delete(Deadline).where(Deadline.matter_id.in_(stale)))
-    session.flush()
+    return refresh_many(session, {matter_id: list(merged)}, limits)[matter_id]
+
+
+def refresh_many(session: Session, matters: Mapping[str, Iterable[str]],
+                 limits: Mapping[str, Mapping[str, Any]]) -> dict[str, list[Due]]:
+    """Rewrite the deadline rows of several matters (each with the matters merged into it)
+    from their records, in a few statements, in the caller's transaction."""
+    if not matters:
+        return {}
+    ids = sorted(matters)
+    records: dict[str, list[dict[str, Any]]] = {m: [] for m in ids}
+    for i in range(0, len(ids), 500):
+        for mid, data in session.execute(select(Record.matter_id, Record.data)
+                                         .where(Record.matter_id.in_(ids[i:i + 500]))
+                                         .order_by(Record.matter_id, Record.occurred_at, Record.seq)):
+            records[mid].append(data)
     now = utcnow()
-    for d in dues:
-        session.merge(Deadline(key=d.key, matter_id=matter_id, rule=d.rule, subject=d.subject, owner=d.owner,
-                               title=d.title, source=d.source, start_at=d.start_at, due_at=d.due_at,
-                               done_at=d.done_at, status=d.status, region_code=region, updated_at=now))
-    return dues
+    out: dict[str, list[Due]] = {}
+    rows: dict[str, dict[str, Any]] = {}
+    for mid in ids:
+        dues = out[mid] = compute(records[mid], limits)
+        region = next((r.get("region_code") for r in records[mid] if r.get("region_code")), None)
+        for d in dues:
+            rows[d.key] = {"key": d.key, "matter_id": mid, "rule": d.rule, "subject": d.subject, "owner": d.owner,
+                           "title": d.title, "source": d.source, "start_at": d.start_at, "due_at": d.due_at,
+                           "done_at": d.done_at, "status": d.status, "region_code": region, "updated_at": now}
+    stale = sorted({m for mid in ids for m in [mid, *matters[mid]]})
+    for i in range(0, len(stale), 500):
+        session.execute(delete(Deadline).where(Deadline.matter_id.in_(stale[i:i + 500])))
+    keys = sorted(rows)
+    for i in range(0, len(keys), 500):  # a key another matter held (before a merge) moves here
+        session.execute(delete(Deadline).where(Deadline.key.in_(keys[i:i + 500])))
+    if rows:
+        session.connection().execute(insert(Deadline.__table__), list(rows.values()))
+    return out
 
 
 def view(row: Deadline, now: dt.datetime | None = None) -> dict[str, Any]:

@@ -33,6 +33,10 @@ as URL query parameters (``embedded:///var/b.sqlite3?visibility_timeout=60``) or
 ``busy_timeout`` (seconds, default 30)
     How long a write waits for another process's write lock before failing with
     ``sqlite3.OperationalError`` (a connection error to kombu, so ``ensure`` retries it).
+``fetch_batch`` (default 100)
+    Most messages one fetch leases at once for a consumer (never more than its prefetch
+    allows); they wait in the channel, leased, and are released if the consumer is
+    cancelled. One statement per batch instead of one per message.
 ``synchronous`` (default ``NORMAL``)
     SQLite's ``PRAGMA synchronous``. With WAL, ``NORMAL`` survives any process crash
     (including ``kill -9``) but a power loss or OS crash may roll back the last
@@ -119,6 +123,7 @@ import sqlite3
 import threading
 import time
 import warnings
+from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from queue import Empty
@@ -139,6 +144,7 @@ DEFAULTS: dict[str, Any] = {
     "polling_interval": 0.05,
     "busy_timeout": 30.0,
     "synchronous": "NORMAL",
+    "fetch_batch": 100,
 }
 SCHEMA_VERSION = 1
 _SYNCHRONOUS = {"OFF", "NORMAL", "FULL", "EXTRA"}
@@ -188,6 +194,11 @@ _CLAIM_ID = (
 _CLAIM_OLDEST = (
     "UPDATE messages SET lease_until = ?, lease_token = ?, deliveries = deliveries + 1"
     " WHERE id = (" + _PEEK + ") RETURNING id, payload, deliveries"
+)
+_CLAIM_MANY = (
+    "UPDATE messages SET lease_until = ?, lease_token = ?, deliveries = deliveries + 1"
+    " WHERE id IN (SELECT id FROM messages WHERE queue = ? AND lease_until <= ? ORDER BY id LIMIT ?)"
+    " RETURNING id, payload, deliveries"
 )
 _TAKE_OLDEST = "DELETE FROM messages WHERE id = (" + _PEEK + ") RETURNING id, payload, deliveries + 1"
 
@@ -249,6 +260,7 @@ class Store:
         self._busy_timeout = float(busy_timeout)
         self._synchronous = synchronous
         self._lock = threading.RLock()
+        self._batching = False
         self._db = self._open()
 
     def _open(self) -> sqlite3.Connection:
@@ -410,9 +422,23 @@ class Store:
 
     # -- messages ----------------------------------------------------------------------
 
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Publish several messages in one transaction (all or none, one commit)."""
+        with self._write():
+            self._batching = True
+            try:
+                yield
+            finally:
+                self._batching = False
+
     def put(self, queues: list[str], payload: str) -> None:
         """Store one message in each queue, all in one transaction."""
         now = time.time()
+        if self._batching:  # inside batch(): this thread holds the lock and the transaction
+            self._db.executemany("INSERT INTO messages (queue, payload, published_at) VALUES (?, ?, ?)",
+                                 [(queue, payload, now) for queue in queues])
+            return
         if len(queues) == 1:
             self._run("INSERT INTO messages (queue, payload, published_at) VALUES (?, ?, ?)", (queues[0], payload, now))
             return
@@ -436,6 +462,19 @@ class Store:
             if not rows:  # another consumer took it between the read and the claim
                 rows = db.execute(_CLAIM_OLDEST, (until, token, queue, now)).fetchall()
         return rows[0] if rows else None
+
+    def claim_many(self, queue: str, lease: float, token: str, limit: int) -> list[tuple[int, str, int]]:
+        """Lease up to ``limit`` of the oldest available messages, in id order."""
+        if limit <= 1:
+            row = self.claim(queue, lease, token)
+            return [row] if row else []
+        now = time.time()
+        with self._lock:
+            db = self._db
+            if not db.execute(_PEEK, (queue, now)).fetchall():  # idle polls never take the write lock
+                return []
+            rows = db.execute(_CLAIM_MANY, (now + lease, token, queue, now, limit)).fetchall()
+        return sorted(rows)
 
     def take(self, queue: str) -> tuple[int, str, int] | None:
         """Remove and return the oldest available message (for ``no_ack`` consumers)."""
@@ -511,6 +550,7 @@ class Channel(virtual.Channel):
     QoS = QoS
     supports_fanout = True
     visibility_timeout = DEFAULTS["visibility_timeout"]
+    fetch_batch = DEFAULTS["fetch_batch"]
 
     def __init__(self, connection: Transport, **kwargs: Any):
         super().__init__(connection, **kwargs)
@@ -519,7 +559,9 @@ class Channel(virtual.Channel):
         for name in self.from_transport_options:
             if name in options:
                 setattr(self, name, options[name])
+        self.fetch_batch = max(1, int(options["fetch_batch"]))
         self._no_ack_queues: set[str] = set()
+        self._ready: dict[str, deque] = {}  # queue -> ((id, payload, deliveries), token) leased ahead
 
     @property
     def store(self) -> Store:
@@ -634,8 +676,24 @@ class Channel(virtual.Channel):
     def _get(self, queue, timeout=None, no_ack=None):
         if no_ack is None:
             no_ack = queue in self._no_ack_queues
-        token = secrets.token_hex(8)
-        row = self.store.take(queue) if no_ack else self.store.claim(queue, self.visibility_timeout, token)
+        ready = self._ready.get(queue)
+        if ready:
+            row, token = ready.popleft()
+        else:
+            token = secrets.token_hex(8)
+            if no_ack:
+                row = self.store.take(queue)
+            else:
+                # For a consumer, lease as many as it may hold (its prefetch) in one statement;
+                # they wait here, leased, until kombu asks for them one by one. A basic_get
+                # takes one.
+                limit = 1
+                if queue in self._active_queues:
+                    limit = self.qos.can_consume_max_estimate() if self.qos.prefetch_count else self.fetch_batch
+                rows = self.store.claim_many(queue, self.visibility_timeout, token, min(limit, self.fetch_batch))
+                row = rows[0] if rows else None
+                if len(rows) > 1:
+                    self._ready[queue] = deque((r, token) for r in rows[1:])
         if row is None:
             raise Empty()
         row_id, payload, deliveries = row
@@ -659,6 +717,10 @@ class Channel(virtual.Channel):
         else:
             logger.debug("unroutable message dropped: exchange %r, routing key %r", exchange, routing_key)
 
+    def publish_batch(self):
+        """A context in which this channel's publishes share one transaction (one commit)."""
+        return self.store.batch()
+
     def basic_consume(self, queue, no_ack, callback, consumer_tag, **kwargs):
         if no_ack:
             self._no_ack_queues.add(queue)
@@ -671,6 +733,16 @@ class Channel(virtual.Channel):
         super().basic_cancel(consumer_tag)
         if queue is not None and queue not in self._active_queues:
             self._no_ack_queues.discard(queue)
+            self._release_ready(queue)
+
+    def _release_ready(self, queue: str) -> None:
+        """Give back messages leased ahead for a consumer that is gone."""
+        ready = self._ready.pop(queue, None)
+        if ready:
+            try:
+                self.store.release([(row[0], token) for row, token in ready])
+            except Exception:  # noqa: BLE001  (nothing is lost: the leases expire on their own)
+                logger.warning("could not release %d lease(s); they expire on their own", len(ready), exc_info=True)
 
     def basic_get(self, queue, no_ack=False, **kwargs):
         try:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from hub.ids import BEIJING, new_id
@@ -74,62 +74,166 @@ def soft_keys(record: Mapping[str, Any]) -> list[str]:
 def link(session: Session, record: Mapping[str, Any], merged: list[str] | None = None) -> str:
     """The matter this record belongs to: found by its numbers, created, or merged.
 
-    A clue whose own number is new joins the matter of an earlier complaint about the same
-    arrears (same complainant, or same employer and project over an overlapping period):
-    the QR code, the hotline and a petition reporting one arrears make one matter.
-    Matters merged away are appended to ``merged``.
+    One record on its own; a batch uses a :class:`Linker` (the same rules, fewer round trips).
     """
-    keys = link_keys(dict(record))
-    soft = soft_keys(record)
-    rows = session.execute(select(MatterKey.key, MatterKey.matter_id)
-                           .where(MatterKey.key.in_(keys + soft))).all() if keys or soft else []
-    known = {k: m for k, m in rows}
-    found = []
-    for k in keys:
-        if k in known and known[k] not in found:
-            found.append(known[k])
-    if not found:
-        duplicate = _duplicate_of(session, record, soft, known)
-        if duplicate:
-            found.append(duplicate)
-    if not found:
-        matter_id = new_id("mat")
-        session.add(Matter(id=matter_id))
-    else:
-        matter_id = _oldest(session, found)
-        others = [m for m in found if m != matter_id]
-        if others:
-            _merge(session, matter_id, others)
-            if merged is not None:
-                merged.extend(others)
-        session.execute(update(Matter).where(Matter.id == matter_id).values(updated_at=utcnow()))
-    seq = time.time_ns() // 1000  # orders a matter's numbers by when they were first seen
-    for i, k in enumerate(keys + soft):
-        if k not in known:
-            session.add(MatterKey(key=k, matter_id=matter_id, seq=seq + i))
-    session.flush()
+    linker = Linker(session)
+    matter_id = linker.link(record, merged)
+    linker.flush()
     return matter_id
 
 
-def _duplicate_of(session: Session, record: Mapping[str, Any], soft: list[str], known: dict[str, str]) -> str | None:
-    from hub.linkage import duplicate_reason
+class Linker:
+    """Links the records of one transaction to their matters, with a few queries per batch.
 
-    for key in soft:
-        matter_id = known.get(key)
-        if matter_id is None:
-            continue
-        if key.startswith("person:"):
-            return matter_id
-        for (other,) in session.execute(select(Record.data).where(Record.matter_id == matter_id,
-                                                                  Record.type == "clue")):
-            if duplicate_reason(other, record):
+    A clue whose own number is new joins the matter of an earlier complaint about the same
+    arrears (same complainant, or same employer and project over an overlapping period):
+    the QR code, the hotline and a petition reporting one arrears make one matter. A record
+    whose numbers meet two matters merges them (matters merged away are appended to
+    ``merged``).
+
+    :meth:`prefetch` reads every number of a batch in one query; the numbers and matters a
+    batch adds wait in memory until :meth:`flush` inserts them in bulk. ``before_read`` is
+    called before any query that reads records (the caller flushes what it holds back), so
+    a query always sees the whole transaction. A concurrent writer that added the same
+    number first makes the insert fail on its primary key: the caller applies the batch
+    again, and the number then joins its matter.
+    """
+
+    def __init__(self, session: Session, before_read=None):
+        self.session = session
+        self.before_read = before_read or self.flush
+        self.keys: dict[str, str | None] = {}  # key -> matter (None: known not to exist)
+        self.numbers: dict[str, list[tuple[int, str]]] = {}  # matter -> its (seq, key), when all known
+        self.new_matters: list[dict[str, Any]] = []
+        self.new_keys: list[dict[str, Any]] = []
+        self.bumped: set[str] = set()  # existing matters whose updated_at moves
+        self.fresh: set[str] = set()  # matters this transaction created
+
+    def prefetch(self, records: list[Mapping[str, Any]]) -> None:
+        wanted = {k for r in records for k in link_keys(dict(r)) + soft_keys(r)} - set(self.keys)
+        if not wanted:
+            return
+        found: dict[str, str] = {}
+        chunk = sorted(wanted)
+        for i in range(0, len(chunk), 500):
+            found.update(self.session.execute(select(MatterKey.key, MatterKey.matter_id)
+                                              .where(MatterKey.key.in_(chunk[i:i + 500]))).all())
+        for k in wanted:
+            self.keys[k] = found.get(k)
+        self._load_numbers(set(found.values()) - set(self.numbers))
+
+    def _load_numbers(self, matter_ids: set[str]) -> None:
+        if not matter_ids:
+            return
+        for mid in matter_ids:
+            self.numbers[mid] = []
+        for key, mid, seq in self.session.execute(select(MatterKey.key, MatterKey.matter_id, MatterKey.seq)
+                                                  .where(MatterKey.matter_id.in_(matter_ids))):
+            self.numbers[mid].append((seq, key))
+            self.keys[key] = mid
+
+    def _lookup(self, keys: list[str]) -> dict[str, str]:
+        unknown = [k for k in keys if k not in self.keys]
+        if unknown:
+            rows = dict(self.session.execute(select(MatterKey.key, MatterKey.matter_id)
+                                             .where(MatterKey.key.in_(unknown))).all())
+            for k in unknown:
+                self.keys[k] = rows.get(k)
+            self._load_numbers(set(rows.values()) - set(self.numbers))
+        return {k: self.keys[k] for k in keys if self.keys.get(k)}
+
+    def link(self, record: Mapping[str, Any], merged: list[str] | None = None) -> str:
+        keys = link_keys(dict(record))
+        soft = soft_keys(record)
+        known = self._lookup(keys + soft)
+        found = []
+        for k in keys:
+            if k in known and known[k] not in found:
+                found.append(known[k])
+        if not found:
+            duplicate = self._duplicate_of(record, soft, known)
+            if duplicate:
+                found.append(duplicate)
+        if not found:
+            matter_id = new_id("mat")
+            now = utcnow()
+            self.new_matters.append({"id": matter_id, "created_at": now, "updated_at": now, "merged_into": None})
+            self.fresh.add(matter_id)
+            self.numbers[matter_id] = []
+        else:
+            matter_id = self._oldest(found)
+            others = [m for m in found if m != matter_id]
+            if others:
+                self._merge(matter_id, others)
+                if merged is not None:
+                    merged.extend(others)
+            if matter_id not in self.fresh:
+                self.bumped.add(matter_id)
+        seq = time.time_ns() // 1000  # orders a matter's numbers by when they were first seen
+        for i, k in enumerate(keys + soft):
+            if k not in known:
+                self.new_keys.append({"key": k, "matter_id": matter_id, "seq": seq + i})
+                self.keys[k] = matter_id
+                if matter_id in self.numbers:
+                    self.numbers[matter_id].append((seq + i, k))
+        return matter_id
+
+    def refs(self, matter_id: str) -> dict[str, list[str]]:
+        """The matter's numbers by kind (``case_no``: [...]), oldest first."""
+        if matter_id not in self.numbers:
+            self._load_numbers({matter_id})
+        return _refs_of(sorted(self.numbers[matter_id]))
+
+    def flush(self) -> None:
+        """Insert the matters and numbers held back, and move the touched matters' time."""
+        if self.new_matters:
+            self.session.connection().execute(insert(Matter.__table__), self.new_matters)
+            self.new_matters = []
+        if self.new_keys:
+            self.session.connection().execute(insert(MatterKey.__table__), self.new_keys)
+            self.new_keys = []
+        if self.bumped:
+            self.session.execute(update(Matter).where(Matter.id.in_(sorted(self.bumped))).values(updated_at=utcnow()))
+            self.bumped = set()
+
+    def _duplicate_of(self, record: Mapping[str, Any], soft: list[str], known: dict[str, str]) -> str | None:
+        from hub.linkage import duplicate_reason
+
+        for key in soft:
+            matter_id = known.get(key)
+            if matter_id is None:
+                continue
+            if key.startswith("person:"):
                 return matter_id
-    return None
+            self.before_read()
+            for (other,) in self.session.execute(select(Record.data).where(Record.matter_id == matter_id,
+                                                                           Record.type == "clue")):
+                if duplicate_reason(other, record):
+                    return matter_id
+        return None
 
+    def _oldest(self, matter_ids: list[str]) -> str:
+        if len(matter_ids) == 1:
+            return matter_ids[0]
+        self.flush()
+        rows = self.session.execute(select(Matter.id).where(Matter.id.in_(matter_ids))
+                                    .order_by(Matter.created_at, Matter.id)).all()
+        return rows[0][0] if rows else matter_ids[0]
 
-def _oldest(session: Session, matter_ids: list[str]) -> str:
-    rows = session.execute(select(Matter.id).where(Matter.id.in_(matter_ids)).order_by(Matter.created_at, Matter.id)).all()
-    return rows[0][0] if rows else matter_ids[0]
+    def _merge(self, into: str, others: list[str]) -> None:
+        self.before_read()  # what this transaction holds back must be in the tables the merge updates
+        _merge(self.session, into, others)
+        gone = set(others)
+        for k, m in self.keys.items():
+            if m in gone:
+                self.keys[k] = into
+        if into in self.numbers and all(m in self.numbers for m in others):
+            for m in others:
+                self.numbers[into].extend(self.numbers.pop(m))
+        else:
+            for m in [into, *others]:
+                self.numbers.pop(m, None)
+        self.bumped -= gone
 
 
 def _merge(session: Session, into: str, others: list[str]) -> None:
@@ -159,11 +263,15 @@ def resolve(session: Session, matter_id: str) -> str | None:
 
 def refs(session: Session, matter_id: str) -> dict[str, list[str]]:
     """The matter's numbers by kind (``case_no``: [...]), oldest first."""
-    out: dict[str, list[str]] = {}
     rows = session.execute(
-        select(MatterKey.key).where(MatterKey.matter_id == matter_id).order_by(MatterKey.seq, MatterKey.key)
+        select(MatterKey.seq, MatterKey.key).where(MatterKey.matter_id == matter_id).order_by(MatterKey.seq, MatterKey.key)
     ).all()
-    for (key,) in rows:
+    return _refs_of(rows)
+
+
+def _refs_of(numbers) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for _seq, key in numbers:
         ns, _, number = key.partition(":")
         if ns in REF_NAMES:  # not the duplicate-finding keys (a hashed person is no number to share)
             out.setdefault(REF_NAMES[ns], []).append(number)

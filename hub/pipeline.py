@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import insert, select, tuple_
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from hub import audit, deadlines, linkage, matters, metrics
@@ -83,6 +83,41 @@ class _Prepared:
     outcome: Outcome
     records: list[tuple[dict[str, Any], str]] = field(default_factory=list)  # (record, fingerprint)
     whole_failure: Failure | None = None
+
+
+class _Unit:
+    """What one transaction writes, held back and inserted in bulk (matters and their numbers,
+    records, outbox and inbox rows), with what it has read once for the whole batch.
+
+    :meth:`flush` runs before any query that reads these tables (the linker, the dossier
+    check and a route's related records call it), so every query sees the whole transaction.
+    """
+
+    def __init__(self, session):
+        self.session = session
+        self.now = utcnow()
+        self.linker = matters.Linker(session, before_read=self.flush)
+        self.fingerprints: set[tuple[str, str, str]] = set()  # (agency, type, fingerprint) stored
+        self.records: list[dict[str, Any]] = []
+        self.outbox: list[dict[str, Any]] = []
+        self.inbox: list[dict[str, Any]] = []
+
+    def prefetch(self, prepared: list[_Prepared]) -> None:
+        """Read, in a few queries, the numbers and fingerprints the batch's records carry."""
+        wanted = {(p.message.agency, record["type"], fp) for p in prepared for record, fp in p.records}
+        items = sorted(wanted)
+        for i in range(0, len(items), 300):
+            self.fingerprints.update(self.session.execute(
+                select(Record.source_agency, Record.type, Record.fingerprint)
+                .where(tuple_(Record.source_agency, Record.type, Record.fingerprint).in_(items[i:i + 300]))).all())
+        self.linker.prefetch([record for p in prepared for record, _ in p.records])
+
+    def flush(self) -> None:
+        self.linker.flush()
+        for model, rows in ((Record, self.records), (Outbox, self.outbox), (Inbox, self.inbox)):
+            if rows:
+                self.session.connection().execute(insert(model.__table__), rows)  # Core: no ORM bookkeeping
+                rows.clear()
 
 
 def signature_for(key: str, body: bytes) -> str:
@@ -237,7 +272,9 @@ class Pipeline:
         in_batch: set[tuple[str, str]] = set()
         touched: dict[str, list[str]] = {}  # matter -> matters merged into it
         trail: list[tuple[str, str, str, dict[str, Any]]] = []  # audit entries of this batch
-        with self.store.session() as session:
+        with self.store.session() as session, session.no_autoflush:
+            unit = _Unit(session)
+            unit.prefetch([p for p in prepared if p.outcome.status != "duplicate" and p.whole_failure is None])
             for p in prepared:
                 msg, o = p.message, p.outcome
                 if o.status == "duplicate":
@@ -255,17 +292,17 @@ class Pipeline:
                     continue
                 for failure in o.failures:
                     o.dead_letters.append(self._dead_letter(session, msg, failure, replay_of))
-                wrote_outbox |= self._store_records(session, p, touched)
-                session.add(Inbox(agency=msg.agency, message_id=msg.message_id, kind=o.kind,
-                                  records=len(o.records), rejected=len(o.failures)))
+                wrote_outbox |= self._store_records(unit, p, touched)
+                unit.inbox.append({"agency": msg.agency, "message_id": msg.message_id, "kind": o.kind,
+                                   "received_at": unit.now, "records": len(o.records), "rejected": len(o.failures)})
                 in_batch.add((msg.agency, msg.message_id))
                 trail.append((msg.agency, "message.accepted", f"{msg.agency}/{msg.message_id}",
                               {"records": o.records, "dead_letters": o.dead_letters,
                                "body_sha256": hashlib.sha256(msg.body).hexdigest()}))
+            unit.flush()
             merged_away = {m for ms in touched.values() for m in ms}
-            for matter_id, merged in touched.items():
-                if matter_id not in merged_away:
-                    deadlines.refresh(session, matter_id, self.settings["deadlines"], merged)
+            deadlines.refresh_many(session, {m: merged for m, merged in touched.items() if m not in merged_away},
+                                   self.settings["deadlines"])
             if replay_of is not None:
                 self._mark_replay(session, replay_of, prepared[0].outcome)
             audit.append_many(session, trail)
@@ -273,36 +310,29 @@ class Pipeline:
             for callback in self.on_commit:
                 callback()
 
-    def _store_records(self, session, p: _Prepared, touched: dict[str, list[str]]) -> bool:
+    def _store_records(self, unit: _Unit, p: _Prepared, touched: dict[str, list[str]]) -> bool:
         wrote = False
-        fps = [fp for _, fp in p.records]
-        existing = set()
-        if fps:
-            existing = {fp for (fp,) in session.execute(
-                select(Record.fingerprint).where(Record.source_agency == p.message.agency, Record.fingerprint.in_(fps))
-            ).all()}
-        accepted = utcnow()
+        agency = p.message.agency
         for record, fp in p.records:
-            if fp in existing:
+            if (agency, record["type"], fp) in unit.fingerprints:
                 continue  # the same record again, under another message id: no second effect
-            existing.add(fp)
+            unit.fingerprints.add((agency, record["type"], fp))
             record_id = new_id("rec")
             merged: list[str] = []
-            matter_id = matters.link(session, record, merged)
+            matter_id = unit.linker.link(record, merged)
             touched.setdefault(matter_id, []).extend(merged)
             record.update(record_id=record_id, matter_id=matter_id, accepted_at=iso(now_beijing()))
-            session.add(Record(
-                record_id=record_id, type=record["type"], schema_version=record["schema_version"],
-                source_agency=record["source_agency"], source_ref=record["source_ref"], matter_id=matter_id,
-                message_id=p.message.message_id, fingerprint=fp, occurred_at=matters.occurred_at(record),
-                accepted_at=accepted, data=record,
-            ))
-            session.flush()
+            unit.records.append({
+                "record_id": record_id, "type": record["type"], "schema_version": record["schema_version"],
+                "source_agency": record["source_agency"], "source_ref": record["source_ref"], "matter_id": matter_id,
+                "message_id": p.message.message_id, "fingerprint": fp, "occurred_at": matters.occurred_at(record),
+                "accepted_at": unit.now, "data": record,
+            })
             p.outcome.records.append(record_id)
-            wrote |= self._route(session, record, matter_id)
+            wrote |= self._route(unit, record, matter_id)
         return wrote
 
-    def _route(self, session, record: dict[str, Any], matter_id: str, *, released: bool = False) -> bool:
+    def _route(self, unit: _Unit, record: dict[str, Any], matter_id: str, *, released: bool = False) -> bool:
         """Write an outbox row for each route the record takes.
 
         A route with ``hold = "dossier"`` sends a criminal transfer only when its dossier
@@ -312,20 +342,23 @@ class Pipeline:
         wrote = False
         refs = None
         dossier_ok = None  # checked once, however many routes hold on it
+        session = unit.session
         for route in self.routes:
             if not route.matches(record) or (released and not route.hold):
                 continue
             if route.hold == "dossier" and not released:
                 if dossier_ok is None:
+                    unit.flush()
                     dossier_ok = self._dossier_passes(session, record, matter_id)
                 if not dossier_ok:
                     continue
             if refs is None:
-                refs = matters.refs(session, matter_id)
+                refs = unit.linker.refs(matter_id)
             cache: dict[str, Any] = {}
 
             def related(rtype: str, cache: dict = cache) -> dict | None:
                 if rtype not in cache:
+                    unit.flush()
                     cache[rtype] = matters.related(session, matter_id, rtype, record)
                 return cache[rtype]
 
@@ -335,11 +368,12 @@ class Pipeline:
                 "params": dict(route.params),
                 "created_at": iso(now_beijing()),
             }
-            session.add(Outbox(
-                message_id=new_id("out"), record_id=record["record_id"], record_type=record["type"],
-                source_agency=record["source_agency"], matter_id=matter_id, recipient=route.to,
-                kind=route.kind, route=route.name, payload=payload,
-            ))
+            unit.outbox.append({
+                "message_id": new_id("out"), "record_id": record["record_id"], "record_type": record["type"],
+                "source_agency": record["source_agency"], "matter_id": matter_id, "recipient": route.to,
+                "kind": route.kind, "route": route.name, "payload": payload, "status": "pending", "attempts": 0,
+                "next_attempt_at": unit.now, "created_at": unit.now,
+            })
             wrote = True
         return wrote
 
@@ -358,7 +392,10 @@ class Pipeline:
 
     def release(self, session, record: dict[str, Any]) -> bool:
         """Send a held transfer on its held routes (the linkage office released it)."""
-        return self._route(session, record, record["matter_id"], released=True)
+        unit = _Unit(session)
+        wrote = self._route(unit, record, record["matter_id"], released=True)
+        unit.flush()
+        return wrote
 
     def _dead_letter(self, session, msg: NativeMessage, failure: Failure, replay_of: int | None) -> int:
         body = failure.body if failure.body is not None else msg.body
