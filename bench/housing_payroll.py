@@ -4,7 +4,9 @@ Generates a 200,000-row payroll CSV in GB18030 (valid identity numbers, 5% of wo
 paid short, 0.1% bad rows), parses it with the plugin's ``parse_message`` hook and
 prints the throughput and the process's peak resident set size (``ru_maxrss``). The
 body's bytes are in memory by design (a message body is); the parser must not add
-memory per row. Usage: ``python bench/housing_payroll.py [ROWS]``.
+memory per row. With ``--hub`` the batch goes through the whole pipeline instead (every
+shortfall a record with its matter, outbox row and audit entry, in one transaction).
+Usage: ``python bench/housing_payroll.py [ROWS] [--hub [--database-url URL]] [--json FILE]``.
 """
 
 from __future__ import annotations
@@ -14,10 +16,9 @@ import subprocess
 import sys
 import tempfile
 
-from measure import peak_rss_mb, time_parse
+from measure import batch_main
 
 import hub
-import plugins.housing
 from schemas.validators import id_check_char
 
 HEADER = "项目编号,工人姓名,身份证号,所属月份,出勤天数,应发工资(元),实发工资(元),发放日期,发放方式\r\n"
@@ -43,20 +44,18 @@ def lines(rows: int, seed: int = 20230520):
                f"{paid_on},{rng.choice(METHODS)}\r\n").encode("gb18030")
 
 
-def main(rows: int = 200_000) -> None:
-    # Generated in a child process, so the peak RSS below is the parser's, not the generator's.
+def generated(rows: int) -> bytes:
+    # Generated in a child process, so the peak RSS measured is the parser's, not the generator's.
     with tempfile.TemporaryDirectory() as tmp:
         path = f"{tmp}/batch"
         subprocess.run([sys.executable, __file__, "--generate", path, str(rows)], check=True)
         with open(path, "rb") as f:
-            body = f.read()
-    rss_before = peak_rss_mb()
-    message = hub.NativeMessage(agency="housing", body=body, message_id="bench", content_type="text/csv",
-                                content_encoding="gb18030", kind="PAYROLL")
-    shortfalls, rejected, seconds = time_parse(plugins.housing.parse_message, message)
-    print(f"rows={rows} body={len(body) / (1 << 20):.1f} MiB shortfalls={shortfalls} rejected={rejected}")
-    print(f"parse {seconds:.2f} s, {rows / seconds:,.0f} rows/s")
-    print(f"peak RSS {peak_rss_mb():.1f} MB (with the body read in: {rss_before:.1f} MB)")
+            return f.read()
+
+
+def message(body: bytes) -> hub.NativeMessage:
+    return hub.NativeMessage(agency="housing", body=body, message_id="bench", content_type="text/csv",
+                             content_encoding="gb18030", kind="PAYROLL")
 
 
 if __name__ == "__main__":
@@ -65,4 +64,4 @@ if __name__ == "__main__":
         with open(sys.argv[2], "wb") as out:
             out.write(b"".join(lines(rows)))
     else:
-        main(int(sys.argv[1]) if len(sys.argv) > 1 else 200_000)
+        batch_main("housing payroll CSV", 200_000, generated, message, __doc__)

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import argparse
+import json
+import logging
 import resource
 import sys
+import tempfile
 import time
 
 import hub
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, in MB."""
+    """Peak resident memory of this process so far, in MB.
+
+    Linux's ``VmHWM`` when there is one: ``ru_maxrss`` survives ``exec`` on Linux, so a
+    process started by a big parent would report the parent's peak.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # ru_maxrss is in KiB on Linux (bytes on macOS).
     return rss / (1 << 20) if sys.platform == "darwin" else rss / 1024
@@ -26,3 +41,65 @@ def time_parse(parse_message, message: hub.NativeMessage) -> tuple[int, int, flo
         else:
             parsed += 1
     return parsed, rejected, time.perf_counter() - start
+
+
+def through_hub(message: hub.NativeMessage, database_url: str = "") -> dict:
+    """Apply one batch message through the hub's pipeline (parse, validate, one transaction:
+    records, matters, outbox, audit) on a fresh database: records, dead letters, seconds."""
+    from hub.config import load_settings
+    from hub.runtime import Hub
+
+    settings = load_settings({"hub": {"var_dir": tempfile.mkdtemp(prefix="wagehub-bench-"),
+                                      "database_url": database_url}}, environ={})
+    if database_url.startswith("postgresql"):
+        from sqlalchemy import text
+
+        from hub.store import make_engine
+
+        engine = make_engine(database_url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    h = Hub(settings)
+    logging.getLogger("hub").setLevel(logging.ERROR)  # the 0.1% bad rows would log a line each
+    start = time.perf_counter()
+    [outcome] = h.pipeline.process([message])
+    seconds = time.perf_counter() - start
+    h.shutdown()
+    return {"records": len(outcome.records), "dead_letters": len(outcome.dead_letters), "seconds": seconds}
+
+
+def batch_main(name: str, default_rows: int, make_body, make_message, doc: str) -> None:
+    """The command line both batch benchmarks share (rows, ``--hub``, ``--json``)."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("rows", nargs="?", type=int, default=default_rows)
+    ap.add_argument("--hub", action="store_true", help="through the whole hub pipeline, not the parser alone")
+    ap.add_argument("--database-url", default="", help="with --hub: PostgreSQL instead of the embedded SQLite")
+    ap.add_argument("--json", default="", help="also write the figures to this file")
+    args = ap.parse_args()
+    body = make_body(args.rows)
+    rss_before = peak_rss_mb()
+    message = make_message(body)
+    if args.hub:
+        result = through_hub(message, args.database_url)
+        what = f"through the hub ({'PostgreSQL' if args.database_url else 'SQLite'})"
+    else:
+        parsed, rejected, seconds = time_parse(lambda **kw: _parse(message.agency, **kw), message)
+        result = {"records": parsed, "dead_letters": rejected, "seconds": seconds}
+        what = "parser alone"
+    result.update(name=name, what=what, rows=args.rows, body_mib=round(len(body) / (1 << 20), 1),
+                  rows_per_s=round(args.rows / result["seconds"]), seconds=round(result["seconds"], 2),
+                  peak_rss_mb=round(peak_rss_mb(), 1), rss_with_body_mb=round(rss_before, 1))
+    print(f"{name}, {what}: {args.rows:,} rows ({result['body_mib']} MiB): {result['records']:,} records, "
+          f"{result['dead_letters']} dead letters, {result['seconds']} s, {result['rows_per_s']:,} rows/s, "
+          f"peak RSS {result['peak_rss_mb']} MB (with the body read in: {result['rss_with_body_mb']} MB)")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f)
+
+
+def _parse(agency: str, **kwargs):
+    import importlib
+
+    return importlib.import_module(f"plugins.{agency}").parse_message(**kwargs)

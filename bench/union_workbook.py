@@ -4,7 +4,8 @@ Generates a 50,000-row mediation ledger with openpyxl (write-only), with real da
 cells and text dates, amounts as numbers and as text, parses it with the plugin's
 ``parse_message`` hook (zip guard, read-only openpyxl, one-row replay workbook per row)
 and prints the throughput and the process's peak resident set size (``ru_maxrss``).
-Usage: ``python bench/union_workbook.py [ROWS]``.
+With ``--hub`` the workbook goes through the whole pipeline instead.
+Usage: ``python bench/union_workbook.py [ROWS] [--hub [--database-url URL]] [--json FILE]``.
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ import sys
 import tempfile
 import zipfile
 
-from measure import peak_rss_mb, time_parse
+from measure import batch_main
 from openpyxl import Workbook
 
 import hub
-import plugins.union
 from plugins.union.inbound import COLUMNS
 
 
@@ -62,23 +62,18 @@ def with_dimension(body: bytes, ref: str) -> bytes:
     return out.getvalue()
 
 
-def main(rows: int = 50_000) -> None:
-    # Generated in a child process, so the peak RSS below is the parser's, not the generator's.
+def generated(rows: int) -> bytes:
+    # Generated in a child process, so the peak RSS measured is the parser's, not the generator's.
     with tempfile.TemporaryDirectory() as tmp:
         path = f"{tmp}/batch"
         subprocess.run([sys.executable, __file__, "--generate", path, str(rows)], check=True)
         with open(path, "rb") as f:
-            body = f.read()
-    with zipfile.ZipFile(io.BytesIO(body)) as archive:
-        unpacked = sum(p.file_size for p in archive.infolist())
-    rss_before = peak_rss_mb()
-    message = hub.NativeMessage(agency="union", body=body, message_id="bench",
-                                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    parsed, rejected, seconds = time_parse(plugins.union.parse_message, message)
-    print(f"rows={rows} workbook={len(body) / (1 << 20):.1f} MiB (unpacked {unpacked / (1 << 20):.1f} MiB, "
-          f"ratio {unpacked / len(body):.1f}) parsed={parsed} rejected={rejected}")
-    print(f"parse {seconds:.2f} s, {rows / seconds:,.0f} rows/s")
-    print(f"peak RSS {peak_rss_mb():.1f} MB (with the workbook read in: {rss_before:.1f} MB)")
+            return f.read()
+
+
+def message(body: bytes) -> hub.NativeMessage:
+    return hub.NativeMessage(agency="union", body=body, message_id="bench",
+                             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 if __name__ == "__main__":
@@ -87,4 +82,4 @@ if __name__ == "__main__":
         with open(sys.argv[2], "wb") as out:
             out.write(workbook(rows))
     else:
-        main(int(sys.argv[1]) if len(sys.argv) > 1 else 50_000)
+        batch_main("union mediation workbook", 50_000, generated, message, __doc__)

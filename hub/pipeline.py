@@ -23,6 +23,7 @@ import json
 import logging
 import time
 import traceback
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,8 @@ from hub.types import NativeMessage, Rejected
 from schemas import SCHEMAS, RecordInvalid, normalise_record
 
 log = logging.getLogger(__name__)
+
+FLUSH_EVERY = 500  # rows held back before the transaction writes them
 
 
 @dataclass
@@ -164,15 +167,14 @@ class Pipeline:
                     "unauthenticated: x-wagehub-signature is missing or does not match the body "
                     f"(rule: {rule})", "x-wagehub-signature", rule)
                 return prep
-        items = self._parse(adapter, message, prep)
-        if items is None:
-            return prep
         received = iso(now_beijing())
-        for item in items:
+
+        def take(item) -> None:
+            """Validate one parsed item as it comes (a batch file's rows are not all held)."""
             if isinstance(item, Rejected):
                 prep.outcome.failures.append(Failure(item.reason, item.field, item.rule, item.kind or message.kind,
                                                      item.row or 0, item.raw))
-                continue
+                return
             record = {"type": item.type, "source_agency": adapter.code, "source_ref": item.source_ref,
                       "schema_version": SCHEMAS[item.type].VERSION if item.type in SCHEMAS else None,
                       **item.record}
@@ -183,36 +185,51 @@ class Pipeline:
                 where = f"row {item.row}: " if item.row else ""
                 prep.outcome.failures.append(Failure(
                     f"{where}{exc}", exc.field, exc.rule, item.kind, item.row or 0, item.raw))
-                continue
+                return
             fp = hashlib.sha256(json.dumps([item.type, item.source_ref, item.record], sort_keys=True,
                                            ensure_ascii=False, default=str).encode()).hexdigest()
             prep.records.append((canonical, fp))
             prep.outcome.kind = prep.outcome.kind or item.kind
+
+        if not self._parse(adapter, message, prep, take):
+            return prep
         if not prep.records and prep.outcome.failures and len(prep.outcome.failures) == 1 \
                 and not prep.outcome.failures[0].row:
             prep.whole_failure = prep.outcome.failures.pop()
         return prep
 
-    def _parse(self, adapter, message: NativeMessage, prep: _Prepared) -> list | None:
+    def _parse(self, adapter, message: NativeMessage, prep: _Prepared, take) -> bool:
+        """Hand each item the plugin yields to ``take``; False when the message failed whole.
+
+        A plugin that raises part-way is run again from the start (what it yielded before
+        is dropped), then dead-lettered after ``plugin_attempts``.
+        """
         delay = 0.05
         for attempt in range(1, self.plugin_attempts + 1):
+            prep.records.clear()
+            prep.outcome.failures.clear()
             try:
-                result = adapter.parse(message)
-                return list(result) if result is not None else []
+                for item in adapter.parse(message) or ():
+                    take(item)
+                return True
             except InvalidMessage as exc:
+                prep.records.clear()
+                prep.outcome.failures.clear()
                 prep.whole_failure = Failure(exc.reason, exc.field, exc.rule, exc.kind or message.kind)
-                return None
+                return False
             except Exception as exc:  # a bug in the plugin: retry, then dead-letter
                 summary = _summary(exc)
                 log.warning("plugin %s raised %s on message %s (attempt %d of %d)", adapter.name, summary,
                             message.message_id, attempt, self.plugin_attempts)
                 if attempt == self.plugin_attempts:
+                    prep.records.clear()
+                    prep.outcome.failures.clear()
                     prep.whole_failure = Failure(f"plugin error after {attempt} attempts: {summary}",
                                                  None, "plugin-error", message.kind)
-                    return None
+                    return False
                 time.sleep(delay)
                 delay *= 4
-        return None
+        return False
 
     # -- stage 2: one transaction ---------------------------------------------------------
 
@@ -247,14 +264,21 @@ class Pipeline:
             return self.process(messages, replay_of=replay_of, _attempt=_attempt + 1)
         except (OperationalError, SQLAlchemyError) as exc:
             raise Unavailable(f"database unavailable: {type(exc).__name__}") from exc
+        tally: Counter = Counter()
         for p in prepared:
             o = p.outcome
             metrics.MESSAGES.labels(agency=o.agency, outcome=o.status).inc()
+            tally[o.status] += 1
+            tally["records"] += len(o.records)
             if o.dead_letters:
                 metrics.DEAD_LETTERS.labels(agency=o.agency).inc(len(o.dead_letters))
+                tally["dead letters"] += len(o.dead_letters)
             if o.status != "duplicate":
-                log.info("message %s from %s: %s, %d record(s), %d dead letter(s)", o.message_id, o.agency,
-                         o.status, len(o.records), len(o.dead_letters))
+                log.debug("message %s from %s: %s, %d record(s), %d dead letter(s)", o.message_id, o.agency,
+                          o.status, len(o.records), len(o.dead_letters))
+        log.info("batch of %d message(s) from %s: %s", len(prepared),
+                 ", ".join(sorted({p.message.agency for p in prepared})),
+                 ", ".join(f"{n} {what}" for what, n in tally.items()))
         return [p.outcome for p in prepared]
 
     def _seen(self, messages: list[NativeMessage]) -> set[tuple[str, str]]:
@@ -330,6 +354,8 @@ class Pipeline:
             })
             p.outcome.records.append(record_id)
             wrote |= self._route(unit, record, matter_id)
+            if len(unit.records) >= FLUSH_EVERY:  # a batch file's rows: keep what waits in memory bounded
+                unit.flush()
         return wrote
 
     def _route(self, unit: _Unit, record: dict[str, Any], matter_id: str, *, released: bool = False) -> bool:
@@ -343,6 +369,14 @@ class Pipeline:
         refs = None
         dossier_ok = None  # checked once, however many routes hold on it
         session = unit.session
+        cache: dict[str, Any] = {}  # related records, read once for all the record's routes
+
+        def related(rtype: str) -> dict | None:
+            if rtype not in cache:
+                unit.flush()
+                cache[rtype] = matters.related(session, matter_id, rtype, record)
+            return cache[rtype]
+
         for route in self.routes:
             if not route.matches(record) or (released and not route.hold):
                 continue
@@ -354,13 +388,6 @@ class Pipeline:
                     continue
             if refs is None:
                 refs = unit.linker.refs(matter_id)
-            cache: dict[str, Any] = {}
-
-            def related(rtype: str, cache: dict = cache) -> dict | None:
-                if rtype not in cache:
-                    unit.flush()
-                    cache[rtype] = matters.related(session, matter_id, rtype, record)
-                return cache[rtype]
 
             payload = {
                 "record": route.project(record, related),

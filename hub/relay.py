@@ -67,7 +67,7 @@ class Relay:
             return []
         with self.store.session() as session:
             query = (
-                select(Outbox)
+                select(Outbox.__table__)  # plain rows: nothing for the ORM to track
                 .where(Outbox.status == "pending", Outbox.next_attempt_at <= now, Outbox.recipient.in_(enabled),
                        or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now))
                 .order_by(Outbox.id)
@@ -75,11 +75,12 @@ class Relay:
             )
             if self.store.dialect == "postgresql":
                 query = query.with_for_update(skip_locked=True)
-            rows = list(session.scalars(query))
+            rows = list(session.execute(query))
             rows = self._in_order(session, rows)
             if rows:
                 session.execute(update(Outbox).where(Outbox.id.in_([r.id for r in rows]))
-                                .values(claimed_until=now + self.claim))
+                                .values(claimed_until=now + self.claim)
+                                .execution_options(synchronize_session=False))
             return rows
 
     def _in_order(self, session, rows: list[Outbox]) -> list[Outbox]:
@@ -199,7 +200,8 @@ class Relay:
         with self.store.session() as session:
             if sent:
                 session.execute(update(Outbox).where(Outbox.id.in_(sent))
-                                .values(status="sent", sent_at=now, claimed_until=None, last_error=None))
+                                .values(status="sent", sent_at=now, claimed_until=None, last_error=None)
+                                .execution_options(synchronize_session=False))
             for row_id, error in failed.items():
                 attempts = (by_id[row_id].attempts or 0) + 1
                 wait = min(self.backoff_max, self.backoff_start * (2 ** (attempts - 1)))
@@ -215,7 +217,8 @@ class Relay:
                 for i in sent])
             untouched = [i for i in by_id if i not in failed and i not in sent and i not in set_aside]
             if untouched:
-                session.execute(update(Outbox).where(Outbox.id.in_(untouched)).values(claimed_until=None))
+                session.execute(update(Outbox).where(Outbox.id.in_(untouched)).values(claimed_until=None)
+                                .execution_options(synchronize_session=False))
         for row_id in sent:
             metrics.DELIVERIES.labels(agency=by_id[row_id].recipient, outcome="sent").inc()
         for row_id in failed:

@@ -7,6 +7,7 @@ workers and CLI commands in other processes can share one file. PostgreSQL by UR
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +20,7 @@ from hub.store.models import Base
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+READ_ONLY = "wagehub_read_only"  # execution option of the read sessions
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -39,12 +41,40 @@ def make_engine(url: str, **kwargs) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
+        # SQLite has one writer at a time. Threads of this process queue on a lock of our
+        # own, handed over the moment a transaction ends; SQLite's busy handler (for other
+        # processes) sleeps up to 100 ms between tries, which would idle the hub's workers.
+        writer = threading.RLock()
+        holding: set[int] = set()  # pooled connections whose transaction holds ``writer``
+
         @event.listens_for(engine, "begin")
         def _begin(conn):  # noqa: ANN001
+            if conn.get_execution_options().get(READ_ONLY):
+                conn.exec_driver_sql("BEGIN")  # a read snapshot: never waits for a writer (WAL)
+                return
             # IMMEDIATE: take the write lock at BEGIN, so concurrent writers queue on
             # busy_timeout instead of failing with "database is locked" mid-transaction.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            pooled = conn.connection  # what the dialect's do_commit / do_rollback are given
+            writer.acquire()
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                writer.release()
+                raise
+            holding.add(id(pooled))
 
+        def _ending(end):
+            def wrapped(pooled):  # noqa: ANN001
+                try:
+                    end(pooled)
+                finally:
+                    if id(pooled) in holding:
+                        holding.discard(id(pooled))
+                        writer.release()
+            return wrapped
+
+        engine.dialect.do_commit = _ending(engine.dialect.do_commit)
+        engine.dialect.do_rollback = _ending(engine.dialect.do_rollback)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
@@ -56,7 +86,10 @@ class Store:
     def __init__(self, url: str):
         self.url = url
         self.engine = make_engine(url)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        #: Sessions that only read (on SQLite a plain ``BEGIN``: a snapshot that takes no
+        #: write lock, so reads never queue behind a writer). Write in :meth:`session`.
+        self.sessions = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+        self._writes = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -65,7 +98,7 @@ class Store:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session in one transaction: committed on success, rolled back on error."""
-        with self.sessions() as session, session.begin():
+        with self._writes() as session, session.begin():
             yield session
 
     def alembic_config(self):

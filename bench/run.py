@@ -1,0 +1,150 @@
+"""The whole benchmark in one command: throughput against raw kombu, latency, scale-out,
+batch files and HTTP, on the embedded defaults and (with ``--services``) on RabbitMQ and
+PostgreSQL; prints the tables and writes every figure to ``bench/results/bench.json``.
+
+    ./dev bench                 # embedded defaults only (nothing installed)
+    ./dev bench --services      # and RabbitMQ + PostgreSQL on 127.0.0.1 (as CI has them)
+    ./dev bench --quick         # a short run, to check the benchmark itself works
+    tox -e bench -- --services
+
+``--services`` uses ``amqp://guest:guest@127.0.0.1:5672//`` and
+``postgresql+psycopg://postgres@127.0.0.1:5432/test`` unless ``--broker-url`` /
+``--database-url`` say otherwise. The benchmark DROPS AND RECREATES the database's
+``public`` schema and purges the hub's queues: never point it at a hub in use.
+
+Parts (each also runs alone: ``python bench/throughput.py``, ``bench/http_api.py``,
+``bench/housing_payroll.py``, ``bench/union_workbook.py``):
+
+1. throughput: raw kombu baselines (a) and (b), the hub with 1, 2 and 4 ``wagehub worker``
+   processes on the same bodies, a 20,000-message backlog drained, latency at half the rate;
+2. batch files: a 200,000-row housing payroll CSV and a 50,000-row union workbook, the
+   parser alone and through the whole pipeline: rows/s and peak RSS;
+3. HTTP: inbound POST and record GETs under gunicorn, a load generator on loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
+
+import http_api  # noqa: E402
+import throughput  # noqa: E402
+
+LOCAL_BROKER = "amqp://guest:guest@127.0.0.1:5672//"
+LOCAL_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def batch(script: str, rows: int, hub: bool, database_url: str = "") -> dict:
+    """One batch-file figure, in a process of its own (so its peak RSS is its own)."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        cmd = [sys.executable, str(BENCH / script), str(rows), "--json", out.name]
+        if hub:
+            cmd += ["--hub"] + (["--database-url", database_url] if database_url else [])
+        subprocess.run(cmd, check=True, cwd=BENCH, stdout=subprocess.DEVNULL)
+        return json.loads(Path(out.name).read_text())
+
+
+def batches(targets: list[tuple[str, str, str]], quick: bool) -> list[dict]:
+    payroll, union = (20_000, 5_000) if quick else (200_000, 50_000)
+    out = []
+    for script, rows in (("housing_payroll.py", payroll), ("union_workbook.py", union)):
+        say(f"== batch file: {script} {rows:,} rows, parser alone")
+        out.append({**batch(script, rows, hub=False), "target": "parser alone"})
+        for name, _broker, database in targets:
+            say(f"== batch file: {script} {rows:,} rows through the hub ({name})")
+            out.append({**batch(script, rows, hub=True, database_url=database), "target": name})
+    return out
+
+
+def batch_table(rows: list[dict]) -> str:
+    lines = [f"{'batch file':<28}{'through':<26}{'rows':>9}{'records':>9}{'s':>8}{'rows/s':>9}{'peak RSS MB':>13}"]
+    for r in rows:
+        lines.append(f"{r['name']:<28}{r['target']:<26}{r['rows']:>9,}{r['records']:>9,}{r['seconds']:>8}"
+                     f"{r['rows_per_s']:>9,}{r['peak_rss_mb']:>13}")
+    return "\n".join(lines)
+
+
+def http_table(results: list[dict]) -> str:
+    lines = [f"{'target':<24}{'route':<44}{'req/s':>7}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'errors':>7}"]
+    for name, r in results:
+        for phase in r["phases"].values():
+            lines.append(f"{name:<24}{phase['route'][:43]:<44}{phase['requests_per_s']:>7}{phase['p50_ms']:>8.1f}"
+                         f"{phase['p95_ms']:>8.1f}{phase['p99_ms']:>8.1f}{phase['errors']:>7}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--services", action="store_true", help="also on RabbitMQ + PostgreSQL (127.0.0.1)")
+    ap.add_argument("--broker-url", default="", help=f"with --services (default {LOCAL_BROKER})")
+    ap.add_argument("--database-url", default="", help=f"with --services (default {LOCAL_DATABASE})")
+    ap.add_argument("--quick", action="store_true", help="small runs: checks the benchmark, not the hub")
+    ap.add_argument("--skip", default="", help="parts to leave out, comma-separated: throughput,batch,http")
+    ap.add_argument("--json", default=str(BENCH / "results" / "bench.json"))
+    args = ap.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+    targets = [("embedded (SQLite)", "", "")]
+    if args.services:
+        targets.append(("RabbitMQ + PostgreSQL", args.broker_url or LOCAL_BROKER, args.database_url or LOCAL_DATABASE))
+    started = time.time()
+    report: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                                "platform": platform.platform(), "loadavg_before": os.getloadavg()},
+                    "quick": args.quick, "throughput": [], "batch": [], "http": []}
+    if "throughput" not in skip:
+        for name, broker, database in targets:
+            say(f"== throughput: {name}")
+            if args.quick:
+                result = throughput.run(broker, database, n=1000, workers=(1, 2), backlog=2000, latency_seconds=3)
+            else:
+                result = throughput.run(broker, database)
+            report["throughput"].append(result)
+    if "batch" not in skip:
+        report["batch"] = batches(targets, args.quick)
+    if "http" not in skip:
+        for name, broker, database in targets:
+            say(f"== HTTP under gunicorn: {name}")
+            report["http"].append((name, http_api.run(broker, database, seconds=3 if args.quick else 10)))
+    report["seconds"] = round(time.time() - started)
+
+    print()
+    if report["throughput"]:
+        print("Throughput: first publish to last delivery; (a) = raw kombu with confirm_publish, "
+              "(b) = raw kombu without confirms; each a process of its own")
+        print(throughput.table(report["throughput"]))
+        print()
+    if report["batch"]:
+        print("Batch files")
+        print(batch_table(report["batch"]))
+        print()
+    if report["http"]:
+        print("HTTP under gunicorn -w 2 (sync), load generator on loopback")
+        print(http_table(report["http"]))
+        print()
+    load = os.getloadavg()
+    print(f"{report['seconds']} s in all; load average before {report['machine']['loadavg_before'][0]:.2f}, "
+          f"after {load[0]:.2f} on {os.cpu_count()} CPUs (other work on the machine lowers every figure)")
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    report["http"] = [{"target": name, **r} for name, r in report["http"]]
+    out.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    print(f"figures written to {out}")
+
+
+if __name__ == "__main__":
+    main()
