@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import resource
 import sys
 import tempfile
@@ -103,3 +104,60 @@ def _parse(agency: str, **kwargs):
     import importlib
 
     return importlib.import_module(f"plugins.{agency}").parse_message(**kwargs)
+
+
+# -- CPU used, from /proc (Linux) ------------------------------------------------------------
+
+
+def _clk() -> float:
+    return float(os.sysconf("SC_CLK_TCK"))
+
+
+def machine_busy() -> tuple[float, float] | None:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            values = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+    total = sum(values[:8])  # guest time is already counted in user
+    return (total - idle) / _clk(), total / _clk()
+
+
+def tree_cpu(pid: int) -> float | None:
+    """CPU seconds used so far by a process and its children (gunicorn's master and workers)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            pids = [pid] + [int(x) for x in f.read().split()]
+    except OSError:
+        return None
+    used = 0.0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            used += (int(fields[11]) + int(fields[12])) / _clk()  # utime + stime
+        except (OSError, IndexError, ValueError):
+            continue
+    return used
+
+
+SERVICES = ("postgres", "beam.smp", "epmd")  # PostgreSQL and RabbitMQ, when the run uses them
+
+
+def services_cpu() -> float:
+    """CPU seconds used so far by the database and broker servers on this machine."""
+    used = 0.0
+    for entry in os.scandir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                head, rest = f.read().rsplit(")", 1)
+        except OSError:
+            continue
+        if head.split("(", 1)[-1] in SERVICES:
+            fields = rest.split()
+            used += (int(fields[11]) + int(fields[12])) / _clk()
+    return used

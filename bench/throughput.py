@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bodies import body, token_of  # noqa: E402
+from measure import services_cpu  # noqa: E402
 
 BASELINE_QUEUE = "bench.baseline"
 HUB_RECIPIENT = "hrss"
@@ -229,6 +230,7 @@ def flow(url: str, mode: str, queue: str, n: int, rate: float = 0.0, timeout: fl
     publisher.start()
     if not (c_ready.wait(60) and p_ready.wait(60)):
         raise SystemExit("bench processes did not start")
+    services0 = services_cpu()
     go.set()
     publisher.join(timeout)
     consumer.join(timeout)
@@ -242,7 +244,8 @@ def flow(url: str, mode: str, queue: str, n: int, rate: float = 0.0, timeout: fl
     publish_end = max(sent)
     seconds = done_at.value - first
     out = {"messages": n, "seconds": round(seconds, 2), "per_s": round(n / seconds),
-           "publish_per_s": round(n / max(publish_end - first, 1e-9))}
+           "publish_per_s": round(n / max(publish_end - first, 1e-9)),
+           "services_cpu_ms_per_msg": round(1000 * (services_cpu() - services0) / n, 2)}
     lat = sorted((r - s) * 1000 for s, r in zip(sent, received) if s and r)
     if rate and lat:
         q = statistics.quantiles(lat, n=100)
@@ -251,23 +254,38 @@ def flow(url: str, mode: str, queue: str, n: int, rate: float = 0.0, timeout: fl
     return out
 
 
+def _process_cpu(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def hub_flow(settings: dict, n: int, workers: int, *, rate: float = 0.0, backlog: bool = False) -> dict:
-    """The same bodies through ``workers`` hub processes to the recipient's queue."""
+    """The same bodies through ``workers`` hub processes to the recipient's queue, with the
+    CPU the workers and the servers (PostgreSQL, RabbitMQ) spent per message."""
     url = settings["hub"]["broker_url"]
     queue = f"wagehub.out.{HUB_RECIPIENT}"
-    procs = []
     if not backlog:
         procs = start_workers(settings, workers)
         _wait_consuming(settings, workers)
+        cpu0, services0 = [_process_cpu(p.pid) for p in procs], services_cpu()
         result = flow(url, "hub", queue, n, rate)
     else:
         # All n queued first (not timed), then the workers start and drain them.
         fill = flow_publish_only(url, n)
+        services0 = services_cpu()
         procs = start_workers(settings, workers)
+        cpu0 = [0.0] * len(procs)
         started = time.time()
         done = _drain(url, queue, n)
         result = {"messages": n, "seconds": round(done - started, 2), "per_s": round(n / (done - started)),
                   "publish_per_s": fill}
+    worker_cpu = sum(_process_cpu(p.pid) - c for p, c in zip(procs, cpu0))
+    result["worker_cpu_ms_per_msg"] = round(1000 * worker_cpu / n, 2)
+    result["services_cpu_ms_per_msg"] = round(1000 * (services_cpu() - services0) / n, 2)
     stop_workers(procs)
     return result
 
@@ -341,7 +359,8 @@ def run(broker_url: str = "", database_url: str = "", n: int = 5000, workers=(1,
 
 
 def table(results: list[dict]) -> str:
-    lines = [f"{'target':<24}{'run':<40}{'msg/s':>9}{'vs (a)':>8}{'vs (b)':>8}"]
+    lines = [f"{'target':<24}{'run':<40}{'msg/s':>9}{'vs (a)':>8}{'vs (b)':>8}"
+             f"{'hub CPU ms/msg':>16}{'servers CPU ms/msg':>20}"]
     for r in results:
         a, b = r["baseline_a"]["per_s"], r["baseline_b"]["per_s"]
         rows = [("baseline (a) raw kombu, confirm_publish" if r["broker"] == "amqp"
@@ -355,7 +374,9 @@ def table(results: list[dict]) -> str:
         if "backlog" in r:
             rows.append((f"hub draining a {r['backlog']['messages']:,} backlog", r["backlog"]))
         for name, fig in rows:
-            lines.append(f"{r['target']:<24}{name:<40}{fig['per_s']:>9,}{fig['per_s'] / a:>8.2f}{fig['per_s'] / b:>8.2f}")
+            cpu = f"{fig.get('worker_cpu_ms_per_msg', '-'):>16}{fig['services_cpu_ms_per_msg']:>20}"
+            lines.append(f"{r['target']:<24}{name:<40}{fig['per_s']:>9,}{fig['per_s'] / a:>8.2f}"
+                         f"{fig['per_s'] / b:>8.2f}{cpu}")
         if "latency" in r:
             lat = r["latency"]
             lines.append(f"{r['target']:<24}latency at {lat['rate']:,} msg/s: p50 {lat['p50_ms']} ms, "

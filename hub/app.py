@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,7 +25,14 @@ def create_app(config: Mapping[str, Any] | None = None, *, hub=None) -> Flask:
     from hub.runtime import Hub
 
     if hub is None:
-        hub = Hub(load_settings(config))
+        # A server process building its own hub (``gunicorn 'hub.app:create_app()'``): its
+        # log lines go to stderr, redacted, as under ``wagehub run``.
+        from hub.logs import setup_logging
+
+        setup_logging(os.environ.get("WAGEHUB_LOG_LEVEL", "INFO"))
+        settings = load_settings(config)
+        migrate_once(settings["hub"]["database_url"])
+        hub = Hub(settings)
     app = Flask(__name__)
     app.config["SECRET_KEY"] = hub.settings["hub"]["secret_key"]
     app.config["MAX_CONTENT_LENGTH"] = hub.settings["api"]["max_body"]
@@ -41,6 +49,36 @@ def create_app(config: Mapping[str, Any] | None = None, *, hub=None) -> Flask:
     app.register_blueprint(console.bp, url_prefix="/console")
     register_error_handlers(app)
     return app
+
+
+_MIGRATION_LOCK = 7_215_002  # PostgreSQL advisory lock held while one process migrates
+
+
+def migrate_once(database_url: str) -> None:
+    """Bring the schema to head, one process at a time.
+
+    gunicorn starts its workers together and each builds a hub: on PostgreSQL, two of them
+    migrating an empty database at once collide ("duplicate key ... alembic_version") and
+    the worker that loses fails to boot, which stops gunicorn. Here the others wait for an
+    advisory lock, then find the schema current. (On SQLite the migration's own
+    ``BEGIN IMMEDIATE`` already makes the others wait.)
+    """
+    from hub.store import Store
+
+    store = Store(database_url)
+    try:
+        if store.dialect != "postgresql":
+            store.ensure_schema()
+            return
+        with store.engine.connect() as conn:
+            conn.exec_driver_sql(f"SELECT pg_advisory_lock({_MIGRATION_LOCK})")
+            try:
+                store.ensure_schema()
+            finally:
+                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_MIGRATION_LOCK})")
+                conn.commit()
+    finally:
+        store.dispose()
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -212,16 +212,28 @@ def refresh(session: Session, matter_id: str, limits: Mapping[str, Mapping[str, 
 
 
 def refresh_many(session: Session, matters: Mapping[str, Iterable[str]],
-                 limits: Mapping[str, Mapping[str, Any]]) -> dict[str, list[Due]]:
+                 limits: Mapping[str, Mapping[str, Any]],
+                 known: Mapping[str, list[dict[str, Any]]] | None = None) -> dict[str, list[Due]]:
     """Rewrite the deadline rows of several matters (each with the matters merged into it)
-    from their records, in a few statements, in the caller's transaction."""
+    from their records, in a few statements, in the caller's transaction.
+
+    ``known``: matters whose records the caller holds, all of them, in the order it stored
+    them (a matter its own transaction created): they are not read back.
+    """
     if not matters:
         return {}
+    from hub.matters import occurred_at
+
+    known = known or {}
     ids = sorted(matters)
     records: dict[str, list[dict[str, Any]]] = {m: [] for m in ids}
-    for i in range(0, len(ids), 500):
+    for m, held in known.items():
+        order = {id(r): i for i, r in enumerate(held)}
+        records[m] = sorted(held, key=lambda r: (occurred_at(r), order[id(r)]))
+    unknown = [m for m in ids if m not in known]
+    for i in range(0, len(unknown), 500):
         for mid, data in session.execute(select(Record.matter_id, Record.data)
-                                         .where(Record.matter_id.in_(ids[i:i + 500]))
+                                         .where(Record.matter_id.in_(unknown[i:i + 500]))
                                          .order_by(Record.matter_id, Record.occurred_at, Record.seq)):
             records[mid].append(data)
     now = utcnow()
@@ -234,7 +246,7 @@ def refresh_many(session: Session, matters: Mapping[str, Iterable[str]],
             rows[d.key] = {"key": d.key, "matter_id": mid, "rule": d.rule, "subject": d.subject, "owner": d.owner,
                            "title": d.title, "source": d.source, "start_at": d.start_at, "due_at": d.due_at,
                            "done_at": d.done_at, "status": d.status, "region_code": region, "updated_at": now}
-    stale = sorted({m for mid in ids for m in [mid, *matters[mid]]})
+    stale = sorted({m for mid in ids for m in [mid, *matters[mid]]} - set(known))  # a new matter has none yet
     for i in range(0, len(stale), 500):
         session.execute(delete(Deadline).where(Deadline.matter_id.in_(stale[i:i + 500])))
     keys = sorted(rows)

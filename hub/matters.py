@@ -108,6 +108,7 @@ class Linker:
         self.new_keys: list[dict[str, Any]] = []
         self.bumped: set[str] = set()  # existing matters whose updated_at moves
         self.fresh: set[str] = set()  # matters this transaction created
+        self.whole: set[str] = set()  # ... and that no merge touched: all their records are this transaction's
 
     def prefetch(self, records: list[Mapping[str, Any]]) -> None:
         wanted = {k for r in records for k in link_keys(dict(r)) + soft_keys(r)} - set(self.keys)
@@ -159,6 +160,7 @@ class Linker:
             now = utcnow()
             self.new_matters.append({"id": matter_id, "created_at": now, "updated_at": now, "merged_into": None})
             self.fresh.add(matter_id)
+            self.whole.add(matter_id)
             self.numbers[matter_id] = []
         else:
             matter_id = self._oldest(found)
@@ -224,6 +226,7 @@ class Linker:
         self.before_read()  # what this transaction holds back must be in the tables the merge updates
         _merge(self.session, into, others)
         gone = set(others)
+        self.whole -= {into, *gone}
         for k, m in self.keys.items():
             if m in gone:
                 self.keys[k] = into

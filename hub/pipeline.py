@@ -44,6 +44,7 @@ from schemas import SCHEMAS, RecordInvalid, normalise_record
 log = logging.getLogger(__name__)
 
 FLUSH_EVERY = 500  # rows held back before the transaction writes them
+PRECHECK_BYTES = 1 << 20  # a message this big is looked up in the inbox before it is parsed
 
 
 @dataclass
@@ -104,6 +105,7 @@ class _Unit:
         self.records: list[dict[str, Any]] = []
         self.outbox: list[dict[str, Any]] = []
         self.inbox: list[dict[str, Any]] = []
+        self.local: dict[str, list[dict[str, Any]]] = {}  # records of the matters this transaction created
 
     def prefetch(self, prepared: list[_Prepared]) -> None:
         """Read, in a few queries, the numbers and fingerprints the batch's records carry."""
@@ -242,7 +244,10 @@ class Pipeline:
         """
         messages = list(messages)
         try:
-            seen = self._seen(messages)
+            # Duplicates are found in the transaction (below); a batch file seen before is
+            # found first, so that it is not parsed again for nothing.
+            with self.store.sessions() as session:
+                seen = self._seen(session, [m for m in messages if len(m.body) > PRECHECK_BYTES])
         except SQLAlchemyError as exc:
             raise Unavailable(f"database unavailable: {type(exc).__name__}") from exc
         prepared = []
@@ -281,14 +286,15 @@ class Pipeline:
                  ", ".join(f"{n} {what}" for what, n in tally.items()))
         return [p.outcome for p in prepared]
 
-    def _seen(self, messages: list[NativeMessage]) -> set[tuple[str, str]]:
+    @staticmethod
+    def _seen(session, messages: list[NativeMessage]) -> set[tuple[str, str]]:
+        """(agency, message id) of the messages the inbox already holds."""
         pairs = {(m.agency, m.message_id) for m in messages if m.message_id}
         if not pairs:
             return set()
-        with self.store.sessions() as session:
-            rows = session.execute(
-                select(Inbox.agency, Inbox.message_id).where(tuple_(Inbox.agency, Inbox.message_id).in_(pairs))
-            ).all()
+        rows = session.execute(
+            select(Inbox.agency, Inbox.message_id).where(tuple_(Inbox.agency, Inbox.message_id).in_(pairs))
+        ).all()
         return {(a, m) for a, m in rows}
 
     def _commit(self, prepared: list[_Prepared], replay_of: int | None) -> None:
@@ -297,6 +303,11 @@ class Pipeline:
         touched: dict[str, list[str]] = {}  # matter -> matters merged into it
         trail: list[tuple[str, str, str, dict[str, Any]]] = []  # audit entries of this batch
         with self.store.session() as session, session.no_autoflush:
+            seen = self._seen(session, [p.message for p in prepared if p.outcome.status != "duplicate"])
+            for p in prepared:
+                if (p.message.agency, p.message.message_id) in seen:  # a redelivery or a resend
+                    p.outcome = Outcome(p.message.agency, p.message.message_id, "duplicate", kind=p.message.kind)
+                    p.records, p.whole_failure = [], None
             unit = _Unit(session)
             unit.prefetch([p for p in prepared if p.outcome.status != "duplicate" and p.whole_failure is None])
             for p in prepared:
@@ -325,8 +336,9 @@ class Pipeline:
                                "body_sha256": hashlib.sha256(msg.body).hexdigest()}))
             unit.flush()
             merged_away = {m for ms in touched.values() for m in ms}
-            deadlines.refresh_many(session, {m: merged for m, merged in touched.items() if m not in merged_away},
-                                   self.settings["deadlines"])
+            live = {m: merged for m, merged in touched.items() if m not in merged_away}
+            deadlines.refresh_many(session, live, self.settings["deadlines"],
+                                   known={m: unit.local[m] for m in live if m in unit.linker.whole})
             if replay_of is not None:
                 self._mark_replay(session, replay_of, prepared[0].outcome)
             audit.append_many(session, trail)
@@ -346,6 +358,8 @@ class Pipeline:
             matter_id = unit.linker.link(record, merged)
             touched.setdefault(matter_id, []).extend(merged)
             record.update(record_id=record_id, matter_id=matter_id, accepted_at=iso(now_beijing()))
+            if matter_id in unit.linker.whole:
+                unit.local.setdefault(matter_id, []).append(record)
             unit.records.append({
                 "record_id": record_id, "type": record["type"], "schema_version": record["schema_version"],
                 "source_agency": record["source_agency"], "source_ref": record["source_ref"], "matter_id": matter_id,

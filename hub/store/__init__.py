@@ -7,6 +7,7 @@ workers and CLI commands in other processes can share one file. PostgreSQL by UR
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,11 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.store.models import Base
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: SQLite's busy handler queues the processes there
+    fcntl = None
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -41,10 +47,7 @@ def make_engine(url: str, **kwargs) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
-        # SQLite has one writer at a time. Threads of this process queue on a lock of our
-        # own, handed over the moment a transaction ends; SQLite's busy handler (for other
-        # processes) sleeps up to 100 ms between tries, which would idle the hub's workers.
-        writer = threading.RLock()
+        writer = _WriterLock(parsed.database if parsed.database and parsed.database != ":memory:" else None)
         holding: set[int] = set()  # pooled connections whose transaction holds ``writer``
 
         @event.listens_for(engine, "begin")
@@ -76,8 +79,49 @@ def make_engine(url: str, **kwargs) -> Engine:
         engine.dialect.do_commit = _ending(engine.dialect.do_commit)
         engine.dialect.do_rollback = _ending(engine.dialect.do_rollback)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pre-ping (a round trip per checkout): a connection that died with the server fails
+    # its statement, the caller holds its batch and retries (hub.errors.Unavailable), and
+    # SQLAlchemy replaces the pool's connections on a disconnect error.
+    kwargs.setdefault("pool_recycle", 1800)
     return create_engine(url, **kwargs)
+
+
+class _WriterLock:
+    """SQLite's one writer at a time, queued fairly: threads of this process on an RLock,
+    processes on ``flock(2)`` of a file beside the database. Both hand over the moment a
+    transaction ends; SQLite's own busy handler (still there, for anything else writing the
+    file) sleeps up to 100 ms between tries, which would leave the hub's workers idle."""
+
+    def __init__(self, database: str | None):
+        self._thread = threading.RLock()
+        self._depth = 0
+        self._path = database + ".lock" if database and fcntl is not None else None
+        self._fd: int | None = None
+        self._open()
+        if self._path:
+            os.register_at_fork(after_in_child=self._open)  # a child must not share the parent's lock
+
+    def _open(self) -> None:
+        self._depth = 0
+        self._thread = threading.RLock()
+        if self._path:
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def acquire(self) -> None:
+        self._thread.acquire()
+        if self._depth == 0 and self._fd is not None:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+            except BaseException:
+                self._thread.release()
+                raise
+        self._depth += 1
+
+    def release(self) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._thread.release()
 
 
 class Store:
