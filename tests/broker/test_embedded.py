@@ -286,6 +286,43 @@ def publish_some(url: str, n: int, queue: Queue) -> None:
             producer.publish(f"m{i}".encode(), exchange=IN, routing_key=queue.routing_key, message_id=f"m{i}")
 
 
+def leased(db_path) -> int:
+    db = sqlite3.connect(db_path)
+    try:
+        return db.execute("SELECT count(*) FROM messages WHERE lease_until > ?", (time.time(),)).fetchone()[0]
+    finally:
+        db.close()
+
+
+def test_a_publish_batch_is_one_transaction_all_or_none(url, db_path):
+    declare(url, inbound("hrss"))
+    with Connection(url) as conn:
+        channel = conn.channel()
+        producer = Producer(channel)
+        with pytest.raises(RuntimeError), channel.publish_batch():
+            producer.publish(b"m0", exchange=IN, routing_key="hrss", message_id="m0")
+            raise RuntimeError("the publisher fails mid-batch")
+        assert rows(db_path) == 0  # none of the batch
+        with channel.publish_batch():
+            for i in range(3):
+                producer.publish(f"m{i}".encode(), exchange=IN, routing_key="hrss", message_id=f"m{i}")
+        assert rows(db_path) == 3
+
+
+def test_a_consumer_leases_ahead_within_its_prefetch_and_gives_back_on_cancel(url, db_path):
+    publish_some(url, 10, inbound("hrss"))
+    with Connection(url) as conn:
+        got = []
+        consumer = Consumer(conn.default_channel, [inbound("hrss")], on_message=got.append, prefetch_count=4,
+                            auto_declare=False)
+        consumer.consume()
+        conn.drain_events(timeout=1)
+        assert got and leased(db_path) == 4  # one statement leased its prefetch, not the whole queue
+        consumer.cancel()
+        assert leased(db_path) == len(got)  # leased ahead, never handed over: given back at once
+    assert rows(db_path) == 10
+
+
 def test_clean_close_releases_leases_without_duplicating(url, db_path):
     queue = inbound("hrss")
     publish_some(url, 3, queue)
