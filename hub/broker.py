@@ -128,8 +128,15 @@ class Publisher:
         self._acked: set[int] = set()
         self._nacked: set[int] = set()
         self._next_tag = 1
+        self._used = 0.0
 
     def _open(self) -> None:
+        heartbeat = self.settings["broker"]["heartbeat"]
+        if self.conn is not None and heartbeat and time.monotonic() - self._used > heartbeat:
+            # Idle past its heartbeat interval with nothing sending heartbeats on it: the broker
+            # drops such a connection, and the next publish would fail on it. Start afresh.
+            self.close()
+        self._used = time.monotonic()
         if self.conn is not None:
             return
         conn = connect(self.settings, self.url)

@@ -17,6 +17,7 @@ error raises :class:`hub.errors.Unavailable`: the caller keeps the messages and 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -129,6 +130,38 @@ def signature_for(key: str, body: bytes) -> str:
     return "sha256=" + hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
 
 
+NUL = "\x00"  # PostgreSQL text cannot hold it: a value with one is refused, or replaced to be stored
+
+
+def _nul_fields(message: NativeMessage) -> list[str]:
+    """The message's properties and headers that hold a NUL character."""
+    props = {"message_id": message.message_id, "kind": message.kind, "content_type": message.content_type,
+             "content_encoding": message.content_encoding, **{str(k): v for k, v in dict(message.headers).items()}}
+    return [_clean(name) for name, value in props.items() if NUL in name or (isinstance(value, str) and NUL in value)]
+
+
+def _nul_path(value: Any, path: str = "") -> str | None:
+    """The dotted path of the first string (or key) in ``value`` holding a NUL character."""
+    if isinstance(value, str):
+        return path or "value" if NUL in value else None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            where = f"{path}.{k}" if path else str(k)
+            if NUL in str(k):
+                return _clean(where)
+            if (found := _nul_path(v, where)) is not None:
+                return found
+    if isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            if (found := _nul_path(v, f"{path}.{i}" if path else str(i))) is not None:
+                return found
+    return None
+
+
+def _clean(text: str | None) -> str | None:
+    return text.replace(NUL, "\ufffd") if isinstance(text, str) else text
+
+
 def _summary(exc: BaseException) -> str:
     """Type and place of an unexpected error, without its message (it may hold data)."""
     tb = traceback.extract_tb(exc.__traceback__)
@@ -155,6 +188,10 @@ class Pipeline:
             return prep
         if not message.message_id:
             prep.whole_failure = Failure("message_id is required (rule: required)", "message_id", "required")
+            return prep
+        if bad := _nul_fields(message):
+            prep.whole_failure = Failure(f"{', '.join(bad)} must not contain NUL characters (rule: no-nul)",
+                                         bad[0], "no-nul")
             return prep
         try:
             key = None if trusted else adapter.key_for(message)
@@ -187,6 +224,11 @@ class Pipeline:
                 where = f"row {item.row}: " if item.row else ""
                 prep.outcome.failures.append(Failure(
                     f"{where}{exc}", exc.field, exc.rule, item.kind, item.row or 0, item.raw))
+                return
+            if (bad := _nul_path(canonical)) is not None:
+                where = f"row {item.row}: " if item.row else ""
+                prep.outcome.failures.append(Failure(f"{where}{bad} must not contain NUL characters (rule: no-nul)",
+                                                     bad, "no-nul", item.kind, item.row or 0, item.raw))
                 return
             fp = hashlib.sha256(json.dumps([item.type, item.source_ref, item.record], sort_keys=True,
                                            ensure_ascii=False, default=str).encode()).hexdigest()
@@ -289,7 +331,7 @@ class Pipeline:
     @staticmethod
     def _seen(session, messages: list[NativeMessage]) -> set[tuple[str, str]]:
         """(agency, message id) of the messages the inbox already holds."""
-        pairs = {(m.agency, m.message_id) for m in messages if m.message_id}
+        pairs = {(m.agency, m.message_id) for m in messages if m.message_id and NUL not in m.message_id}
         if not pairs:
             return set()
         rows = session.execute(
@@ -321,7 +363,7 @@ class Pipeline:
                     o.status = "rejected"
                     o.failures.insert(0, p.whole_failure)
                     o.dead_letters.append(self._dead_letter(session, msg, p.whole_failure, replay_of))
-                    trail.append((msg.agency, "message.rejected", f"{msg.agency}/{msg.message_id}",
+                    trail.append((msg.agency, "message.rejected", f"{msg.agency}/{_clean(msg.message_id)}",
                                   {"dead_letters": o.dead_letters, "rule": p.whole_failure.rule,
                                    "body_sha256": hashlib.sha256(msg.body).hexdigest()}))
                     continue
@@ -439,6 +481,13 @@ class Pipeline:
         return wrote
 
     def _dead_letter(self, session, msg: NativeMessage, failure: Failure, replay_of: int | None) -> int:
+        if _nul_fields(msg) or NUL in failure.reason or _nul_path([failure.field, failure.rule, failure.kind]):
+            msg = dataclasses.replace(msg, message_id=_clean(msg.message_id), kind=_clean(msg.kind),
+                                      content_type=_clean(msg.content_type),
+                                      content_encoding=_clean(msg.content_encoding),
+                                      headers={_clean(str(k)): _clean(v) for k, v in dict(msg.headers).items()})
+            failure = dataclasses.replace(failure, reason=_clean(failure.reason), field=_clean(failure.field),
+                                          rule=_clean(failure.rule), kind=_clean(failure.kind))
         body = failure.body if failure.body is not None else msg.body
         sha = hashlib.sha256(body).hexdigest()
         message_id = msg.message_id or f"missing-{sha[:16]}"

@@ -28,6 +28,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STATE_POLL_SECONDS = 1.0
+# py-amqp sends a heartbeat frame when ``heartbeat / BEAT_RATE`` seconds passed since the
+# last frame it sent, judged at each check; checked every ``heartbeat / 8`` seconds, frames
+# leave about every half interval, as RabbitMQ's own do (at rate 2 with checks every third
+# of the interval they left about once per interval, and RabbitMQ closed the connection for
+# missed heartbeats).
+BEAT_RATE = 4
 
 
 class InboundWorker(ConsumerMixin):
@@ -39,10 +45,12 @@ class InboundWorker(ConsumerMixin):
         self.batch_wait = cfg["batch_wait_ms"] / 1000.0
         self.prefetch = hub.settings["broker"]["prefetch"]
         self.heartbeat = hub.settings["broker"]["heartbeat"]
+        self.beat_every = self.heartbeat / 8 if self.heartbeat else None
         self.buffer: list[tuple[NativeMessage, object]] = []
         self.buffer_since = 0.0
         self.consuming: list[str] = []
         self.handled = 0
+        self.live = None  # the connection consumed on: ConsumerMixin consumes on a clone of self.connection
 
     # -- kombu ConsumerMixin hooks ------------------------------------------------------------
 
@@ -95,19 +103,23 @@ class InboundWorker(ConsumerMixin):
 
     def _consume(self, **kwargs):
         with self.consumer_context(**kwargs) as (conn, _channel, _consumers):
+            self.live = conn
             last_state = last_beat = time.monotonic()
             while not self.should_stop:
-                wait = max(0.001, self.batch_wait - (time.monotonic() - self.buffer_since)) if self.buffer else 1.0
+                idle = min(1.0, self.beat_every or 1.0)
+                wait = max(0.001, self.batch_wait - (time.monotonic() - self.buffer_since)) if self.buffer else idle
                 try:
                     conn.drain_events(timeout=wait)
                 except TimeoutError:
                     pass
                 now = time.monotonic()
+                # Heartbeats right after a read, never right after a long flush: the broker's
+                # heartbeats that came meanwhile are unread yet, and would count as missed.
+                if self.beat_every and now - last_beat >= self.beat_every:
+                    conn.heartbeat_check(rate=BEAT_RATE)
+                    last_beat = now
                 if self.buffer and (len(self.buffer) >= self.batch_size or now - self.buffer_since >= self.batch_wait):
                     self.flush()
-                if self.heartbeat and now - last_beat >= self.heartbeat / 3:
-                    conn.heartbeat_check()
-                    last_beat = now
                 if now - last_state >= STATE_POLL_SECONDS:
                     last_state = now
                     if self._state_changed():
@@ -145,6 +157,18 @@ class InboundWorker(ConsumerMixin):
                 self.flush()
         return on_message
 
+    def _wait_beating(self, seconds: float) -> None:
+        """Sleep, keeping the connection consumed on alive (heartbeats, as in :meth:`_consume`),
+        or the broker drops it and redelivers the held batch."""
+        until = time.monotonic() + seconds
+        while (left := until - time.monotonic()) > 0:
+            time.sleep(min(left, self.beat_every or left))
+            if self.live is not None and self.beat_every:
+                try:
+                    self.live.heartbeat_check(rate=BEAT_RATE)
+                except Exception:  # noqa: BLE001  (the broker may be gone too; acks will tell)
+                    pass
+
     def flush(self) -> None:
         """Apply the buffered batch, then acknowledge it (never before the commit)."""
         batch, self.buffer = self.buffer, []
@@ -166,11 +190,7 @@ class InboundWorker(ConsumerMixin):
                 if self.should_stop:
                     return  # unacknowledged: the broker redelivers them
                 log.warning("%s; batch of %d held, retrying in %.1fs", exc, len(live), backoff)
-                time.sleep(backoff)
-                try:
-                    self.connection.heartbeat_check()
-                except Exception:  # noqa: BLE001  (the broker may be gone too; acks will tell)
-                    pass
+                self._wait_beating(backoff)
                 backoff = min(backoff * 2, 30)
         # One acknowledgement for the whole batch: every message delivered on this channel
         # up to the last one is in it (a disabled agency's were requeued above).

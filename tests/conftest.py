@@ -221,6 +221,54 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.05):
     raise AssertionError(f"condition not met within {timeout}s")
 
 
+# -- fuzz figures: how many cases ran, in tests/artifacts/fuzz-counts.json ----------------------
+
+FUZZ_COUNTS = Path(__file__).resolve().parent / "artifacts" / "fuzz-counts.json"
+
+
+def record_fuzz_counts(section: str, values: dict) -> None:
+    """Merge ``values`` into ``section`` of the fuzz-counts file (other sections and keys stay)."""
+    import json
+
+    try:
+        data = json.loads(FUZZ_COUNTS.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = {}
+    data.setdefault(section, {}).update(values)
+    FUZZ_COUNTS.parent.mkdir(parents=True, exist_ok=True)
+    FUZZ_COUNTS.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+_PARSER_CASES: dict[str, int] = {}
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_call(item):
+    """Count the hypothesis cases each plugin's parser tests run (``tests/plugins/test_<plugin>.py``)."""
+    path = Path(str(item.path))
+    if path.parent.name != "plugins" or path.parent.parent.name != "tests" or not path.stem.startswith("test_"):
+        return (yield)
+    from hypothesis.statistics import collector
+
+    outer = collector.value  # hypothesis's own pytest plugin (statistics), kept working
+    plugin = path.stem.removeprefix("test_")
+
+    def note(stats):
+        ran = sum(1 for phase in stats.values() if isinstance(phase, dict)
+                  for case in phase.get("test-cases", ()) if case.get("status") in ("valid", "interesting"))
+        _PARSER_CASES[plugin] = _PARSER_CASES.get(plugin, 0) + ran
+        if outer is not None:
+            outer(stats)
+
+    with collector.with_value(note):
+        return (yield)
+
+
+def pytest_sessionfinish(session):
+    if _PARSER_CASES:
+        record_fuzz_counts("parsers (hypothesis cases)", dict(_PARSER_CASES))
+
+
 # -- no personal data in any log line, in any test -------------------------------------------
 
 _PII: list[str] | None = None

@@ -11,6 +11,7 @@ import base64
 import binascii
 import datetime as dt
 import functools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +58,7 @@ def api_route(rule: str, methods=("GET",), *, roles: tuple[str, ...], summary: s
         @functools.wraps(view)
         def wrapped(**kwargs):
             require(hub().store, roles, agency=kwargs.get(agency_arg) if agency_arg else None)
+            refuse_nul(kwargs)
             return view(**kwargs)
 
         bp.add_url_rule(rule, endpoint=view.__name__, view_func=wrapped, methods=list(methods))
@@ -70,6 +72,14 @@ def api_route(rule: str, methods=("GET",), *, roles: tuple[str, ...], summary: s
 
 def hub():
     return current_app.extensions["wagehub"]
+
+
+def refuse_nul(path_values: dict[str, Any]) -> None:
+    """A path or query value with a NUL character is a bad request (PostgreSQL text cannot hold one)."""
+    for name, value in [*path_values.items(), *request.args.items(multi=True)]:
+        if "\x00" in str(name) or (isinstance(value, str) and "\x00" in value):
+            field = str(name).replace("\x00", "")
+            raise BadRequest(f"{field} must not contain NUL characters", details={"field": field, "rule": "no-nul"})
 
 
 def _q(name, description, type_="string"):
@@ -174,6 +184,20 @@ def visible_records(records: list[Record]) -> list[dict]:
 
 # -- inbound ------------------------------------------------------------------------------------
 
+# An admin may enable or disable a plugin through another process (another gunicorn worker,
+# the CLI): each process reads the stored state again at most this often before it accepts
+# or refuses an inbound message, so a decision takes effect everywhere within that time.
+PLUGIN_STATE_TTL = 1.0
+
+
+def fresh_plugin_state() -> None:
+    now = time.monotonic()
+    ext = current_app.extensions
+    if now - ext.get("wagehub.plugin_state_at", float("-inf")) >= PLUGIN_STATE_TTL:
+        hub().refresh_plugin_state()
+        ext["wagehub.plugin_state_at"] = now
+
+
 @api_route("/inbound/<agency>", methods=("POST",), roles=("admin", "agency"), agency_arg="agency",
            summary="Post a native message as an agency; 202 once durably accepted",
            body="native", response="Accepted", statuses=(202, 400, 404, 409, 413, 422))
@@ -182,6 +206,7 @@ def inbound(agency: str):
     adapter = h.registry.get(agency)
     if adapter is None:
         raise NotFound(f"no plugin adapts agency {agency!r}")
+    fresh_plugin_state()
     if not h.registry.is_enabled(adapter.code):
         raise HubError(f"agency {agency} is disabled; its messages are not accepted now", status=409)
     if request.content_length and request.content_length > h.settings["api"]["max_body"]:
@@ -190,7 +215,10 @@ def inbound(agency: str):
     message_id = request.headers.get("message_id") or request.headers.get("Message-Id") \
         or request.headers.get("X-Message-Id")
     if not message_id:
-        raise BadRequest("message_id header is required", details={"field": "message_id", "rule": "required"})
+        # gunicorn (like nginx) drops header names with an underscore: over HTTP, send Message-Id.
+        raise BadRequest("message_id header is required (over HTTP send it as Message-Id: servers such as gunicorn "
+                         "drop header names that contain an underscore)",
+                         details={"field": "message_id", "rule": "required"})
     content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip() or None
     if not content_type:
         raise BadRequest("Content-Type is required", details={"field": "content_type", "rule": "required"})
@@ -329,8 +357,18 @@ def transfer(transfer_no: str):
     return jsonify(view)
 
 
+def json_object() -> dict:
+    """The request's JSON object body; none (or unreadable JSON) is an empty one."""
+    payload = request.get_json(silent=True)
+    if payload is None:
+        return {}
+    if not isinstance(payload, dict):
+        raise BadRequest("the body must be a JSON object", details={"field": "body", "rule": "type"})
+    return payload
+
+
 def _decide(transfer_no: str, decision: str):
-    payload = request.get_json(silent=True) or {}
+    payload = json_object()
     reason = payload.get("reason")
     if reason is not None and not isinstance(reason, str):
         raise BadRequest("reason must be text", details={"field": "reason", "rule": "type"})
@@ -341,7 +379,7 @@ def _decide(transfer_no: str, decision: str):
 
 @api_route("/transfers/<transfer_no>/release", methods=("POST",), roles=("linkage",), body="decision",
            summary="Release a held transfer to the police (legal-linkage office)", response="Dossier",
-           statuses=(200, 404, 409))
+           statuses=(200, 400, 404, 409))
 def transfer_release(transfer_no: str):
     return _decide(transfer_no, "release")
 
@@ -445,10 +483,12 @@ def dead_letters():
            summary="Feed a dead letter through again (optionally with fixed bytes: body_base64)",
            body="replay", response="ReplayResult", statuses=(200, 400, 404))
 def dead_letter_replay(dead_letter_id: int):
-    payload = request.get_json(silent=True) or {}
+    payload = json_object()
     fixed = None
     if payload.get("body_base64"):
         try:
+            if not isinstance(payload["body_base64"], str):
+                raise ValueError("not text")
             fixed = base64.b64decode(payload["body_base64"], validate=True)
         except (binascii.Error, ValueError):
             raise BadRequest("body_base64 is not base64", details={"field": "body_base64", "rule": "base64"}) from None
@@ -457,6 +497,8 @@ def dead_letter_replay(dead_letter_id: int):
 
 def replay(dead_letter_id: int, body: bytes | None = None, actor: str = "cli") -> dict:
     h = hub()
+    if not 0 < dead_letter_id < 2 ** 63:  # beyond any database integer: no such row
+        raise NotFound(f"no dead letter {dead_letter_id}")
     with h.store.sessions() as session:
         dl = session.get(DeadLetter, dead_letter_id)
         if dl is None:

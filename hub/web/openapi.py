@@ -54,6 +54,10 @@ class ReplaySchema(ma.Schema):
 
 
 
+# Success responses that may be a download instead of JSON (``?format=csv|xlsx``).
+DOWNLOADS = {"Bulletin": ("text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")}
+
+
 def _response(name: str | None) -> dict:
     """The schema of a route's success response: a named component, a page, or an object."""
     if name in ("Accepted", "Plugin"):
@@ -85,11 +89,14 @@ def build_spec() -> dict:
         for part in path.split("/"):
             if part.startswith("<") and part.endswith(">"):
                 conv, _, name = part[1:-1].rpartition(":")
-                params.append({"name": name, "in": "path", "required": True,
-                               "schema": {"type": "integer" if conv == "int" else "string"}})
+                # Flask's int converter takes digits only: no sign, so no negative numbers.
+                schema = {"type": "integer", "minimum": 0} if conv == "int" else {"type": "string"}
+                params.append({"name": name, "in": "path", "required": True, "schema": schema})
                 path = path.replace(part, "{" + name + "}")
         for method in route.methods:
             responses = {
+                "400": {"description": "a value the API cannot take (a NUL character, a bad cursor, ...)",
+                        "content": {"application/json": {"schema": error_ref}}},
                 "401": {"description": "missing, bad, expired or revoked token",
                         "content": {"application/json": {"schema": error_ref}}},
                 "403": {"description": "the token's role may not do this",
@@ -97,8 +104,10 @@ def build_spec() -> dict:
             }
             for status in route.statuses:
                 if 200 <= status < 300:
-                    schema = _response(route.response)
-                    responses[str(status)] = {"description": "OK", "content": {"application/json": {"schema": schema}}}
+                    content = {"application/json": {"schema": _response(route.response)}}
+                    for media in DOWNLOADS.get(route.response or "", ()):
+                        content[media] = {"schema": {"type": "string", "format": "binary"}}
+                    responses[str(status)] = {"description": "OK", "content": content}
                 else:
                     responses[str(status)] = {"description": "error",
                                               "content": {"application/json": {"schema": error_ref}}}
@@ -114,7 +123,10 @@ def build_spec() -> dict:
                 operation["requestBody"] = {"required": True, "description": "the agency's native bytes, untouched",
                                             "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}
                 operation["parameters"] = operation["parameters"] + [
-                    {"name": "message_id", "in": "header", "required": True, "schema": {"type": "string"}},
+                    {"name": "Message-Id", "in": "header", "required": True, "schema": {"type": "string"},
+                     "description": "the message id, unique per agency (the queue's message_id; X-Message-Id and "
+                                    "message_id are read too, but servers such as gunicorn drop header names "
+                                    "with an underscore)"},
                     {"name": "x-wagehub-kind", "in": "header", "required": False, "schema": {"type": "string"}},
                     {"name": "x-wagehub-signature", "in": "header", "required": False, "schema": {"type": "string"}},
                 ]

@@ -18,10 +18,14 @@ from hub.web.api import api_route, hub, mask_personal, sees_personal_data
 
 REPORT_READERS = ("admin", "linkage", "viewer")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(9999, 12, 30)
 
 
-def _q(name: str, description: str, required: bool = False, enum: list[str] | None = None) -> dict:
+def _q(name: str, description: str, required: bool = False, enum: list[str] | None = None,
+       fmt: str | None = None) -> dict:
     schema: dict = {"type": "string"}
+    if fmt:
+        schema["format"] = fmt
     if enum:
         schema["enum"] = enum
     return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
@@ -36,14 +40,17 @@ def day_arg() -> dt.date:
     try:
         if not _DATE_RE.match(raw):
             raise ValueError
-        return dt.date.fromisoformat(raw)
+        day = dt.date.fromisoformat(raw)
     except ValueError:
         raise BadRequest("date must be a calendar date YYYY-MM-DD", details={"field": "date", "rule": "date"}) from None
+    if not FIRST_DAY <= day <= LAST_DAY:  # the day's window in UTC must stay within the calendar
+        raise BadRequest(f"date must be between {FIRST_DAY} and {LAST_DAY}", details={"field": "date", "rule": "range"})
+    return day
 
 
 @api_route("/bulletin", roles=REPORT_READERS,
            summary="The daily bulletin (日通报) of one day, by district: JSON, or a CSV / XLSX download",
-           params=[_q("date", "the day, YYYY-MM-DD (Beijing time)", required=True),
+           params=[_q("date", "the day, YYYY-MM-DD (Beijing time)", required=True, fmt="date"),
                    _q("format", "json (default), csv or xlsx", enum=["json", "csv", "xlsx"])],
            response="Bulletin", statuses=(200, 400))
 def bulletin():
@@ -62,7 +69,7 @@ def bulletin():
 
 @api_route("/followups", roles=REPORT_READERS,
            summary="Follow-up sample (回头看): a reproducible draw of the day's closed matters, with contacts",
-           params=[_q("date", "the day the matters closed, YYYY-MM-DD (Beijing time)", required=True)],
+           params=[_q("date", "the day the matters closed, YYYY-MM-DD (Beijing time)", required=True, fmt="date")],
            response="FollowupList", statuses=(200, 400))
 def followups():
     day = day_arg()

@@ -8,6 +8,9 @@ import json
 
 import pytest
 import requests
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 import plugins.contractor as contractor
 from hub import Delivery, InvalidMessage, NativeMessage, Undeliverable
@@ -112,3 +115,61 @@ def test_webhook_delivery_is_signed_and_failures_are_told_apart():
                                         settings=settings(server.url))
     finally:
         server.close()
+
+
+# --- robustness: whatever the bytes, InvalidMessage or a record the schema can judge ----------
+
+FUZZ = hsettings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def _parse_any(body: bytes, uscc: str | None = USCC) -> None:
+    try:
+        items = contractor.parse_message(message=message(body, uscc), settings=settings())
+    except InvalidMessage as exc:
+        assert exc.reason and exc.rule
+        return
+    for p in items:
+        try:
+            normalise_record({"type": p.type, "source_agency": "contractor", "source_ref": p.source_ref,
+                              "received_at": "2023-05-26T17:00:00+08:00", **p.record})
+        except RecordInvalid as exc:
+            assert exc.rule
+
+
+@FUZZ
+@given(body=st.binary(max_size=300), uscc=st.sampled_from([USCC, None, "91370103JURQ283F5B"]))
+def test_random_bytes_never_crash(body, uscc):
+    _parse_any(body, uscc)
+
+
+@FUZZ
+@given(data=st.data())
+def test_mutated_replies_never_crash(data):
+    body = bytearray(REPLY)
+    for _ in range(data.draw(st.integers(1, 4))):
+        if not body:
+            break
+        i = data.draw(st.integers(0, len(body) - 1))
+        op = data.draw(st.sampled_from(["set", "delete", "insert", "truncate"]))
+        if op == "set":
+            body[i] = data.draw(st.integers(0, 255))
+        elif op == "delete":
+            del body[i]
+        elif op == "insert":
+            body[i:i] = data.draw(st.binary(min_size=1, max_size=4))
+        else:
+            del body[i:]
+    _parse_any(bytes(body))
+
+
+@FUZZ
+@given(data=st.data())
+def test_any_json_value_in_any_field_never_crashes(data):
+    doc = json.loads(REPLY)
+    doc[data.draw(st.sampled_from(sorted(doc) + ["extra"]))] = data.draw(_JSON)
+    _parse_any(json.dumps(doc, ensure_ascii=False).encode("utf-8"))

@@ -14,6 +14,7 @@ from hub.web.console import bp
 from hub.web.console.access import allow, hub
 from hub.web.console.charts import bar_chart
 from hub.web.console.display import agency_name
+from hub.web.reports import FIRST_DAY, LAST_DAY
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 
@@ -25,9 +26,12 @@ def _day() -> dt.date:
     try:
         if not _DATE_RE.match(raw):
             raise ValueError
-        return dt.date.fromisoformat(raw)
+        day = dt.date.fromisoformat(raw)
     except ValueError:
         raise BadRequest("日期格式应为 YYYY-MM-DD the date must be YYYY-MM-DD") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise BadRequest(f"日期超出范围 the date must be between {FIRST_DAY} and {LAST_DAY}")
+    return day
 
 
 def _build(day: dt.date) -> dict:

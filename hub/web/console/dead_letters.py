@@ -91,7 +91,7 @@ def dead_letters():
                            total=total, agencies=agencies, kinds=kinds, next_args=next_args)
 
 
-@bp.get("/dead-letters/<int:dead_letter_id>")
+@bp.get("/dead-letters/<int(max=9223372036854775807):dead_letter_id>")  # beyond: no such row
 @allow("admin", "agency")
 def dead_letter(dead_letter_id: int):
     with hub().store.sessions() as s:
@@ -105,7 +105,7 @@ def dead_letter(dead_letter_id: int):
     return render_template("console/dead_letter.html", dl=view, headers=headers, body=body)
 
 
-@bp.post("/dead-letters/<int:dead_letter_id>/replay")
+@bp.post("/dead-letters/<int(max=9223372036854775807):dead_letter_id>/replay")
 @allow("admin")
 def dead_letter_replay(dead_letter_id: int):
     with hub().store.sessions() as s:

@@ -1,0 +1,59 @@
+"""The API under several server processes (``gunicorn -w N 'hub.app:create_app()'``): each
+worker builds its own hub on start-up, and they share state only through the database."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+from tests.conftest import sample
+
+
+def test_a_plugin_disabled_through_one_worker_is_refused_by_the_others(hub, settings, token, monkeypatch):
+    from hub.app import create_app
+    from hub.runtime import Hub
+    from hub.web import api
+
+    monkeypatch.setattr(api, "PLUGIN_STATE_TTL", 0.0)  # each request reads the stored state again
+    other = Hub(settings)
+    try:
+        first, second = create_app(hub=hub).test_client(), create_app(hub=other).test_client()
+        hrss, admin = token("agency:hrss"), token("admin")
+
+        def post(client, message_id):
+            return client.post("/api/v1/inbound/hrss", data=sample("hrss-clue.json"),
+                               headers={**hrss, "Message-Id": message_id, "Content-Type": "application/json"})
+
+        assert post(second, "w-1").status_code == 202
+        assert first.post("/api/v1/plugins/hrss/disable", headers=admin).status_code == 200
+        refused = post(second, "w-2")
+        assert refused.status_code == 409 and "disabled" in refused.json["error"]["message"]
+        assert first.post("/api/v1/plugins/hrss/enable", headers=admin).status_code == 200
+        assert post(second, "w-2").status_code == 202
+    finally:
+        other.shutdown()
+
+
+def test_workers_starting_together_migrate_an_empty_database_once(settings):
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from hub.app import migrate_once
+    from hub.store import Store
+
+    url = settings["hub"]["database_url"]  # empty: nothing has migrated it yet
+    # Processes, as gunicorn's workers are, forked from a server that has imported the hub once.
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["hub.app"])
+    workers = [ctx.Process(target=migrate_once, args=(url,)) for _ in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(120)
+    assert [w.exitcode for w in workers] == [0, 0, 0, 0]
+    store = Store(url)
+    try:
+        head = ScriptDirectory.from_config(store.alembic_config()).get_current_head()
+        with store.engine.connect() as conn:
+            assert MigrationContext.configure(conn).get_current_revision() == head
+    finally:
+        store.dispose()
