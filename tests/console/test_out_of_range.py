@@ -19,3 +19,11 @@ def test_a_dead_letter_id_beyond_any_database_integer_is_not_found(console):
     resp = admin.post("/console/dead-letters/99999999999999999999999/replay",
                       data={"csrf_token": admin.csrf(), "mode": "as-kept"})
     assert resp.status_code == 404
+
+
+def test_a_nul_character_in_a_page_address_is_a_400(console):
+    """PostgreSQL text cannot hold NUL: the page must refuse it, not fail on the query."""
+    admin = console("admin")
+    for url in ("/console/dead-letters?status=%00", "/console/dead-letters?agency=%00", "/console/matters/m%00",
+                "/console/transfers?status=%00", "/console/transfers/YS%00"):
+        assert admin.get(url).status_code == 400, url

@@ -85,9 +85,10 @@ def _status(hub):
 def test_signed_reply_joins_the_matter_and_reaches_labour_inspection(contractor_hub, agency, token):
     from hub.app import create_app
 
-    hub, _ = contractor_hub
+    hub, server = contractor_hub
     client = create_app(hub=hub).test_client()
     send_project_and_clue(agency)
+    wait_for(lambda: server.received)  # the contractor answers the clue it was sent
     body = (CONTRACTOR_SAMPLES / "contractor-reply.json").read_bytes()
     auth = token("agency:contractor")
     headers = {**auth, "message_id": "reply-1", "Content-Type": "application/json", "X-Wagehub-Contractor": USCC}

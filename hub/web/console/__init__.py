@@ -23,6 +23,16 @@ def _session_cookie(state) -> None:
     state.app.config["SESSION_COOKIE_NAME"] = "wagehub_console"
 
 
+@bp.before_request
+def _refuse_nul() -> None:
+    """A path or query value with a NUL character is a bad request (PostgreSQL text cannot hold one)."""
+    from flask import request
+
+    from hub.web.api import refuse_nul
+
+    refuse_nul(request.view_args or {})
+
+
 # The pages register their routes on ``bp`` when imported.
 from hub.web.console import (  # noqa: E402
     access,  # noqa: F401
