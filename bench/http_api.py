@@ -46,7 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from measure import machine_busy, services_cpu, tree_cpu  # noqa: E402
+from measure import machine_busy, reset_database, services_cpu, tree_cpu  # noqa: E402
 
 from hub.config import load_settings  # noqa: E402
 
@@ -101,18 +101,7 @@ def free_port() -> int:
 
 
 def reset(settings) -> None:
-    """A clean PostgreSQL schema (as bench/pipeline.py); the embedded database is new anyway."""
-    url = settings["hub"]["database_url"]
-    if url.startswith("postgresql"):
-        from sqlalchemy import text
-
-        from hub.store import make_engine
-
-        engine = make_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
+    reset_database(settings["hub"]["database_url"])
 
 
 def prepare(settings) -> dict[str, str]:

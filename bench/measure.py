@@ -44,6 +44,21 @@ def time_parse(parse_message, message: hub.NativeMessage) -> tuple[int, int, flo
     return parsed, rejected, time.perf_counter() - start
 
 
+def reset_database(url: str) -> None:
+    """An empty PostgreSQL ``public`` schema (a bench's SQLite database is new anyway)."""
+    if not url.startswith("postgresql"):
+        return
+    from sqlalchemy import text
+
+    from hub.store import make_engine
+
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
 def through_hub(message: hub.NativeMessage, database_url: str = "") -> dict:
     """Apply one batch message through the hub's pipeline (parse, validate, one transaction:
     records, matters, outbox, audit) on a fresh database: records, dead letters, seconds."""
@@ -52,16 +67,7 @@ def through_hub(message: hub.NativeMessage, database_url: str = "") -> dict:
 
     settings = load_settings({"hub": {"var_dir": tempfile.mkdtemp(prefix="wagehub-bench-"),
                                       "database_url": database_url}}, environ={})
-    if database_url.startswith("postgresql"):
-        from sqlalchemy import text
-
-        from hub.store import make_engine
-
-        engine = make_engine(database_url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
+    reset_database(database_url)
     h = Hub(settings)
     logging.getLogger("hub").setLevel(logging.ERROR)  # the 0.1% bad rows would log a line each
     start = time.perf_counter()

@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bodies import body, token_of  # noqa: E402
-from measure import services_cpu  # noqa: E402
+from measure import reset_database, services_cpu, tree_cpu  # noqa: E402
 
 BASELINE_QUEUE = "bench.baseline"
 HUB_RECIPIENT = "hrss"
@@ -144,16 +144,7 @@ def settings_for(broker_url: str, database_url: str, var: str) -> dict:
 def reset(broker_url: str, database_url: str, var: str) -> dict:
     """A fresh var dir, database schema and queues; the hub's topology declared."""
     settings = settings_for(broker_url, database_url, var)
-    if database_url.startswith("postgresql"):
-        from sqlalchemy import text
-
-        from hub.store import make_engine
-
-        engine = make_engine(database_url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
+    reset_database(database_url)
     from kombu import Queue
 
     from hub.broker import is_amqp
@@ -255,12 +246,7 @@ def flow(url: str, mode: str, queue: str, n: int, rate: float = 0.0, timeout: fl
 
 
 def _process_cpu(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return 0.0
+    return tree_cpu(pid) or 0.0
 
 
 def hub_flow(settings: dict, n: int, workers: int, *, rate: float = 0.0, backlog: bool = False) -> dict:
