@@ -51,32 +51,14 @@ def create_app(config: Mapping[str, Any] | None = None, *, hub=None) -> Flask:
     return app
 
 
-_MIGRATION_LOCK = 7_215_002  # PostgreSQL advisory lock held while one process migrates
-
-
 def migrate_once(database_url: str) -> None:
-    """Bring the schema to head, one process at a time.
-
-    gunicorn starts its workers together and each builds a hub: on PostgreSQL, two of them
-    migrating an empty database at once collide ("duplicate key ... alembic_version") and
-    the worker that loses fails to boot, which stops gunicorn. Here the others wait for an
-    advisory lock, then find the schema current. (On SQLite the migration's own
-    ``BEGIN IMMEDIATE`` already makes the others wait.)
-    """
+    """Bring the schema to head, one process at a time (gunicorn starts its workers
+    together and each builds a hub; ``Store.ensure_schema`` makes the others wait)."""
     from hub.store import Store
 
     store = Store(database_url)
     try:
-        if store.dialect != "postgresql":
-            store.ensure_schema()
-            return
-        with store.engine.connect() as conn:
-            conn.exec_driver_sql(f"SELECT pg_advisory_lock({_MIGRATION_LOCK})")
-            try:
-                store.ensure_schema()
-            finally:
-                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_MIGRATION_LOCK})")
-                conn.commit()
+        store.ensure_schema()
     finally:
         store.dispose()
 

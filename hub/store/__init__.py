@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +28,8 @@ except ImportError:  # not on Windows: SQLite's busy handler queues the processe
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 READ_ONLY = "wagehub_read_only"  # execution option of the read sessions
+MIGRATION_LOCK = 7_215_002  # PostgreSQL advisory lock held while one process migrates
+_WRITERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # SQLite engine -> its _WriterLock
 
 
 def make_engine(url: str, **kwargs) -> Engine:
@@ -78,6 +81,7 @@ def make_engine(url: str, **kwargs) -> Engine:
 
         engine.dialect.do_commit = _ending(engine.dialect.do_commit)
         engine.dialect.do_rollback = _ending(engine.dialect.do_rollback)
+        _WRITERS[engine] = writer
         return engine
     # No pre-ping (a round trip per checkout): a connection that died with the server fails
     # its statement, the caller holds its batch and retries (hub.errors.Unavailable), and
@@ -160,16 +164,59 @@ class Store:
         command.upgrade(self.alembic_config(), revision)
 
     def ensure_schema(self) -> None:
-        """Migrate an empty or outdated database; a no-op when it is current."""
-        from alembic.runtime.migration import MigrationContext
+        """Migrate an empty or outdated database; a no-op when it is current.
+
+        Processes that start together (gunicorn's workers, several ``wagehub worker``)
+        migrate one at a time: the first takes the migration lock (a PostgreSQL advisory
+        lock, or on SQLite the writer lock held across Alembic's several commits), the
+        others wait for it and then find the schema current.
+        """
         from alembic.script import ScriptDirectory
 
         head = ScriptDirectory.from_config(self.alembic_config()).get_current_head()
+        if self._revision() == head:
+            return
+        with self._migration_lock():
+            current = self._revision()
+            if current != head:
+                log.info("migrating database from %s to %s", current, head)
+                self.upgrade()
+
+    def _revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
         with self.engine.connect() as conn:
-            current = MigrationContext.configure(conn).get_current_revision()
-        if current != head:
-            log.info("migrating database from %s to %s", current, head)
-            self.upgrade()
+            return MigrationContext.configure(conn).get_current_revision()
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        if self.dialect != "postgresql":
+            with self.exclusive():
+                yield
+            return
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK})")
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})")
+                conn.commit()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the SQLite writer lock across several transactions of this store (the
+        other processes' writers wait); a no-op elsewhere. Re-entrant: the transactions
+        inside take it again without waiting."""
+        writer = _WRITERS.get(self.engine)
+        if writer is None:
+            yield
+            return
+        writer.acquire()
+        try:
+            yield
+        finally:
+            writer.release()
 
     def ping(self) -> None:
         with self.engine.connect() as conn:
