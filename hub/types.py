@@ -16,6 +16,19 @@ __all__ = [
 ]
 
 
+class PluginSettings(ma.Schema):
+    """A plugin's settings schema to start from (``AgencyInfo.settings_schema``): it refuses
+    a setting it does not know, so a misspelt one stops the start-up instead of being
+    ignored, and declares ``key``, the HMAC-SHA256 key the hub checks inbound signatures
+    and signs outbound messages with. Use it as it is, or subclass it to add settings."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    key = ma.fields.String(load_default=None, allow_none=True,
+                           metadata={"description": "HMAC-SHA256 key shared with the agency (secret)"})
+
+
 @dataclass(frozen=True)
 class AgencyInfo:
     """What a plugin declares about the agency it adapts (``register_agency``)."""

@@ -106,25 +106,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import marshmallow as ma
-from hub import AgencyInfo, Delivery, NativeMessage, Parsed, Rendered, Sample, hookimpl
+from hub import AgencyInfo, Delivery, NativeMessage, Parsed, PluginSettings, Rendered, Sample, hookimpl
 
 from $package import mapping
 
 __version__ = "0.1.0"
 
 SAMPLES = Path(__file__).parent / "samples"
-
-
-class SettingsSchema(ma.Schema):
-    """``[plugins.$code]`` in the hub's configuration."""
-
-    class Meta:
-        # A misspelt setting must stop the start-up, not be silently ignored.
-        unknown = ma.RAISE
-
-    key = ma.fields.String(load_default=None, allow_none=True,
-                           metadata={"description": "HMAC-SHA256 key shared with the agency (secret)"})
 
 
 @hookimpl
@@ -135,7 +123,7 @@ def register_agency() -> AgencyInfo:
         version=__version__,
         kinds_in=(mapping.KIND,),
         kinds_out=(mapping.KIND,),
-        settings_schema=SettingsSchema(),
+        settings_schema=PluginSettings(),
         secret_settings=("key",),
         schema_version="1",
         description="JSON messages, UTF-8, Beijing times without offset, money as yuan strings.",

@@ -11,25 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import marshmallow as ma
-
-from hub import AgencyInfo, Delivery, NativeMessage, Parsed, Rendered, Sample, hookimpl
+from hub import AgencyInfo, Delivery, NativeMessage, Parsed, PluginSettings, Rendered, Sample, hookimpl
 from plugins.court import inbound, outbound
 
 __version__ = "1.0.0"
 
 SAMPLES = Path(__file__).parent / "samples"
-
-
-class CourtSettingsSchema(ma.Schema):
-    """``[plugins.court]``: only the HMAC key, which the hub (not the plugin) checks."""
-
-    class Meta:
-        # A misspelt setting must stop the start-up, not be silently ignored.
-        unknown = ma.RAISE
-
-    key = ma.fields.String(load_default=None, allow_none=True,
-                           metadata={"description": "HMAC-SHA256 key shared with the court system (secret)"})
 
 
 @hookimpl
@@ -40,7 +27,7 @@ def register_agency() -> AgencyInfo:
         version=__version__,
         kinds_in=inbound.KINDS_IN,
         kinds_out=(outbound.REFERRAL,),
-        settings_schema=CourtSettingsSchema(),
+        settings_schema=PluginSettings(),
         secret_settings=("key",),
         schema_version="1",
         description="JSON documents, snake_case, money as yuan decimal strings, ISO dates.",

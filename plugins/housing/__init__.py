@@ -14,25 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import marshmallow as ma
-
-from hub import AgencyInfo, Delivery, NativeMessage, Parsed, Rejected, Rendered, Sample, hookimpl
+from hub import AgencyInfo, Delivery, NativeMessage, Parsed, PluginSettings, Rejected, Rendered, Sample, hookimpl
 from plugins.housing import inbound, outbound
 
 __version__ = "1.0.0"
 
 SAMPLES = Path(__file__).parent / "samples"
-
-
-class HousingSettingsSchema(ma.Schema):
-    """``[plugins.housing]``: only the HMAC key, which the hub (not the plugin) checks."""
-
-    class Meta:
-        # A misspelt setting must stop the start-up, not be silently ignored.
-        unknown = ma.RAISE
-
-    key = ma.fields.String(load_default=None, allow_none=True,
-                           metadata={"description": "HMAC-SHA256 key shared with housing (secret)"})
 
 
 @hookimpl
@@ -43,7 +30,7 @@ def register_agency() -> AgencyInfo:
         version=__version__,
         kinds_in=inbound.KINDS_IN,
         kinds_out=(outbound.ASSIGNMENT,),
-        settings_schema=HousingSettingsSchema(),
+        settings_schema=PluginSettings(),
         secret_settings=("key",),
         schema_version="1",
         description="CSV batches with Chinese headers, UTF-8 with BOM or GB18030, money in yuan as text.",

@@ -11,25 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import marshmallow as ma
-
-from hub import AgencyInfo, Delivery, NativeMessage, Parsed, Rendered, Sample, hookimpl
+from hub import AgencyInfo, Delivery, NativeMessage, Parsed, PluginSettings, Rendered, Sample, hookimpl
 from plugins.hrss import inbound, outbound
 
 __version__ = "1.0.0"
 
 SAMPLES = Path(__file__).parent / "samples"
-
-
-class HrssSettingsSchema(ma.Schema):
-    """``[plugins.hrss]``: only the HMAC key, which the hub (not the plugin) checks."""
-
-    class Meta:
-        # A misspelt setting must stop the start-up, not be silently ignored.
-        unknown = ma.RAISE
-
-    key = ma.fields.String(load_default=None, allow_none=True,
-                           metadata={"description": "HMAC-SHA256 key shared with hrss (secret)"})
 
 
 @hookimpl
@@ -40,7 +27,7 @@ def register_agency() -> AgencyInfo:
         version=__version__,
         kinds_in=tuple(inbound.KINDS_IN),
         kinds_out=("NOTICE",),
-        settings_schema=HrssSettingsSchema(),
+        settings_schema=PluginSettings(),
         secret_settings=("key",),
         schema_version="1",
         description="JSON messages, money in integer fen, Beijing times without offset.",

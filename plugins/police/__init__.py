@@ -13,7 +13,7 @@ from typing import Any
 
 import marshmallow as ma
 
-from hub import AgencyInfo, Delivery, NativeMessage, Parsed, Rendered, Sample, hookimpl
+from hub import AgencyInfo, Delivery, NativeMessage, Parsed, PluginSettings, Rendered, Sample, hookimpl
 from plugins.police import inbound, outbound
 
 __version__ = "1.0.0"
@@ -21,15 +21,9 @@ __version__ = "1.0.0"
 SAMPLES = Path(__file__).parent / "samples"
 
 
-class PoliceSettingsSchema(ma.Schema):
+class PoliceSettingsSchema(PluginSettings):
     """``[plugins.police]``: HMAC key (checked by the hub) and what AJYS packets say."""
 
-    class Meta:
-        # A misspelt setting must stop the start-up, not be silently ignored.
-        unknown = ma.RAISE
-
-    key = ma.fields.String(load_default=None, allow_none=True,
-                           metadata={"description": "HMAC-SHA256 key shared with the police system (secret)"})
     encoding = ma.fields.String(
         load_default=outbound.DEFAULTS["encoding"],
         validate=ma.validate.OneOf(["gb18030", "utf-8"], error="must be one of: {choices} (rule: enum)"),

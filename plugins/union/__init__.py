@@ -15,7 +15,7 @@ from typing import Any
 
 import marshmallow as ma
 
-from hub import AgencyInfo, Delivery, NativeMessage, Parsed, Rejected, Rendered, Sample, hookimpl
+from hub import AgencyInfo, Delivery, NativeMessage, Parsed, PluginSettings, Rejected, Rendered, Sample, hookimpl
 from plugins.union import inbound, outbound, xlsx
 
 __version__ = "1.0.0"
@@ -23,15 +23,9 @@ __version__ = "1.0.0"
 SAMPLES = Path(__file__).parent / "samples"
 
 
-class UnionSettingsSchema(ma.Schema):
+class UnionSettingsSchema(PluginSettings):
     """``[plugins.union]``: the HMAC key (checked by the hub) and the workbook limits."""
 
-    class Meta:
-        # A misspelt setting must stop the start-up, not be silently ignored.
-        unknown = ma.RAISE
-
-    key = ma.fields.String(load_default=None, allow_none=True,
-                           metadata={"description": "HMAC-SHA256 key shared with the union office (secret)"})
     max_bytes = ma.fields.Integer(
         load_default=xlsx.MAX_BYTES, validate=ma.validate.Range(min=1, error="must be at least {min} (rule: range)"),
         metadata={"description": "largest workbook accepted, in bytes (default 10 MiB)"})

@@ -14,25 +14,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import marshmallow as ma
-from hub import AgencyInfo, Delivery, NativeMessage, Parsed, Rendered, Sample, hookimpl
+from hub import AgencyInfo, Delivery, NativeMessage, Parsed, PluginSettings, Rendered, Sample, hookimpl
 
 from wagehub_procuratorate import inbound, outbound
 
 __version__ = "1.0.0"
 
 SAMPLES = Path(__file__).parent / "samples"
-
-
-class SettingsSchema(ma.Schema):
-    """``[plugins.procuratorate]`` in the hub's configuration."""
-
-    class Meta:
-        # A misspelt setting must stop the start-up, not be silently ignored.
-        unknown = ma.RAISE
-
-    key = ma.fields.String(load_default=None, allow_none=True,
-                           metadata={"description": "HMAC-SHA256 key shared with the procuratorate (secret)"})
 
 
 @hookimpl
@@ -43,7 +31,7 @@ def register_agency() -> AgencyInfo:
         version=__version__,
         kinds_in=(inbound.JDYJ,),
         kinds_out=tuple(outbound.WRITERS),
-        settings_schema=SettingsSchema(),
+        settings_schema=PluginSettings(),
         secret_settings=("key",),
         # supervision_opinion came with canonical schema 1.1
         schema_version="1.1",
