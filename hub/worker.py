@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STATE_POLL_SECONDS = 1.0
+# A batch takes what the broker has already sent: a read that finds nothing within this
+# time ends it. (Not zero: a socket with no timeout would block.)
+READY_SECONDS = 0.001
+# Longest a batch goes on filling while messages keep coming.
+FILL_SECONDS = 0.25
 # py-amqp sends a heartbeat frame when ``heartbeat / BEAT_RATE`` seconds passed since the
 # last frame it sent, judged at each check; checked every ``heartbeat / 8`` seconds, frames
 # leave about every half interval, as RabbitMQ's own do (at rate 2 with checks every third
@@ -108,17 +113,21 @@ class InboundWorker(ConsumerMixin):
             while not self.should_stop:
                 idle = min(1.0, self.beat_every or 1.0)
                 wait = max(0.001, self.batch_wait - (time.monotonic() - self.buffer_since)) if self.buffer else idle
+                dry = False
                 try:
                     conn.drain_events(timeout=wait)
+                    self._take_ready(conn)
                 except TimeoutError:
-                    pass
+                    dry = True
                 now = time.monotonic()
                 # Heartbeats right after a read, never right after a long flush: the broker's
                 # heartbeats that came meanwhile are unread yet, and would count as missed.
                 if self.beat_every and now - last_beat >= self.beat_every:
                     conn.heartbeat_check(rate=BEAT_RATE)
                     last_beat = now
-                if self.buffer and (len(self.buffer) >= self.batch_size or now - self.buffer_since >= self.batch_wait):
+                age = now - self.buffer_since
+                if self.buffer and (len(self.buffer) >= self.batch_size or age >= FILL_SECONDS
+                                    or (dry and age >= self.batch_wait)):
                     self.flush()
                 if now - last_state >= STATE_POLL_SECONDS:
                     last_state = now
@@ -127,6 +136,18 @@ class InboundWorker(ConsumerMixin):
                 yield
             if self.buffer:
                 self.flush()
+
+    def _take_ready(self, conn) -> None:
+        """Add to the batch what the broker has already sent, without waiting for more.
+
+        The batch is applied once nothing more is ready (``TimeoutError``) or it is full:
+        under load it fills with what arrived while the last one was applied, so batches
+        grow with the load and the cost of each commit is shared by more messages; when the
+        flow is light, a message is applied at once instead of waiting for others.
+        """
+        while self.buffer and len(self.buffer) < self.batch_size \
+                and time.monotonic() - self.buffer_since < FILL_SECONDS:
+            conn.drain_events(timeout=READY_SECONDS)
 
     def _state_changed(self) -> bool:
         try:
