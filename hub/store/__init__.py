@@ -97,24 +97,33 @@ class _WriterLock:
     file) sleeps up to 100 ms between tries, which would leave the hub's workers idle."""
 
     def __init__(self, database: str | None):
-        self._thread = threading.RLock()
-        self._depth = 0
         self._path = database + ".lock" if database and fcntl is not None else None
         self._fd: int | None = None
-        self._open()
+        self._reset()
         if self._path:
-            os.register_at_fork(after_in_child=self._open)  # a child must not share the parent's lock
+            ref = weakref.ref(self)  # the fork hook must not keep a disposed store's lock alive
 
-    def _open(self) -> None:
+            def after_fork() -> None:
+                if (lock := ref()) is not None:
+                    lock._reset(inherited=True)
+
+            os.register_at_fork(after_in_child=after_fork)
+
+    def _reset(self, inherited: bool = False) -> None:
+        """A new process starts unlocked, and opens the file anew on first use: a descriptor
+        inherited across fork shares the parent's lock instead of competing for it."""
         self._depth = 0
         self._thread = threading.RLock()
-        if self._path:
-            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        if inherited and self._fd is not None:
+            os.close(self._fd)  # the parent's lock stays: it holds its own descriptor
+        self._fd = None
 
     def acquire(self) -> None:
         self._thread.acquire()
-        if self._depth == 0 and self._fd is not None:
+        if self._depth == 0 and self._path is not None:
             try:
+                if self._fd is None:
+                    self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
                 fcntl.flock(self._fd, fcntl.LOCK_EX)
             except BaseException:
                 self._thread.release()
@@ -126,6 +135,17 @@ class _WriterLock:
         if self._depth == 0 and self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         self._thread.release()
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except OSError:
+            pass
 
 
 class Store:
@@ -227,6 +247,8 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if (writer := _WRITERS.get(self.engine)) is not None:
+            writer.close()  # opened again if the store is used after all
 
 
 __all__ = ["Store", "Base", "make_engine"]

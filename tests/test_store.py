@@ -1,0 +1,63 @@
+"""The embedded store's writer lock across processes: SQLite writers queue on ``flock(2)``
+of a file beside the database, a forked child competes for it instead of sharing its
+parent's, and a disposed store leaves no descriptor behind."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import time
+
+import pytest
+from sqlalchemy import text
+
+from hub.store import Store
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="fork(2) only")
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_a_disposed_store_leaves_no_descriptor_and_a_fork_after_its_folder_went_is_clean(tmp_path, capfd):
+    before = open_fds()
+    for i in range(5):
+        folder = tmp_path / f"s{i}"
+        store = Store(f"sqlite:///{folder}/hub.sqlite3")
+        store.ensure_schema()
+        store.dispose()
+        shutil.rmtree(folder)
+    assert open_fds() == before
+    pid = os.fork()  # the stores' lock files are gone: the child must not try to open them
+    if pid == 0:
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert status == 0
+    assert "lock" not in capfd.readouterr().err
+
+
+def _write_while_parent_holds(store: Store, started, done) -> None:
+    store.engine.dispose(close=False)  # the parent's pooled connections are the parent's
+    started.set()
+    with store.session() as session:  # the parent's store object, as gunicorn's preloaded app
+        session.execute(text("CREATE TABLE child_was_here (x INTEGER)"))
+    done.set()
+
+
+def test_a_forked_child_competes_for_the_write_lock_instead_of_sharing_its_parents(tmp_path):
+    store = Store(f"sqlite:///{tmp_path}/hub.sqlite3")
+    store.ensure_schema()
+    ctx = multiprocessing.get_context("fork")
+    started, done = ctx.Event(), ctx.Event()
+    with store.exclusive():  # the writer lock held (no SQLite transaction open across the fork)
+        child = ctx.Process(target=_write_while_parent_holds, args=(store, started, done))
+        child.start()
+        assert started.wait(10)
+        time.sleep(0.3)
+        assert not done.is_set()  # an inherited descriptor would have let it through
+    child.join(20)
+    assert child.exitcode == 0 and done.is_set()
+    store.dispose()
