@@ -5,7 +5,9 @@ workers can relay side by side), published in a batch with confirms, and marked 
 only once the broker has confirmed them. A row keeps its ``message_id`` for life, so a
 retried publish is a duplicate the recipient drops. Per matter and recipient, rows go
 out in order: a row waits while an earlier one of the same matter is undelivered. A
-recipient that fails (rendering raises, broker refuses) delays only its own rows.
+recipient that fails (rendering raises, broker refuses) delays only its own rows. A round
+the database cuts short (the claim made, the rows not marked) frees its claim on the next
+round, so its rows go out as soon as the database is back, not when the claim runs out.
 
 Agencies without a queue (contractors' webhooks) are served by a relay of their own
 (``direct=True``): their plugin delivers each message itself (``deliver_rendered``),
@@ -50,6 +52,9 @@ class Relay:
         self.backoff_start = cfg["backoff_start"]
         self.backoff_max = cfg["backoff_max"]
         self.wake = threading.Event()
+        # Rows claimed by rounds that failed, by the claim's end: released on the next round.
+        self.stranded: dict[dt.datetime, list[int]] = {}
+        self.claimed_until: dt.datetime | None = None  # the last claim's end
         self.pool = ThreadPoolExecutor(max_workers=cfg["direct_concurrency"],
                                        thread_name_prefix="wagehub-deliver") if direct else None
 
@@ -78,8 +83,9 @@ class Relay:
             rows = list(session.execute(query))
             rows = self._in_order(session, rows)
             if rows:
+                self.claimed_until = now + self.claim
                 session.execute(update(Outbox).where(Outbox.id.in_([r.id for r in rows]))
-                                .values(claimed_until=now + self.claim)
+                                .values(claimed_until=self.claimed_until)
                                 .execution_options(synchronize_session=False))
             return rows
 
@@ -110,9 +116,26 @@ class Relay:
 
     def run_once(self) -> int:
         """Claim, render, deliver and mark one batch; returns the number delivered."""
+        while self.stranded:
+            # Rows this relay claimed in a round the database cut short: free them now
+            # rather than when the claim runs out (``claim_seconds``), unless another
+            # relay has claimed them since. Any it published go out again under the same
+            # message_id.
+            until, ids = next(iter(self.stranded.items()))
+            self._release(ids, claimed_until=until)
+            del self.stranded[until]
         rows = self._claim()
         if not rows:
             return 0
+        try:
+            return self._deliver_claimed(rows)
+        except PublishError:
+            raise  # released already
+        except Exception:
+            self.stranded.setdefault(self.claimed_until, []).extend(r.id for r in rows)
+            raise
+
+    def _deliver_claimed(self, rows: list[Outbox]) -> int:
         started = time.perf_counter()
         out: list[OutMessage] = []
         sendable: list[Outbox] = []
@@ -188,9 +211,12 @@ class Relay:
                           content_type=rendered.content_type, content_encoding=rendered.content_encoding,
                           headers=headers, delivery=delivery, rendered=rendered)
 
-    def _release(self, ids: list[int]) -> None:
+    def _release(self, ids: list[int], claimed_until: dt.datetime | None = None) -> None:
+        """Let other rounds claim these rows (only if still under ``claimed_until``, if given)."""
+        mine = [Outbox.claimed_until == claimed_until] if claimed_until is not None else []
         with self.store.session() as session:
-            session.execute(update(Outbox).where(Outbox.id.in_(ids)).values(claimed_until=None))
+            session.execute(update(Outbox).where(Outbox.id.in_(ids), *mine).values(claimed_until=None)
+                            .execution_options(synchronize_session=False))
 
     def _finish(self, rows: list[Outbox], sent: list[int], failed: dict[int, str],
                 set_aside: dict[int, str] | None = None) -> None:

@@ -154,3 +154,56 @@ def test_a_lost_confirm_makes_at_most_a_duplicate_with_the_same_message_id(setti
         assert count(hub, Record) == N
     finally:
         hub.shutdown()
+
+
+def test_rows_of_a_round_the_database_cut_short_go_out_on_the_next_round(hub, settings, agency):
+    """The database fails after the claim (marking the rows sent fails): the next round
+    frees the relay's own claim at once instead of leaving the rows for ``claim_seconds``
+    (an hour here), and leaves alone rows another relay has claimed since."""
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from hub.errors import Unavailable
+    from hub.relay import Relay
+    from hub.store.models import utcnow
+    from hub.types import NativeMessage
+
+    def receipts(prefix, numbers):
+        return [NativeMessage(agency="police", body=RECEIPT.format(id=f"{prefix}-{i}", i=i).encode(),
+                              message_id=f"{prefix}-{i}", content_type="application/xml") for i in numbers]
+
+    hub.declare_topology()
+    hub.pipeline.process(receipts("cut-short", range(N)))
+    relay_settings = {**settings, "relay": {**settings["relay"], "claim_seconds": 3600.0, "batch_size": N // 2}}
+    relay = Relay(hub.store, hub.registry, Publisher(settings), relay_settings)
+    finish = relay._finish
+
+    def database_gone(*args, **kwargs):
+        raise Unavailable("database unavailable: OperationalError")
+
+    try:
+        relay._finish = database_gone
+        with pytest.raises(Unavailable):
+            relay.run_once()  # the first half published, never marked sent
+        relay._finish = finish
+        assert relay.run_once() == N // 2  # freed at once and sent again, not in an hour
+        assert relay.run_once() == N // 2
+        assert count(hub, Outbox, Outbox.status == "sent") == N
+
+        # Another relay claimed a cut-short round's rows meanwhile: they stay its own.
+        hub.pipeline.process(receipts("later", range(N, N + N // 2)))
+        relay._finish = database_gone
+        with pytest.raises(Unavailable):
+            relay.run_once()
+        relay._finish = finish
+        with hub.store.session() as session:  # the claim ran out and another relay took them
+            session.execute(update(Outbox).where(Outbox.status == "pending")
+                            .values(claimed_until=utcnow() + dt.timedelta(hours=1)))
+        assert relay.run_once() == 0
+        assert count(hub, Outbox, Outbox.status == "pending", Outbox.claimed_until.is_not(None)) == N // 2
+    finally:
+        relay.publisher.close()
+    received = agency.drain("hrss", wait=1.0)
+    ids = by_record(received)
+    assert len(ids) == N + N // 2 and all(len(message_ids) == 1 for message_ids in ids.values())
