@@ -33,8 +33,9 @@ ENFORCEMENT = ('{{"doc_type": "enforcement", "doc_id": "{id}", "issued_at": "202
 def _env(settings) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WAGEHUB_")}
     env.update(WAGEHUB_VAR_DIR=settings["hub"]["var_dir"], WAGEHUB_BROKER_URL=settings["hub"]["broker_url"],
-               WAGEHUB_DATABASE_URL=settings["hub"]["database_url"], WAGEHUB_PIPELINE__BATCH_WAIT_MS="5",
-               WAGEHUB_LINKAGE__CHECK_EVERY="3600")
+               WAGEHUB_DATABASE_URL=settings["hub"]["database_url"], WAGEHUB_LINKAGE__CHECK_EVERY="3600",
+               # Rows a killed worker had claimed wait this long for the next one (default 60 s).
+               WAGEHUB_RELAY__CLAIM_SECONDS="10")
     return env
 
 
@@ -67,7 +68,7 @@ def test_kill_9_during_the_flow_loses_nothing_and_applies_nothing_twice(hub, set
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             if kills < 3 or (kills < 6 and count(hub, Record) < N * kills // 6):
-                time.sleep(rng.uniform(2.0, 4.5))
+                time.sleep(rng.uniform(1.5, 3.0))  # start-up takes about 1 s of it
                 os.kill(worker.pid, signal.SIGKILL)
                 worker.wait()
                 kills += 1
