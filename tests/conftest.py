@@ -33,7 +33,6 @@ def settings(tmp_path, monkeypatch):
     overrides = {
         "hub": {"var_dir": str(tmp_path / "var"), "broker_url": TEST_BROKER_URL or "",
                 "database_url": TEST_DATABASE_URL or ""},
-        "pipeline": {"batch_wait_ms": 0},
         "relay": {"poll_interval": 0.05, "backoff_start": 0.2},
         # Escalations and bulletins are driven by tests that call the scheduler themselves.
         "linkage": {"check_every": 3600},

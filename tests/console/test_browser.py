@@ -62,7 +62,7 @@ class Live:
         settings = load_settings({
             "hub": {"var_dir": str(tmp / "var"), "broker_url": TEST_BROKER_URL or "",
                     "database_url": TEST_DATABASE_URL or ""},
-            "pipeline": {"batch_wait_ms": 0}, "relay": {"poll_interval": 0.05, "backoff_start": 0.2},
+            "relay": {"poll_interval": 0.05, "backoff_start": 0.2},
             "linkage": {"check_every": 3600}, "testing": True}, environ={})
         contractor_settings(settings, self.head_office.url)
         if TEST_DATABASE_URL:
