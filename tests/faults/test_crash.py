@@ -39,6 +39,16 @@ def _env(settings) -> dict:
     return env
 
 
+def stop_worker(proc: subprocess.Popen) -> None:
+    """Stop a ``wagehub worker`` process as its supervisor would: SIGTERM, then SIGKILL."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def count(hub, model, *where):
     with hub.store.sessions() as session:
         return session.execute(select(func.count()).select_from(model).where(*where)).scalar()
@@ -78,11 +88,7 @@ def test_kill_9_during_the_flow_loses_nothing_and_applies_nothing_twice(hub, set
                 break
             time.sleep(0.5)
     finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop_worker(worker)
         log.close()
     assert kills >= 3
     assert count(hub, Inbox) == N

@@ -41,20 +41,15 @@ def run(*cmd: str) -> None:
 @pytest.fixture
 def worker(settings):
     """``wagehub worker`` in its own process, as in production."""
-    import signal
     import sys
 
-    from tests.faults.test_crash import _env
+    from tests.faults.test_crash import _env, stop_worker
 
     os.makedirs(settings["hub"]["var_dir"], exist_ok=True)
     log = open(os.path.join(settings["hub"]["var_dir"], "worker.log"), "ab")
     proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "worker"], env=_env(settings), stdout=log, stderr=log)
     yield proc
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_worker(proc)
     log.close()
 
 

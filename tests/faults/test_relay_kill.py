@@ -30,7 +30,7 @@ from hub.broker import Publisher
 from hub.client import publish_native
 from hub.store.models import Inbox, Outbox, Record
 from tests.conftest import wait_for
-from tests.faults.test_crash import RECEIPT, _env
+from tests.faults.test_crash import RECEIPT, _env, stop_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 N = 40
@@ -54,15 +54,6 @@ def by_record(received) -> dict[str, set[str]]:
     for m in received:
         ids[m.headers["x-wagehub-record-id"]].add(m.properties["message_id"])
     return ids
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 @pytest.mark.slow
@@ -98,7 +89,7 @@ def test_a_relay_killed_between_commit_and_publish_republishes_the_rows(hub, set
             harness.kill()
             harness.wait()
         if worker is not None:
-            stop(worker)
+            stop_worker(worker)
         log.close()
     received = early + agency.drain("hrss", wait=1.0)
     ids = by_record(received)
