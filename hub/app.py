@@ -30,9 +30,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, hub=None) -> Flask:
         from hub.logs import setup_logging
 
         setup_logging(os.environ.get("WAGEHUB_LOG_LEVEL", "INFO"))
-        settings = load_settings(config)
-        migrate_once(settings["hub"]["database_url"])
-        hub = Hub(settings)
+        # Workers starting together migrate an empty database one at a time (the lock is
+        # in ``Store.ensure_schema``).
+        hub = Hub(load_settings(config))
     app = Flask(__name__)
     app.config["SECRET_KEY"] = hub.settings["hub"]["secret_key"]
     app.config["MAX_CONTENT_LENGTH"] = hub.settings["api"]["max_body"]
@@ -49,18 +49,6 @@ def create_app(config: Mapping[str, Any] | None = None, *, hub=None) -> Flask:
     app.register_blueprint(console.bp, url_prefix="/console")
     register_error_handlers(app)
     return app
-
-
-def migrate_once(database_url: str) -> None:
-    """Bring the schema to head, one process at a time (gunicorn starts its workers
-    together and each builds a hub; ``Store.ensure_schema`` makes the others wait)."""
-    from hub.store import Store
-
-    store = Store(database_url)
-    try:
-        store.ensure_schema()
-    finally:
-        store.dispose()
 
 
 def register_error_handlers(app: Flask) -> None:
