@@ -31,7 +31,7 @@ STATE_POLL_SECONDS = 1.0
 # A batch takes what the broker has already sent: a read that finds nothing within this
 # time ends it. (Not zero: a socket with no timeout would block.)
 READY_SECONDS = 0.001
-# Longest a batch goes on filling while messages keep coming.
+# Longest a batch goes on filling while messages keep coming (or ``batch_wait_ms``, if longer).
 FILL_SECONDS = 0.25
 # py-amqp sends a heartbeat frame when ``heartbeat / BEAT_RATE`` seconds passed since the
 # last frame it sent, judged at each check; checked every ``heartbeat / 8`` seconds, frames
@@ -48,6 +48,7 @@ class InboundWorker(ConsumerMixin):
         cfg = hub.settings["pipeline"]
         self.batch_size = cfg["batch_size"]
         self.batch_wait = cfg["batch_wait_ms"] / 1000.0
+        self.fill_for = max(FILL_SECONDS, self.batch_wait)
         self.prefetch = hub.settings["broker"]["prefetch"]
         self.heartbeat = hub.settings["broker"]["heartbeat"]
         self.beat_every = self.heartbeat / 8 if self.heartbeat else None
@@ -126,7 +127,7 @@ class InboundWorker(ConsumerMixin):
                     conn.heartbeat_check(rate=BEAT_RATE)
                     last_beat = now
                 age = now - self.buffer_since
-                if self.buffer and (len(self.buffer) >= self.batch_size or age >= FILL_SECONDS
+                if self.buffer and (len(self.buffer) >= self.batch_size or age >= self.fill_for
                                     or (dry and age >= self.batch_wait)):
                     self.flush()
                 if now - last_state >= STATE_POLL_SECONDS:
@@ -146,7 +147,7 @@ class InboundWorker(ConsumerMixin):
         flow is light, a message is applied at once instead of waiting for others.
         """
         while self.buffer and len(self.buffer) < self.batch_size \
-                and time.monotonic() - self.buffer_since < FILL_SECONDS:
+                and time.monotonic() - self.buffer_since < self.fill_for:
             conn.drain_events(timeout=READY_SECONDS)
 
     def _state_changed(self) -> bool:

@@ -59,3 +59,30 @@ def test_a_backlog_is_applied_in_full_batches_and_a_lone_message_at_once(setting
     finally:
         workers.stop()
         hub.shutdown()
+
+
+def test_batch_wait_ms_lingers_for_company_as_long_as_it_says(settings, agency, caplog):
+    """``pipeline.batch_wait_ms`` (off by default) keeps a batch open for more messages when
+    nothing more is ready, even beyond the 250 ms a batch otherwise goes on filling."""
+    import time
+
+    from hub.runtime import Hub, Workers
+
+    caplog.set_level(logging.INFO, logger="hub.pipeline")
+    settings = copy.deepcopy(settings)
+    settings["pipeline"].update(batch_size=BATCH, batch_wait_ms=1500)
+    hub = Hub(settings)
+    hub.declare_topology()
+    workers = Workers(hub)
+    workers.start()
+    try:
+        wait_for(lambda: workers.inbound.consuming, timeout=20)
+        for i in range(4):  # one every 150 ms: all within the linger, past 250 ms in all
+            agency.publish("police", RECEIPT.format(i=i).encode(), message_id=f"linger-{i}",
+                           content_type="application/xml")
+            time.sleep(0.15)
+        wait_for(lambda: stored(hub) == 4, timeout=20)
+        assert batches(caplog) == [4]
+    finally:
+        workers.stop()
+        hub.shutdown()
