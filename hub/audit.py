@@ -23,9 +23,10 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from hub.store import insert_rows
 from hub.store.models import AuditEntry, utcnow
 
 GENESIS = "0" * 64
@@ -92,7 +93,7 @@ def append_many(session: Session, entries: Iterable[tuple[str, str, str, dict[st
     """
     entries = list(entries)
     if entries:
-        session.connection().execute(insert(AuditEntry.__table__), _chain(session, entries))
+        insert_rows(session.connection(), AuditEntry.__table__, _chain(session, entries))
 
 
 def append(session: Session, actor: str, action: str, subject: str, details: dict[str, Any] | None = None) -> AuditEntry:

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import holidays
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from hub.ids import BEIJING
+from hub.store import any_of, insert_rows
 from hub.store.models import Deadline, Record, utcnow
 
 
@@ -233,7 +234,7 @@ def refresh_many(session: Session, matters: Mapping[str, Iterable[str]],
     unknown = [m for m in ids if m not in known]
     for i in range(0, len(unknown), 500):
         for mid, data in session.execute(select(Record.matter_id, Record.data)
-                                         .where(Record.matter_id.in_(unknown[i:i + 500]))
+                                         .where(any_of(session, Record.matter_id, unknown[i:i + 500]))
                                          .order_by(Record.matter_id, Record.occurred_at, Record.seq)):
             records[mid].append(data)
     now = utcnow()
@@ -248,12 +249,12 @@ def refresh_many(session: Session, matters: Mapping[str, Iterable[str]],
                            "done_at": d.done_at, "status": d.status, "region_code": region, "updated_at": now}
     stale = sorted({m for mid in ids for m in [mid, *matters[mid]]} - set(known))  # a new matter has none yet
     for i in range(0, len(stale), 500):
-        session.execute(delete(Deadline).where(Deadline.matter_id.in_(stale[i:i + 500])))
+        session.execute(delete(Deadline).where(any_of(session, Deadline.matter_id, stale[i:i + 500])))
     keys = sorted(rows)
     for i in range(0, len(keys), 500):  # a key another matter held (before a merge) moves here
-        session.execute(delete(Deadline).where(Deadline.key.in_(keys[i:i + 500])))
+        session.execute(delete(Deadline).where(any_of(session, Deadline.key, keys[i:i + 500])))
     if rows:
-        session.connection().execute(insert(Deadline.__table__), list(rows.values()))
+        insert_rows(session.connection(), Deadline.__table__, list(rows.values()))
     return out
 
 

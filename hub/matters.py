@@ -13,10 +13,11 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hub.ids import BEIJING, new_id
+from hub.store import any_of, insert_rows
 from hub.store.models import Matter, MatterKey, Outbox, Record, utcnow
 from schemas import RECORD_SCHEMAS, link_keys
 
@@ -118,7 +119,7 @@ class Linker:
         chunk = sorted(wanted)
         for i in range(0, len(chunk), 500):
             found.update(self.session.execute(select(MatterKey.key, MatterKey.matter_id)
-                                              .where(MatterKey.key.in_(chunk[i:i + 500]))).all())
+                                              .where(any_of(self.session, MatterKey.key, chunk[i:i + 500]))).all())
         for k in wanted:
             self.keys[k] = found.get(k)
         self._load_numbers(set(found.values()) - set(self.numbers))
@@ -129,7 +130,7 @@ class Linker:
         for mid in matter_ids:
             self.numbers[mid] = []
         for key, mid, seq in self.session.execute(select(MatterKey.key, MatterKey.matter_id, MatterKey.seq)
-                                                  .where(MatterKey.matter_id.in_(matter_ids))):
+                                                  .where(any_of(self.session, MatterKey.matter_id, matter_ids))):
             self.numbers[mid].append((seq, key))
             self.keys[key] = mid
 
@@ -137,7 +138,7 @@ class Linker:
         unknown = [k for k in keys if k not in self.keys]
         if unknown:
             rows = dict(self.session.execute(select(MatterKey.key, MatterKey.matter_id)
-                                             .where(MatterKey.key.in_(unknown))).all())
+                                             .where(any_of(self.session, MatterKey.key, unknown))).all())
             for k in unknown:
                 self.keys[k] = rows.get(k)
             self._load_numbers(set(rows.values()) - set(self.numbers))
@@ -189,13 +190,13 @@ class Linker:
     def flush(self) -> None:
         """Insert the matters and numbers held back, and move the touched matters' time."""
         if self.new_matters:
-            self.session.connection().execute(insert(Matter.__table__), self.new_matters)
+            insert_rows(self.session.connection(), Matter.__table__, self.new_matters)
             self.new_matters = []
         if self.new_keys:
-            self.session.connection().execute(insert(MatterKey.__table__), self.new_keys)
+            insert_rows(self.session.connection(), MatterKey.__table__, self.new_keys)
             self.new_keys = []
         if self.bumped:
-            self.session.execute(update(Matter).where(Matter.id.in_(sorted(self.bumped))).values(updated_at=utcnow()))
+            self.session.execute(update(Matter).where(any_of(self.session, Matter.id, sorted(self.bumped))).values(updated_at=utcnow()))
             self.bumped = set()
 
     def _duplicate_of(self, record: Mapping[str, Any], soft: list[str], known: dict[str, str]) -> str | None:
@@ -218,7 +219,7 @@ class Linker:
         if len(matter_ids) == 1:
             return matter_ids[0]
         self.flush()
-        rows = self.session.execute(select(Matter.id).where(Matter.id.in_(matter_ids))
+        rows = self.session.execute(select(Matter.id).where(any_of(self.session, Matter.id, matter_ids))
                                     .order_by(Matter.created_at, Matter.id)).all()
         return rows[0][0] if rows else matter_ids[0]
 

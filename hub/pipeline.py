@@ -29,15 +29,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import aliased
 
 from hub import audit, deadlines, linkage, matters, metrics
 from hub.errors import InvalidMessage, Unavailable
 from hub.ids import iso, new_id, now_beijing
 from hub.plugins import Registry
 from hub.routes import Route
-from hub.store import Store
+from hub.store import Store, any_of, insert_rows
 from hub.store.models import DeadLetter, Inbox, Outbox, Record, TransferHold, utcnow
 from hub.types import NativeMessage, Rejected
 from schemas import SCHEMAS, RecordInvalid, normalise_record
@@ -45,6 +46,9 @@ from schemas import SCHEMAS, RecordInvalid, normalise_record
 log = logging.getLogger(__name__)
 
 FLUSH_EVERY = 500  # rows held back before the transaction writes them
+# Outbox rows one transaction writes claimed for the caller to deliver (``process(claim=)``);
+# a batch file's rows past these are left to the relay, so its rows are not all held in memory.
+CLAIM_AHEAD_ROWS = 2000
 PRECHECK_BYTES = 1 << 20  # a message this big is looked up in the inbox before it is parsed
 
 
@@ -72,6 +76,8 @@ class Outcome:
     dead_letters: list[int] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     kind: str | None = None
+    deliveries: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    """Outbox rows written under the caller's claim (``process(claim=...)``), to deliver."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -98,8 +104,10 @@ class _Unit:
     check and a route's related records call it), so every query sees the whole transaction.
     """
 
-    def __init__(self, session):
+    def __init__(self, session, claim=None):
         self.session = session
+        self.claim = claim  # hub.relay.Claim: outbox rows to its recipients are written claimed
+        self.claim_room = CLAIM_AHEAD_ROWS
         self.now = utcnow()
         self.linker = matters.Linker(session, before_read=self.flush)
         self.fingerprints: set[tuple[str, str, str]] = set()  # (agency, type, fingerprint) stored
@@ -113,16 +121,20 @@ class _Unit:
         wanted = {(p.message.agency, record["type"], fp) for p in prepared for record, fp in p.records}
         items = sorted(wanted)
         for i in range(0, len(items), 300):
-            self.fingerprints.update(self.session.execute(
+            chunk = items[i:i + 300]
+            found = self.session.execute(
                 select(Record.source_agency, Record.type, Record.fingerprint)
-                .where(tuple_(Record.source_agency, Record.type, Record.fingerprint).in_(items[i:i + 300]))).all())
+                .where(any_of(self.session, Record.source_agency, {agency for agency, _, _ in chunk}),
+                       any_of(self.session, Record.type, {rtype for _, rtype, _ in chunk}),
+                       any_of(self.session, Record.fingerprint, {fp for _, _, fp in chunk}))).all()
+            self.fingerprints.update(row for row in map(tuple, found) if row in wanted)
         self.linker.prefetch([record for p in prepared for record, _ in p.records])
 
     def flush(self) -> None:
         self.linker.flush()
         for model, rows in ((Record, self.records), (Outbox, self.outbox), (Inbox, self.inbox)):
             if rows:
-                self.session.connection().execute(insert(model.__table__), rows)  # Core: no ORM bookkeeping
+                insert_rows(self.session.connection(), model.__table__, rows)  # no ORM bookkeeping
                 rows.clear()
 
 
@@ -277,9 +289,13 @@ class Pipeline:
 
     # -- stage 2: one transaction ---------------------------------------------------------
 
-    def process(self, messages: Iterable[NativeMessage], *, replay_of: int | None = None,
+    def process(self, messages: Iterable[NativeMessage], *, replay_of: int | None = None, claim=None,
                 _attempt: int = 1) -> list[Outcome]:
         """Apply a batch of messages; returns one outcome each, in order.
+
+        With ``claim`` (a :class:`hub.relay.Claim`), outbox rows to its recipients are
+        written claimed by the caller, who delivers them (each outcome's ``deliveries``)
+        once this returns; see :meth:`hub.relay.Relay.claim_ahead`.
 
         Raises :class:`Unavailable` when the database cannot be reached: nothing of the
         batch is applied then, and the caller must not acknowledge it.
@@ -300,7 +316,7 @@ class Pipeline:
                 # A replay is an admin's decision (the bytes may be fixed): no agency signature.
                 prepared.append(self._prepare(msg, trusted=replay_of is not None))
         try:
-            self._commit(prepared, replay_of)
+            self._commit(prepared, replay_of, claim)
         except IntegrityError as exc:
             # A concurrent writer committed first: the same message id, or a matter number
             # (clue:..., case:...) this batch also meant to add. Apply the batch again: what
@@ -308,7 +324,7 @@ class Pipeline:
             if _attempt >= 5:
                 raise Unavailable("concurrent writes kept conflicting with this batch") from exc
             log.info("batch of %d met a concurrent write; applying it again", len(prepared))
-            return self.process(messages, replay_of=replay_of, _attempt=_attempt + 1)
+            return self.process(messages, replay_of=replay_of, claim=claim, _attempt=_attempt + 1)
         except (OperationalError, SQLAlchemyError) as exc:
             raise Unavailable(f"database unavailable: {type(exc).__name__}") from exc
         tally: Counter = Counter()
@@ -335,12 +351,13 @@ class Pipeline:
         if not pairs:
             return set()
         rows = session.execute(
-            select(Inbox.agency, Inbox.message_id).where(tuple_(Inbox.agency, Inbox.message_id).in_(pairs))
+            select(Inbox.agency, Inbox.message_id).where(any_of(session, Inbox.agency, {a for a, _ in pairs}),
+                                                         any_of(session, Inbox.message_id, {m for _, m in pairs}))
         ).all()
-        return {(a, m) for a, m in rows}
+        return {(a, m) for a, m in rows if (a, m) in pairs}
 
-    def _commit(self, prepared: list[_Prepared], replay_of: int | None) -> None:
-        wrote_outbox = False
+    def _commit(self, prepared: list[_Prepared], replay_of: int | None, claim=None) -> None:
+        wrote_outbox = False  # rows no one has claimed: the relays are woken for them
         in_batch: set[tuple[str, str]] = set()
         touched: dict[str, list[str]] = {}  # matter -> matters merged into it
         trail: list[tuple[str, str, str, dict[str, Any]]] = []  # audit entries of this batch
@@ -350,7 +367,7 @@ class Pipeline:
                 if (p.message.agency, p.message.message_id) in seen:  # a redelivery or a resend
                     p.outcome = Outcome(p.message.agency, p.message.message_id, "duplicate", kind=p.message.kind)
                     p.records, p.whole_failure = [], None
-            unit = _Unit(session)
+            unit = _Unit(session, claim)
             unit.prefetch([p for p in prepared if p.outcome.status != "duplicate" and p.whole_failure is None])
             for p in prepared:
                 msg, o = p.message, p.outcome
@@ -377,6 +394,7 @@ class Pipeline:
                               {"records": o.records, "dead_letters": o.dead_letters,
                                "body_sha256": hashlib.sha256(msg.body).hexdigest()}))
             unit.flush()
+            wrote_outbox |= self._wait_in_line(unit, prepared)
             merged_away = {m for ms in touched.values() for m in ms}
             live = {m: merged for m, merged in touched.items() if m not in merged_away}
             deadlines.refresh_many(session, live, self.settings["deadlines"],
@@ -409,19 +427,23 @@ class Pipeline:
                 "accepted_at": unit.now, "data": record,
             })
             p.outcome.records.append(record_id)
-            wrote |= self._route(unit, record, matter_id)
+            rows = self._route(unit, record, matter_id)
+            claimed = [row for row in rows if row["claimed_until"] is not None]
+            p.outcome.deliveries.extend(claimed)
+            wrote |= len(claimed) < len(rows)
             if len(unit.records) >= FLUSH_EVERY:  # a batch file's rows: keep what waits in memory bounded
                 unit.flush()
         return wrote
 
-    def _route(self, unit: _Unit, record: dict[str, Any], matter_id: str, *, released: bool = False) -> bool:
-        """Write an outbox row for each route the record takes.
+    def _route(self, unit: _Unit, record: dict[str, Any], matter_id: str, *,
+               released: bool = False) -> list[dict[str, Any]]:
+        """Write an outbox row for each route the record takes; returns the rows.
 
         A route with ``hold = "dossier"`` sends a criminal transfer only when its dossier
         is complete; otherwise it waits for the linkage office (``released=True`` then
         writes the held routes' rows, and only those).
         """
-        wrote = False
+        written = []
         refs = None
         dossier_ok = None  # checked once, however many routes hold on it
         session = unit.session
@@ -451,14 +473,45 @@ class Pipeline:
                 "params": dict(route.params),
                 "created_at": iso(now_beijing()),
             }
-            unit.outbox.append({
+            claimed = (unit.claim is not None and route.to in unit.claim.recipients and not released
+                       and unit.claim_room > 0)
+            unit.claim_room -= claimed
+            written.append({
                 "message_id": new_id("out"), "record_id": record["record_id"], "record_type": record["type"],
                 "source_agency": record["source_agency"], "matter_id": matter_id, "recipient": route.to,
                 "kind": route.kind, "route": route.name, "payload": payload, "status": "pending", "attempts": 0,
                 "next_attempt_at": unit.now, "created_at": unit.now,
+                "claimed_until": unit.claim.until if claimed else None,
             })
-            wrote = True
-        return wrote
+        unit.outbox.extend(written)
+        return written
+
+    def _wait_in_line(self, unit: _Unit, prepared: list[_Prepared]) -> bool:
+        """Unclaim the rows written claimed that must wait for an earlier undelivered row
+        of their matter and recipient (not this batch's): the relay sends those in order.
+        Rows of matters this transaction created cannot wait for any. True if any did."""
+        ours = {row["message_id"]: p.outcome for p in prepared for row in p.outcome.deliveries
+                if row["matter_id"] not in unit.linker.whole}
+        if not ours:
+            return False
+        earlier = aliased(Outbox)
+        behind = set()
+        items = sorted(ours)
+        for i in range(0, len(items), 300):
+            chunk = items[i:i + 300]
+            behind.update(unit.session.execute(
+                select(Outbox.message_id).where(Outbox.message_id.in_(chunk), select(earlier.id).where(
+                    earlier.matter_id == Outbox.matter_id, earlier.recipient == Outbox.recipient,
+                    earlier.status == "pending", earlier.id < Outbox.id,
+                    earlier.message_id.not_in(list(ours))).exists())).scalars())
+        if not behind:
+            return False
+        unit.session.execute(update(Outbox).where(Outbox.message_id.in_(sorted(behind))).values(claimed_until=None)
+                             .execution_options(synchronize_session=False))
+        for message_id in behind:
+            outcome = ours[message_id]
+            outcome.deliveries = [row for row in outcome.deliveries if row["message_id"] not in behind]
+        return True
 
     def _dossier_passes(self, session, record: dict[str, Any], matter_id: str) -> bool:
         related = [r for r in linkage.matter_records(session, matter_id) if r["record_id"] != record["record_id"]]
@@ -476,7 +529,7 @@ class Pipeline:
     def release(self, session, record: dict[str, Any]) -> bool:
         """Send a held transfer on its held routes (the linkage office released it)."""
         unit = _Unit(session)
-        wrote = self._route(unit, record, record["matter_id"], released=True)
+        wrote = bool(self._route(unit, record, record["matter_id"], released=True))
         unit.flush()
         return wrote
 

@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import queue
 import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -31,11 +34,23 @@ from hub.broker import OutMessage, Publisher, PublishError
 from hub.errors import Undeliverable
 from hub.pipeline import _summary, signature_for
 from hub.plugins import Registry
-from hub.store import Store
+from hub.store import Store, any_of
 from hub.store.models import Outbox, utcnow
 from hub.types import Delivery
 
+
+@dataclass(frozen=True)
+class Claim:
+    """A relay's claim on outbox rows to its ``recipients`` until ``until`` (see
+    :meth:`Relay.claim_ahead`)."""
+
+    recipients: frozenset[str]
+    until: dt.datetime
+
 log = logging.getLogger(__name__)
+
+HANDED_BATCHES = 4  # batches handed over (``Relay.hand_over``) that may wait for the relay's thread
+HANDOVER_WAIT = 30.0  # seconds a worker waits for room among them
 
 
 class Relay:
@@ -52,9 +67,15 @@ class Relay:
         self.backoff_start = cfg["backoff_start"]
         self.backoff_max = cfg["backoff_max"]
         self.wake = threading.Event()
-        # Rows claimed by rounds that failed, by the claim's end: released on the next round.
-        self.stranded: dict[dt.datetime, list[int]] = {}
+        # Rows (message ids) claimed by rounds that failed, by the claim's end: released on the next round.
+        self.stranded: dict[dt.datetime, list[str]] = {}
         self.claimed_until: dt.datetime | None = None  # the last claim's end
+        # One round at a time (``run_once`` and ``deliver_now`` share the publisher).
+        self.lock = threading.Lock()
+        # Rows the inbound worker wrote under a claim ahead, waiting for this relay's thread
+        # (``hand_over``); bounded, so a stalled broker slows the worker down.
+        self.handed: queue.Queue[tuple[list[dict[str, Any]], Claim]] = queue.Queue(maxsize=HANDED_BATCHES)
+        self.last_round = 0.0
         self.pool = ThreadPoolExecutor(max_workers=cfg["direct_concurrency"],
                                        thread_name_prefix="wagehub-deliver") if direct else None
 
@@ -84,7 +105,7 @@ class Relay:
             rows = self._in_order(session, rows)
             if rows:
                 self.claimed_until = now + self.claim
-                session.execute(update(Outbox).where(Outbox.id.in_([r.id for r in rows]))
+                session.execute(update(Outbox).where(any_of(session, Outbox.id, [r.id for r in rows]))
                                 .values(claimed_until=self.claimed_until)
                                 .execution_options(synchronize_session=False))
             return rows
@@ -97,7 +118,7 @@ class Relay:
         matters = {r.matter_id for r in rows}
         earlier = session.execute(
             select(Outbox.id, Outbox.matter_id, Outbox.recipient)
-            .where(Outbox.status == "pending", Outbox.matter_id.in_(matters), Outbox.id <= max(ours))
+            .where(Outbox.status == "pending", any_of(session, Outbox.matter_id, matters), Outbox.id <= max(ours))
             .order_by(Outbox.id)
         ).all()
         blocked: set[tuple[str, str]] = set()
@@ -114,8 +135,60 @@ class Relay:
 
     # -- one round ----------------------------------------------------------------------------
 
+    def claim_ahead(self) -> Claim | None:
+        """A claim for rows not yet written: the inbound worker writes its outbox rows under
+        it, in the transaction that accepts the messages, and hands them to
+        :meth:`deliver_now` after the commit, so they go out without a round of this relay
+        (no query to claim them, no wait for the next round). If the worker dies before
+        they are marked sent, the claim runs out and any relay sends them."""
+        if self.direct:
+            return None
+        return Claim(frozenset(self.recipients()), utcnow() + self.claim)
+
+    def hand_over(self, rows: list[dict[str, Any]], claim: Claim) -> None:
+        """Give this relay's thread rows written under ``claim`` to deliver at once; the
+        worker goes on with its next batch meanwhile. If the thread cannot take them (it
+        has stopped, or is stuck on the broker), the claim runs out and a round sends them."""
+        if not rows:
+            return
+        try:
+            self.handed.put((rows, claim), timeout=HANDOVER_WAIT)
+        except queue.Full:
+            log.warning("relay: %d deliveries not taken at once; they go out when their claim runs out", len(rows))
+            return
+        self.wake.set()
+
+    def deliver_handed(self) -> int:
+        """Deliver what the worker handed over; returns the number sent."""
+        sent = 0
+        while True:
+            try:
+                rows, claim = self.handed.get_nowait()
+            except queue.Empty:
+                return sent
+            sent += self.deliver_now(rows, claim)
+
+    def deliver_now(self, rows: list[dict[str, Any]], claim: Claim) -> int:
+        """Deliver outbox rows (as written) under ``claim`` (see :meth:`claim_ahead`); returns
+        the number sent. Never raises: what is not sent now is sent by a later round."""
+        if not rows or utcnow() > claim.until - self.claim / 2:
+            return 0  # (a claim about to run out is left to run out: a relay may take them then)
+        rows = [SimpleNamespace(**row) for row in rows]
+        with self.lock:
+            try:
+                return self._deliver_claimed(rows, claim.until)
+            except PublishError:
+                return 0  # released already: the next round sends them
+            except Exception as exc:  # noqa: BLE001  (database down: the next round frees the claim)
+                log.warning("relay: %s; %d deliveries wait for the next round", _summary(exc), len(rows))
+                return 0
+
     def run_once(self) -> int:
         """Claim, render, deliver and mark one batch; returns the number delivered."""
+        with self.lock:
+            return self._run_once()
+
+    def _run_once(self) -> int:
         while self.stranded:
             # Rows this relay claimed in a round the database cut short: free them now
             # rather than when the claim runs out (``claim_seconds``), unless another
@@ -127,20 +200,23 @@ class Relay:
         rows = self._claim()
         if not rows:
             return 0
+        return self._deliver_claimed(rows, self.claimed_until)
+
+    def _deliver_claimed(self, rows: list[Any], claimed_until: dt.datetime | None) -> int:
         try:
-            return self._deliver_claimed(rows)
+            return self._deliver_rows(rows)
         except PublishError:
             raise  # released already
         except Exception:
-            self.stranded.setdefault(self.claimed_until, []).extend(r.id for r in rows)
+            self.stranded.setdefault(claimed_until, []).extend(r.message_id for r in rows)
             raise
 
-    def _deliver_claimed(self, rows: list[Outbox]) -> int:
+    def _deliver_rows(self, rows: list[Any]) -> int:
         started = time.perf_counter()
         out: list[OutMessage] = []
         sendable: list[Outbox] = []
-        failed: dict[int, str] = {}
-        set_aside: dict[int, str] = {}
+        failed: dict[str, str] = {}  # by message id
+        set_aside: dict[str, str] = {}
         blocked: set[tuple[str, str]] = set()
         for row in rows:
             key = (row.matter_id, row.recipient)
@@ -150,25 +226,25 @@ class Relay:
                 out.append(self._render(row))
                 sendable.append(row)
             except Exception as exc:  # a failing recipient plugin delays only its own rows
-                failed[row.id] = f"render failed: {_summary(exc)}"
+                failed[row.message_id] = f"render failed: {_summary(exc)}"
                 blocked.add(key)
-                log.warning("outbox %d to %s: render failed: %s", row.id, row.recipient, _summary(exc))
+                log.warning("outbox %s to %s: render failed: %s", row.message_id, row.recipient, _summary(exc))
         if self.direct:
             confirmed = list(self.pool.map(self._deliver, sendable, out))
             for row, result in zip(sendable, confirmed):
                 if isinstance(result, str):
-                    set_aside[row.id] = result
+                    set_aside[row.message_id] = result
         else:
             try:
                 confirmed = self.publisher.publish_many(out)
             except PublishError as exc:
                 log.warning("relay: %s; %d deliveries wait", exc, len(out))
-                self._release([r.id for r in rows])
+                self._release([r.message_id for r in rows])
                 raise
-        sent = [r.id for r, ok in zip(sendable, confirmed) if ok is True]
+        sent = [r.message_id for r, ok in zip(sendable, confirmed) if ok is True]
         for r, ok in zip(sendable, confirmed):
             if ok is False:
-                failed[r.id] = "recipient did not take it" if self.direct else "broker did not confirm"
+                failed[r.message_id] = "recipient did not take it" if self.direct else "broker did not confirm"
         self._finish(rows, sent, failed, set_aside)
         metrics.RELAY_SECONDS.observe(time.perf_counter() - started)
         return len(sent)
@@ -180,10 +256,10 @@ class Relay:
             return adapter.deliver(message.delivery, message.rendered,
                                    {**message.headers, "message_id": message.message_id})
         except Undeliverable as exc:
-            log.warning("outbox %d to %s: undeliverable: %s", row.id, row.recipient, exc.message)
+            log.warning("outbox %s to %s: undeliverable: %s", row.message_id, row.recipient, exc.message)
             return exc.message
         except Exception as exc:  # noqa: BLE001  (transient: retried with backoff)
-            log.info("outbox %d to %s: delivery failed: %s", row.id, row.recipient, _summary(exc))
+            log.info("outbox %s to %s: delivery failed: %s", row.message_id, row.recipient, _summary(exc))
             return False
 
     def _render(self, row: Outbox) -> OutMessage:
@@ -211,31 +287,32 @@ class Relay:
                           content_type=rendered.content_type, content_encoding=rendered.content_encoding,
                           headers=headers, delivery=delivery, rendered=rendered)
 
-    def _release(self, ids: list[int], claimed_until: dt.datetime | None = None) -> None:
+    def _release(self, message_ids: list[str], claimed_until: dt.datetime | None = None) -> None:
         """Let other rounds claim these rows (only if still under ``claimed_until``, if given)."""
         mine = [Outbox.claimed_until == claimed_until] if claimed_until is not None else []
         with self.store.session() as session:
-            session.execute(update(Outbox).where(Outbox.id.in_(ids), *mine).values(claimed_until=None)
+            session.execute(update(Outbox).where(any_of(session, Outbox.message_id, message_ids), *mine).values(claimed_until=None)
                             .execution_options(synchronize_session=False))
 
-    def _finish(self, rows: list[Outbox], sent: list[int], failed: dict[int, str],
-                set_aside: dict[int, str] | None = None) -> None:
+    def _finish(self, rows: list[Any], sent: list[str], failed: dict[str, str],
+                set_aside: dict[str, str] | None = None) -> None:
+        """Mark the rows (by message id): sent, to retry after a backoff, or undeliverable."""
         set_aside = set_aside or {}
         now = utcnow()
-        by_id = {r.id: r for r in rows}
+        by_id = {r.message_id: r for r in rows}
         with self.store.session() as session:
             if sent:
-                session.execute(update(Outbox).where(Outbox.id.in_(sent))
+                session.execute(update(Outbox).where(any_of(session, Outbox.message_id, sent))
                                 .values(status="sent", sent_at=now, claimed_until=None, last_error=None)
                                 .execution_options(synchronize_session=False))
             for row_id, error in failed.items():
                 attempts = (by_id[row_id].attempts or 0) + 1
                 wait = min(self.backoff_max, self.backoff_start * (2 ** (attempts - 1)))
-                session.execute(update(Outbox).where(Outbox.id == row_id).values(
+                session.execute(update(Outbox).where(Outbox.message_id == row_id).values(
                     attempts=attempts, last_error=error, claimed_until=None,
                     next_attempt_at=now + dt.timedelta(seconds=wait)))
             for row_id, reason in set_aside.items():
-                session.execute(update(Outbox).where(Outbox.id == row_id).values(
+                session.execute(update(Outbox).where(Outbox.message_id == row_id).values(
                     status="undeliverable", last_error=reason, claimed_until=None))
             audit.append_many(session, [
                 ("hub", "delivery.sent", by_id[i].message_id,
@@ -243,7 +320,7 @@ class Relay:
                 for i in sent])
             untouched = [i for i in by_id if i not in failed and i not in sent and i not in set_aside]
             if untouched:
-                session.execute(update(Outbox).where(Outbox.id.in_(untouched)).values(claimed_until=None)
+                session.execute(update(Outbox).where(any_of(session, Outbox.message_id, untouched)).values(claimed_until=None)
                                 .execution_options(synchronize_session=False))
         for row_id in sent:
             metrics.DELIVERIES.labels(agency=by_id[row_id].recipient, outcome="sent").inc()
@@ -263,9 +340,14 @@ class Relay:
         backoff = 0.5
         while not stop.is_set():
             try:
-                n = self.run_once()
+                n = self.deliver_handed()
+                # Rounds go on between handed-over batches too: other rows (a retry, a
+                # claim that ran out, a matter's row waiting for an earlier one) are due.
+                if not n or time.monotonic() - self.last_round >= self.poll_interval:
+                    self.last_round = time.monotonic()
+                    n += self.run_once()
                 backoff = 0.5
-                if n == 0:
+                if n == 0 and self.handed.empty():
                     self.wake.wait(self.poll_interval)
                     self.wake.clear()
             except PublishError:
@@ -275,6 +357,7 @@ class Relay:
                 log.warning("relay: %s; retrying in %.1fs", _summary(exc), backoff)
                 stop.wait(backoff)
                 backoff = min(backoff * 2, 30)
+        self.deliver_handed()  # the worker's last batch, handed over as it stopped
         if self.publisher is not None:
             self.publisher.close()
         if self.pool is not None:

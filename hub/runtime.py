@@ -126,6 +126,7 @@ class Workers:
         self.relay = Relay(hub.store, hub.registry, hub.publisher(), hub.settings)
         self.direct = Relay(hub.store, hub.registry, None, hub.settings, direct=True)
         self.inbound = InboundWorker(hub)
+        self.inbound.relay = self.relay
         self.scheduler = Scheduler(hub, on_work=self._wake_relays)
         hub.pipeline.on_commit.append(self.relay.wake.set)
         hub.pipeline.on_commit.append(self.direct.wake.set)
@@ -147,11 +148,15 @@ class Workers:
             t.start()
 
     def stop(self, timeout: float = 10) -> None:
-        self.stop_event.set()
+        # The inbound consumer first: its last batch is handed to the relay, which delivers
+        # it before it stops too (else it waits for its claim to run out).
         self.inbound.should_stop = True
+        for t in self.threads[:1]:
+            t.join(timeout)
+        self.stop_event.set()
         self.relay.wake.set()
         self.direct.wake.set()
-        for t in self.threads:
+        for t in self.threads[1:]:
             t.join(timeout)
         self.hub.shutdown()
 

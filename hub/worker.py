@@ -57,6 +57,9 @@ class InboundWorker(ConsumerMixin):
         self.consuming: list[str] = []
         self.handled = 0
         self.live = None  # the connection consumed on: ConsumerMixin consumes on a clone of self.connection
+        # The queue relay of this process: the outbox rows a batch writes are handed to it
+        # right after the commit (hub.relay.Relay.claim_ahead), not left for its next round.
+        self.relay = None
 
     # -- kombu ConsumerMixin hooks ------------------------------------------------------------
 
@@ -205,8 +208,9 @@ class InboundWorker(ConsumerMixin):
         backoff = 0.2
         started = time.perf_counter()
         while True:
+            claim = self.relay.claim_ahead() if self.relay is not None else None
             try:
-                self.hub.pipeline.process([n for n, _ in live])
+                outcomes = self.hub.pipeline.process([n for n, _ in live], claim=claim)
                 break
             except Unavailable as exc:
                 if self.should_stop:
@@ -219,3 +223,5 @@ class InboundWorker(ConsumerMixin):
         live[-1][1].ack(multiple=True)
         self.handled += len(live)
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+        if claim is not None:
+            self.relay.hand_over([row for o in outcomes for row in o.deliveries], claim)

@@ -61,3 +61,36 @@ def test_a_forked_child_competes_for_the_write_lock_instead_of_sharing_its_paren
     child.join(20)
     assert child.exitcode == 0 and done.is_set()
     store.dispose()
+
+
+def test_insert_rows_applies_defaults_and_conversions_and_refuses_a_duplicate(hub):
+    """``insert_rows`` (COPY on PostgreSQL, executemany elsewhere) stores what an ORM insert
+    would: Python-side defaults for the columns left out, JSON as JSON, naive datetimes as
+    UTC; a broken unique constraint raises SQLAlchemy's IntegrityError, as the pipeline's
+    retry of a batch that met a concurrent writer expects."""
+    import datetime as dt
+
+    from sqlalchemy import select
+    from sqlalchemy.exc import IntegrityError
+
+    from hub.store import insert_rows
+    from hub.store.models import Outbox
+
+    when = dt.datetime(2026, 11, 28, 10, 30)  # naive: taken as UTC
+    row = {"message_id": "out-x1", "record_id": "rec-x1", "record_type": "clue", "source_agency": "hrss",
+           "matter_id": "mat-x1", "recipient": "housing", "kind": "notice", "route": "r",
+           "payload": {"record": {"name": "张三\t\\n", "amount": "1.00"}, "refs": {}, "empty": None},
+           "next_attempt_at": when, "claimed_until": None}
+    with hub.store.session() as session:
+        insert_rows(session.connection(), Outbox.__table__, [row, {**row, "message_id": "out-x2"}])
+    with hub.store.sessions() as session:
+        stored = session.scalars(select(Outbox).order_by(Outbox.id)).all()
+    assert [o.message_id for o in stored] == ["out-x1", "out-x2"]
+    first = stored[0]
+    assert first.payload == row["payload"]
+    assert first.status == "pending" and first.attempts == 0 and first.created_at is not None  # defaults
+    assert first.next_attempt_at == when.replace(tzinfo=dt.UTC) and first.claimed_until is None
+    with pytest.raises(IntegrityError), hub.store.session() as session:
+        insert_rows(session.connection(), Outbox.__table__, [{**row, "message_id": "out-x3"}, row])
+    with hub.store.sessions() as session:
+        assert len(session.scalars(select(Outbox)).all()) == 2  # nothing of the failed batch

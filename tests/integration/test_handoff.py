@@ -1,0 +1,104 @@
+"""The outbox rows a worker's batch writes go out right after the commit: written under a
+claim the relay takes ahead, handed to the relay's thread, never left for a relay round
+to find (no claiming query, no wait for the next round). A row behind an undelivered one
+of its matter and recipient is written unclaimed instead, and the relay keeps their order.
+Runs on the embedded defaults and, in CI, on RabbitMQ and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from hub.store.models import Outbox
+from hub.types import NativeMessage
+from tests.conftest import wait_for
+from tests.integration.test_scale_out import RECEIPT, judgment  # receipt i and judgment i: one matter
+
+
+def receipt(i: int) -> NativeMessage:
+    return NativeMessage(agency="police", body=RECEIPT.format(i=i).encode(), message_id=f"hnd-r{i}",
+                         content_type="application/xml")
+
+
+def test_a_batchs_deliveries_leave_without_a_relay_round(hub, workers, agency):
+    claimed_by_rounds = []
+    claim = workers.relay._claim
+
+    def counting_claim():
+        rows = claim()
+        claimed_by_rounds.extend(rows)
+        return rows
+
+    workers.relay._claim = counting_claim
+    for i in range(30):
+        agency.publish("police", RECEIPT.format(i=i).encode(), message_id=f"hnd-{i}", content_type="application/xml")
+    got = agency.receive("hrss", 30, timeout=30)
+    assert len(got) == 30
+    wait_for(lambda: pending(hub) == 0)
+    assert claimed_by_rounds == []  # every one went out as the worker handed it over
+
+
+def pending(hub) -> int:
+    with hub.store.sessions() as session:
+        return len(session.execute(select(Outbox.id).where(Outbox.status == "pending")).all())
+
+
+def test_a_row_behind_an_undelivered_one_of_its_matter_is_left_to_the_relay_in_order(hub, settings, agency):
+    from hub.broker import Publisher
+    from hub.relay import Relay
+
+    hub.declare_topology()
+    relay = Relay(hub.store, hub.registry, Publisher(settings), settings)
+    try:
+        # Receipt 1's delivery to hrss is still pending (no relay has run) when the judgment
+        # on the same transfer arrives: the judgment's must wait for it. Judgment 2 opens a
+        # matter of its own and goes at once.
+        hub.pipeline.process([receipt(1)])
+        claim = relay.claim_ahead()
+        outcomes = hub.pipeline.process([
+            NativeMessage(agency="court", body=judgment(1), message_id="hnd-j1", content_type="application/json"),
+            NativeMessage(agency="court", body=judgment(2), message_id="hnd-j2", content_type="application/json"),
+        ], claim=claim)
+        behind, fresh = outcomes
+        assert behind.records and fresh.records
+        assert behind.deliveries == []
+        assert [row["recipient"] for row in fresh.deliveries] == ["hrss"]
+        with hub.store.sessions() as session:
+            rows = session.execute(select(Outbox.record_id, Outbox.claimed_until).order_by(Outbox.id)).all()
+        claimed = {record_id for record_id, until in rows if until is not None}
+        assert claimed == {fresh.records[0]}  # the judgment behind the receipt is free for the relay
+
+        relay.hand_over(fresh.deliveries, claim)
+        assert relay.deliver_handed() == 1
+        assert relay.run_once() == 2  # the receipt, then the judgment behind it
+    finally:
+        relay.publisher.close()
+    got = agency.receive("hrss", 3, timeout=20)
+    order = [m.headers["x-wagehub-record-id"] for m in got]
+    receipt_id = outcomes_receipt_record(hub)
+    assert order == [fresh.records[0], receipt_id, behind.records[0]]
+
+
+def outcomes_receipt_record(hub) -> str:
+    with hub.store.sessions() as session:
+        return session.execute(select(Outbox.record_id).where(Outbox.source_agency == "police")).scalar_one()
+
+
+def test_past_its_claim_ahead_a_big_batch_leaves_rows_to_the_relay(hub, settings, monkeypatch):
+    """A batch file's rows are not all held in memory to deliver: past ``CLAIM_AHEAD_ROWS``
+    its outbox rows are written unclaimed, and the relays are woken for them."""
+    from hub import pipeline
+    from hub.broker import Publisher
+    from hub.relay import Relay
+
+    monkeypatch.setattr(pipeline, "CLAIM_AHEAD_ROWS", 3)
+    woken = []
+    hub.pipeline.on_commit.append(lambda: woken.append(True))
+    relay = Relay(hub.store, hub.registry, Publisher(settings), settings)
+    try:
+        outcomes = hub.pipeline.process([receipt(i) for i in range(10, 15)], claim=relay.claim_ahead())
+    finally:
+        relay.publisher.close()
+    assert sum(len(o.deliveries) for o in outcomes) == 3
+    with hub.store.sessions() as session:
+        unclaimed = session.execute(select(Outbox.id).where(Outbox.claimed_until.is_(None))).all()
+    assert len(unclaimed) == 2 and woken
