@@ -76,6 +76,7 @@ class Relay:
         # (``hand_over``); bounded, so a stalled broker slows the worker down.
         self.handed: queue.Queue[tuple[list[dict[str, Any]], Claim]] = queue.Queue(maxsize=HANDED_BATCHES)
         self.last_round = 0.0
+        self.round_asked = False
         self.pool = ThreadPoolExecutor(max_workers=cfg["direct_concurrency"],
                                        thread_name_prefix="wagehub-deliver") if direct else None
 
@@ -335,20 +336,32 @@ class Relay:
 
     # -- loop ---------------------------------------------------------------------------------
 
+    def poke(self) -> None:
+        """Ask for a round now (rows were written that no one has claimed)."""
+        self.round_asked = True
+        self.wake.set()
+
     def run(self, stop: threading.Event) -> None:
-        """Relay until ``stop`` is set; back off while the broker or database is down."""
+        """Relay until ``stop`` is set; back off while the broker or database is down.
+
+        Handed-over rows go out as they come; a round (claiming what else is due: rows
+        no worker handed over, retries, claims that ran out, rows that waited for an
+        earlier one of their matter) runs when asked (:meth:`poke`), when the last one
+        found rows, and every ``poll_interval``.
+        """
         backoff = 0.5
         while not stop.is_set():
             try:
                 n = self.deliver_handed()
-                # Rounds go on between handed-over batches too: other rows (a retry, a
-                # claim that ran out, a matter's row waiting for an earlier one) are due.
-                if not n or time.monotonic() - self.last_round >= self.poll_interval:
+                if self.round_asked or time.monotonic() - self.last_round >= self.poll_interval:
+                    self.round_asked = False
                     self.last_round = time.monotonic()
-                    n += self.run_once()
+                    found = self.run_once()
+                    self.round_asked = self.round_asked or found > 0  # a full round: more may wait
+                    n += found
                 backoff = 0.5
-                if n == 0 and self.handed.empty():
-                    self.wake.wait(self.poll_interval)
+                if n == 0 and self.handed.empty() and not self.round_asked:
+                    self.wake.wait(max(0.0, self.last_round + self.poll_interval - time.monotonic()))
                     self.wake.clear()
             except PublishError:
                 stop.wait(backoff)

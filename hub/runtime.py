@@ -128,13 +128,13 @@ class Workers:
         self.inbound = InboundWorker(hub)
         self.inbound.relay = self.relay
         self.scheduler = Scheduler(hub, on_work=self._wake_relays)
-        hub.pipeline.on_commit.append(self.relay.wake.set)
-        hub.pipeline.on_commit.append(self.direct.wake.set)
+        hub.pipeline.on_commit.append(self.relay.poke)
+        hub.pipeline.on_commit.append(self.direct.poke)
         self.threads: list[threading.Thread] = []
 
     def _wake_relays(self) -> None:
-        self.relay.wake.set()
-        self.direct.wake.set()
+        self.relay.poke()
+        self.direct.poke()
 
     def start(self) -> None:
         self.hub.startup()

@@ -426,7 +426,7 @@ def test_published_bulletin_reaches_hrss_as_a_notice(hub, workers, agency):
     clue(hub, "XSN1", A, "02", 123456, "20240510090000")
     with hub.store.session() as session:
         assert publish_bulletin(session, D, hub.settings, hub.registry) == 1
-    workers.relay.wake.set()
+    workers.relay.poke()
     messages = [m for m in agency.receive("hrss", 1, timeout=15)
                 if m.headers.get("x-wagehub-record-type") == "daily_bulletin"]
     assert messages, "no daily bulletin reached wagehub.out.hrss"

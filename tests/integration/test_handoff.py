@@ -19,27 +19,51 @@ def receipt(i: int) -> NativeMessage:
                          content_type="application/xml")
 
 
-def test_a_batchs_deliveries_leave_without_a_relay_round(hub, workers, agency):
-    claimed_by_rounds = []
+def test_a_batchs_deliveries_leave_without_a_relay_round(settings, agency):
+    """Handed-over rows go out as they come; the relay's rounds (claiming queries) run only
+    every ``relay.poll_interval`` (here longer than the test) or when asked."""
+    import copy
+
+    from hub.runtime import Hub, Workers
+
+    settings = copy.deepcopy(settings)
+    settings["relay"]["poll_interval"] = 30.0
+    hub = Hub(settings)
+    hub.declare_topology()
+    workers = Workers(hub)
+    rounds, claimed_by_rounds = [], []
     claim = workers.relay._claim
 
     def counting_claim():
         rows = claim()
+        rounds.append(len(rows))
         claimed_by_rounds.extend(rows)
         return rows
 
     workers.relay._claim = counting_claim
-    for i in range(30):
-        agency.publish("police", RECEIPT.format(i=i).encode(), message_id=f"hnd-{i}", content_type="application/xml")
-    got = agency.receive("hrss", 30, timeout=30)
+    workers.start()
+    try:
+        for i in range(30):
+            agency.publish("police", RECEIPT.format(i=i).encode(), message_id=f"hnd-{i}",
+                           content_type="application/xml")
+            if i % 10 == 9:
+                wait_for(lambda i=i: pending(hub) == 0 and delivered(hub) == i + 1)  # three batches at least
+        got = agency.receive("hrss", 30, timeout=30)
+    finally:
+        workers.stop()
     assert len(got) == 30
-    wait_for(lambda: pending(hub) == 0)
     assert claimed_by_rounds == []  # every one went out as the worker handed it over
+    assert len(rounds) == 1  # the round at start only
 
 
 def pending(hub) -> int:
     with hub.store.sessions() as session:
         return len(session.execute(select(Outbox.id).where(Outbox.status == "pending")).all())
+
+
+def delivered(hub) -> int:
+    with hub.store.sessions() as session:
+        return len(session.execute(select(Outbox.id).where(Outbox.status == "sent")).all())
 
 
 def test_a_row_behind_an_undelivered_one_of_its_matter_is_left_to_the_relay_in_order(hub, settings, agency):

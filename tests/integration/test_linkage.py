@@ -120,7 +120,7 @@ def test_overdue_steps_escalate_once_per_level(hub, workers, agency, client, tok
     assert levels == ["agency"] * open_overdue + ["supervision"] * open_overdue
     listed = client.get("/api/v1/escalations", headers=token("linkage")).json["items"]
     assert len(listed) == 2 * open_overdue
-    workers.relay.wake.set()
+    workers.relay.poke()
     notices = [json.loads(m.raw)["data"] for m in agency.receive("hrss", 10, timeout=5)]
     escalations = [n for n in notices if n["kind"] == "ESCALATION"]
     hrss_owned = sum(1 for e in listed if e["owner"] == "hrss")
