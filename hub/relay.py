@@ -1,13 +1,16 @@
 """The outbox relay: renders each outbox row with the recipient's plugin and publishes it.
 
-Rows are claimed in id order (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several
-workers can relay side by side), published in a batch with confirms, and marked sent
-only once the broker has confirmed them. A row keeps its ``message_id`` for life, so a
-retried publish is a duplicate the recipient drops. Per matter and recipient, rows go
-out in order: a row waits while an earlier one of the same matter is undelivered. A
-recipient that fails (rendering raises, broker refuses) delays only its own rows. A round
-the database cuts short (the claim made, the rows not marked) frees its claim on the next
-round, so its rows go out as soon as the database is back, not when the claim runs out.
+A worker's own batch does not wait for a round: its rows are written under a claim the
+relay takes ahead (:meth:`Relay.claim_ahead`) and handed to the relay's thread after the
+commit (:meth:`Relay.hand_over`). Rounds take the rest. In a round, rows are claimed in
+id order (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several workers can relay side by
+side), published in a batch with confirms, and marked sent only once the broker has
+confirmed them. A row keeps its ``message_id`` for life, so a retried publish is a
+duplicate the recipient drops. Per matter and recipient, rows go out in order: a row
+waits while an earlier one of the same matter is undelivered. A recipient that fails
+(rendering raises, broker refuses) delays only its own rows. A round the database cuts
+short (the claim made, the rows not marked) frees its claim on the next round, so its
+rows go out as soon as the database is back, not when the claim runs out.
 
 Agencies without a queue (contractors' webhooks) are served by a relay of their own
 (``direct=True``): their plugin delivers each message itself (``deliver_rendered``),
