@@ -174,6 +174,10 @@ def _clean(text: str | None) -> str | None:
     return text.replace(NUL, "\ufffd") if isinstance(text, str) else text
 
 
+class _HubError(Exception):
+    """The hub's own handling of a parsed item raised (wraps the error as its cause)."""
+
+
 def _summary(exc: BaseException) -> str:
     """Type and place of an unexpected error, without its message (it may hold data)."""
     tb = traceback.extract_tb(exc.__traceback__)
@@ -266,8 +270,21 @@ class Pipeline:
             prep.outcome.failures.clear()
             try:
                 for item in adapter.parse(message) or ():
-                    take(item)
+                    try:
+                        take(item)
+                    except Exception as exc:  # noqa: BLE001  (the hub's own checks failed: a hub bug)
+                        raise _HubError(exc) from exc
                 return True
+            except _HubError as exc:
+                # Not the plugin's fault, and it would fail the same way again: dead-letter
+                # at once, naming the hub's code (the bytes replay once the hub is fixed).
+                summary = _summary(exc.__cause__)
+                log.error("hub failed on an item of message %s from %s: %s", message.message_id, adapter.code,
+                          summary)
+                prep.records.clear()
+                prep.outcome.failures.clear()
+                prep.whole_failure = Failure(f"hub error: {summary}", None, "hub-error", message.kind)
+                return False
             except InvalidMessage as exc:
                 prep.records.clear()
                 prep.outcome.failures.clear()

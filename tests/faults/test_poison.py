@@ -41,3 +41,29 @@ def _count(hub, model):
 
     with hub.store.sessions() as session:
         return session.execute(select(func.count()).select_from(model)).scalar()
+
+
+def test_a_hub_error_on_a_parsed_item_is_dead_lettered_at_once_and_named_as_the_hubs(settings, monkeypatch, caplog):
+    """The hub's own checks raising (a hub bug) is not the plugin's: the message is not
+    parsed again (it would fail the same way), and the dead letter names the hub's code."""
+    from hub import pipeline
+    from hub.runtime import Hub
+    from hub.types import NativeMessage
+
+    hub = Hub(settings, extra_plugins=[poison])
+    calls = []
+
+    def broken(record):
+        calls.append(record["source_ref"])
+        raise TypeError("a bug in the hub, holding 37010319821226234X")
+
+    monkeypatch.setattr(pipeline, "normalise_record", broken)
+    try:
+        [outcome] = hub.pipeline.process([NativeMessage(agency="fixture", body=b'{"no": "T-hub"}',
+                                                        message_id="hub-bug-1", content_type="application/json")])
+    finally:
+        hub.shutdown()
+    assert outcome.status == "rejected" and calls == ["T-hub"]  # one attempt, not plugin_attempts
+    [failure] = outcome.failures
+    assert failure.rule == "hub-error" and failure.reason.startswith("hub error: TypeError at test_poison.py")
+    assert "37010319821226234X" not in failure.reason and "37010319821226234X" not in caplog.text
