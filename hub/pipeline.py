@@ -25,7 +25,7 @@ import logging
 import time
 import traceback
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +40,7 @@ from hub.plugins import Registry
 from hub.routes import Route
 from hub.store import Store, any_of, insert_rows
 from hub.store.models import DeadLetter, Inbox, Outbox, Record, TransferHold, utcnow
-from hub.types import NativeMessage, Rejected
+from hub.types import NativeMessage, Parsed, Rejected
 from schemas import SCHEMAS, RecordInvalid, normalise_record
 
 log = logging.getLogger(__name__)
@@ -270,6 +270,10 @@ class Pipeline:
             prep.outcome.failures.clear()
             try:
                 for item in adapter.parse(message) or ():
+                    if not isinstance(item, Rejected) and not (isinstance(item, Parsed)
+                                                               and isinstance(item.record, Mapping)):
+                        raise TypeError(f"parse_message yielded a {type(item).__name__}: "
+                                        "a Parsed (with a dict record) or a Rejected was expected")
                     try:
                         take(item)
                     except Exception as exc:  # noqa: BLE001  (the hub's own checks failed: a hub bug)

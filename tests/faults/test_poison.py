@@ -67,3 +67,20 @@ def test_a_hub_error_on_a_parsed_item_is_dead_lettered_at_once_and_named_as_the_
     [failure] = outcome.failures
     assert failure.rule == "hub-error" and failure.reason.startswith("hub error: TypeError at test_poison.py")
     assert "37010319821226234X" not in failure.reason and "37010319821226234X" not in caplog.text
+
+
+def test_a_plugin_yielding_something_else_than_parsed_or_rejected_is_the_plugins_error(settings, monkeypatch):
+    from hub.runtime import Hub
+    from hub.types import NativeMessage
+
+    hub = Hub(settings, extra_plugins=[poison])
+    adapter = hub.registry.get("fixture")
+    monkeypatch.setattr(adapter, "parse", lambda message: [{"type": "police_receipt", "transfer_no": "T-1"}])
+    try:
+        [outcome] = hub.pipeline.process([NativeMessage(agency="fixture", body=b'{"no": "T-dict"}',
+                                                        message_id="dict-1", content_type="application/json")])
+    finally:
+        hub.shutdown()
+    [failure] = outcome.failures
+    assert outcome.status == "rejected" and failure.rule == "plugin-error"
+    assert "TypeError at pipeline.py" in failure.reason
