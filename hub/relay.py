@@ -180,7 +180,12 @@ class Relay:
         rows = [SimpleNamespace(**row) for row in rows]
         with self.lock:
             try:
-                return self._deliver_claimed(rows, claim.until)
+                enabled = set(self.recipients())
+                if (disabled := [r.message_id for r in rows if r.recipient not in enabled]):
+                    # A recipient disabled since the claim: its rows wait, as a round leaves them.
+                    self._release(disabled, claimed_until=claim.until)
+                    rows = [r for r in rows if r.recipient in enabled]
+                return self._deliver_claimed(rows, claim.until) if rows else 0
             except PublishError:
                 return 0  # released already: the next round sends them
             except Exception as exc:  # noqa: BLE001  (database down: the next round frees the claim)

@@ -126,3 +126,25 @@ def test_past_its_claim_ahead_a_big_batch_leaves_rows_to_the_relay(hub, settings
     with hub.store.sessions() as session:
         unclaimed = session.execute(select(Outbox.id).where(Outbox.claimed_until.is_(None))).all()
     assert len(unclaimed) == 2 and woken
+
+
+def test_rows_handed_over_to_a_recipient_disabled_meanwhile_wait_for_it(hub, settings, agency):
+    from hub.broker import Publisher
+    from hub.relay import Relay
+
+    hub.declare_topology()
+    relay = Relay(hub.store, hub.registry, Publisher(settings), settings)
+    try:
+        claim = relay.claim_ahead()
+        [outcome] = hub.pipeline.process([receipt(20)], claim=claim)
+        hub.set_plugin_enabled("hrss", False)
+        relay.hand_over(outcome.deliveries, claim)
+        assert relay.deliver_handed() == 0
+        assert relay.run_once() == 0  # disabled: it waits, unclaimed
+        with hub.store.sessions() as session:
+            assert session.execute(select(Outbox.status, Outbox.claimed_until)).all() == [("pending", None)]
+        hub.set_plugin_enabled("hrss", True)
+        assert relay.run_once() == 1
+    finally:
+        relay.publisher.close()
+    assert len(agency.receive("hrss", 1)) == 1
