@@ -41,6 +41,11 @@ from hub.store import Store, any_of
 from hub.store.models import Outbox, utcnow
 from hub.types import Delivery
 
+log = logging.getLogger(__name__)
+
+HANDED_BATCHES = 4  # batches handed over (``Relay.hand_over``) that may wait for the relay's thread
+HANDOVER_WAIT = 30.0  # seconds a worker waits for room among them
+
 
 @dataclass(frozen=True)
 class Claim:
@@ -49,11 +54,6 @@ class Claim:
 
     recipients: frozenset[str]
     until: dt.datetime
-
-log = logging.getLogger(__name__)
-
-HANDED_BATCHES = 4  # batches handed over (``Relay.hand_over``) that may wait for the relay's thread
-HANDOVER_WAIT = 30.0  # seconds a worker waits for room among them
 
 
 class Relay:
@@ -141,8 +141,8 @@ class Relay:
 
     def claim_ahead(self) -> Claim | None:
         """A claim for rows not yet written: the inbound worker writes its outbox rows under
-        it, in the transaction that accepts the messages, and hands them to
-        :meth:`deliver_now` after the commit, so they go out without a round of this relay
+        it, in the transaction that accepts the messages, and hands them over
+        (:meth:`hand_over`) after the commit, so they go out without a round of this relay
         (no query to claim them, no wait for the next round). If the worker dies before
         they are marked sent, the claim runs out and any relay sends them."""
         if self.direct:
@@ -181,7 +181,7 @@ class Relay:
         with self.lock:
             try:
                 enabled = set(self.recipients())
-                if (disabled := [r.message_id for r in rows if r.recipient not in enabled]):
+                if disabled := [r.message_id for r in rows if r.recipient not in enabled]:
                     # A recipient disabled since the claim: its rows wait, as a round leaves them.
                     self._release(disabled, claimed_until=claim.until)
                     rows = [r for r in rows if r.recipient in enabled]
