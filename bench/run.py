@@ -13,13 +13,15 @@ PostgreSQL; prints the tables and writes every figure to ``bench/results/bench.j
 ``public`` schema and purges the hub's queues: never point it at a hub in use.
 
 Parts (each also runs alone: ``python bench/throughput.py``, ``bench/http_api.py``,
-``bench/housing_payroll.py``, ``bench/union_workbook.py``):
+``bench/housing_payroll.py``, ``bench/union_workbook.py``, ``bench/bulk_insert.py``):
 
 1. throughput: raw kombu baselines (a) and (b), the hub with 1, 2 and 4 ``wagehub worker``
    processes on the same bodies, a 20,000-message backlog drained, latency at half the rate;
 2. batch files: a 200,000-row housing payroll CSV and a 50,000-row union workbook, the
    parser alone and through the whole pipeline: rows/s and peak RSS;
-3. HTTP: inbound POST and record GETs under gunicorn, a load generator on loopback.
+3. HTTP: inbound POST and record GETs under gunicorn, a load generator on loopback;
+4. bulk inserts: SQLAlchemy's ``insert()`` executemany against the store's own (COPY on
+   PostgreSQL), client and server CPU per row.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ BENCH = ROOT / "bench"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
+import bulk_insert  # noqa: E402
 import http_api  # noqa: E402
 import throughput  # noqa: E402
 
@@ -89,13 +92,22 @@ def http_table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def bulk_table(results: list[dict]) -> str:
+    lines = [f"{'target':<24}{'way':<24}{'client CPU ms/row':>19}{'server CPU ms/row':>19}"]
+    for r in results:
+        for way, rounds in r["ways"].items():
+            for f in rounds:
+                lines.append(f"{r['target']:<24}{way:<24}{f['client_ms_per_row']:>19}{f['server_ms_per_row']:>19}")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--services", action="store_true", help="also on RabbitMQ + PostgreSQL (127.0.0.1)")
     ap.add_argument("--broker-url", default="", help=f"with --services (default {LOCAL_BROKER})")
     ap.add_argument("--database-url", default="", help=f"with --services (default {LOCAL_DATABASE})")
     ap.add_argument("--quick", action="store_true", help="small runs: checks the benchmark, not the hub")
-    ap.add_argument("--skip", default="", help="parts to leave out, comma-separated: throughput,batch,http")
+    ap.add_argument("--skip", default="", help="parts to leave out, comma-separated: throughput,batch,http,bulk")
     ap.add_argument("--json", default=str(BENCH / "results" / "bench.json"))
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -105,7 +117,7 @@ def main() -> None:
     started = time.time()
     report: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                 "platform": platform.platform(), "loadavg_before": os.getloadavg()},
-                    "quick": args.quick, "throughput": [], "batch": [], "http": []}
+                    "quick": args.quick, "throughput": [], "batch": [], "http": [], "bulk": []}
     if "throughput" not in skip:
         for name, broker, database in targets:
             say(f"== throughput: {name}")
@@ -120,6 +132,12 @@ def main() -> None:
         for name, broker, database in targets:
             say(f"== HTTP under gunicorn: {name}")
             report["http"].append((name, http_api.run(broker, database, seconds=3 if args.quick else 10)))
+    if "bulk" not in skip:
+        for name, _broker, database in targets:
+            say(f"== bulk inserts: {name}")
+            url = database or f"sqlite:///{tempfile.mkdtemp(prefix='wagehub-bulk-')}/bench.sqlite3"
+            figures = bulk_insert.run(url, batches=5 if args.quick else 50, rounds=1 if args.quick else 2)
+            report["bulk"].append({"target": name, "ways": figures})
     report["seconds"] = round(time.time() - started)
 
     print()
@@ -135,6 +153,10 @@ def main() -> None:
     if report["http"]:
         print("HTTP under gunicorn -w 2 (sync), load generator on loopback")
         print(http_table(report["http"]))
+        print()
+    if report["bulk"]:
+        print("Bulk inserts of outbox rows, 200 per transaction (insert_rows: COPY on PostgreSQL)")
+        print(bulk_table(report["bulk"]))
         print()
     load = os.getloadavg()
     print(f"{report['seconds']} s in all; load average before {report['machine']['loadavg_before'][0]:.2f}, "

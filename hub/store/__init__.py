@@ -271,7 +271,7 @@ def insert_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     """Insert many rows (dicts with the same keys) in the connection's transaction.
 
     On PostgreSQL with COPY: per row it costs the client and the server a third less
-    CPU than an executemany of INSERTs (``bench/`` and ``docs/deployment.md``).
+    CPU than an executemany of INSERTs (``bench/bulk_insert.py``, ``docs/deployment.md``).
     Elsewhere, an executemany. Either way the columns' Python-side defaults and bind
     conversions apply, and a constraint broken raises SQLAlchemy's ``IntegrityError``.
     """
