@@ -513,22 +513,11 @@ class Pipeline:
         Rows of matters this transaction created cannot wait for any. True if any did."""
         ours = {row["message_id"]: p.outcome for p in prepared for row in p.outcome.deliveries
                 if row["matter_id"] not in unit.linker.whole}
-        if not ours:
-            return False
-        earlier = aliased(Outbox)
-        behind = set()
-        items = sorted(ours)
-        for i in range(0, len(items), 300):
-            chunk = items[i:i + 300]
-            behind.update(unit.session.execute(
-                select(Outbox.message_id).where(Outbox.message_id.in_(chunk), select(earlier.id).where(
-                    earlier.matter_id == Outbox.matter_id, earlier.recipient == Outbox.recipient,
-                    earlier.status == "pending", earlier.id < Outbox.id,
-                    earlier.message_id.not_in(list(ours))).exists())).scalars())
+        behind = waiting_behind(unit.session, list(ours)) if ours else set()
         if not behind:
             return False
-        unit.session.execute(update(Outbox).where(Outbox.message_id.in_(sorted(behind))).values(claimed_until=None)
-                             .execution_options(synchronize_session=False))
+        unit.session.execute(update(Outbox).where(any_of(unit.session, Outbox.message_id, sorted(behind)))
+                             .values(claimed_until=None).execution_options(synchronize_session=False))
         for message_id in behind:
             outcome = ours[message_id]
             outcome.deliveries = [row for row in outcome.deliveries if row["message_id"] not in behind]
@@ -594,6 +583,23 @@ class Pipeline:
         elif outcome.failures:
             first = outcome.failures[0]
             dl.reason, dl.field, dl.rule = first.reason, first.field, first.rule
+
+
+def waiting_behind(session, message_ids: list[str]) -> set[str]:
+    """The outbox rows among ``message_ids`` that must wait: an earlier undelivered row of
+    their matter and recipient is not among them. Per-matter order rests on this, however
+    many workers relay: a worker's claim ahead and a relay's round both leave such rows."""
+    earlier = aliased(Outbox)
+    found: set[str] = set()
+    for i in range(0, len(message_ids), 300):
+        found.update(session.execute(
+            select(Outbox.message_id).where(
+                any_of(session, Outbox.message_id, message_ids[i:i + 300]),
+                select(earlier.id).where(
+                    earlier.matter_id == Outbox.matter_id, earlier.recipient == Outbox.recipient,
+                    earlier.status == "pending", earlier.id < Outbox.id,
+                    ~any_of(session, earlier.message_id, message_ids)).exists())).scalars())
+    return found
 
 
 def message_for_replay(dl: DeadLetter, body: bytes | None = None) -> NativeMessage:

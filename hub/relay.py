@@ -35,7 +35,7 @@ from sqlalchemy import func, or_, select, update
 from hub import audit, metrics
 from hub.broker import OutMessage, Publisher, PublishError
 from hub.errors import Undeliverable
-from hub.pipeline import _summary, signature_for
+from hub.pipeline import _summary, signature_for, waiting_behind
 from hub.plugins import Registry
 from hub.store import Store, any_of
 from hub.store.models import Outbox, utcnow
@@ -73,8 +73,6 @@ class Relay:
         # Rows (message ids) claimed by rounds that failed, by the claim's end: released on the next round.
         self.stranded: dict[dt.datetime, list[str]] = {}
         self.claimed_until: dt.datetime | None = None  # the last claim's end
-        # One round at a time (``run_once`` and ``deliver_now`` share the publisher).
-        self.lock = threading.Lock()
         # Rows the inbound worker wrote under a claim ahead, waiting for this relay's thread
         # (``hand_over``); bounded, so a stalled broker slows the worker down.
         self.handed: queue.Queue[tuple[list[dict[str, Any]], Claim]] = queue.Queue(maxsize=HANDED_BATCHES)
@@ -106,36 +104,15 @@ class Relay:
             if self.store.dialect == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             rows = list(session.execute(query))
-            rows = self._in_order(session, rows)
+            # A row goes only if every earlier undelivered row of its matter and recipient is ours.
+            if rows and (behind := waiting_behind(session, [r.message_id for r in rows])):
+                rows = [r for r in rows if r.message_id not in behind]
             if rows:
                 self.claimed_until = now + self.claim
                 session.execute(update(Outbox).where(any_of(session, Outbox.id, [r.id for r in rows]))
                                 .values(claimed_until=self.claimed_until)
                                 .execution_options(synchronize_session=False))
             return rows
-
-    def _in_order(self, session, rows: list[Outbox]) -> list[Outbox]:
-        """Keep a row only if every earlier undelivered row of its matter and recipient is ours."""
-        if not rows:
-            return rows
-        ours = {r.id for r in rows}
-        matters = {r.matter_id for r in rows}
-        earlier = session.execute(
-            select(Outbox.id, Outbox.matter_id, Outbox.recipient)
-            .where(Outbox.status == "pending", any_of(session, Outbox.matter_id, matters), Outbox.id <= max(ours))
-            .order_by(Outbox.id)
-        ).all()
-        blocked: set[tuple[str, str]] = set()
-        keep: set[int] = set()
-        for row_id, matter_id, recipient in earlier:
-            key = (matter_id, recipient)
-            if key in blocked:
-                continue
-            if row_id in ours:
-                keep.add(row_id)
-            else:
-                blocked.add(key)
-        return [r for r in rows if r.id in keep]
 
     # -- one round ----------------------------------------------------------------------------
 
@@ -170,34 +147,29 @@ class Relay:
                 rows, claim = self.handed.get_nowait()
             except queue.Empty:
                 return sent
-            sent += self.deliver_now(rows, claim)
+            sent += self._deliver_handed(rows, claim)
 
-    def deliver_now(self, rows: list[dict[str, Any]], claim: Claim) -> int:
+    def _deliver_handed(self, rows: list[dict[str, Any]], claim: Claim) -> int:
         """Deliver outbox rows (as written) under ``claim`` (see :meth:`claim_ahead`); returns
         the number sent. Never raises: what is not sent now is sent by a later round."""
         if not rows or utcnow() > claim.until - self.claim / 2:
             return 0  # (a claim about to run out is left to run out: a relay may take them then)
         rows = [SimpleNamespace(**row) for row in rows]
-        with self.lock:
-            try:
-                enabled = set(self.recipients())
-                if disabled := [r.message_id for r in rows if r.recipient not in enabled]:
-                    # A recipient disabled since the claim: its rows wait, as a round leaves them.
-                    self._release(disabled, claimed_until=claim.until)
-                    rows = [r for r in rows if r.recipient in enabled]
-                return self._deliver_claimed(rows, claim.until) if rows else 0
-            except PublishError:
-                return 0  # released already: the next round sends them
-            except Exception as exc:  # noqa: BLE001  (database down: the next round frees the claim)
-                log.warning("relay: %s; %d deliveries wait for the next round", _summary(exc), len(rows))
-                return 0
+        try:
+            enabled = set(self.recipients())
+            if disabled := [r.message_id for r in rows if r.recipient not in enabled]:
+                # A recipient disabled since the claim: its rows wait, as a round leaves them.
+                self._release(disabled, claimed_until=claim.until)
+                rows = [r for r in rows if r.recipient in enabled]
+            return self._deliver_claimed(rows, claim.until) if rows else 0
+        except PublishError:
+            return 0  # released already: the next round sends them
+        except Exception as exc:  # noqa: BLE001  (database down: the next round frees the claim)
+            log.warning("relay: %s; %d deliveries wait for the next round", _summary(exc), len(rows))
+            return 0
 
     def run_once(self) -> int:
         """Claim, render, deliver and mark one batch; returns the number delivered."""
-        with self.lock:
-            return self._run_once()
-
-    def _run_once(self) -> int:
         while self.stranded:
             # Rows this relay claimed in a round the database cut short: free them now
             # rather than when the claim runs out (``claim_seconds``), unless another

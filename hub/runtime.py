@@ -125,8 +125,7 @@ class Workers:
         self.stop_event = threading.Event()
         self.relay = Relay(hub.store, hub.registry, hub.publisher(), hub.settings)
         self.direct = Relay(hub.store, hub.registry, None, hub.settings, direct=True)
-        self.inbound = InboundWorker(hub)
-        self.inbound.relay = self.relay
+        self.inbound = InboundWorker(hub, relay=self.relay)
         self.scheduler = Scheduler(hub, on_work=self._wake_relays)
         hub.pipeline.on_commit.append(self.relay.poke)
         hub.pipeline.on_commit.append(self.direct.poke)

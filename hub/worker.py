@@ -23,6 +23,7 @@ from hub.errors import Unavailable
 from hub.types import NativeMessage
 
 if TYPE_CHECKING:
+    from hub.relay import Relay
     from hub.runtime import Hub
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ BEAT_RATE = 4
 
 
 class InboundWorker(ConsumerMixin):
-    def __init__(self, hub: Hub):
+    def __init__(self, hub: Hub, relay: Relay | None = None):
         self.hub = hub
         self.connection = hub.connection()
         cfg = hub.settings["pipeline"]
@@ -59,7 +60,7 @@ class InboundWorker(ConsumerMixin):
         self.live = None  # the connection consumed on: ConsumerMixin consumes on a clone of self.connection
         # The queue relay of this process: the outbox rows a batch writes are handed to it
         # right after the commit (hub.relay.Relay.claim_ahead), not left for its next round.
-        self.relay = None
+        self.relay = relay
 
     # -- kombu ConsumerMixin hooks ------------------------------------------------------------
 

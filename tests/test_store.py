@@ -1,6 +1,7 @@
-"""The embedded store's writer lock across processes: SQLite writers queue on ``flock(2)``
-of a file beside the database, a forked child competes for it instead of sharing its
-parent's, and a disposed store leaves no descriptor behind."""
+"""The store: the embedded store's writer lock across processes (SQLite writers queue on
+``flock(2)`` of a file beside the database, a forked child competes for it instead of
+sharing its parent's, and a disposed store leaves no descriptor behind), and the bulk
+insert the pipeline writes with."""
 
 from __future__ import annotations
 
@@ -14,13 +15,14 @@ from sqlalchemy import text
 
 from hub.store import Store
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="fork(2) only")
+needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="fork(2) only")
 
 
 def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+@needs_fork
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
 def test_a_disposed_store_leaves_no_descriptor_and_a_fork_after_its_folder_went_is_clean(tmp_path, capfd):
     before = open_fds()
@@ -47,6 +49,7 @@ def _write_while_parent_holds(store: Store, started, done) -> None:
     done.set()
 
 
+@needs_fork
 def test_a_forked_child_competes_for_the_write_lock_instead_of_sharing_its_parents(tmp_path):
     store = Store(f"sqlite:///{tmp_path}/hub.sqlite3")
     store.ensure_schema()

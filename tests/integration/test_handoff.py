@@ -1,7 +1,8 @@
 """The outbox rows a worker's batch writes go out right after the commit: written under a
 claim the relay takes ahead, handed to the relay's thread, never left for a relay round
 to find (no claiming query, no wait for the next round). A row behind an undelivered one
-of its matter and recipient is written unclaimed instead, and the relay keeps their order.
+of its matter and recipient is written unclaimed instead, and the relay's rounds keep their
+order (one check, ``hub.pipeline.waiting_behind``, for both).
 Runs on the embedded defaults and, in CI, on RabbitMQ and PostgreSQL."""
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def test_a_batchs_deliveries_leave_without_a_relay_round(settings, agency):
             agency.publish("police", RECEIPT.format(i=i).encode(), message_id=f"hnd-{i}",
                            content_type="application/xml")
             if i % 10 == 9:
-                wait_for(lambda i=i: pending(hub) == 0 and delivered(hub) == i + 1)  # three batches at least
+                wait_for(lambda i=i: rows_in(hub, "pending") == 0 and rows_in(hub, "sent") == i + 1)  # three batches at least
         got = agency.receive("hrss", 30, timeout=30)
     finally:
         workers.stop()
@@ -56,14 +57,9 @@ def test_a_batchs_deliveries_leave_without_a_relay_round(settings, agency):
     assert len(rounds) == 1  # the round at start only
 
 
-def pending(hub) -> int:
+def rows_in(hub, status: str) -> int:
     with hub.store.sessions() as session:
-        return len(session.execute(select(Outbox.id).where(Outbox.status == "pending")).all())
-
-
-def delivered(hub) -> int:
-    with hub.store.sessions() as session:
-        return len(session.execute(select(Outbox.id).where(Outbox.status == "sent")).all())
+        return len(session.execute(select(Outbox.id).where(Outbox.status == status)).all())
 
 
 def test_a_row_behind_an_undelivered_one_of_its_matter_is_left_to_the_relay_in_order(hub, settings, agency):
@@ -76,7 +72,7 @@ def test_a_row_behind_an_undelivered_one_of_its_matter_is_left_to_the_relay_in_o
         # Receipt 1's delivery to hrss is still pending (no relay has run) when the judgment
         # on the same transfer arrives: the judgment's must wait for it. Judgment 2 opens a
         # matter of its own and goes at once.
-        hub.pipeline.process([receipt(1)])
+        [first] = hub.pipeline.process([receipt(1)])
         claim = relay.claim_ahead()
         outcomes = hub.pipeline.process([
             NativeMessage(agency="court", body=judgment(1), message_id="hnd-j1", content_type="application/json"),
@@ -98,13 +94,7 @@ def test_a_row_behind_an_undelivered_one_of_its_matter_is_left_to_the_relay_in_o
         relay.publisher.close()
     got = agency.receive("hrss", 3, timeout=20)
     order = [m.headers["x-wagehub-record-id"] for m in got]
-    receipt_id = outcomes_receipt_record(hub)
-    assert order == [fresh.records[0], receipt_id, behind.records[0]]
-
-
-def outcomes_receipt_record(hub) -> str:
-    with hub.store.sessions() as session:
-        return session.execute(select(Outbox.record_id).where(Outbox.source_agency == "police")).scalar_one()
+    assert order == [fresh.records[0], first.records[0], behind.records[0]]
 
 
 def test_past_its_claim_ahead_a_big_batch_leaves_rows_to_the_relay(hub, settings, monkeypatch):
@@ -148,3 +138,32 @@ def test_rows_handed_over_to_a_recipient_disabled_meanwhile_wait_for_it(hub, set
     finally:
         relay.publisher.close()
     assert len(agency.receive("hrss", 1)) == 1
+
+
+def test_a_round_sends_no_row_ahead_of_an_earlier_undelivered_one_of_its_matter(hub, settings, agency):
+    """The receipt's delivery waits out a backoff: the judgment on the same transfer, written
+    after it, must wait too, however free it is to go."""
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from hub.broker import Publisher
+    from hub.relay import Relay
+    from hub.store.models import utcnow
+
+    hub.declare_topology()
+    relay = Relay(hub.store, hub.registry, Publisher(settings), settings)
+    try:
+        [first] = hub.pipeline.process([receipt(3)])
+        with hub.store.session() as session:  # as after a failed attempt
+            session.execute(update(Outbox).values(next_attempt_at=utcnow() + dt.timedelta(hours=1)))
+        [second] = hub.pipeline.process([NativeMessage(agency="court", body=judgment(3), message_id="hnd-j3",
+                                                       content_type="application/json")])
+        assert relay.run_once() == 0  # the judgment is due, but behind the receipt
+        with hub.store.session() as session:
+            session.execute(update(Outbox).values(next_attempt_at=utcnow()))
+        assert relay.run_once() == 2
+    finally:
+        relay.publisher.close()
+    got = agency.receive("hrss", 2, timeout=20)
+    assert [m.headers["x-wagehub-record-id"] for m in got] == [first.records[0], second.records[0]]
