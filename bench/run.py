@@ -15,8 +15,8 @@ PostgreSQL; prints the tables and writes every figure to ``bench/results/bench.j
 Parts (each also runs alone: ``python bench/throughput.py``, ``bench/http_api.py``,
 ``bench/housing_payroll.py``, ``bench/union_workbook.py``, ``bench/bulk_insert.py``):
 
-1. throughput: raw kombu baselines (a) and (b), the hub with 1, 2 and 4 ``wagehub worker``
-   processes on the same bodies, a 20,000-message backlog drained, latency at half the rate;
+1. throughput: raw kombu baselines (a) and (b), the store-and-forward floor (f), the hub
+   with 1, 2 and 4 ``wagehub worker`` processes on the same bodies, a 20,000-message backlog drained, latency at half the rate;
 2. batch files: a 200,000-row housing payroll CSV and a 50,000-row union workbook, the
    parser alone and through the whole pipeline: rows/s and peak RSS;
 3. HTTP: inbound POST and record GETs under gunicorn, a load generator on loopback;
@@ -143,7 +143,8 @@ def main() -> None:
     print()
     if report["throughput"]:
         print("Throughput: first publish to last delivery; (a) = raw kombu with confirm_publish, "
-              "(b) = raw kombu without confirms; each a process of its own")
+              "(b) = raw kombu without confirms, (f) = the store-and-forward floor (two queue hops and a "
+              "commit, no hub work) with as many processes; each a process of its own")
         print(throughput.table(report["throughput"]))
         print()
     if report["batch"]:

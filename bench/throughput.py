@@ -10,6 +10,13 @@ publisher, the consumer at the far end and each hub worker in processes of their
 * **Baseline (a+)**: the same, confirms pipelined (what the hub's own publisher does).
 * **Baseline (b)**: the same without confirms: the ceiling of a Python client on this broker.
   The embedded broker commits every publish before returning, so (a) and (b) are one figure.
+* **Floor (f)**: the least any store-and-forward hub must do with these guarantees, done
+  with raw kombu and SQLAlchemy Core, no parsing: 1 or 2 forwarder processes take what the
+  broker has sent (up to 200), insert each message's id and bytes into a table in one
+  transaction (COPY on PostgreSQL, as the hub does), publish them to a second durable queue
+  with pipelined confirms, then ack. Two queue hops and a commit, as the hub's path has:
+  what is left between this and the hub is the hub's own work (parse, validate, map, route,
+  records, matters, deadlines, audit, render).
 * **Hub**: the same bodies through the whole hub: agency queue → parse → validate → one
   transaction (records, matters, inbox, outbox, deadlines, audit) → render → recipient
   queue, with 1, 2 or 4 ``wagehub worker`` processes.
@@ -44,6 +51,8 @@ from bodies import body, token_of  # noqa: E402
 from measure import reset_database, services_cpu, tree_cpu  # noqa: E402
 
 BASELINE_QUEUE = "bench.baseline"
+FLOOR_IN, FLOOR_OUT = "bench.floor.in", "bench.floor.out"
+FLOOR_TABLE = "bench_floor_inbox"
 HUB_RECIPIENT = "hrss"
 
 
@@ -60,8 +69,8 @@ def _connection(url: str, confirms: bool = False):
 
 def _publish(url: str, mode: str, n: int, rate: float, ready, go, sent) -> None:
     """Publish bench bodies ``0..n-1``: ``naive`` (kombu's confirm_publish), ``unconfirmed``,
-    ``pipelined`` (the hub's publisher) to the baseline queue, or ``hub`` (pipelined, as an
-    agency, to ``wagehub.in``). With ``rate``, one message every 1/rate s; each publish time
+    ``pipelined`` (the hub's publisher) to the baseline queue, ``floor`` (pipelined, to the
+    forwarders' queue) or ``hub`` (pipelined, as an agency, to ``wagehub.in``). With ``rate``, one message every 1/rate s; each publish time
     goes into ``sent`` (shared memory, by message number)."""
     from kombu import Exchange, Producer
 
@@ -90,7 +99,7 @@ def _publish(url: str, mode: str, n: int, rate: float, ready, go, sent) -> None:
             producer.publish(data, exchange=default, routing_key=BASELINE_QUEUE, content_type=ctype,
                              content_encoding=cenc, message_id=f"b-{i}", delivery_mode=2, retry=False)
             continue
-        exchange, key = (IN_EXCHANGE, agency) if mode == "hub" else (default, BASELINE_QUEUE)
+        exchange, key = {"hub": (IN_EXCHANGE, agency), "floor": (default, FLOOR_IN)}.get(mode, (default, BASELINE_QUEUE))
         batch.append(OutMessage(routing_key=key, body=data, message_id=f"bench-{i}", content_type=ctype,
                                 content_encoding=cenc, exchange=exchange))
         if len(batch) >= (1 if rate else 100) or i == n - 1:
@@ -131,6 +140,91 @@ def _consume(url: str, queue: str, n: int, ready, done_at, received) -> None:
     conn.release()
 
 
+def _forward(url: str, database_url: str, ready, stop) -> None:
+    """The floor (f): consume a batch, one transaction, publish with pipelined confirms, ack."""
+    from kombu import Consumer, Exchange, Queue
+    from sqlalchemy import create_engine
+
+    from hub.broker import OutMessage, Publisher
+    from hub.config import load_settings
+    from hub.store import insert_rows
+
+    engine = create_engine(database_url)
+    table = _floor_table()
+    settings = load_settings({"hub": {"broker_url": url, "var_dir": tempfile.gettempdir()}}, environ={})
+    publisher = Publisher(settings, url)
+    conn = _connection(url)
+    channel = conn.channel()
+    channel.auto_decode = False
+    batch: list = []
+    default = Exchange("", type="direct")
+
+    def flush() -> None:
+        with engine.begin() as db:
+            insert_rows(db, table, [{"message_id": m.properties["message_id"], "body": bytes(m.body)}
+                                    for m in batch])
+        out = [OutMessage(routing_key=FLOOR_OUT, body=bytes(m.body), message_id=m.properties["message_id"],
+                          exchange=default, content_type=m.content_type, content_encoding=m.content_encoding)
+               for m in batch]
+        if not all(publisher.publish_many(out)):
+            raise SystemExit("the broker did not confirm a publish")
+        batch[-1].ack(multiple=True)
+        batch.clear()
+
+    with Consumer(channel, queues=[Queue(FLOOR_IN, no_declare=True)], on_message=batch.append,
+                  prefetch_count=400, accept=None):
+        ready.set()
+        while not stop.is_set():
+            try:
+                conn.drain_events(timeout=0.2)
+                while len(batch) < 200:  # what the broker has already sent, as the hub's batches
+                    conn.drain_events(timeout=0.001)
+            except TimeoutError:
+                pass
+            if batch:
+                flush()
+    publisher.close()
+    conn.release()
+
+
+def _floor_table():
+    from sqlalchemy import Column, LargeBinary, MetaData, String, Table
+
+    return Table(FLOOR_TABLE, MetaData(), Column("message_id", String(200), primary_key=True),
+                 Column("body", LargeBinary, nullable=False))
+
+
+def floor_flow(settings: dict, n: int, forwarders: int) -> dict:
+    """The same bodies through ``forwarders`` floor processes (see the module's doc)."""
+    from sqlalchemy import create_engine
+
+    url, database_url = settings["hub"]["broker_url"], settings["hub"]["database_url"]
+    engine = create_engine(database_url)
+    table = _floor_table()
+    table.drop(engine, checkfirst=True)
+    table.create(engine)
+    engine.dispose()
+    ctx = mp.get_context("spawn")
+    stop = ctx.Event()
+    procs = []
+    for _ in range(forwarders):
+        ready = ctx.Event()
+        proc = ctx.Process(target=_forward, args=(url, database_url, ready, stop))
+        proc.start()
+        if not ready.wait(60):
+            raise SystemExit("a floor forwarder did not start")
+        procs.append(proc)
+    cpu0 = [_process_cpu(p.pid) for p in procs]
+    result = flow(url, "floor", FLOOR_OUT, n)
+    result["worker_cpu_ms_per_msg"] = round(1000 * sum(_process_cpu(p.pid) - c for p, c in zip(procs, cpu0)) / n, 2)
+    stop.set()
+    for proc in procs:
+        proc.join(30)
+        if proc.is_alive():
+            proc.kill()
+    return result
+
+
 # -- set-up -----------------------------------------------------------------------------------
 
 
@@ -155,9 +249,9 @@ def reset(broker_url: str, database_url: str, var: str) -> dict:
     with hub.connection() as conn:
         channel = conn.channel()
         args = {"x-queue-type": "quorum"} if is_amqp(conn) else {}
-        baseline = Queue(BASELINE_QUEUE, durable=True, queue_arguments=args, routing_key=BASELINE_QUEUE)
-        baseline.bind(channel).declare()
-        for name in [BASELINE_QUEUE] + [f"wagehub.{d}.{a}" for d in ("in", "out") for a in hub.registry.codes()]:
+        for name in (BASELINE_QUEUE, FLOOR_IN, FLOOR_OUT):
+            Queue(name, durable=True, queue_arguments=args, routing_key=name).bind(channel).declare()
+        for name in [BASELINE_QUEUE, FLOOR_IN, FLOOR_OUT] + [f"wagehub.{d}.{a}" for d in ("in", "out") for a in hub.registry.codes()]:
             try:
                 Queue(name, no_declare=True).bind(channel).purge()
             except Exception:  # noqa: BLE001  (a queue that does not exist has nothing to purge)
@@ -322,6 +416,11 @@ def run(broker_url: str = "", database_url: str = "", n: int = 5000, workers=(1,
         out["baseline_b"] = flow(url, "unconfirmed", BASELINE_QUEUE, n)
     else:
         out["baseline_b"] = out["baseline_a"]
+    out["floor"] = {}
+    for count in [c for c in workers if c <= 2]:
+        settings = reset(broker_url, database_url, tempfile.mkdtemp(prefix="wagehub-bench-"))
+        progress(f"floor (f): {count} forwarder process(es), {n} messages")
+        out["floor"][str(count)] = floor_flow(settings, n, count)
     out["hub"] = {}
     for count in workers:
         settings = reset(broker_url, database_url, tempfile.mkdtemp(prefix="wagehub-bench-"))
@@ -345,24 +444,27 @@ def run(broker_url: str = "", database_url: str = "", n: int = 5000, workers=(1,
 
 
 def table(results: list[dict]) -> str:
-    lines = [f"{'target':<24}{'run':<40}{'msg/s':>9}{'vs (a)':>8}{'vs (b)':>8}"
+    lines = [f"{'target':<24}{'run':<44}{'msg/s':>9}{'vs (a)':>8}{'vs (b)':>8}{'vs (f)':>8}"
              f"{'hub CPU ms/msg':>16}{'servers CPU ms/msg':>20}"]
     for r in results:
         a, b = r["baseline_a"]["per_s"], r["baseline_b"]["per_s"]
         rows = [("baseline (a) raw kombu, confirm_publish" if r["broker"] == "amqp"
-                 else "baseline raw kombu (a = b)", r["baseline_a"])]
+                 else "baseline raw kombu (a = b)", r["baseline_a"], None)]
         if "baseline_a_pipelined" in r:
-            rows.append(("baseline (a+) raw kombu, pipelined confirms", r["baseline_a_pipelined"]))
+            rows.append(("baseline (a+) raw kombu, pipelined confirms", r["baseline_a_pipelined"], None))
         if r["broker"] == "amqp":
-            rows.append(("baseline (b) raw kombu, no confirms", r["baseline_b"]))
+            rows.append(("baseline (b) raw kombu, no confirms", r["baseline_b"], None))
+        for count, f in r.get("floor", {}).items():
+            rows.append((f"floor (f), {count} forwarder process{'es' if count != '1' else ''}", f, None))
         for count, h in r["hub"].items():
-            rows.append((f"hub, {count} worker process{'es' if count != '1' else ''}", h))
+            rows.append((f"hub, {count} worker process{'es' if count != '1' else ''}", h, r.get("floor", {}).get(count)))
         if "backlog" in r:
-            rows.append((f"hub draining a {r['backlog']['messages']:,} backlog", r["backlog"]))
-        for name, fig in rows:
+            rows.append((f"hub draining a {r['backlog']['messages']:,} backlog", r["backlog"], None))
+        for name, fig, floor in rows:
             cpu = f"{fig.get('worker_cpu_ms_per_msg', '-'):>16}{fig['services_cpu_ms_per_msg']:>20}"
-            lines.append(f"{r['target']:<24}{name:<40}{fig['per_s']:>9,}{fig['per_s'] / a:>8.2f}"
-                         f"{fig['per_s'] / b:>8.2f}{cpu}")
+            vs_f = f"{fig['per_s'] / floor['per_s']:>8.2f}" if floor else f"{'-':>8}"
+            lines.append(f"{r['target']:<24}{name:<44}{fig['per_s']:>9,}{fig['per_s'] / a:>8.2f}"
+                         f"{fig['per_s'] / b:>8.2f}{vs_f}{cpu}")
         if "latency" in r:
             lat = r["latency"]
             lines.append(f"{r['target']:<24}latency at {lat['rate']:,} msg/s: p50 {lat['p50_ms']} ms, "

@@ -197,13 +197,14 @@ def decide(pipeline, transfer_no: str, decision: str, actor: str, reason: str | 
         hold.status = "released" if decision == "release" else "returned"
         hold.decided_by, hold.decided_at, hold.reason = actor, utcnow(), reason
         if decision == "release":
-            pipeline.release(session, record)
+            recipients = pipeline.release(session, record)
         else:
             missing = hold.missing.get("missing", [])
+            recipients = {record["source_agency"]}  # back to the agency that made the transfer
             session.add(Outbox(
                 message_id=new_id("out"), record_id=record["record_id"], record_type="linkage_decision",
-                source_agency="hub", matter_id=hold.matter_id, recipient="hrss", kind="NOTICE",
-                route="linkage-return-to-hrss",
+                source_agency="hub", matter_id=hold.matter_id, recipient=record["source_agency"], kind="NOTICE",
+                route="linkage-return",
                 payload={"record": {"type": "linkage_decision", "transfer_no": transfer_no, "case_no": record["case_no"],
                                     "decision": "returned", "reason": reason,
                                     "missing": [m["item"] for m in missing],
@@ -215,5 +216,5 @@ def decide(pipeline, transfer_no: str, decision: str, actor: str, reason: str | 
                      {"record_id": hold.record_id, "reason": reason})
         view = hold_view(hold)
     for callback in pipeline.on_commit:
-        callback()
+        callback(frozenset(recipients))
     return view

@@ -25,7 +25,7 @@ import logging
 import time
 import traceback
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -192,7 +192,8 @@ class Pipeline:
         self.routes = routes
         self.settings = settings
         self.plugin_attempts = settings["pipeline"]["plugin_attempts"]
-        self.on_commit: list = []  # callbacks after a commit that wrote outbox rows
+        # Called after a commit that wrote outbox rows no one claimed, with their recipients.
+        self.on_commit: list[Callable[[frozenset[str]], None]] = []
 
     # -- stage 1: outside the transaction -------------------------------------------------
 
@@ -378,7 +379,7 @@ class Pipeline:
         return {(a, m) for a, m in rows if (a, m) in pairs}
 
     def _commit(self, prepared: list[_Prepared], replay_of: int | None, claim=None) -> None:
-        wrote_outbox = False  # rows no one has claimed: the relays are woken for them
+        unclaimed: set[str] = set()  # recipients of rows no one has claimed: their relays are woken
         in_batch: set[tuple[str, str]] = set()
         touched: dict[str, list[str]] = {}  # matter -> matters merged into it
         trail: list[tuple[str, str, str, dict[str, Any]]] = []  # audit entries of this batch
@@ -407,7 +408,7 @@ class Pipeline:
                     continue
                 for failure in o.failures:
                     o.dead_letters.append(self._dead_letter(session, msg, failure, replay_of))
-                wrote_outbox |= self._store_records(unit, p, touched)
+                unclaimed |= self._store_records(unit, p, touched)
                 unit.inbox.append({"agency": msg.agency, "message_id": msg.message_id, "kind": o.kind,
                                    "received_at": unit.now, "records": len(o.records), "rejected": len(o.failures)})
                 in_batch.add((msg.agency, msg.message_id))
@@ -415,7 +416,7 @@ class Pipeline:
                               {"records": o.records, "dead_letters": o.dead_letters,
                                "body_sha256": hashlib.sha256(msg.body).hexdigest()}))
             unit.flush()
-            wrote_outbox |= self._wait_in_line(unit, prepared)
+            unclaimed |= self._wait_in_line(unit, prepared)
             merged_away = {m for ms in touched.values() for m in ms}
             live = {m: merged for m, merged in touched.items() if m not in merged_away}
             deadlines.refresh_many(session, live, self.settings["deadlines"],
@@ -423,12 +424,14 @@ class Pipeline:
             if replay_of is not None:
                 self._mark_replay(session, replay_of, prepared[0].outcome)
             audit.append_many(session, trail)
-        if wrote_outbox:
+        if unclaimed:
             for callback in self.on_commit:
-                callback()
+                callback(frozenset(unclaimed))
 
-    def _store_records(self, unit: _Unit, p: _Prepared, touched: dict[str, list[str]]) -> bool:
-        wrote = False
+    def _store_records(self, unit: _Unit, p: _Prepared, touched: dict[str, list[str]]) -> set[str]:
+        """Store the message's records and their outbox rows; returns the recipients of
+        rows written unclaimed (left to the relays' rounds)."""
+        unclaimed: set[str] = set()
         agency = p.message.agency
         for record, fp in p.records:
             if (agency, record["type"], fp) in unit.fingerprints:
@@ -449,12 +452,11 @@ class Pipeline:
             })
             p.outcome.records.append(record_id)
             rows = self._route(unit, record, matter_id)
-            claimed = [row for row in rows if row["claimed_until"] is not None]
-            p.outcome.deliveries.extend(claimed)
-            wrote |= len(claimed) < len(rows)
+            p.outcome.deliveries.extend(row for row in rows if row["claimed_until"] is not None)
+            unclaimed.update(row["recipient"] for row in rows if row["claimed_until"] is None)
             if len(unit.records) >= FLUSH_EVERY:  # a batch file's rows: keep what waits in memory bounded
                 unit.flush()
-        return wrote
+        return unclaimed
 
     def _route(self, unit: _Unit, record: dict[str, Any], matter_id: str, *,
                released: bool = False) -> list[dict[str, Any]]:
@@ -510,18 +512,19 @@ class Pipeline:
     def _wait_in_line(self, unit: _Unit, prepared: list[_Prepared]) -> bool:
         """Unclaim the rows written claimed that must wait for an earlier undelivered row
         of their matter and recipient (not this batch's): the relay sends those in order.
-        Rows of matters this transaction created cannot wait for any. True if any did."""
-        ours = {row["message_id"]: p.outcome for p in prepared for row in p.outcome.deliveries
+        Rows of matters this transaction created cannot wait for any. Returns the
+        recipients of the rows unclaimed."""
+        ours = {row["message_id"]: (p.outcome, row["recipient"]) for p in prepared for row in p.outcome.deliveries
                 if row["matter_id"] not in unit.linker.whole}
         behind = waiting_behind(unit.session, list(ours)) if ours else set()
         if not behind:
-            return False
+            return set()
         unit.session.execute(update(Outbox).where(any_of(unit.session, Outbox.message_id, sorted(behind)))
                              .values(claimed_until=None).execution_options(synchronize_session=False))
         for message_id in behind:
-            outcome = ours[message_id]
+            outcome = ours[message_id][0]
             outcome.deliveries = [row for row in outcome.deliveries if row["message_id"] not in behind]
-        return True
+        return {ours[message_id][1] for message_id in behind}
 
     def _dossier_passes(self, session, record: dict[str, Any], matter_id: str) -> bool:
         related = [r for r in linkage.matter_records(session, matter_id) if r["record_id"] != record["record_id"]]
@@ -536,12 +539,13 @@ class Pipeline:
                      ", ".join(m["item"] for m in result["missing"]))
         return result["complete"]
 
-    def release(self, session, record: dict[str, Any]) -> bool:
-        """Send a held transfer on its held routes (the linkage office released it)."""
+    def release(self, session, record: dict[str, Any]) -> set[str]:
+        """Send a held transfer on its held routes (the linkage office released it);
+        returns the recipients of the rows written (for ``on_commit``)."""
         unit = _Unit(session)
-        wrote = bool(self._route(unit, record, record["matter_id"], released=True))
+        rows = self._route(unit, record, record["matter_id"], released=True)
         unit.flush()
-        return wrote
+        return {row["recipient"] for row in rows}
 
     def _dead_letter(self, session, msg: NativeMessage, failure: Failure, replay_of: int | None) -> int:
         if _nul_fields(msg) or NUL in failure.reason or _nul_path([failure.field, failure.rule, failure.kind]):

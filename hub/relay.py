@@ -24,7 +24,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -295,14 +295,15 @@ class Relay:
             for row_id, reason in set_aside.items():
                 session.execute(update(Outbox).where(Outbox.message_id == row_id).values(
                     status="undeliverable", last_error=reason, claimed_until=None))
-            audit.append_many(session, [
-                ("hub", "delivery.sent", by_id[i].message_id,
-                 {"recipient": by_id[i].recipient, "record_id": by_id[i].record_id, "kind": by_id[i].kind})
-                for i in sent])
             untouched = [i for i in by_id if i not in failed and i not in sent and i not in set_aside]
             if untouched:
                 session.execute(update(Outbox).where(any_of(session, Outbox.message_id, untouched)).values(claimed_until=None)
                                 .execution_options(synchronize_session=False))
+            # Last: the chain's lock is held from here to the commit.
+            audit.append_many(session, [
+                ("hub", "delivery.sent", by_id[i].message_id,
+                 {"recipient": by_id[i].recipient, "record_id": by_id[i].record_id, "kind": by_id[i].kind})
+                for i in sent])
         for row_id in sent:
             metrics.DELIVERIES.labels(agency=by_id[row_id].recipient, outcome="sent").inc()
         for row_id in failed:
@@ -316,10 +317,17 @@ class Relay:
 
     # -- loop ---------------------------------------------------------------------------------
 
-    def poke(self) -> None:
-        """Ask for a round now (rows were written that no one has claimed)."""
+    def poke(self, recipients: Iterable[str] | None = None) -> None:
+        """Ask for a round now: rows were written that no one has claimed, for
+        ``recipients`` (a relay that serves none of them is left alone; ``None``: any)."""
+        if recipients is not None and not any(self._serves(code) for code in recipients):
+            return
         self.round_asked = True
         self.wake.set()
+
+    def _serves(self, code: str) -> bool:
+        adapter = self.registry.get(code)
+        return adapter is not None and adapter.delivers_directly == self.direct
 
     def run(self, stop: threading.Event) -> None:
         """Relay until ``stop`` is set; back off while the broker or database is down.

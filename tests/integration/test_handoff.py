@@ -106,7 +106,7 @@ def test_past_its_claim_ahead_a_big_batch_leaves_rows_to_the_relay(hub, settings
 
     monkeypatch.setattr(pipeline, "CLAIM_AHEAD_ROWS", 3)
     woken = []
-    hub.pipeline.on_commit.append(lambda: woken.append(True))
+    hub.pipeline.on_commit.append(woken.append)
     relay = Relay(hub.store, hub.registry, Publisher(settings), settings)
     try:
         outcomes = hub.pipeline.process([receipt(i) for i in range(10, 15)], claim=relay.claim_ahead())
@@ -115,7 +115,25 @@ def test_past_its_claim_ahead_a_big_batch_leaves_rows_to_the_relay(hub, settings
     assert sum(len(o.deliveries) for o in outcomes) == 3
     with hub.store.sessions() as session:
         unclaimed = session.execute(select(Outbox.id).where(Outbox.claimed_until.is_(None))).all()
-    assert len(unclaimed) == 2 and woken
+    assert len(unclaimed) == 2 and woken == [{"hrss"}]
+
+
+def test_rows_left_to_a_round_wake_only_the_relay_that_serves_their_recipient(hub):
+    """A clue's row to the general contractor (a webhook: the direct relay's) is written
+    unclaimed; the queue relay, whose rows were all handed over, is not asked for a round."""
+    from hub.runtime import Workers
+    from tests.conftest import sample
+
+    workers = Workers(hub)  # not started: what its relays were asked is read off them
+    try:
+        [outcome] = hub.pipeline.process([NativeMessage(agency="hrss", body=sample("hrss-clue.json"),
+                                                        message_id="hnd-clue")], claim=workers.relay.claim_ahead())
+    finally:
+        workers.relay.publisher.close()
+    with hub.store.sessions() as session:
+        left = session.execute(select(Outbox.recipient).where(Outbox.claimed_until.is_(None))).scalars().all()
+    assert left == ["contractor"] and outcome.deliveries  # the queue agencies' rows were handed over
+    assert workers.direct.round_asked and not workers.relay.round_asked
 
 
 def test_rows_handed_over_to_a_recipient_disabled_meanwhile_wait_for_it(hub, settings, agency):
