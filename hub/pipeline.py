@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 import traceback
 from collections import Counter
@@ -142,36 +143,61 @@ def signature_for(key: str, body: bytes) -> str:
     return "sha256=" + hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
 
 
-NUL = "\x00"  # PostgreSQL text cannot hold it: a value with one is refused, or replaced to be stored
+NUL = "\x00"
+# What no database stores as text: NUL (PostgreSQL's text cannot hold it) and lone
+# surrogates (no character at all: JSON's "\ud800", or an AMQP header's bytes read with
+# surrogatepass; no encoding can write them). A value with one is refused, or replaced to
+# be stored.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_UNSTORABLE_WHY = {"no-nul": "must not contain NUL characters",
+                   "unicode": "must be valid Unicode text (it holds a lone surrogate)"}
 
 
-def _nul_fields(message: NativeMessage) -> list[str]:
-    """The message's properties and headers that hold a NUL character."""
+def _unstorable(text: str) -> str | None:
+    """The rule ``text`` breaks if a database cannot store it (``no-nul``, ``unicode``)."""
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return None
+    return "no-nul" if found.group() == NUL else "unicode"
+
+
+def _unstorable_fields(message: NativeMessage) -> list[tuple[str, str]]:
+    """(name, rule) of the message's properties and headers a database cannot store."""
     props = {"message_id": message.message_id, "kind": message.kind, "content_type": message.content_type,
              "content_encoding": message.content_encoding, **{str(k): v for k, v in dict(message.headers).items()}}
-    return [_clean(name) for name, value in props.items() if NUL in name or (isinstance(value, str) and NUL in value)]
+    out = []
+    for name, value in props.items():
+        rule = _unstorable(name) or (_unstorable(value) if isinstance(value, str) else None)
+        if rule:
+            out.append((_clean(name), rule))
+    return out
 
 
-def _nul_path(value: Any, path: str = "") -> str | None:
-    """The dotted path of the first string (or key) in ``value`` holding a NUL character."""
+def _unstorable_path(value: Any, path: str = "") -> tuple[str, str] | None:
+    """(dotted path, rule) of the first string (or key) in ``value`` a database cannot store."""
     if isinstance(value, str):
-        return path or "value" if NUL in value else None
+        rule = _unstorable(value)
+        return (path or "value", rule) if rule else None
     if isinstance(value, dict):
         for k, v in value.items():
             where = f"{path}.{k}" if path else str(k)
-            if NUL in str(k):
-                return _clean(where)
-            if (found := _nul_path(v, where)) is not None:
+            if rule := _unstorable(str(k)):
+                return _clean(where), rule
+            if (found := _unstorable_path(v, where)) is not None:
                 return found
     if isinstance(value, (list, tuple)):
         for i, v in enumerate(value):
-            if (found := _nul_path(v, f"{path}.{i}" if path else str(i))) is not None:
+            if (found := _unstorable_path(v, f"{path}.{i}" if path else str(i))) is not None:
                 return found
     return None
 
 
+def _refusal(where: str, rule: str) -> str:
+    return f"{where} {_UNSTORABLE_WHY[rule]} (rule: {rule})"
+
+
 def _clean(text: str | None) -> str | None:
-    return text.replace(NUL, "\ufffd") if isinstance(text, str) else text
+    return _UNSTORABLE.sub("\ufffd", text) if isinstance(text, str) else text
 
 
 class _HubError(Exception):
@@ -191,6 +217,11 @@ class Pipeline:
         self.registry = registry
         self.routes = routes
         self.settings = settings
+        for route in routes:
+            rule = route.params.get("due_rule")
+            if rule is not None and rule not in settings["deadlines"]:
+                raise ValueError(f"route {route.name}: due_rule {rule!r} is no [deadlines] limit "
+                                 f"(known: {', '.join(sorted(settings['deadlines']))})")
         self.plugin_attempts = settings["pipeline"]["plugin_attempts"]
         # Called after a commit that wrote outbox rows no one claimed, with their recipients.
         self.on_commit: list[Callable[[frozenset[str]], None]] = []
@@ -206,9 +237,9 @@ class Pipeline:
         if not message.message_id:
             prep.whole_failure = Failure("message_id is required (rule: required)", "message_id", "required")
             return prep
-        if bad := _nul_fields(message):
-            prep.whole_failure = Failure(f"{', '.join(bad)} must not contain NUL characters (rule: no-nul)",
-                                         bad[0], "no-nul")
+        if bad := _unstorable_fields(message):
+            (name, rule), names = bad[0], ", ".join(n for n, r in bad if r == bad[0][1])
+            prep.whole_failure = Failure(_refusal(names, rule), name, rule)
             return prep
         try:
             key = None if trusted else adapter.key_for(message)
@@ -242,13 +273,14 @@ class Pipeline:
                 prep.outcome.failures.append(Failure(
                     f"{where}{exc}", exc.field, exc.rule, item.kind, item.row or 0, item.raw))
                 return
-            if (bad := _nul_path(canonical)) is not None:
+            if (bad := _unstorable_path(canonical)) is not None:
                 where = f"row {item.row}: " if item.row else ""
-                prep.outcome.failures.append(Failure(f"{where}{bad} must not contain NUL characters (rule: no-nul)",
-                                                     bad, "no-nul", item.kind, item.row or 0, item.raw))
+                prep.outcome.failures.append(Failure(f"{where}{_refusal(*bad)}", bad[0], bad[1], item.kind,
+                                                     item.row or 0, item.raw))
                 return
+            # (surrogatepass: a field the schema dropped may still hold a lone surrogate)
             fp = hashlib.sha256(json.dumps([item.type, item.source_ref, item.record], sort_keys=True,
-                                           ensure_ascii=False, default=str).encode()).hexdigest()
+                                           ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")).hexdigest()
             prep.records.append((canonical, fp))
             prep.outcome.kind = prep.outcome.kind or item.kind
 
@@ -369,7 +401,7 @@ class Pipeline:
     @staticmethod
     def _seen(session, messages: list[NativeMessage]) -> set[tuple[str, str]]:
         """(agency, message id) of the messages the inbox already holds."""
-        pairs = {(m.agency, m.message_id) for m in messages if m.message_id and NUL not in m.message_id}
+        pairs = {(m.agency, m.message_id) for m in messages if m.message_id and not _unstorable(m.message_id)}
         if not pairs:
             return set()
         rows = session.execute(
@@ -493,7 +525,7 @@ class Pipeline:
             payload = {
                 "record": route.project(record, related),
                 "refs": refs,
-                "params": dict(route.params),
+                "params": self._params(route),
                 "created_at": iso(now_beijing()),
             }
             claimed = (unit.claim is not None and route.to in unit.claim.recipients and not released
@@ -509,7 +541,16 @@ class Pipeline:
         unit.outbox.extend(written)
         return written
 
-    def _wait_in_line(self, unit: _Unit, prepared: list[_Prepared]) -> bool:
+    def _params(self, route: Route) -> dict[str, Any]:
+        """The route's params for the renderer. ``due_rule`` names a deadline limit: the
+        recipient is told when it ends (``due_on``), under the same settings the hub's own
+        deadline for that step uses."""
+        params = dict(route.params)
+        if rule := params.get("due_rule"):
+            params["due_on"] = iso(deadlines.due_time(now_beijing(), self.settings["deadlines"][rule]))
+        return params
+
+    def _wait_in_line(self, unit: _Unit, prepared: list[_Prepared]) -> set[str]:
         """Unclaim the rows written claimed that must wait for an earlier undelivered row
         of their matter and recipient (not this batch's): the relay sends those in order.
         Rows of matters this transaction created cannot wait for any. Returns the
@@ -548,7 +589,7 @@ class Pipeline:
         return {row["recipient"] for row in rows}
 
     def _dead_letter(self, session, msg: NativeMessage, failure: Failure, replay_of: int | None) -> int:
-        if _nul_fields(msg) or NUL in failure.reason or _nul_path([failure.field, failure.rule, failure.kind]):
+        if _unstorable_fields(msg) or _unstorable_path([failure.reason, failure.field, failure.rule, failure.kind]):
             msg = dataclasses.replace(msg, message_id=_clean(msg.message_id), kind=_clean(msg.kind),
                                       content_type=_clean(msg.content_type),
                                       content_encoding=_clean(msg.content_encoding),

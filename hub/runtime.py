@@ -39,11 +39,15 @@ class Hub:
             else:
                 self.routes.append(route)
         self.store = Store(self.settings["hub"]["database_url"])
-        if migrate:
-            self.store.ensure_schema()
-        self.pipeline = Pipeline(self.store, self.registry, self.routes, self.settings)
-        self._topology_declared = False
-        self.refresh_plugin_state()
+        try:
+            if migrate:
+                self.store.ensure_schema()
+            self.pipeline = Pipeline(self.store, self.registry, self.routes, self.settings)
+            self._topology_declared = False
+            self.refresh_plugin_state()
+        except BaseException:  # a bad setting or a database down: no connection left open behind
+            self.store.dispose()
+            raise
 
     @property
     def broker_url(self) -> str:

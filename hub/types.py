@@ -114,7 +114,7 @@ class Delivery:
     message_id: str
     matter_id: str | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
-    """Route parameters from ``routes.toml`` (e.g. ``notice_kind``, ``deadline_days``)."""
+    """Route parameters from ``routes.toml`` (e.g. ``notice_kind``; ``due_on`` when the route names a ``due_rule``)."""
     created_at: str | None = None
     """When the delivery was decided: ISO 8601 with offset, always set by the hub; use it
     as the 'sent' time in the body so a retried delivery renders the same bytes."""

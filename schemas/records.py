@@ -26,8 +26,23 @@ _bool = ma.fields.Boolean
 _date = ma.fields.Date
 _list = ma.fields.List
 _nested = ma.fields.Nested
-_nonblank = ma.validate.Length(min=1, max=200, error="must be 1 to {max} characters (rule: length)")
-_code = ma.validate.Length(min=1, max=64, error="must be 1 to {max} characters (rule: length)")
+
+
+class _Text(ma.validate.Length):
+    """1 to ``max`` characters, not all of them blank (spaces only is no value: rule ``required``)."""
+
+    def __init__(self, max: int):  # noqa: A002  (marshmallow's own name)
+        super().__init__(min=1, max=max, error="must be 1 to {max} characters (rule: length)")
+
+    def __call__(self, value):
+        if isinstance(value, str) and value and not value.strip():
+            raise ma.ValidationError("must not be blank (rule: required)")
+        return super().__call__(value)
+
+
+_nonblank = _Text(200)
+_code = _Text(64)
+_ref = _Text(200)  # an agency's reference: a number, or numbers joined (the police's YSBH/TYPE/time)
 
 
 def _d(text: str) -> dict:
@@ -59,7 +74,7 @@ class RecordSchema(_Strict):
     type = _str(required=True, metadata=_d("record type"))
     schema_version = _str(load_default=_FIRST_VERSION, metadata=_d("canonical schema version, major.minor"))
     source_agency = _str(required=True, metadata=_d("agency code the record came from"))
-    source_ref = _str(required=True, validate=_code, metadata=_d("the agency's own number for it"))
+    source_ref = _str(required=True, validate=_ref, metadata=_d("the agency's own number for it"))
     matter_id = _str(load_default=None, allow_none=True, metadata=_d("the arrears matter it belongs to"))
     received_at = f.OffsetDateTime(required=True, metadata=_d("when it was received"))
     accepted_at = f.OffsetDateTime(load_default=None, allow_none=True,

@@ -59,3 +59,25 @@ def test_nul_in_a_query_or_path_value_is_a_400(client, token):
         resp = client.get(url, headers=admin)
         assert resp.status_code == 400 and resp.json["error"]["details"]["rule"] == "no-nul", url
     assert client.get("/api/v1/records?type=%00").status_code == 401  # the token is checked first
+
+
+def test_lone_surrogates_are_dead_lettered_with_the_field_and_rule(hub, agency, caplog):
+    """JSON may escape half a character (``"\\ud800"``) and AMQP headers are read with
+    surrogatepass: no encoding can write such a string, so it is refused (rule ``unicode``)
+    naming the field, never a hub error or a database outage."""
+    from hub.runtime import Workers
+
+    half = json.dumps({"x": "\ud800"})[7:13]  # the six characters \ud800, as JSON writes them
+    body = clue("XS370103202305201").replace(b'"employer": {"name": "', ('"employer": {"name": "' + half).encode())
+    assert half.encode() in body
+    with Workers(hub):
+        agency.publish("hrss", body, message_id="half-value")
+        agency.publish("hrss", clue("XS370103202305202"), message_id="half-header", headers={"x-trace": "a\udc80b"})
+        agency.publish("hrss", clue("XS370103202305203"), message_id="whole")
+        wait_for(lambda: count(hub, Record) == 1 and count(hub, DeadLetter) == 2, timeout=30)
+    assert not [r for r in caplog.records if "held" in r.getMessage()]
+    with hub.store.sessions() as session:
+        letters = {dl.message_id: dl for dl in session.scalars(select(DeadLetter))}
+    assert {(dl.field, dl.rule) for dl in letters.values()} == {("employer.name", "unicode"), ("x-trace", "unicode")}
+    assert "lone surrogate" in letters["half-value"].reason
+    assert letters["half-value"].body == body  # the original bytes, to replay after a fix
