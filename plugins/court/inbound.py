@@ -72,6 +72,8 @@ class _Obj:
 
     def _raw(self, name: str, required: bool) -> Any:
         value = self.data.get(name)
+        if isinstance(value, str) and not value.strip():
+            value = None  # "" or spaces: no value (an optional field so sent is absent)
         if value is None and required:
             raise invalid(self._p(name), "required", "is required", self.kind)
         return value
@@ -146,8 +148,12 @@ def _judgment(body: _Obj) -> dict[str, Any]:
 
 
 def _enforcement(body: _Obj) -> dict[str, Any]:
+    case_number = body.case_number("case_number")
+    if "执" not in case_number:
+        raise invalid("body.case_number", "enforcement-case-number",
+                      "must be an enforcement case number (执 in it)", ENFORCEMENT)
     return {
-        "case_number": body.case_number("case_number"),
+        "case_number": case_number,
         "judgment_case_number": body.case_number("judgment_case_number"),
         "status": body.text("status"),
         "amount_paid": body.money("amount_paid"),

@@ -70,6 +70,11 @@ _DAYS_RE = re.compile(r"^\d{1,2}$", re.ASCII)
 _CODE_MAX = 64  # canonical identifiers (project_code, source_ref) are at most 64 characters
 _CHUNK = 1 << 16
 
+# csv's default cell limit (131,072 characters) would make one long cell refuse the whole
+# batch, though the spec has one bad row never drop it. A body is at most api.max_body bytes
+# anyway: read any cell, and let the row's own checks judge it.
+csv.field_size_limit(2**31 - 1)
+
 
 def invalid(field: str | None, rule: str, what: str, kind: str | None) -> InvalidMessage:
     """An :class:`InvalidMessage` whose reason names the field and rule, never a value."""
@@ -238,12 +243,13 @@ def project_record(row: _Row) -> dict:
     }
 
 
-def payroll_row(row: _Row) -> tuple[str, str, decimal.Decimal, decimal.Decimal]:
-    """Check one payroll row; return (project code, month, due, paid)."""
+def payroll_row(row: _Row) -> tuple[str, str, str, decimal.Decimal, decimal.Decimal]:
+    """Check one payroll row; return (project code, month, identity number, due, paid)."""
     project = code("项目编号", row.required("项目编号"))
     row.required("工人姓名")
+    id_number = row.required("身份证号")
     try:
-        check_id_number(row.required("身份证号"))
+        id_number = check_id_number(id_number)
     except ValueError as exc:  # the message names the rule, never the number
         raise RowError("身份证号", "id-number-gb11643", str(exc)) from None
     pay_month = month("所属月份", row.required("所属月份"))
@@ -258,7 +264,7 @@ def payroll_row(row: _Row) -> tuple[str, str, decimal.Decimal, decimal.Decimal]:
         date("发放日期", paid_on)
     if method := row.get("发放方式"):
         choice("发放方式", method, PAY_METHODS)
-    return project, pay_month, due, paid
+    return project, pay_month, id_number, due, paid
 
 
 def row_bytes(header: list[str], fields: list[str], encoding: str) -> bytes:
@@ -274,6 +280,8 @@ def parse(message: NativeMessage) -> Iterator[Parsed | Rejected]:
     """Check the encoding, header and kind now; return a generator over the rows."""
     encoding = detect_encoding(message)
     text = io.TextIOWrapper(io.BytesIO(message.body), encoding=encoding, newline="")
+    if text.read(1) != "\ufeff":  # a byte-order mark (GB18030's too) is not part of the first column's name
+        text.seek(0)
     reader = csv.reader(text)
     try:
         header = next(reader, None)
@@ -326,9 +334,14 @@ def _payroll_rows(message, reader, header, index, encoding) -> Iterator[Parsed |
     width = len(header)
     # (project code, month) -> [short workers, their wages due, their wages paid]
     short: dict[tuple[str, str], list] = {}
+    seen: set[int] = set()  # (project, month, worker) of the rows so far, hashed: 200,000 rows, little memory
     for n, fields in _records(message, reader, PAYROLL):
         try:
-            project, pay_month, due, paid = payroll_row(_Row(fields, index, width))
+            project, pay_month, id_number, due, paid = payroll_row(_Row(fields, index, width))
+            if (key := hash((project, pay_month, id_number))) in seen:
+                raise RowError("身份证号", "duplicate-worker-month",
+                               "has a row already for this project and month (one row per worker and month)")
+            seen.add(key)
         except RowError as err:
             yield _rejected(n, err, PAYROLL, header, fields, encoding)
             continue

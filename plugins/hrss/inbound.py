@@ -59,6 +59,8 @@ class _Obj:
 
     def _raw(self, name: str, required: bool) -> Any:
         value = self.data.get(name)
+        if isinstance(value, str) and not value.strip():
+            value = None  # "" or spaces: no value (an optional field so sent is absent)
         if value is None and required:
             raise invalid(self._p(name), "required", "is required", self.kind)
         return value
@@ -233,12 +235,19 @@ KINDS_IN = {
 
 def _decode(message: NativeMessage) -> Any:
     encoding = (message.content_encoding or "utf-8").strip().lower()
-    codec, name = _ENCODINGS.get(encoding, _UTF8)  # utf-8, "binary" or unknown: the format says UTF-8
-    try:
-        text = bytes(message.body).decode(codec)
-    except UnicodeDecodeError as exc:
-        raise invalid("body", "json", f"is not JSON: not valid {name} text at byte {exc.start}",
-                      message.kind) from None
+    body = bytes(message.body)
+    # The format says UTF-8: a body that is UTF-8 is read so, whatever the transport claims
+    # (UTF-8 Chinese read as GB18030 would be stored garbled). Only a body that is not UTF-8
+    # is read as the GB18030 the transport declares.
+    tries = [_UTF8] + ([_ENCODINGS[encoding]] if encoding in _ENCODINGS else [])
+    for codec, name in tries:
+        try:
+            text = body.decode(codec)
+            break
+        except UnicodeDecodeError as exc:
+            error = f"is not JSON: not valid {name} text at byte {exc.start}"
+    else:
+        raise invalid("body", "json", error, message.kind) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -2,7 +2,9 @@
 
 Money goes back to integer fen. Which fields are money is read from the record type's
 shared schema (every :class:`schemas.fields.Money`, nested ones included), so a record
-type added to ``schemas`` later is written correctly without touching this module.
+type added to ``schemas`` later is written correctly without touching this module. The
+notices the hub makes itself (the daily bulletin, escalations, linkage decisions) have no
+schema: their money is every ``amount_*`` field, at any depth, as the hub names it.
 """
 
 from __future__ import annotations
@@ -89,6 +91,16 @@ def money_to_fen(schema: ma.Schema, record: Mapping[str, Any]) -> dict[str, Any]
     return out
 
 
+def hub_money_to_fen(value: Any) -> Any:
+    """A copy of a hub-made record with every ``amount_*`` value in integer fen."""
+    if isinstance(value, Mapping):
+        return {k: yuan_to_fen(v) if str(k).startswith("amount_") and isinstance(v, str)
+                else hub_money_to_fen(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [hub_money_to_fen(v) for v in value]
+    return value
+
+
 def _sorted(value: Any) -> Any:
     """Keys sorted at every level: the same record gives the same bytes however it was stored."""
     if isinstance(value, Mapping):
@@ -142,7 +154,7 @@ def render_notice(delivery: Delivery) -> Rendered:
     if delivery.kind != "NOTICE":
         raise ValueError(f"hrss writes NOTICE only, not {delivery.kind!r}")
     # Notices the hub makes itself (escalations, linkage decisions, the daily bulletin) have
-    # no canonical schema: they go as they are, their amounts already in yuan.
+    # no canonical schema: their amount_* fields are the money.
     schema = schemas.SCHEMAS.get(delivery.record_type)
     kind = delivery.params.get("notice_kind") or NOTICE_KINDS.get(delivery.record_type)
     if not kind:
@@ -155,7 +167,7 @@ def render_notice(delivery: Delivery) -> Rendered:
             "kind": kind,
             "refs": _refs(delivery),
             "record": _sorted(money_to_fen(schema, delivery.record) if schema is not None
-                              else dict(delivery.record)),
+                              else hub_money_to_fen(delivery.record)),
         },
     }
     body = json.dumps(message, ensure_ascii=False, default=_json_default).encode("utf-8")

@@ -32,11 +32,12 @@ DECISIONS = {"1": "opened", "2": "declined", "3": "returned"}
 
 _PROLOG_RE = re.compile(rb"""\A<\?xml[^>]*?\sencoding\s*=\s*(["'])([A-Za-z][A-Za-z0-9._-]*)\1""")
 _DECL_ENCODING_RE = re.compile(r"""\A(<\?xml[^>]*?)\s+encoding\s*=\s*(["'])[^"']*\2""")
-_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+_TIME_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$")  # ASCII digits only
 # GB2312 and GBK are subsets of GB18030: read them all as GB18030.
 _ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "gb18030": "gb18030", "utf8": "utf-8", "utf-8": "utf-8"}
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
-         (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+         (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
+         ("\ufeff".encode("gb18030"), "gb18030"))
 
 
 def invalid(field: str | None, rule: str, what: str, kind: str | None) -> InvalidMessage:

@@ -116,5 +116,7 @@ def render_transfer(delivery: Delivery, settings: Mapping[str, Any]) -> Rendered
     _add(body, "AQZY", rec.get("summary"), required=False)
 
     prolog = f'<?xml version="1.0" encoding="{_PROLOG_NAMES[encoding]}"?>\n'
-    xml = prolog + ET.tostring(packet, encoding="unicode") + "\n"
+    # ElementTree leaves a carriage return raw, and every XML parser reads it as a line feed:
+    # written as a character reference, it arrives as sent.
+    xml = prolog + ET.tostring(packet, encoding="unicode").replace("\r", "&#13;") + "\n"
     return Rendered(body=xml.encode(encoding), content_type="application/xml", content_encoding=encoding)

@@ -86,8 +86,10 @@ def text(column: str, value: Any, required: bool = False) -> str | None:
 def date(column: str, value: Any, required: bool = False) -> str | None:
     """A date cell, or text ``yyyy-MM-dd`` / ``yyyy/M/d``, as ISO ``YYYY-MM-DD``."""
     if isinstance(value, dt.datetime):
-        return value.date().isoformat()
+        value = value.date()
     if isinstance(value, dt.date):
+        if value.year < 1900:  # a serial of 0 or below: a spreadsheet shows ##### for it, no date
+            raise RowError(column, "date", "must be a date (a date cell or text yyyy-MM-dd)")
         return value.isoformat()
     if isinstance(value, str) and (stripped := value.strip()):
         m = _DATE_RE.fullmatch(stripped)
@@ -182,6 +184,27 @@ def mediation_record(cell) -> dict[str, Any]:
     return {k: v for k, v in record.items() if v is not None}
 
 
+# What a spreadsheet shows for a formula that failed (a cell of type "e").
+ERROR_VALUES = frozenset(("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
+                          "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"))
+
+# Built-in number formats Excel and WPS use for dates in Chinese (and other East Asian)
+# locales (yyyy"年"m"月"d"日" is 31): styles.xml does not define them, and openpyxl knows
+# only the locale-independent ones, so it would hand their dates over as serial numbers.
+LOCALE_DATE_FORMAT_IDS = frozenset(range(27, 37)) | frozenset(range(50, 59))
+
+
+def _read_locale_dates(workbook) -> None:
+    """Have openpyxl read cells in the locale date formats as dates, as Excel shows them."""
+    styles = getattr(workbook, "_cell_styles", None) or []
+    dates = getattr(workbook, "_date_formats", None)
+    if dates is None:
+        return
+    for i, style in enumerate(styles):
+        if getattr(style, "numFmtId", None) in LOCALE_DATE_FORMAT_IDS:
+            dates.add(i)
+
+
 def normalise_column(name: Any) -> str:
     return "" if name is None else str(name).strip().replace("（", "(").replace("）", ")")
 
@@ -201,7 +224,10 @@ def parse(message: NativeMessage, settings: dict[str, Any]) -> Iterator[Parsed |
     )
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(message.body), read_only=True, data_only=True)
+        _read_locale_dates(workbook)
         sheet = workbook.worksheets[0]
+        # The sheet's <dimension> is a hint some exporters get wrong: read every row there is.
+        sheet.reset_dimensions()
         rows = sheet.iter_rows(values_only=True)
         header = next(rows, None)
     except Exception as exc:  # openpyxl raises many types on damaged packages; none is a plugin bug
@@ -214,10 +240,10 @@ def parse(message: NativeMessage, settings: dict[str, Any]) -> Iterator[Parsed |
     index: dict[str, int] = {}
     for i, name in enumerate(header):
         column = normalise_column(name)
-        if column in index:
+        if column in index and column in COLUMNS:  # which one would be meant? (unknown ones are ignored)
             workbook.close()
             raise invalid(column, "duplicate-column", "appears twice in the header row", MEDIATION)
-        if column:
+        if column and column not in index:
             index[column] = i
     for column, required in COLUMNS.items():
         if required and column not in index:
@@ -246,7 +272,10 @@ def _rows(workbook, title: str, rows: Iterator[tuple], header: tuple, index: dic
 
             def cell(column: str, values=values) -> Any:
                 i = index.get(column)
-                return values[i] if i is not None and i < len(values) else None
+                value = values[i] if i is not None and i < len(values) else None
+                if isinstance(value, str) and value in ERROR_VALUES:  # a formula's error, cached
+                    raise RowError(column, "cell-error", f"holds the spreadsheet error {value}, not a value")
+                return value
 
             raw = xlsx.one_row_workbook(header, values[:width], title)
             try:

@@ -80,7 +80,13 @@ def _number(value: Any) -> Any:
         number = decimal.Decimal(str(value).strip())
     except decimal.InvalidOperation:
         return safe_text(value)
-    return number if number.is_finite() else safe_text(value)
+    if not number.is_finite():
+        return safe_text(value)
+    if len(number.normalize().as_tuple().digits) > 15:
+        # A spreadsheet number keeps 15 significant digits: 999999999999999.99 would read
+        # back as 1000000000000000. Such an amount goes as text, exactly.
+        return format(number, "f")
+    return number
 
 
 def render_referral(delivery: Delivery) -> Rendered:

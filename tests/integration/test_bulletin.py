@@ -440,8 +440,8 @@ def test_published_bulletin_reaches_hrss_as_a_notice(hub, workers, agency):
     assert record["type"] == "daily_bulletin" and record["date"] == "2024-05-10"
     assert record["total"]["clues_total"] == 1
     assert record["total"]["clues_by_channel"]["hotline"] == 1
-    # a record type without a canonical schema has no money fields to convert: yuan strings stay
-    assert record["total"]["amount_owed"] == "1234.56"
+    # hrss reads money as integer fen everywhere: the hub's own amount_* fields too
+    assert record["total"]["amount_owed"] == 123456
 
 
 def test_due_day_follows_the_configured_time(settings):

@@ -136,7 +136,7 @@ def test_float_amount_sample_is_refused_without_reading_infinity():
 
 
 @pytest.mark.parametrize("amount, rule", [("382848.005", "money-format"), ("1e5", "money-format"),
-                                          ("-1.00", "money-non-negative"), ("", "money-format"),
+                                          ("-1.00", "money-non-negative"), ("", "required"),
                                           ("３８２８４８.00", "money-format"), ("1.00\n1", "money-format")])
 def test_money_format(amount, rule):
     err = refused(judgment(amount_ordered=amount))
@@ -175,6 +175,8 @@ def test_whole_document_problems(body, field, rule):
     ({"defendants": {"name": "x"}}, "body.defendants", "type"),
     ({"defendants": ["徐建国"]}, "body.defendants[0]", "type"),
     ({"defendants": [{"id_number": "370103196601215548"}]}, "body.defendants[0].name", "required"),
+    ({"court_code": ""}, "body.court_code", "required"),
+    ({"court_code": "   "}, "body.court_code", "required"),
     ({"defendants": [{"name": "徐建国", "id_number": 370103196601215548}]}, "body.defendants[0].id_number",
      "type"),
 ])
@@ -199,6 +201,14 @@ def test_enforcement_problems():
     assert (err.field, err.rule, err.kind) == ("body.amount_paid", "decimal-string", "enforcement")
     del doc["body"]["judgment_case_number"]
     assert refused(json.dumps(doc).encode()).field == "body.judgment_case_number"
+
+
+@pytest.mark.parametrize("number", ["（2023）鲁0103刑初880号", "ABC"])
+def test_an_enforcement_case_number_has_zhi_in_it(number):
+    doc = json.loads(ENFORCEMENT)
+    doc["body"]["case_number"] = number
+    err = refused(json.dumps(doc, ensure_ascii=False).encode())
+    assert (err.field, err.rule, err.kind) == ("body.case_number", "enforcement-case-number", "enforcement")
 
 
 def test_byte_order_mark_is_tolerated():

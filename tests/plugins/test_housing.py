@@ -327,11 +327,15 @@ def test_csv_quoting_blank_lines_and_ragged_rows():
     assert shortfall.record["worker_count"] == 4
 
 
-def test_damaged_csv_after_the_header_refuses_the_batch():
-    body = batch([payroll_row(1)]) + b'"' + b"x" * (200 * 1024) + b'"\r\n'  # over csv's field limit
-    with pytest.raises(hub.InvalidMessage) as err:
-        parse(body, "gb18030", "PAYROLL")
-    assert err.value.rule == "csv"
+def test_a_cell_over_csvs_own_limit_is_one_bad_row_not_a_bad_batch():
+    long_name = payroll_row(2)
+    long_name[1] = "王" * (140 * 1024)  # csv's default limit is 131,072 characters
+    body = batch([payroll_row(1, paid="1000"), long_name, ["x" * (200 * 1024)], payroll_row(4, paid="1000")])
+    items = parse(body, "gb18030", "PAYROLL")
+    [bad] = [i for i in items if isinstance(i, hub.Rejected)]
+    assert (bad.row, bad.field, bad.rule) == (3, "项目编号", "length")  # one cell of 200 KB
+    [shortfall] = [i for i in items if isinstance(i, hub.Parsed)]
+    assert shortfall.record["worker_count"] == 2  # rows 1 and 4 (row 2 was paid in full)
 
 
 # -- ASSIGNMENT -----------------------------------------------------------------------------------
@@ -445,3 +449,28 @@ def test_mutated_batches_give_items_or_invalid_message(data):
         (PAYROLL_CSV, None, None), (PROJECT_CSV, None, None),
     ]))
     consume(data.draw(mutated(body)), encoding, kind)
+
+
+def test_an_empty_identity_number_is_missing_not_a_bad_check_character():
+    [bad] = [i for i in parse(batch([payroll_row(1, 身份证号="")]), "gb18030", "PAYROLL")
+             if isinstance(i, hub.Rejected)]
+    assert (bad.field, bad.rule) == ("身份证号", "required")
+    assert bad.reason == "row 1: column 身份证号 is required but empty (rule: required)"
+
+
+def test_a_gb18030_byte_order_mark_before_a_quoted_header():
+    quoted = ",".join(f'"{c}"' for c in PAYROLL_HEADER).encode("gb18030")
+    body = "\ufeff".encode("gb18030") + quoted + b"\r\n" + batch([payroll_row(1, paid="1000")]).split(b"\r\n", 1)[1]
+    [shortfall] = parse(body, "gb18030", "PAYROLL")
+    assert shortfall.record["worker_count"] == 1
+
+
+def test_a_second_row_for_the_same_worker_and_month_is_refused_not_counted_twice():
+    rows = [payroll_row(1, paid="3000"), payroll_row(1, paid="3000"), payroll_row(1, paid="3000", 所属月份="2023-05")]
+    items = parse(batch(rows), "gb18030", "PAYROLL")
+    [bad] = [i for i in items if isinstance(i, hub.Rejected)]
+    assert (bad.row, bad.field, bad.rule) == (2, "身份证号", "duplicate-worker-month")
+    assert id_number(1) not in bad.reason
+    shortfalls = {i.record["month"]: i.record for i in items if isinstance(i, hub.Parsed)}
+    assert shortfalls["2023-04"]["worker_count"] == 1 and shortfalls["2023-04"]["amount_due"] == "6000.00"
+    assert shortfalls["2023-05"]["worker_count"] == 1  # another month is another row

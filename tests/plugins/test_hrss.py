@@ -577,6 +577,19 @@ def test_notices_the_hub_makes_itself_go_as_they_are():
     assert data["record"]["rule"] == "close_case"
 
 
+def test_the_hubs_own_notices_carry_money_in_fen_too():
+    """hrss reads money as integer fen: the daily bulletin's amount_* fields, at any depth."""
+    record = {"type": "daily_bulletin", "date": "2023-05-22",
+              "total": {"clues_total": 2, "amount_owed": "382848.05", "amount_recovered": "0.00"},
+              "districts": [{"region_code": "370103", "amount_owed": "382848.05"}]}
+    rendered = hrss.render_record(delivery=hub.Delivery(
+        recipient="hrss", kind="NOTICE", route="r", record_type="daily_bulletin", record=record, refs={},
+        message_id="out-2", params={"notice_kind": "DAILY_BULLETIN"}, created_at=CREATED), settings={})
+    got = json.loads(rendered.body)["data"]["record"]
+    assert got["total"] == {"clues_total": 2, "amount_owed": 38284805, "amount_recovered": 0}
+    assert got["districts"] == [{"region_code": "370103", "amount_owed": 38284805}]
+
+
 # --- robustness: whatever the bytes, InvalidMessage or records -----------------------
 
 _JSON = st.recursive(
@@ -650,3 +663,47 @@ def test_any_json_value_in_any_field_never_crashes(data):
         inner = doc["data"][key]
         inner[data.draw(st.sampled_from(sorted(inner)))] = value
     _parse_any(json.dumps(doc, ensure_ascii=False).encode("utf-8"))
+
+
+def test_a_utf8_body_is_read_as_utf8_whatever_the_transport_claims():
+    """hrss writes UTF-8: a body that is UTF-8 is never read as the GB18030 a transport
+    header claims (UTF-8 Chinese read as GB18030 is garbled, and would be stored so)."""
+    doc = sample_doc("hrss-clue.json")
+    doc["data"]["complainant"]["name"] = "王春"  # even length: GB18030 would read it without error
+    body = json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    [parsed] = parse(body, content_encoding="gb18030")
+    assert canonical(parsed)["complainant"]["name"] == "王春"
+    [parsed] = parse(json.dumps(doc, ensure_ascii=False).encode("gb18030"), content_encoding="gb18030")
+    assert canonical(parsed)["complainant"]["name"] == "王春"  # a GB18030 body, so declared, is still read
+
+
+@pytest.mark.parametrize("path", ["complainant.idNo", "employer.creditCode", "projectCode", "periodFrom", "content"])
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_an_optional_field_sent_blank_is_absent(path, blank):
+    """Systems often write "" for no value: an optional field so sent is left out, not refused."""
+    doc = sample_doc("hrss-clue.json")
+    node = doc["data"]
+    *parents, name = path.split(".")
+    for parent in parents:
+        node = node[parent]
+    node[name] = blank
+    [parsed] = parse(doc)
+    record = canonical(parsed)
+    got = record
+    for part in {"complainant.idNo": "complainant.id_number", "employer.creditCode": "employer.uscc",
+                 "projectCode": "project_code", "periodFrom": "period_from", "content": "content"}[path].split("."):
+        got = got.get(part) if isinstance(got, dict) else None
+    assert got is None
+
+
+@pytest.mark.parametrize("path", ["clueNo", "complainant.name", "employer.name"])
+def test_a_required_field_sent_blank_is_missing(path):
+    doc = sample_doc("hrss-clue.json")
+    node = doc["data"]
+    *parents, name = path.split(".")
+    for parent in parents:
+        node = node[parent]
+    node[name] = "   "
+    with pytest.raises(hub.InvalidMessage) as err:
+        parse(doc)
+    assert (err.value.field, err.value.rule) == (f"data.{path}", "required")

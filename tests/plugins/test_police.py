@@ -458,3 +458,34 @@ def test_any_tag_values_never_crash(kind, tags):
     body = "".join(f"<{tag}>{escape(value)}</{tag}>" for tag, value in tags
                    if not any(ord(c) in illegal or 0xD800 <= ord(c) <= 0xDFFF for c in value))
     _parse_any(packet(kind, body, encoding="GB18030").encode("gb18030"))
+
+
+# --- what the samples do not show -----------------------------------------------------------
+
+
+def test_a_receipt_on_the_longest_transfer_number_the_hub_accepts():
+    """A YSBH as long as a canonical transfer number (64) still makes a record: its
+    reference (YSBH/TYPE/time) is longer than the number itself."""
+    ysbh = "YS" + "3" * 62
+    [parsed] = parse(packet("AJJS", f"<YSBH>{ysbh}</YSBH><JSSJ>2023-06-21 09:30:00</JSSJ>"))
+    record = canonical(parsed)
+    assert record["transfer_no"] == ysbh and record["source_ref"] == f"{ysbh}/AJJS/20230621093000"
+
+
+@pytest.mark.parametrize("when", ["２０２３-06-21 09:30:00", "٢٠٢٣-06-21 09:30:00", "2023-06-21 ０9:30:00"])
+def test_times_take_ascii_digits_only(when):
+    with pytest.raises(hub.InvalidMessage) as exc:
+        parse(packet("AJJS", f"<YSBH>YS37010320230880</YSBH><JSSJ>{when}</JSSJ>"))
+    assert exc.value.rule == "time-format" and exc.value.field == "BODY/JSSJ"
+
+
+def test_a_gb18030_byte_order_mark_before_the_prolog():
+    body = "\ufeff".encode("gb18030") + packet("AJJS", RECEIPT_BODY, encoding="GB18030").encode("gb18030")
+    [parsed] = parse(body)
+    assert parsed.record["officer"] == "王德华"
+
+
+def test_carriage_returns_reach_the_police_as_sent():
+    summary = "第一行\r\n第二行\r第三行\n第四行"
+    root, _ = reparse(render({**TRANSFER, "summary": summary}))
+    assert root.findtext("BODY/AQZY") == summary
