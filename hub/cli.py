@@ -48,7 +48,20 @@ def _fail(exc: Exception) -> None:
 @click.option("--no-workers", is_flag=True, help="Serve the API only.")
 def run(host: str, port: int, no_workers: bool) -> None:
     """Run the API server and the workers (consumer and outbox relay) in one process."""
-    from werkzeug.serving import run_simple
+    from werkzeug.serving import WSGIRequestHandler, run_simple
+
+    class QueueHeaders(WSGIRequestHandler):
+        """Over HTTP an agency sends the queue's headers (``message_id``, ``content_type``,
+        ``content_encoding``): keep header names with an underscore, which Werkzeug drops.
+        A dashed header of the same name (``Message-Id``) wins."""
+
+        def make_environ(self):
+            environ = super().make_environ()
+            for key, value in self.headers.items():
+                name = key.upper().replace("-", "_")
+                if "_" in key and name != "CONTENT_LENGTH":
+                    environ.setdefault(name if name == "CONTENT_TYPE" else f"HTTP_{name}", value.replace("\r\n", ""))
+            return environ
 
     from hub.app import create_app
     from hub.runtime import Workers
@@ -62,7 +75,7 @@ def run(host: str, port: int, no_workers: bool) -> None:
     click.echo(f"wagehub: API on http://{host}:{port}/ (broker {_safe_url(hub.broker_url)}, "
                f"database {_safe_url(hub.settings['hub']['database_url'])})", err=True)
     try:
-        run_simple(host, port, app, threaded=True, use_reloader=False)
+        run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=QueueHeaders)
     finally:
         if workers:
             workers.stop()

@@ -237,6 +237,10 @@ class Pipeline:
         if not message.message_id:
             prep.whole_failure = Failure("message_id is required (rule: required)", "message_id", "required")
             return prep
+        if message.content_type is not None and not message.content_type.strip():
+            # ("": a queue message without one; None: a hub caller with no transport, e.g. the demo)
+            prep.whole_failure = Failure("content_type is required (rule: required)", "content_type", "required")
+            return prep
         if bad := _unstorable_fields(message):
             (name, rule), names = bad[0], ", ".join(n for n, r in bad if r == bad[0][1])
             prep.whole_failure = Failure(_refusal(names, rule), name, rule)
@@ -247,7 +251,7 @@ class Pipeline:
             prep.whole_failure = Failure(f"unauthenticated: {exc.reason}", exc.field, exc.rule, message.kind)
             return prep
         if key:
-            given = str(message.headers.get("x-wagehub-signature") or "")
+            given = str(message.headers.get("x-wagehub-signature") or "").strip().lower()  # hex in either case
             if not hmac.compare_digest(given, signature_for(key, message.body)):
                 rule = "hmac-signature-missing" if not given else "hmac-signature"
                 prep.whole_failure = Failure(
@@ -652,5 +656,5 @@ def message_for_replay(dl: DeadLetter, body: bytes | None = None) -> NativeMessa
     message_id = dl.message_id if not dl.row else f"{dl.message_id}#row{dl.row}"
     headers = dict(dl.headers or {})
     return NativeMessage(agency=dl.agency, body=body if body is not None else dl.body, message_id=message_id,
-                         content_type=dl.content_type, content_encoding=dl.content_encoding,
-                         kind=headers.get("x-wagehub-kind"), headers=headers)
+                         content_type=dl.content_type or None,  # replayed after review, with or without one
+                         content_encoding=dl.content_encoding, kind=headers.get("x-wagehub-kind"), headers=headers)

@@ -172,7 +172,8 @@ class InboundWorker(ConsumerMixin):
             props = native_properties(message)
             native = NativeMessage(
                 agency=agency, body=raw_body(message),
-                message_id=props["message_id"], content_type=props["content_type"],
+                # "" when the wire has none: the pipeline refuses it (rule required), as the contract has it
+                message_id=props["message_id"], content_type=props["content_type"] or "",
                 content_encoding=props["content_encoding"], kind=props["headers"].get("x-wagehub-kind"),
                 headers=props["headers"],
             )

@@ -120,3 +120,40 @@ def test_linkage_office_on_the_command_line(env, hub):
     assert "returned" in out.stdout
     verified = wagehub(env, "audit", "verify")
     assert _json.loads(verified.stdout)["ok"] is True
+
+
+def test_run_serves_the_api_with_the_queues_header_names(env, hub):
+    """`wagehub run`: the contract's inbound headers over HTTP are the queue's, message_id and
+    content_type included, though most servers drop header names with an underscore."""
+    import http.client
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = wagehub(env, "tokens", "create", "--role", "agency:hrss").stdout.strip()
+    log = open(os.path.join(env["WAGEHUB_VAR_DIR"], "run.log"), "wb")
+    server = subprocess.Popen([sys.executable, "-m", "hub.cli", "run", "--port", str(port), "--no-workers"], env=env,
+                              stdout=log, stderr=log)
+    try:
+        for _ in range(100):
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                conn.request("GET", "/healthz")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        body = (SAMPLES / "hrss-clue.json").read_bytes()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("POST", "/api/v1/inbound/hrss", body=body, headers={
+            "Authorization": f"Bearer {token}", "message_id": "run-1", "content_type": "application/json",
+            "content_encoding": "utf-8"})
+        resp = conn.getresponse()
+        assert resp.status == 202, resp.read()
+        assert b'"message_id":"run-1"' in resp.read().replace(b" ", b"")
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        log.close()

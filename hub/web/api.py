@@ -20,7 +20,8 @@ from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import or_, select
 
 from hub import audit, deadlines, linkage, matters
-from hub.errors import BadRequest, ConfigError, Forbidden, HubError, NotFound
+from hub.broker import PublishError
+from hub.errors import BadRequest, ConfigError, Forbidden, HubError, NotFound, Unavailable
 from hub.ids import BEIJING
 from hub.pipeline import message_for_replay
 from hub.store.models import AuditEntry, DeadLetter, Deadline, Escalation, Outbox, Record, utcnow
@@ -108,7 +109,10 @@ def decode_cursor() -> int:
     if not raw:
         return 0
     try:
-        return int(base64.urlsafe_b64decode(raw.encode() + b"==").decode())
+        value = int(base64.urlsafe_b64decode(raw.encode() + b"==").decode())
+        if not 0 <= value < 2**63:  # a row number: what a database column holds
+            raise ValueError
+        return value
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise BadRequest("cursor is not one this API gave out", details={"field": "cursor", "rule": "cursor"}) from None
 
@@ -132,6 +136,11 @@ def parse_since(raw: str | None) -> dt.datetime | None:
                          details={"field": "since", "rule": "datetime"}) from None
     if value.tzinfo is None:
         raise BadRequest("since must carry a UTC offset", details={"field": "since", "rule": "time-with-offset"})
+    try:
+        value.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01 at +14:00 is before the year 1 in UTC
+        raise BadRequest("since must be a time between the years 1 and 9999 in UTC",
+                         details={"field": "since", "rule": "datetime"}) from None
     return value
 
 
@@ -200,15 +209,13 @@ def fresh_plugin_state() -> None:
 
 @api_route("/inbound/<agency>", methods=("POST",), roles=("admin", "agency"), agency_arg="agency",
            summary="Post a native message as an agency; 202 once durably accepted",
-           body="native", response="Accepted", statuses=(202, 400, 404, 409, 413, 422))
+           body="native", response="Accepted", statuses=(202, 400, 404, 413, 422, 503))
 def inbound(agency: str):
     h = hub()
     adapter = h.registry.get(agency)
     if adapter is None:
         raise NotFound(f"no plugin adapts agency {agency!r}")
     fresh_plugin_state()
-    if not h.registry.is_enabled(adapter.code):
-        raise HubError(f"agency {agency} is disabled; its messages are not accepted now", status=409)
     if request.content_length and request.content_length > h.settings["api"]["max_body"]:
         raise HubError("body too large", status=413)
     body = request.get_data(cache=False)
@@ -226,16 +233,37 @@ def inbound(agency: str):
     message = NativeMessage(agency=adapter.code, body=body, message_id=message_id, content_type=content_type,
                             content_encoding=request.headers.get("Content-Encoding"),
                             kind=headers.get("x-wagehub-kind"), headers=headers)
+    if not h.registry.is_enabled(adapter.code):
+        return queued(h, message)
     outcome = h.pipeline.process([message])[0]
     result = outcome.to_dict()
     if outcome.status == "rejected":
         first = outcome.failures[0]
         status = 400 if first.rule in ("json", "xml", "xlsx", "csv", "encoding", "no-dtd") else 422
-        if first.rule and first.rule.startswith("hmac"):
-            status = 401
         return jsonify({"error": {"code": "rejected", "message": first.reason,
                                   "details": {**result, "field": first.field, "rule": first.rule}}}), status
     return jsonify(result), 202
+
+
+def queued(h, message: NativeMessage):
+    """A disabled agency's message waits in its queue, as its queue's messages do: published
+    there with a publisher confirm (durably), applied once the plugin is enabled again."""
+    from hub.broker import IN_EXCHANGE, OutMessage
+
+    publisher = h.publisher()
+    try:
+        confirmed = publisher.publish_many([OutMessage(
+            routing_key=message.agency, body=message.body, message_id=message.message_id,
+            content_type=message.content_type, content_encoding=message.content_encoding,
+            headers=dict(message.headers), exchange=IN_EXCHANGE)])
+    except PublishError:
+        confirmed = [False]
+    finally:
+        publisher.close()
+    if not all(confirmed):
+        raise Unavailable("the broker did not take the message; send it again")
+    return jsonify({"agency": message.agency, "message_id": message.message_id, "status": "queued", "records": [],
+                    "dead_letters": [], "errors": [], "kind": message.kind}), 202
 
 
 # -- records and matters ---------------------------------------------------------------------
@@ -259,7 +287,7 @@ def records():
     limit, after, since = page_limit(), decode_cursor(), parse_since(request.args.get("since"))
     rtype = request.args.get("type")
     principal = g.principal
-    query = select(Record).where(Record.seq > after).order_by(Record.seq).limit(limit)
+    query = select(Record).where(Record.seq > after).order_by(Record.seq).limit(limit + 1)  # one more: is there a next page?
     if rtype:
         query = query.where(Record.type == rtype)
     if since:
@@ -269,7 +297,8 @@ def records():
         query = query.where(or_(Record.source_agency == principal.agency, Record.record_id.in_(routed)))
     with hub().store.sessions() as session:
         rows = list(session.scalars(query))
-    return jsonify(page(visible_records(rows), rows[-1].seq if rows else None, len(rows) == limit))
+    rows, more = rows[:limit], len(rows) > limit
+    return jsonify(page(visible_records(rows), rows[-1].seq if rows else None, more))
 
 
 def matter_view(session, matter_id: str) -> dict | None:
@@ -397,12 +426,13 @@ def transfer_return(transfer_no: str):
                    _q("cursor", "from next_cursor")], response="EscalationPage", statuses=(200, 400))
 def escalations():
     limit, after = page_limit(), decode_cursor()
-    query = select(Escalation).where(Escalation.id > after).order_by(Escalation.id).limit(limit)
+    query = select(Escalation).where(Escalation.id > after).order_by(Escalation.id).limit(limit + 1)
     if request.args.get("level"):
         query = query.where(Escalation.level == request.args["level"])
     with hub().store.sessions() as session:
         rows = list(session.scalars(query))
-    return jsonify(page([escalation_view(e) for e in rows], rows[-1].id if rows else None, len(rows) == limit))
+    rows, more = rows[:limit], len(rows) > limit
+    return jsonify(page([escalation_view(e) for e in rows], rows[-1].id if rows else None, more))
 
 
 # -- plugins --------------------------------------------------------------------------------------
@@ -470,13 +500,14 @@ def dead_letter_view(dl: DeadLetter) -> dict:
            response="DeadLetterPage", statuses=(200, 400))
 def dead_letters():
     limit, after = page_limit(), decode_cursor()
-    query = select(DeadLetter).where(DeadLetter.id > after).order_by(DeadLetter.id).limit(limit)
+    query = select(DeadLetter).where(DeadLetter.id > after).order_by(DeadLetter.id).limit(limit + 1)
     for arg, column in (("agency", DeadLetter.agency), ("kind", DeadLetter.kind), ("status", DeadLetter.status)):
         if request.args.get(arg):
             query = query.where(column == request.args[arg])
     with hub().store.sessions() as session:
         rows = list(session.scalars(query))
-    return jsonify(page([dead_letter_view(r) for r in rows], rows[-1].id if rows else None, len(rows) == limit))
+    rows, more = rows[:limit], len(rows) > limit
+    return jsonify(page([dead_letter_view(r) for r in rows], rows[-1].id if rows else None, more))
 
 
 @api_route("/dead-letters/<int:dead_letter_id>/replay", methods=("POST",), roles=("admin",),

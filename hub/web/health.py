@@ -49,7 +49,7 @@ def prometheus():
                 select(func.count()).select_from(DeadLetter).where(DeadLetter.status == "open")).scalar())
     except Exception:  # noqa: BLE001  (metrics still answer while the database is down)
         pass
-    return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})  # its charset once
 
 
 @bp.get("/openapi.json")

@@ -29,7 +29,8 @@ class PageSchema(ma.Schema):
 class AcceptedSchema(ma.Schema):
     agency = ma.fields.String()
     message_id = ma.fields.String()
-    status = ma.fields.String(metadata={"description": "accepted or duplicate"})
+    status = ma.fields.String(metadata={"description": "accepted, duplicate, or queued (the agency's plugin is "
+                                                    "disabled: it waits in the agency's queue until enabled)"})
     records = ma.fields.List(ma.fields.String())
     dead_letters = ma.fields.List(ma.fields.Integer())
     errors = ma.fields.List(ma.fields.Dict())

@@ -45,15 +45,15 @@ def decode(message: NativeMessage) -> Any:
     try:
         text = bytes(message.body).decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise invalid(None, "json", f"is not JSON: not valid UTF-8 text at byte {exc.start}", message.kind) from None
+        raise invalid("body", "json", f"is not JSON: not valid UTF-8 text at byte {exc.start}", message.kind) from None
     try:
         return json.loads(text, parse_float=decimal.Decimal, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
-        raise invalid(None, "json", f"is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+        raise invalid("body", "json", f"is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
                       message.kind) from None
     except (ValueError, RecursionError):
         # NaN/Infinity, numbers beyond the interpreter's digit limit, nesting beyond its stack.
-        raise invalid(None, "json", "is not JSON this reader can hold (NaN, too deep or too long a number)",
+        raise invalid("body", "json", "is not JSON this reader can hold (NaN, too deep or too long a number)",
                       message.kind) from None
 
 

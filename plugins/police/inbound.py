@@ -68,27 +68,27 @@ def read_packet(message: NativeMessage) -> Element:
     try:
         text = data.decode(codec)
     except UnicodeDecodeError as exc:
-        raise invalid(None, "encoding", f"is not valid text in its declared encoding (byte {exc.start})",
+        raise invalid("body", "encoding", f"is not valid text in its declared encoding (byte {exc.start})",
                       message.kind) from None
     except LookupError:  # an unknown name, or a codec that is no character set ("hex", "zlib")
-        raise invalid(None, "encoding", "declares an encoding this hub cannot read", message.kind) from None
+        raise invalid("body", "encoding", "declares an encoding this hub cannot read", message.kind) from None
     # Already decoded: a declaration naming GB18030 would only confuse expat.
     text = _DECL_ENCODING_RE.sub(r"\1", text, count=1)
     try:
         root = DET.fromstring(text, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except defusedxml.DTDForbidden:
-        raise invalid(None, "no-dtd", "declares a DTD (DOCTYPE): DTDs and entities are refused",
+        raise invalid("body", "no-dtd", "declares a DTD (DOCTYPE): DTDs and entities are refused",
                       message.kind) from None
     except defusedxml.EntitiesForbidden:
-        raise invalid(None, "no-entities", "declares an entity: entities are refused", message.kind) from None
+        raise invalid("body", "no-entities", "declares an entity: entities are refused", message.kind) from None
     except defusedxml.ExternalReferenceForbidden:
-        raise invalid(None, "no-external", "refers to an external resource: refused", message.kind) from None
+        raise invalid("body", "no-external", "refers to an external resource: refused", message.kind) from None
     except DET.ParseError as exc:
         line, column = getattr(exc, "position", (0, 0))
-        raise invalid(None, "xml", f"is not well-formed XML (line {line}, column {column})",
+        raise invalid("body", "xml", f"is not well-formed XML (line {line}, column {column})",
                       message.kind) from None
     except (ValueError, RecursionError):
-        raise invalid(None, "xml", "is not XML this reader can hold", message.kind) from None
+        raise invalid("body", "xml", "is not XML this reader can hold", message.kind) from None
     if root.tag != "PACKET":
         raise invalid("PACKET", "root", "must be the root element", message.kind)
     return root

@@ -94,7 +94,8 @@ def test_signed_reply_joins_the_matter_and_reaches_labour_inspection(contractor_
     headers = {**auth, "message_id": "reply-1", "Content-Type": "application/json", "X-Wagehub-Contractor": USCC}
     forged = client.post("/api/v1/inbound/contractor", data=body,
                          headers={**headers, "X-Wagehub-Signature": signature_for("wrong-key-123", body)})
-    assert forged.status_code == 401 and forged.json["error"]["details"]["rule"] == "hmac-signature"
+    # a bad signature is a bad message (422, with the rule), not a bad token (401)
+    assert forged.status_code == 422 and forged.json["error"]["details"]["rule"] == "hmac-signature"
     resp = client.post("/api/v1/inbound/contractor", data=body,
                        headers={**headers, "X-Wagehub-Signature": signature_for(KEY, body)})
     assert resp.status_code == 202, resp.json

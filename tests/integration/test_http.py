@@ -75,6 +75,44 @@ def test_records_are_paged_with_a_cursor(client, token):
     assert client.get("/api/v1/records?since=2023-01-01", headers=admin).status_code == 400
     future = client.get("/api/v1/records?since=2999-01-01T00:00:00%2B08:00", headers=admin).json
     assert future["items"] == []
+    exact = client.get("/api/v1/records?limit=4", headers=admin).json  # the last page is exactly full
+    assert len(exact["items"]) == 4 and exact["next_cursor"] is None
+    letters = client.get("/api/v1/dead-letters?limit=500", headers=admin).json
+    assert letters["next_cursor"] is None
+
+
+def test_query_values_out_of_any_range_are_a_400_naming_the_field(client, token):
+    admin = token("admin")
+    huge = "OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk"  # base64 of a 26-digit number
+    for url, field in ((f"/api/v1/records?cursor={huge}", "cursor"), (f"/api/v1/dead-letters?cursor={huge}", "cursor"),
+                       ("/api/v1/records?since=0001-01-01T00:00:00%2B14:00", "since"),
+                       ("/api/v1/records?since=9999-12-31T23:59:59-14:00", "since")):
+        resp = client.get(url, headers=admin)
+        assert resp.status_code == 400 and resp.json["error"]["details"]["field"] == field, url
+
+
+def test_a_disabled_agencys_message_waits_in_its_queue_and_is_applied_once_enabled(hub, client, token):
+    """The contract has a disabled plugin's queue fill, not drain: over HTTP too, the message
+    is queued durably (202, status queued) and applied when the plugin is enabled again."""
+    from sqlalchemy import func, select
+
+    from hub.runtime import Workers
+    from hub.store.models import Record
+    from tests.conftest import wait_for
+
+    admin = token("admin")
+    assert client.post("/api/v1/plugins/hrss/disable", headers=admin).status_code == 200
+    held = post(client, "hrss", sample("hrss-clue.json"), token("agency:hrss"), "held-1")
+    assert held.status_code == 202 and held.json["status"] == "queued" and held.json["message_id"] == "held-1"
+
+    def records():
+        with hub.store.sessions() as session:
+            return session.execute(select(func.count()).select_from(Record)).scalar()
+
+    with Workers(hub):
+        assert records() == 0
+        assert client.post("/api/v1/plugins/hrss/enable", headers=admin).status_code == 200
+        wait_for(lambda: records() == 1, timeout=30)
 
 
 def test_every_api_route_refuses_missing_bad_and_wrong_role_tokens(client, token):
@@ -118,6 +156,7 @@ def test_plugins_health_readiness_metrics_openapi(client, token):
     assert ready.status_code == 200 and ready.json["checks"] == {"database": "ok", "broker": "ok"}
     metrics = client.get("/metrics")
     assert metrics.status_code == 200 and b"wagehub_inbound_messages_total" in metrics.data
+    assert metrics.headers["Content-Type"].count("charset") == 1  # twice, and Prometheus cannot parse it
     spec = client.get("/openapi.json").json
     assert spec["openapi"].startswith("3.")
     from hub.web.api import API_ROUTES

@@ -101,7 +101,7 @@ BAD = {
     "hrss-bad-json.json": ("hrss", None, "json"),
     "hrss-bad-amount.json": ("hrss", "amount", "money-non-negative"),
     "hrss-unknown-type.json": ("hrss", "msgType", "enum"),
-    "police-dtd.xml": ("police", None, "no-dtd"),
+    "police-dtd.xml": ("police", "body", "no-dtd"),
     "police-missing-ysbh.xml": ("police", "YSBH", "required"),
     "court-float-amount.json": ("court", "amount_ordered", "decimal-string"),
     "union-not-xlsx.xlsx": ("union", None, "xlsx"),
@@ -184,7 +184,10 @@ def test_signed_agency_messages(settings, agency):
                        headers={"x-wagehub-signature": "sha256=" + "0" * 64})
         agency.publish("hrss", sample("hrss-order.json"), message_id="signed",
                        headers={"x-wagehub-signature": signature_for("hrss-secret-key", sample("hrss-order.json"))})
-        wait_for(lambda: count(hub, DeadLetter) == 2 and count(hub, Record) == 1)
+        upper = signature_for("hrss-secret-key", sample("hrss-transfer.json")).upper()  # hex is hex, in either case
+        agency.publish("hrss", sample("hrss-transfer.json"), message_id="signed-upper",
+                       headers={"x-wagehub-signature": upper})
+        wait_for(lambda: count(hub, DeadLetter) == 2 and count(hub, Record) == 2)
     with hub.store.sessions() as session:
         letters = {d.rule: d.id for d in session.scalars(select(DeadLetter))}
     assert sorted(letters) == ["hmac-signature", "hmac-signature-missing"]
@@ -196,7 +199,7 @@ def test_signed_agency_messages(settings, agency):
     resp = create_app(hub=hub).test_client().post(
         f"/api/v1/dead-letters/{letters['hmac-signature-missing']}/replay", headers=admin)
     assert resp.json["dead_letter"]["status"] == "replayed"
-    assert count(hub, Record) == 2
+    assert count(hub, Record) == 3
     hub.shutdown()
 
 
@@ -218,3 +221,21 @@ def test_no_personal_data_in_logs(hub, workers, agency, client, token, caplog):
     with hub.store.sessions() as session:
         reasons = " ".join(d.reason for d in session.scalars(select(DeadLetter)))
     assert "370103198212262340" not in reasons and FACTS["complainant_mobile"] not in reasons
+
+
+def test_a_queue_message_without_a_content_type_is_dead_lettered(hub, workers, agency):
+    """The contract has content_type required: a message that comes without one is refused
+    with the field and rule, kept, and goes through when replayed after review."""
+    channel = agency.conn.default_channel
+    message = channel.prepare_message(sample("hrss-clue.json"), content_type=None, content_encoding=None,
+                                      headers={}, properties={"message_id": "no-type", "delivery_mode": 2})
+    channel.basic_publish(message, exchange="wagehub.in", routing_key="hrss")
+    wait_for(lambda: count(hub, DeadLetter) == 1)
+    with hub.store.sessions() as session:
+        dl = session.scalars(select(DeadLetter)).one()
+    assert (dl.message_id, dl.field, dl.rule) == ("no-type", "content_type", "required")
+    assert dl.body == sample("hrss-clue.json")
+    from hub.pipeline import message_for_replay
+
+    [outcome] = hub.pipeline.process([message_for_replay(dl)], replay_of=dl.id)
+    assert outcome.status == "accepted"

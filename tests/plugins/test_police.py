@@ -201,9 +201,9 @@ def test_missing_ysbh_sample_is_refused_naming_the_field():
     ('<?xml version="1.0"?><PACKET TYPE="AJJS"><HEAD/></PACKET>', "BODY", "required"),
     ('<?xml version="1.0"?><PACKET TYPE="AJJS"><BODY/><BODY/></PACKET>', "BODY", "single"),
     ('<?xml version="1.0"?><MESSAGE TYPE="AJJS"><BODY/></MESSAGE>', "PACKET", "root"),
-    ('{"msgType": "CLUE"}', None, "xml"),
-    (packet("AJJS", RECEIPT_BODY)[:-12], None, "xml"),
-    ("", None, "xml"),
+    ('{"msgType": "CLUE"}', "body", "xml"),
+    (packet("AJJS", RECEIPT_BODY)[:-12], "body", "xml"),
+    ("", "body", "xml"),
 ])
 def test_native_errors_name_field_and_rule(text, field, rule):
     with pytest.raises(hub.InvalidMessage) as exc:
