@@ -33,7 +33,9 @@ def lines(rows: int, seed: int = 20230520):
     for i in range(rows):
         project = f"370103202363{i % 40:02d}"
         month = f"2023-{1 + (i // 40) % 6:02d}"
-        first17 = f"370103{1960 + i % 40}{1 + i % 12:02d}{1 + i % 28:02d}{i % 1000:03d}"
+        # One row per worker per project and month, as the format has it: row i is worker
+        # i // 240 of its project (i % 40) and month (i // 40 % 6).
+        first17 = f"370103{1960 + i % 40}{1 + i % 12:02d}{1 + i % 28:02d}{i // 240 % 1000:03d}"
         id_number = first17 + id_check_char(first17)
         due = rng.randint(3000, 9000)
         paid = due if rng.random() > 0.05 else rng.randint(0, due - 1)
