@@ -83,8 +83,7 @@ class Relay:
 
     def recipients(self) -> list[str]:
         """Enabled agencies this relay serves: queue ones, or those that deliver directly."""
-        return [code for code in self.registry.enabled_codes()
-                if self.registry.get(code).delivers_directly == self.direct]
+        return [code for code in self.registry.enabled_codes() if self._serves(code)]
 
     # -- claiming ---------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import or_, select
 
 from hub import audit, deadlines, linkage, matters
-from hub.broker import PublishError
+from hub.broker import IN_EXCHANGE, OutMessage, PublishError
 from hub.errors import BadRequest, ConfigError, Forbidden, HubError, NotFound, Unavailable
 from hub.ids import BEIJING
 from hub.pipeline import message_for_replay
@@ -124,6 +124,13 @@ def encode_cursor(value: int) -> str:
 def page(items: list, last_key: int | None, has_more: bool) -> dict:
     """The contract's page: ``next_cursor`` is null on the last page."""
     return {"items": items, "next_cursor": encode_cursor(last_key) if has_more and last_key is not None else None}
+
+
+def rows_page(rows: list, limit: int, key: Callable[[Any], int], view: Callable[[list], list]) -> dict:
+    """A page from a query that read up to ``limit + 1`` rows after the cursor: the extra
+    row only says there is a next page (a last page exactly full gets a null cursor)."""
+    shown = rows[:limit]
+    return page(view(shown), key(shown[-1]) if shown else None, len(rows) > limit)
 
 
 def parse_since(raw: str | None) -> dt.datetime | None:
@@ -248,8 +255,6 @@ def inbound(agency: str):
 def queued(h, message: NativeMessage):
     """A disabled agency's message waits in its queue, as its queue's messages do: published
     there with a publisher confirm (durably), applied once the plugin is enabled again."""
-    from hub.broker import IN_EXCHANGE, OutMessage
-
     publisher = h.publisher()
     try:
         confirmed = publisher.publish_many([OutMessage(
@@ -287,7 +292,7 @@ def records():
     limit, after, since = page_limit(), decode_cursor(), parse_since(request.args.get("since"))
     rtype = request.args.get("type")
     principal = g.principal
-    query = select(Record).where(Record.seq > after).order_by(Record.seq).limit(limit + 1)  # one more: is there a next page?
+    query = select(Record).where(Record.seq > after).order_by(Record.seq).limit(limit + 1)  # see rows_page
     if rtype:
         query = query.where(Record.type == rtype)
     if since:
@@ -297,8 +302,7 @@ def records():
         query = query.where(or_(Record.source_agency == principal.agency, Record.record_id.in_(routed)))
     with hub().store.sessions() as session:
         rows = list(session.scalars(query))
-    rows, more = rows[:limit], len(rows) > limit
-    return jsonify(page(visible_records(rows), rows[-1].seq if rows else None, more))
+    return jsonify(rows_page(rows, limit, lambda r: r.seq, visible_records))
 
 
 def matter_view(session, matter_id: str) -> dict | None:
@@ -431,8 +435,7 @@ def escalations():
         query = query.where(Escalation.level == request.args["level"])
     with hub().store.sessions() as session:
         rows = list(session.scalars(query))
-    rows, more = rows[:limit], len(rows) > limit
-    return jsonify(page([escalation_view(e) for e in rows], rows[-1].id if rows else None, more))
+    return jsonify(rows_page(rows, limit, lambda e: e.id, lambda rows: [escalation_view(e) for e in rows]))
 
 
 # -- plugins --------------------------------------------------------------------------------------
@@ -506,8 +509,7 @@ def dead_letters():
             query = query.where(column == request.args[arg])
     with hub().store.sessions() as session:
         rows = list(session.scalars(query))
-    rows, more = rows[:limit], len(rows) > limit
-    return jsonify(page([dead_letter_view(r) for r in rows], rows[-1].id if rows else None, more))
+    return jsonify(rows_page(rows, limit, lambda r: r.id, lambda rows: [dead_letter_view(r) for r in rows]))
 
 
 @api_route("/dead-letters/<int:dead_letter_id>/replay", methods=("POST",), roles=("admin",),

@@ -334,7 +334,9 @@ def _payroll_rows(message, reader, header, index, encoding) -> Iterator[Parsed |
     width = len(header)
     # (project code, month) -> [short workers, their wages due, their wages paid]
     short: dict[tuple[str, str], list] = {}
-    seen: set[int] = set()  # (project, month, worker) of the rows so far, hashed: 200,000 rows, little memory
+    # (project, month, worker) of the rows so far, as 64-bit hashes: 16 MB for 200,000 rows
+    # (tracemalloc), against 35 MB or more for the tuples themselves.
+    seen: set[int] = set()
     for n, fields in _records(message, reader, PAYROLL):
         try:
             project, pay_month, id_number, due, paid = payroll_row(_Row(fields, index, width))

@@ -35,6 +35,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import openpyxl
+from openpyxl.cell.cell import ERROR_CODES
 
 from hub import NativeMessage, Parsed, Rejected
 from plugins.union import xlsx
@@ -184,9 +185,10 @@ def mediation_record(cell) -> dict[str, Any]:
     return {k: v for k, v in record.items() if v is not None}
 
 
-# What a spreadsheet shows for a formula that failed (a cell of type "e").
-ERROR_VALUES = frozenset(("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
-                          "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"))
+# What a spreadsheet shows for a formula that failed (a cell of type "e"): openpyxl's
+# codes, and those newer Excel writes (dynamic arrays, data types).
+ERROR_VALUES = frozenset(ERROR_CODES) | {"#GETTING_DATA", "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!",
+                                         "#BUSY!", "#UNKNOWN!"}
 
 # Built-in number formats Excel and WPS use for dates in Chinese (and other East Asian)
 # locales (yyyy"年"m"月"d"日" is 31): styles.xml does not define them, and openpyxl knows

@@ -77,8 +77,12 @@ def test_records_are_paged_with_a_cursor(client, token):
     assert future["items"] == []
     exact = client.get("/api/v1/records?limit=4", headers=admin).json  # the last page is exactly full
     assert len(exact["items"]) == 4 and exact["next_cursor"] is None
-    letters = client.get("/api/v1/dead-letters?limit=500", headers=admin).json
-    assert letters["next_cursor"] is None
+    for i in range(2):
+        post(client, "hrss", b"{", hrss, f"broken-{i}")
+    letters = client.get("/api/v1/dead-letters?limit=2", headers=admin).json
+    assert len(letters["items"]) == 2 and letters["next_cursor"] is None
+    first = client.get("/api/v1/dead-letters?limit=1", headers=admin).json
+    assert len(first["items"]) == 1 and first["next_cursor"]
 
 
 def test_query_values_out_of_any_range_are_a_400_naming_the_field(client, token):

@@ -30,11 +30,19 @@ def test_an_assignments_deadline_is_its_date_plus_the_configured_handling_period
 
 
 def test_a_route_naming_no_such_limit_is_refused_at_start(settings):
+    """... and the hub that refused to start leaves no database connection open behind it."""
+    import gc
+    import warnings
+
     from hub.runtime import Hub
 
     settings["hub"]["routes_file"] = str(_routes(settings, 'params = { due_rule = "housing_anwser" }'))
-    with pytest.raises(ValueError, match="clue-to-housing: due_rule 'housing_anwser' is no \\[deadlines\\] limit"):
-        Hub(settings)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        with pytest.raises(ValueError, match="clue-to-housing: due_rule 'housing_anwser' is no \\[deadlines\\] limit"):
+            Hub(settings)
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
 
 
 def _routes(settings, params_line: str):
