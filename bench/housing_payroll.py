@@ -27,7 +27,7 @@ METHODS = ["专户代发", "银行代发", "现金", ""]
 
 
 
-def lines(rows: int, seed: int = 20230520):
+def lines(rows: int, seed: int = 20230520, bad_every: int = 1000):
     rng = random.Random(seed)
     yield HEADER.encode("gb18030")
     for i in range(rows):
@@ -40,17 +40,17 @@ def lines(rows: int, seed: int = 20230520):
         due = rng.randint(3000, 9000)
         paid = due if rng.random() > 0.05 else rng.randint(0, due - 1)
         paid_on = "2023/6/10" if paid == due else ""
-        if i % 1000 == 999:
+        if i % bad_every == bad_every - 1:
             id_number = id_number[:-1] + ("0" if id_number[-1] != "0" else "1")  # a bad check character
         yield (f"{project},{rng.choice(NAMES)},{id_number},{month},{rng.randint(0, 31)},{due},{paid},"
                f"{paid_on},{rng.choice(METHODS)}\r\n").encode("gb18030")
 
 
-def generated(rows: int) -> bytes:
+def generated(rows: int, bad_every: int = 1000) -> bytes:
     # Generated in a child process, so the peak RSS measured is the parser's, not the generator's.
     with tempfile.TemporaryDirectory() as tmp:
         path = f"{tmp}/batch"
-        subprocess.run([sys.executable, __file__, "--generate", path, str(rows)], check=True)
+        subprocess.run([sys.executable, __file__, "--generate", path, str(rows), str(bad_every)], check=True)
         with open(path, "rb") as f:
             return f.read()
 
@@ -62,8 +62,8 @@ def message(body: bytes) -> hub.NativeMessage:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--generate"]:
-        rows = int(sys.argv[3])
+        rows, bad_every = int(sys.argv[3]), int(sys.argv[4])
         with open(sys.argv[2], "wb") as out:
-            out.write(b"".join(lines(rows)))
+            out.write(b"".join(lines(rows, bad_every=bad_every)))
     else:
         batch_main("housing payroll CSV", 200_000, generated, message, __doc__)

@@ -84,8 +84,12 @@ def batch_main(name: str, default_rows: int, make_body, make_message, doc: str) 
     ap.add_argument("--hub", action="store_true", help="through the whole hub pipeline, not the parser alone")
     ap.add_argument("--database-url", default="", help="with --hub: PostgreSQL instead of the embedded SQLite")
     ap.add_argument("--json", default="", help="also write the figures to this file")
+    ap.add_argument("--bad-every", type=int, default=None,
+                    help="make every Nth row bad (a dead letter each); 1: every row")
     args = ap.parse_args()
-    body = make_body(args.rows)
+    body = make_body(args.rows, **({} if args.bad_every is None else {"bad_every": args.bad_every}))
+    if args.bad_every is not None:
+        name += ", every row bad" if args.bad_every == 1 else f", every {args.bad_every}th row bad"
     rss_before = peak_rss_mb()
     message = make_message(body)
     if args.hub:

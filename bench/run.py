@@ -53,12 +53,14 @@ def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def batch(script: str, rows: int, hub: bool, database_url: str = "") -> dict:
+def batch(script: str, rows: int, hub: bool, database_url: str = "", bad_every: int | None = None) -> dict:
     """One batch-file figure, in a process of its own (so its peak RSS is its own)."""
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         cmd = [sys.executable, str(BENCH / script), str(rows), "--json", out.name]
         if hub:
             cmd += ["--hub"] + (["--database-url", database_url] if database_url else [])
+        if bad_every is not None:
+            cmd += ["--bad-every", str(bad_every)]
         subprocess.run(cmd, check=True, cwd=BENCH, stdout=subprocess.DEVNULL)
         return json.loads(Path(out.name).read_text())
 
@@ -72,14 +74,21 @@ def batches(targets: list[tuple[str, str, str]], quick: bool) -> list[dict]:
         for name, _broker, database in targets:
             say(f"== batch file: {script} {rows:,} rows through the hub ({name})")
             out.append({**batch(script, rows, hub=True, database_url=database), "target": name})
+    # The worst case of bad input: a payroll whose every row is refused (a wrong column, say),
+    # a dead letter per row with the row's own bytes.
+    for name, _broker, database in targets:
+        say(f"== batch file: housing_payroll.py {payroll:,} rows, every row bad, through the hub ({name})")
+        out.append({**batch("housing_payroll.py", payroll, hub=True, database_url=database, bad_every=1),
+                    "target": name})
     return out
 
 
 def batch_table(rows: list[dict]) -> str:
-    lines = [f"{'batch file':<28}{'through':<26}{'rows':>9}{'records':>9}{'s':>8}{'rows/s':>9}{'peak RSS MB':>13}"]
+    lines = [f"{'batch file':<44}{'through':<26}{'rows':>9}{'records':>9}{'dead letters':>14}{'s':>8}{'rows/s':>9}"
+             f"{'peak RSS MB':>13}"]
     for r in rows:
-        lines.append(f"{r['name']:<28}{r['target']:<26}{r['rows']:>9,}{r['records']:>9,}{r['seconds']:>8}"
-                     f"{r['rows_per_s']:>9,}{r['peak_rss_mb']:>13}")
+        lines.append(f"{r['name']:<44}{r['target']:<26}{r['rows']:>9,}{r['records']:>9,}{r['dead_letters']:>14,}"
+                     f"{r['seconds']:>8}{r['rows_per_s']:>9,}{r['peak_rss_mb']:>13}")
     return "\n".join(lines)
 
 

@@ -318,6 +318,9 @@ def flow(url: str, mode: str, queue: str, n: int, rate: float = 0.0, timeout: fl
     services0 = services_cpu()
     go.set()
     publisher.join(timeout)
+    if publisher.exitcode:  # it will send no more: the consumer would wait out its timeout
+        consumer.kill()
+        raise SystemExit(f"{mode} run: the publisher failed (exit {publisher.exitcode})")
     consumer.join(timeout)
     for p in (publisher, consumer):
         if p.is_alive():

@@ -25,7 +25,7 @@ import hub
 from plugins.union.inbound import COLUMNS
 
 
-def workbook(rows: int, seed: int = 20230525) -> bytes:
+def workbook(rows: int, seed: int = 20230525, bad_every: int = 0) -> bytes:
     rng = random.Random(seed)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("调解台账")
@@ -36,7 +36,8 @@ def workbook(rows: int, seed: int = 20230525) -> bytes:
         outcome = rng.choice(("成功", "部分成功", "失败"))
         ws.append([
             f"TJ370103{i:07d}", f"XS37010320230{i:05d}", None,
-            day if i % 2 else day.strftime("%Y-%m-%d"),
+            "2023-02-30" if bad_every and i % bad_every == bad_every - 1  # no such day: a bad row
+            else day if i % 2 else day.strftime("%Y-%m-%d"),
             f"海岱建筑劳务有限公司{i % 97}", "91370103JURQ283F5B", rng.randint(1, 60),
             disputed if i % 3 else f"{disputed:.2f}", outcome,
             None if outcome == "失败" else round(disputed / 2, 2), 0,
@@ -62,11 +63,11 @@ def with_dimension(body: bytes, ref: str) -> bytes:
     return out.getvalue()
 
 
-def generated(rows: int) -> bytes:
+def generated(rows: int, bad_every: int = 0) -> bytes:
     # Generated in a child process, so the peak RSS measured is the parser's, not the generator's.
     with tempfile.TemporaryDirectory() as tmp:
         path = f"{tmp}/batch"
-        subprocess.run([sys.executable, __file__, "--generate", path, str(rows)], check=True)
+        subprocess.run([sys.executable, __file__, "--generate", path, str(rows), str(bad_every)], check=True)
         with open(path, "rb") as f:
             return f.read()
 
@@ -78,8 +79,8 @@ def message(body: bytes) -> hub.NativeMessage:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--generate"]:
-        rows = int(sys.argv[3])
+        rows, bad_every = int(sys.argv[3]), int(sys.argv[4])
         with open(sys.argv[2], "wb") as out:
-            out.write(workbook(rows))
+            out.write(workbook(rows, bad_every=bad_every))
     else:
         batch_main("union mediation workbook", 50_000, generated, message, __doc__)

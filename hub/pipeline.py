@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import aliased
 
@@ -53,7 +53,7 @@ CLAIM_AHEAD_ROWS = 2000
 PRECHECK_BYTES = 1 << 20  # a message this big is looked up in the inbox before it is parsed
 
 
-@dataclass
+@dataclass(slots=True)  # a batch file may hold many (one per bad row) until its transaction
 class Failure:
     """Why a message or a row was refused (no personal data in any of it)."""
 
@@ -437,13 +437,13 @@ class Pipeline:
                 if p.whole_failure is not None:
                     o.status = "rejected"
                     o.failures.insert(0, p.whole_failure)
-                    o.dead_letters.append(self._dead_letter(session, msg, p.whole_failure, replay_of))
+                    o.dead_letters.extend(self._dead_letters(session, msg, [p.whole_failure], replay_of))
                     trail.append((msg.agency, "message.rejected", f"{msg.agency}/{_clean(msg.message_id)}",
                                   {"dead_letters": o.dead_letters, "rule": p.whole_failure.rule,
                                    "body_sha256": hashlib.sha256(msg.body).hexdigest()}))
                     continue
-                for failure in o.failures:
-                    o.dead_letters.append(self._dead_letter(session, msg, failure, replay_of))
+                if o.failures:
+                    o.dead_letters.extend(self._dead_letters(session, msg, o.failures, replay_of))
                 unclaimed |= self._store_records(unit, p, touched)
                 unit.inbox.append({"agency": msg.agency, "message_id": msg.message_id, "kind": o.kind,
                                    "received_at": unit.now, "records": len(o.records), "rejected": len(o.failures)})
@@ -592,33 +592,60 @@ class Pipeline:
         unit.flush()
         return {row["recipient"] for row in rows}
 
-    def _dead_letter(self, session, msg: NativeMessage, failure: Failure, replay_of: int | None) -> int:
-        if _unstorable_fields(msg) or _unstorable_path([failure.reason, failure.field, failure.rule, failure.kind]):
+    def _dead_letters(self, session, msg: NativeMessage, failures: list[Failure], replay_of: int | None) -> list[int]:
+        """Store a dead letter for each failure (the original bytes: the row's, or the whole
+        message's); returns their ids, in order. One that is stored already (a redelivery of
+        the same message) is not stored twice. A batch file with many bad rows costs one
+        query and a few bulk inserts, not two statements a row."""
+        if replay_of is not None:
+            return [replay_of] * len(failures)
+        if _unstorable_fields(msg):
             msg = dataclasses.replace(msg, message_id=_clean(msg.message_id), kind=_clean(msg.kind),
                                       content_type=_clean(msg.content_type),
                                       content_encoding=_clean(msg.content_encoding),
                                       headers={_clean(str(k)): _clean(v) for k, v in dict(msg.headers).items()})
-            failure = dataclasses.replace(failure, reason=_clean(failure.reason), field=_clean(failure.field),
-                                          rule=_clean(failure.rule), kind=_clean(failure.kind))
-        body = failure.body if failure.body is not None else msg.body
-        sha = hashlib.sha256(body).hexdigest()
-        message_id = msg.message_id or f"missing-{sha[:16]}"
-        if replay_of is not None:
-            return replay_of
-        existing = session.execute(select(DeadLetter.id).where(
-            DeadLetter.agency == msg.agency, DeadLetter.message_id == message_id,
-            DeadLetter.row == failure.row, DeadLetter.body_sha256 == sha)).scalar()
-        if existing:
-            return existing
         headers = {k: v for k, v in dict(msg.headers).items() if isinstance(v, (str, int, float, bool))}
-        dl = DeadLetter(agency=msg.agency, kind=failure.kind or msg.kind, message_id=message_id, row=failure.row,
-                        reason=failure.reason, field=failure.field, rule=failure.rule, body=body, body_sha256=sha,
-                        content_type=msg.content_type, content_encoding=msg.content_encoding, headers=headers)
-        session.add(dl)
-        session.flush()
-        log.warning("dead letter %d: %s message %s row %s: field %s, rule %s", dl.id, msg.agency, message_id,
-                    failure.row or "-", failure.field, failure.rule)
-        return dl.id
+        out: list[int] = []
+        logged: Counter = Counter()  # rows by rule: the first is logged, the rest counted
+        first: dict[str | None, tuple[int, str, int]] = {}
+        statement = insert(DeadLetter).returning(DeadLetter.id, sort_by_parameter_order=True)
+        for chunk in _chunks(failures, 1000):  # (so a file's bad rows are never all held twice)
+            ids: dict[tuple[str, int, str], int | None] = {}  # (message id, row, sha) -> id
+            keys, rows = [], []
+            for failure in chunk:
+                if _unstorable_path([failure.reason, failure.field, failure.rule, failure.kind]):
+                    failure = dataclasses.replace(failure, reason=_clean(failure.reason), field=_clean(failure.field),
+                                                  rule=_clean(failure.rule), kind=_clean(failure.kind))
+                body = failure.body if failure.body is not None else msg.body
+                sha = hashlib.sha256(body).hexdigest()
+                key = (msg.message_id or f"missing-{sha[:16]}", failure.row, sha)
+                keys.append(key)
+                if key not in ids:
+                    ids[key] = None
+                    rows.append({"agency": msg.agency, "kind": failure.kind or msg.kind, "message_id": key[0],
+                                 "row": failure.row, "reason": failure.reason, "field": failure.field,
+                                 "rule": failure.rule, "body": body, "body_sha256": sha,
+                                 "content_type": msg.content_type, "content_encoding": msg.content_encoding,
+                                 "headers": headers})
+            # Stored already: by a redelivery of this message, or by an earlier chunk or message of this batch.
+            for row_id, message_id, row, sha in session.execute(
+                    select(DeadLetter.id, DeadLetter.message_id, DeadLetter.row, DeadLetter.body_sha256)
+                    .where(DeadLetter.agency == msg.agency, any_of(session, DeadLetter.message_id, {k[0] for k in ids}),
+                           DeadLetter.row.between(min(k[1] for k in ids), max(k[1] for k in ids)))):
+                if (message_id, row, sha) in ids:
+                    ids[(message_id, row, sha)] = row_id
+            rows = [r for r in rows if ids[(r["message_id"], r["row"], r["body_sha256"])] is None]
+            if rows:
+                for r, row_id in zip(rows, session.execute(statement, rows).scalars()):
+                    ids[(r["message_id"], r["row"], r["body_sha256"])] = row_id
+                    logged[r["rule"]] += 1
+                    first.setdefault(r["rule"], (row_id, r["message_id"], r["row"], r["field"]))
+            out.extend(ids[key] for key in keys)
+        for rule, count in logged.items():  # a line per rule, not per row: a file may have thousands
+            row_id, message_id, row, field_name = first[rule]
+            log.warning("dead letter %d: %s message %s row %s: field %s, rule %s%s", row_id, msg.agency, message_id,
+                        row or "-", field_name, rule, f" (and {count - 1} more with this rule)" if count > 1 else "")
+        return out
 
     def _mark_replay(self, session, dead_letter_id: int, outcome: Outcome) -> None:
         dl = session.get(DeadLetter, dead_letter_id)
@@ -634,16 +661,21 @@ class Pipeline:
             dl.reason, dl.field, dl.rule = first.reason, first.field, first.rule
 
 
+def _chunks(items: list, size: int):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
 def waiting_behind(session, message_ids: list[str]) -> set[str]:
     """The outbox rows among ``message_ids`` that must wait: an earlier undelivered row of
     their matter and recipient is not among them. Per-matter order rests on this, however
     many workers relay: a worker's claim ahead and a relay's round both leave such rows."""
     earlier = aliased(Outbox)
     found: set[str] = set()
-    for i in range(0, len(message_ids), 300):
+    for chunk in _chunks(message_ids, 300):
         found.update(session.execute(
             select(Outbox.message_id).where(
-                any_of(session, Outbox.message_id, message_ids[i:i + 300]),
+                any_of(session, Outbox.message_id, chunk),
                 select(earlier.id).where(
                     earlier.matter_id == Outbox.matter_id, earlier.recipient == Outbox.recipient,
                     earlier.status == "pending", earlier.id < Outbox.id,

@@ -66,3 +66,62 @@ def test_union_ledger_rows_over_the_queue(hub, workers, agency):
     [notice] = agency.receive("hrss", 1)
     body = json.loads(notice.raw)
     assert body["data"]["kind"] == "MEDIATION_RESULT" and body["data"]["record"]["outcome"] == "partial"
+
+
+def test_thousands_of_bad_rows_each_keep_their_own_bytes_and_log_a_line_per_rule(hub, caplog):
+    """A file whose every row is bad (a wrong column, say) is a dead letter a row, each
+    with its own bytes, written in bulk; the log says it in a line per rule, not a line
+    a row; and the same file redelivered stores none twice."""
+    from hub.types import NativeMessage
+
+    rows = [BAD.replace("王五", f"工人{i}") for i in range(2500)]
+    batch = (HEADER + GOOD[1] + "".join(rows)).encode("gb18030")
+    message = NativeMessage(agency="housing", body=batch, message_id="payroll-bad", content_type="text/csv",
+                            content_encoding="gb18030", kind="PAYROLL")
+    [outcome] = hub.pipeline.process([message])
+    assert outcome.status == "accepted" and len(outcome.dead_letters) == 2500 == len(set(outcome.dead_letters))
+    with hub.store.sessions() as session:
+        kept = {dl.row: dl.body for dl in session.scalars(select(DeadLetter))}
+    assert sorted(kept) == list(range(2, 2502))  # data rows 2.. (row 1 is the good one)
+    assert all(kept[n + 2].decode("gb18030").splitlines() == [HEADER.strip(), row.strip()]
+               for n, row in enumerate(rows))
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("dead letter")]
+    assert len(lines) == len({f.rule for f in outcome.failures}) and "more with this rule" in lines[0]
+    assert "370103199209279320" not in caplog.text
+
+    # delivered again before its commit was known (the inbox does not hold it): nothing twice
+    from hub.store.models import Inbox
+
+    with hub.store.session() as session:
+        session.query(Inbox).delete()
+    [again] = hub.pipeline.process([message])
+    assert again.dead_letters == outcome.dead_letters
+    assert count(hub, DeadLetter) == 2500
+
+
+def test_rows_the_plugin_cannot_number_share_one_dead_letter_however_far_apart(settings):
+    """Two refusals with no row number and no bytes of their own stand for the same thing
+    (the whole body): one dead letter, even 1,500 refusals apart."""
+    from hub import AgencyInfo, Rejected, hookimpl
+    from hub.runtime import Hub
+    from hub.types import NativeMessage
+
+    class Unnumbered:
+        @hookimpl
+        def register_agency(self):
+            return AgencyInfo(code="unnumbered", name="rows without numbers", version="0.0.1", kinds_in=("X",))
+
+        @hookimpl
+        def parse_message(self, message, settings):
+            same = Rejected(reason="an item is unreadable (rule: item)", field="item", rule="item")
+            return [same] + [Rejected(reason=f"item {i} (rule: item)", field="item", rule="item", row=i + 1,
+                                      raw=str(i).encode()) for i in range(1500)] + [same]
+
+    hub = Hub(settings, extra_plugins=[Unnumbered()])
+    try:
+        [outcome] = hub.pipeline.process([NativeMessage(agency="unnumbered", body=b"x", message_id="m-1",
+                                                        content_type="text/plain", kind="X")])
+        assert len(outcome.dead_letters) == 1502 and outcome.dead_letters[0] == outcome.dead_letters[-1]
+        assert count(hub, DeadLetter) == 1501
+    finally:
+        hub.shutdown()
