@@ -22,11 +22,13 @@ import hashlib
 import hmac
 import json
 import logging
+import pickle
 import re
 import time
 import traceback
+import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +67,64 @@ class Failure:
     body: bytes | None = None
 
 
+class Failures:
+    """An outcome's failures, in order, as a list holds them (append, iterate, index).
+
+    A batch file may have hundreds of thousands, one per bad row with the row's bytes, all
+    held until its transaction. Past each ``BLOCK`` they are pickled and compressed: the
+    rows of one file are much alike, so a block takes about a tenth of the memory
+    (``bench/housing_payroll.py --hub --bad-every 1``).
+    """
+
+    BLOCK = 1000
+
+    def __init__(self, items: Iterable[Failure] = ()):
+        self._blocks: list[bytes] = []  # BLOCK failures each, pickled and compressed
+        self._tail: list[Failure] = []
+        for item in items:
+            self.append(item)
+
+    def append(self, failure: Failure) -> None:
+        self._tail.append(failure)
+        if len(self._tail) >= self.BLOCK:
+            self._blocks.append(zlib.compress(pickle.dumps(self._tail, protocol=pickle.HIGHEST_PROTOCOL), 1))
+            self._tail = []
+
+    def insert(self, index: int, failure: Failure) -> None:
+        items = list(self)
+        items.insert(index, failure)
+        self.clear()
+        for item in items:
+            self.append(item)
+
+    def pop(self) -> Failure:
+        if not self._tail and self._blocks:
+            self._tail = pickle.loads(zlib.decompress(self._blocks.pop()))
+        return self._tail.pop()
+
+    def clear(self) -> None:
+        self._blocks, self._tail = [], []
+
+    def __len__(self) -> int:
+        return len(self._blocks) * self.BLOCK + len(self._tail)
+
+    def __iter__(self) -> Iterator[Failure]:
+        for block in self._blocks:
+            yield from pickle.loads(zlib.decompress(block))
+        yield from self._tail
+
+    def __getitem__(self, index: int) -> Failure:
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("failure index out of range")
+        block, at = divmod(index, self.BLOCK)
+        return pickle.loads(zlib.decompress(self._blocks[block]))[at] if block < len(self._blocks) else self._tail[at]
+
+    def __repr__(self) -> str:
+        return f"Failures({len(self)})"
+
+
 @dataclass
 class Outcome:
     """What became of one message."""
@@ -75,7 +135,7 @@ class Outcome:
     """``accepted`` (possibly with some rows dead-lettered), ``duplicate``, or ``rejected``."""
     records: list[str] = field(default_factory=list)
     dead_letters: list[int] = field(default_factory=list)
-    failures: list[Failure] = field(default_factory=list)
+    failures: Failures = field(default_factory=Failures)
     kind: str | None = None
     deliveries: list[dict[str, Any]] = field(default_factory=list, repr=False)
     """Outbox rows written under the caller's claim (``process(claim=...)``), to deliver."""
@@ -592,7 +652,8 @@ class Pipeline:
         unit.flush()
         return {row["recipient"] for row in rows}
 
-    def _dead_letters(self, session, msg: NativeMessage, failures: list[Failure], replay_of: int | None) -> list[int]:
+    def _dead_letters(self, session, msg: NativeMessage, failures: Collection[Failure],
+                      replay_of: int | None) -> list[int]:
         """Store a dead letter for each failure (the original bytes: the row's, or the whole
         message's); returns their ids, in order. One that is stored already (a redelivery of
         the same message) is not stored twice. A batch file with many bad rows costs one
@@ -607,9 +668,9 @@ class Pipeline:
         headers = {k: v for k, v in dict(msg.headers).items() if isinstance(v, (str, int, float, bool))}
         out: list[int] = []
         logged: Counter = Counter()  # rows by rule: the first is logged, the rest counted
-        first: dict[str | None, tuple[int, str, int]] = {}
+        first: dict[str | None, tuple[int, str, int, str | None]] = {}  # rule -> the first row's
         statement = insert(DeadLetter).returning(DeadLetter.id, sort_by_parameter_order=True)
-        for chunk in _chunks(failures, 1000):  # (so a file's bad rows are never all held twice)
+        for chunk in _chunks(failures, 1000):  # (so a file's bad rows are never all held at once)
             ids: dict[tuple[str, int, str], int | None] = {}  # (message id, row, sha) -> id
             keys, rows = [], []
             for failure in chunk:
@@ -661,9 +722,16 @@ class Pipeline:
             dl.reason, dl.field, dl.rule = first.reason, first.field, first.rule
 
 
-def _chunks(items: list, size: int):
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    """``items`` in lists of ``size`` (the last may be shorter), taken as they come."""
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def waiting_behind(session, message_ids: list[str]) -> set[str]:
