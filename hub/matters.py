@@ -283,27 +283,27 @@ def _refs_of(numbers) -> dict[str, list[str]]:
 
 
 def related(session: Session, matter_id: str, rtype: str, record: Mapping[str, Any] | None = None) -> dict | None:
-    """The latest record of one type for a route's ``extra`` fields.
+    """The record of one type a route's ``extra`` fields come from.
 
-    First in the same matter; else, when ``record`` carries the other type's own number
-    (a clue's ``project_code`` names a ``project``), the latest record with that number.
+    When ``record`` carries that type's own number (a transfer's ``order_no`` names a
+    ``payment_order``; a clue's ``project_code`` a ``project``), the record with that
+    number: the latest of the matter's, else the latest anywhere; none if no record has
+    it (a matter may hold several orders to pay: another one's due date would be wrong).
+    Without such a number, the latest record of the type in the matter.
     """
-    row = session.execute(
-        select(Record.data).where(Record.matter_id == matter_id, Record.type == rtype).order_by(Record.seq.desc()).limit(1)
-    ).first()
-    if row:
-        return row[0]
-    if record is None or rtype not in RECORD_SCHEMAS or not RECORD_SCHEMAS[rtype].LINKS:
-        return None
-    ns, field = RECORD_SCHEMAS[rtype].LINKS[0]
-    number = record.get(field)
+    links = RECORD_SCHEMAS[rtype].LINKS if rtype in RECORD_SCHEMAS else ()
+    field = links[0][1] if links else None
+    number = record.get(field) if record is not None and field else None
     if not isinstance(number, str) or not number:
-        return None
-    key = session.get(MatterKey, f"{ns}:{number}")
-    if key is None:
-        return None
-    for data in session.scalars(select(Record.data).where(Record.matter_id == key.matter_id, Record.type == rtype)
-                                .order_by(Record.seq.desc())):
-        if data.get(field) == number:
-            return data
+        row = session.execute(select(Record.data).where(Record.matter_id == matter_id, Record.type == rtype)
+                              .order_by(Record.seq.desc()).limit(1)).first()
+        return row[0] if row else None
+    key = session.get(MatterKey, f"{links[0][0]}:{number}")
+    for where in dict.fromkeys([matter_id, key.matter_id if key is not None else None]):
+        if where is None:
+            continue
+        for data in session.scalars(select(Record.data).where(Record.matter_id == where, Record.type == rtype)
+                                    .order_by(Record.seq.desc())):
+            if data.get(field) == number:
+                return data
     return None

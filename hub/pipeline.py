@@ -252,6 +252,25 @@ def _unstorable_path(value: Any, path: str = "") -> tuple[str, str] | None:
     return None
 
 
+def _native(path: str | None, names: Mapping[str, str] | None) -> str | None:
+    """A canonical field path as the agency's format names it (``Parsed.fields``): the
+    longest mapped prefix is replaced (``defendants.0.id_number`` with ``defendants`` ->
+    ``body.defendants`` is ``body.defendants.0.id_number``); unmapped, the path itself."""
+    if not path or not names:
+        return path
+    parts = path.split(".")
+    for i in range(len(parts), 0, -1):
+        if (native := names.get(".".join(parts[:i]))) is not None:
+            return ".".join([native, *parts[i:]])
+    return path
+
+
+def _named(path: str | None, names: Mapping[str, str] | None) -> str | None:
+    """A field for a reason: the native name, with the canonical path after it when they differ."""
+    native = _native(path, names)
+    return native if native == path else f"{native} ({path})"
+
+
 def _refusal(where: str, rule: str) -> str:
     return f"{where} {_UNSTORABLE_WHY[rule]} (rule: {rule})"
 
@@ -334,16 +353,21 @@ class Pipeline:
                 canonical = normalise_record(record)
             except RecordInvalid as exc:
                 where = f"row {item.row}: " if item.row else ""
+                reason = "; ".join(f"{_named(path, item.fields)}: {msg}" for path, msg in exc.errors)
                 prep.outcome.failures.append(Failure(
-                    f"{where}{exc}", exc.field, exc.rule, item.kind, item.row or 0, item.raw))
+                    f"{where}{reason}", _native(exc.field, item.fields), exc.rule, item.kind, item.row or 0, item.raw))
                 return
-            if (bad := _unstorable_path(canonical)) is not None:
+            # (source_ref last: it repeats a field of the record, which is the one to name)
+            if (bad := _unstorable_path(dict(sorted(canonical.items(), key=lambda kv: kv[0] == "source_ref")))) \
+                    is not None:
                 where = f"row {item.row}: " if item.row else ""
-                prep.outcome.failures.append(Failure(f"{where}{_refusal(*bad)}", bad[0], bad[1], item.kind,
+                prep.outcome.failures.append(Failure(f"{where}{_refusal(_named(bad[0], item.fields), bad[1])}",
+                                                     _native(bad[0], item.fields), bad[1], item.kind,
                                                      item.row or 0, item.raw))
                 return
             # (surrogatepass: a field the schema dropped may still hold a lone surrogate)
-            fp = hashlib.sha256(json.dumps([item.type, item.source_ref, item.record], sort_keys=True,
+            what = [item.type, item.source_ref, item.record] + ([item.identity] if item.identity is not None else [])
+            fp = hashlib.sha256(json.dumps(what, sort_keys=True,
                                            ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")).hexdigest()
             prep.records.append((canonical, fp))
             prep.outcome.kind = prep.outcome.kind or item.kind

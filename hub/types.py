@@ -83,6 +83,19 @@ class Parsed:
     raw: bytes | None = None
     """For a row of a batch: that row alone, re-readable (header included), so a row
     that fails validation can be dead-lettered and replayed on its own."""
+    fields: Mapping[str, str] | None = None
+    """Canonical field paths as this format names them (a column, a tag, a JSON path), so
+    that a refusal by the shared schema names the field the agency knows, the canonical
+    path after it: ``{"region_code": "所属区划"}``. Map a list by its own path
+    (``{"defendants": "body.defendants"}``): its items keep their index and fields. A path
+    left out is named as the schema names it."""
+    identity: str | None = None
+    """What tells this record from another with the same content (default: nothing, the
+    content is the record). The hub stores a record once, however often its message is
+    sent: a record with the type, ``source_ref`` and content of one stored already is the
+    same record sent again. A record derived from several rows (a batch's totals) names
+    the rows it stands for here (a digest, never personal data itself), so a different
+    batch with equal totals is a record of its own."""
 
 
 @dataclass

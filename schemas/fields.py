@@ -12,6 +12,7 @@ from schemas import validators as v
 
 # ASCII digits only, matched whole (see validators: \d takes any Unicode digit, $ a trailing newline).
 _MONEY_RE = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,2})?")
+_MONEY_TOO_BIG_RE = re.compile(r"-?0*[1-9][0-9]{15,}(\.[0-9]{1,2})?")  # well formed, past the 15 digits of yuan
 _MONTH_RE = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
 TWO_PLACES = decimal.Decimal("0.01")
 
@@ -27,6 +28,7 @@ class Money(ma.fields.Field):
         "float": "money must be a decimal string in yuan, not a float (rule: money-no-float)",
         "invalid": "money must be a decimal string in yuan with at most two places (rule: money-format)",
         "negative": "money must not be negative (rule: money-non-negative)",
+        "range": "money must be below 10^15 yuan (15 digits before the point) (rule: money-range)",
     }
 
     def __init__(self, *, signed: bool = False, **kwargs):
@@ -43,7 +45,8 @@ class Money(ma.fields.Field):
         if isinstance(value, int):
             value = str(value)
         if not isinstance(value, str) or not _MONEY_RE.fullmatch(value.strip()):
-            raise self.make_error("invalid")
+            raise self.make_error("range" if isinstance(value, str) and _MONEY_TOO_BIG_RE.fullmatch(value.strip())
+                                  else "invalid")
         amount = decimal.Decimal(value.strip()).quantize(TWO_PLACES)
         if amount < 0 and not self.signed:
             raise self.make_error("negative")

@@ -32,6 +32,7 @@ import codecs
 import csv
 import datetime as dt
 import decimal
+import hashlib
 import io
 import re
 from collections.abc import Iterable, Iterator
@@ -348,18 +349,25 @@ def _payroll_rows(message, reader, header, index, encoding) -> Iterator[Parsed |
             yield _rejected(n, err, PAYROLL, header, fields, encoding)
             continue
         if paid < due:
+            # Which workers the shortfall stands for, whatever the rows' order: a sum of
+            # each short row's digest (worker, due, paid).
+            row_digest = int.from_bytes(hashlib.sha256(f"{id_number}|{due}|{paid}".encode()).digest()[:8], "big")
             total = short.get((project, pay_month))
             if total is None:
-                short[(project, pay_month)] = [1, due, paid]
+                short[(project, pay_month)] = [1, due, paid, row_digest]
             else:
                 total[0] += 1
                 total[1] += due
                 total[2] += paid
-    for (project, pay_month), (workers, due, paid) in short.items():
-        # Derived from the whole batch, so the whole batch is what a replay needs.
+                total[3] = (total[3] + row_digest) % (1 << 64)
+    for (project, pay_month), (workers, due, paid, rows_digest) in short.items():
+        # Derived from the whole batch, so the whole batch is what a replay needs. The same
+        # workers' rows sent again are the same shortfall; other workers' with equal totals
+        # (another batch, a fixed row replayed) are a shortfall of their own.
         yield Parsed(
             type="payroll_shortfall",
             record={"project_code": project, "month": pay_month, "worker_count": workers,
                     "amount_due": yuan(due), "amount_paid": yuan(paid), "amount_short": yuan(due - paid)},
             source_ref=f"{project}/{pay_month}", kind=PAYROLL, row=None, raw=message.body,
+            identity=f"{rows_digest:016x}",
         )

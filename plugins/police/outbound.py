@@ -24,8 +24,12 @@ DEFAULTS = {
 # codec -> the name the prolog declares
 _PROLOG_NAMES = {"gb18030": "GB18030", "utf-8": "UTF-8"}
 
-# Characters XML 1.0 cannot carry at all (escaping does not help): refuse rather than garble.
+# Characters XML 1.0 cannot carry at all (escaping does not help). hrss's JSON may hold them
+# (a vertical tab or form feed is how Word's line and page breaks paste): written as a line
+# break, and any other as U+FFFD, so the transfer reaches the police all the same; refusing
+# it here would hold it, and the matter's later packets, for good.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_BREAKS = {"\x0b": "\n", "\x0c": "\n"}
 
 
 def beijing(at: str) -> dt.datetime:
@@ -41,10 +45,7 @@ def _text(value: Any, tag: str) -> str:
         raise TypeError(f"AJYS {tag}: a boolean has no native form")
     if isinstance(value, (dt.datetime, dt.date)):
         value = value.isoformat()
-    text = str(value)
-    if _NOT_XML.search(text):
-        raise ValueError(f"AJYS {tag}: holds a character XML cannot carry")
-    return text
+    return _NOT_XML.sub(lambda m: _BREAKS.get(m.group(), "\ufffd"), str(value))
 
 
 def _yuan(value: Any) -> str:

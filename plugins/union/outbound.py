@@ -41,11 +41,21 @@ _MODIFIED_RE = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)
 
 
 def safe_text(value: Any) -> str | None:
-    """A text cell with formula injection neutralised and characters XML cannot hold removed."""
+    """Text for a cell, without the characters XML cannot hold (see :func:`as_text` for
+    text that looks like a formula)."""
     if value is None:
         return None
-    text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return ILLEGAL_CHARACTERS_RE.sub("", str(value))
+
+
+def as_text(cell) -> None:
+    """Keep text that starts like a formula (``=``, ``+``, ``-``, ``@``) text, exactly as
+    sent: a string cell with Excel's quote prefix (shown without it, and kept text when
+    edited), so it is never evaluated and the union reads the value itself, with no
+    apostrophe added."""
+    if isinstance(cell.value, str) and cell.value.startswith(_FORMULA_START):
+        cell.data_type = "s"
+        cell.quotePrefix = True
 
 
 def masked_mobile(value: Any) -> str | None:
@@ -118,6 +128,8 @@ def render_referral(delivery: Delivery) -> Rendered:
     sheet.title = SHEET
     sheet.append(HEADER)
     sheet.append(row)
+    for cell in sheet[2]:
+        as_text(cell)
     sheet["B2"].number_format = "yyyy-mm-dd"
     sheet["G2"].number_format = "0.00"
     for column, width in zip("ABCDEFGH", WIDTHS):

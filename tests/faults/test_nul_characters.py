@@ -48,7 +48,7 @@ def test_nul_characters_are_dead_lettered_and_the_queue_goes_on(hub, agency, cap
     with hub.store.sessions() as session:
         letters = list(session.scalars(select(DeadLetter).order_by(DeadLetter.id)))
     assert {dl.rule for dl in letters} == {"no-nul"}
-    assert sorted(dl.field for dl in letters) == sorted(["source_ref", "message_id", "kind", "x-trace"])
+    assert sorted(dl.field for dl in letters) == sorted(["clue_no", "message_id", "kind", "x-trace"])
     assert all("\x00" not in (dl.message_id + dl.reason) for dl in letters)  # stored with U+FFFD instead
 
 
@@ -74,10 +74,13 @@ def test_lone_surrogates_are_dead_lettered_with_the_field_and_rule(hub, agency, 
         agency.publish("hrss", body, message_id="half-value")
         agency.publish("hrss", clue("XS370103202305202"), message_id="half-header", headers={"x-trace": "a\udc80b"})
         agency.publish("hrss", clue("XS370103202305203"), message_id="whole")
-        wait_for(lambda: count(hub, Record) == 1 and count(hub, DeadLetter) == 2, timeout=30)
+        # in the clue's own number: named as the record's field, not as the source_ref repeating it
+        agency.publish("hrss", clue("XS3701032023HALF").replace(b"HALF", half.encode()), message_id="half-number")
+        wait_for(lambda: count(hub, Record) == 1 and count(hub, DeadLetter) == 3, timeout=30)
     assert not [r for r in caplog.records if "held" in r.getMessage()]
     with hub.store.sessions() as session:
         letters = {dl.message_id: dl for dl in session.scalars(select(DeadLetter))}
-    assert {(dl.field, dl.rule) for dl in letters.values()} == {("employer.name", "unicode"), ("x-trace", "unicode")}
+    assert {(dl.field, dl.rule) for dl in letters.values()} == {("employer.name", "unicode"), ("x-trace", "unicode"),
+                                                                ("clue_no", "unicode")}
     assert "lone surrogate" in letters["half-value"].reason
     assert letters["half-value"].body == body  # the original bytes, to replay after a fix

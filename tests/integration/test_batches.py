@@ -125,3 +125,25 @@ def test_rows_the_plugin_cannot_number_share_one_dead_letter_however_far_apart(s
         assert count(hub, DeadLetter) == 1501
     finally:
         hub.shutdown()
+
+
+def test_equal_totals_from_other_workers_are_a_shortfall_of_their_own(hub):
+    """A shortfall is known again by the workers behind it, not by its totals: the same
+    rows sent again are one shortfall; another worker's with equal totals (another batch,
+    or a fixed row replayed alone) is a second one, and reaches hrss."""
+    from hub.types import NativeMessage
+
+    def send(rows: list[str], message_id: str):
+        body = (HEADER + "".join(rows)).encode("gb18030")
+        [outcome] = hub.pipeline.process([NativeMessage(agency="housing", body=body, message_id=message_id,
+                                                        content_type="text/csv", content_encoding="gb18030")])
+        return outcome
+
+    worker_a = "37010320236387,甲,370103197611248807,2023-04,22,100,0,,专户代发\n"
+    worker_b = "37010320236387,乙,370103199209279321,2023-04,22,100,0,,专户代发\n"
+    paid = GOOD[1]
+    assert len(send([worker_a], "p-a").records) == 1
+    assert send([paid, worker_a], "p-a-again").records == []  # the same worker's row again: no second effect
+    assert len(send([worker_b], "p-b").records) == 1  # equal totals, another worker
+    assert count(hub, Record, Record.type == "payroll_shortfall") == 2
+    assert count(hub, Outbox, Outbox.record_type == "payroll_shortfall", Outbox.recipient == "hrss") == 2

@@ -77,6 +77,21 @@ def test_transfer_reaches_police_as_ajys_and_answers_reach_hrss(hub, workers, ag
     assert resp.json["status"] == "opened"
 
 
+def test_the_transfer_carries_the_due_date_of_the_order_it_names_not_the_latest(hub, workers, agency):
+    """A case may have several orders to pay; the AJYS's ZLZFQX is the one of ZLZFBH."""
+    for name in HRSS[:3]:
+        agency.publish("hrss", sample(name), message_id=f"m-{name}")
+    other = json.loads(sample("hrss-order.json"))
+    other["msgId"] = "HRSS-370103-880-3b"
+    other["data"].update(orderNo="ZLZF-B", issueDate="20230610", dueDate="20230720", serveDate="20230611")
+    agency.publish("hrss", json.dumps(other, ensure_ascii=False).encode(), message_id="m-second-order")
+    wait_for(lambda: count(hub, Record, Record.type == "payment_order") == 2)
+    agency.publish("hrss", sample("hrss-transfer.json"), message_id="m-transfer")
+    [ajys] = agency.receive("police", 1)
+    body = police_xml(ajys).find("BODY")
+    assert body.findtext("ZLZFBH") == FACTS["order_no"] and body.findtext("ZLZFQX") == "2023-06-15"
+
+
 def test_redelivered_or_resent_message_has_one_effect(hub, workers, agency):
     for _ in range(3):
         agency.publish("hrss", sample("hrss-clue.json"), message_id="same-id")

@@ -382,9 +382,15 @@ def test_ajys_absent_values():
     assert root.find("BODY/AQZY") is None and root.findtext("BODY/ZJQD") == ""
 
 
-def test_ajys_refuses_what_xml_cannot_carry():
-    with pytest.raises(ValueError):
-        render({**TRANSFER, "summary": "bell \x07"})
+def test_what_xml_cannot_carry_still_reaches_the_police():
+    """hrss's JSON may hold characters XML 1.0 cannot: Word's line and page breaks (vertical
+    tab, form feed) as line breaks, any other as U+FFFD; refusing would hold the transfer
+    (and its matter's later packets) for good."""
+    record = {**TRANSFER, "summary": "逾期不付\x0b第二段\x0c第三页 bell \x07", "employer": {
+        **TRANSFER["employer"], "name": "海岱\x1b建筑"}}
+    root, _ = reparse(render(record))
+    assert root.findtext("BODY/AQZY") == "逾期不付\n第二段\n第三页 bell \ufffd"
+    assert root.findtext("BODY/DWMC") == "海岱\ufffd建筑"
 
 
 def test_render_refuses_other_kinds():

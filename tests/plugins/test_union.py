@@ -373,8 +373,10 @@ def test_referral_neutralises_formula_injection():
     body = union.render_record(delivery=delivery(record), settings={}).body
     sheet = openpyxl.load_workbook(io.BytesIO(body))["转办"]  # not data_only: formulas would show as such
     assert [c.data_type for c in sheet[2]][:5] == ["s", "d", "s", "s", "s"]
-    assert sheet["D2"].value == '\'=HYPERLINK("http://evil.example","点此")'
-    assert (sheet["A2"].value, sheet["C2"].value, sheet["E2"].value) == ("'+1", "'-1+1", "'@SUM(A1)")
+    # the exact text (no apostrophe added), a string cell with Excel's quote prefix: never evaluated
+    assert sheet["D2"].value == '=HYPERLINK("http://evil.example","点此")'
+    assert (sheet["A2"].value, sheet["C2"].value, sheet["E2"].value) == ("+1", "-1+1", "@SUM(A1)")
+    assert [sheet[f"{c}2"].quotePrefix for c in "ACDEF"] == [True, True, True, True, False]
     with zipfile.ZipFile(io.BytesIO(body)) as archive:
         assert b"<f>" not in archive.read("xl/worksheets/sheet1.xml")
 

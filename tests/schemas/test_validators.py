@@ -392,13 +392,19 @@ def test_money_signed_allows_negative():
 
 
 @pytest.mark.parametrize("value", ["1.234", True, False, "", "1,000", "12e3", "NaN", "１２", "800\n1",
-                                   "1234567890123456", [800], None])
+                                   "0000000000000001", "1234567890123456.001", [800], None])
 def test_money_bad_format_rejected(value):
     if value is None:
         with pytest.raises(ma.ValidationError):
             MONEY.load({"amount": value})
         return
     assert money_rule(value).endswith("(rule: money-format)")
+
+
+@pytest.mark.parametrize("value", ["1234567890123456", "1000000000000000.00", "-99999999999999999", 10 ** 17])
+def test_money_past_15_digits_names_the_range_not_the_format(value):
+    assert money_rule(value).endswith("(rule: money-range)")
+    assert MONEY.dump(MONEY.load({"amount": "999999999999999.99"})) == {"amount": "999999999999999.99"}
 
 
 # -- times and months -----------------------------------------------------------------
