@@ -74,7 +74,7 @@ def test_dead_letters_list_and_replay(env, hub):
     bad = (SAMPLES / "bad" / "hrss-bad-idcheck.json").read_bytes()
     hub.pipeline.process([NativeMessage("hrss", bad, "cli-bad", "application/json")])
     listing = wagehub(env, "dead-letters", "list").stdout
-    assert "cli-bad" in listing and "complainant.id_number" in listing
+    assert "cli-bad" in listing and "data.complainant.idNo" in listing
     still = wagehub(env, "dead-letters", "replay", "1", check=False)
     assert still.returncode == 1 and "still failing" in still.stdout
     fixed = bad.replace(b"370103198212262340", b"37010319821226234X")

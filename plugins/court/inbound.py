@@ -164,6 +164,35 @@ def _enforcement(body: _Obj) -> dict[str, Any]:
 # doc_type -> (canonical record type, mapper); referral is outbound only.
 MAPPERS = {JUDGMENT: ("court_judgment", _judgment), ENFORCEMENT: ("court_enforcement", _enforcement)}
 
+# Canonical field paths as the court names them (``Parsed.fields``), so that a refusal by
+# the shared schema names the field the court sends. ``defendants`` is a list, mapped by
+# its own path: its items keep their index and fields (``body.defendants.0.id_number``).
+# ``source_ref`` is the case number.
+JUDGMENT_FIELDS = {
+    "source_ref": "body.case_number",
+    "case_number": "body.case_number",
+    "court_code": "body.court_code",
+    "procedure": "body.procedure",
+    "transfer_no": "body.transfer_no",
+    "hrss_case_no": "body.hrss_case_no",
+    "employer_uscc": "body.employer_credit_code",
+    "defendants": "body.defendants",
+    "verdict": "body.verdict",
+    "sentence_months": "body.sentence_months",
+    "amount_ordered": "body.amount_ordered",
+    "decided_on": "body.decided_on",
+}
+ENFORCEMENT_FIELDS = {
+    "source_ref": "body.case_number",
+    "case_number": "body.case_number",
+    "judgment_case_number": "body.judgment_case_number",
+    "status": "body.status",
+    "amount_paid": "body.amount_paid",
+    "updated_on": "body.updated_on",
+}
+FIELDS = {JUDGMENT: JUDGMENT_FIELDS, ENFORCEMENT: ENFORCEMENT_FIELDS}
+"""doc_type -> its canonical field paths as the court names them."""
+
 
 def _compact(record: dict[str, Any]) -> dict[str, Any]:
     """Leave out absent optional fields: the schema fills its own defaults."""
@@ -182,4 +211,4 @@ def parse(message: NativeMessage) -> list[Parsed]:
     record_type, mapper = MAPPERS[doc_type]
     record = _compact(mapper(_Obj(doc._raw("body", True), "body", doc_type)))
     return [Parsed(type=record_type, record=record, source_ref=record["case_number"], kind=doc_type,
-                   raw=message.body)]
+                   raw=message.body, fields=FIELDS[doc_type])]

@@ -56,6 +56,19 @@ PAYROLL_COLUMNS = {
 }
 COLUMNS = {PROJECT: PROJECT_COLUMNS, PAYROLL: PAYROLL_COLUMNS}
 
+# canonical field path -> the column it is read from, spelt as the row refusals name it
+# (``Parsed.fields``): a refusal by the shared schema then names the column the agency knows.
+PROJECT_FIELDS = {
+    "source_ref": "项目编号", "project_code": "项目编号", "name": "项目名称", "region_code": "所属区划",
+    "builder_uscc": "建设单位统一社会信用代码", "contractor.name": "总包单位名称",
+    "contractor.uscc": "总包单位统一社会信用代码", "started_on": "开工日期", "special_account": "专用账户",
+    "wage_deposit": "工资保证金(元)", "real_name": "实名制", "status": "状态",
+}
+# payroll_shortfall: its totals (worker_count, amount_*) and source_ref (project/month) are
+# derived from many rows, no one column: left out.
+PAYROLL_FIELDS = {"project_code": "项目编号", "month": "所属月份"}
+FIELDS = {PROJECT: PROJECT_FIELDS, PAYROLL: PAYROLL_FIELDS}
+
 YES_NO = {"是": True, "否": False}
 PROJECT_STATUSES = {"在建": "under_construction", "停工": "halted", "竣工": "completed"}
 PAY_METHODS = ("专户代发", "银行代发", "现金")
@@ -328,7 +341,7 @@ def _project_rows(message, reader, header, index, encoding) -> Iterator[Parsed |
             yield _rejected(n, err, PROJECT, header, fields, encoding)
             continue
         yield Parsed(type="project", record=record, source_ref=record["project_code"], kind=PROJECT,
-                     row=n, raw=row_bytes(header, fields, encoding))
+                     row=n, raw=row_bytes(header, fields, encoding), fields=PROJECT_FIELDS)
 
 
 def _payroll_rows(message, reader, header, index, encoding) -> Iterator[Parsed | Rejected]:
@@ -369,5 +382,5 @@ def _payroll_rows(message, reader, header, index, encoding) -> Iterator[Parsed |
             record={"project_code": project, "month": pay_month, "worker_count": workers,
                     "amount_due": yuan(due), "amount_paid": yuan(paid), "amount_short": yuan(due - paid)},
             source_ref=f"{project}/{pay_month}", kind=PAYROLL, row=None, raw=message.body,
-            identity=f"{rows_digest:016x}",
+            fields=PAYROLL_FIELDS, identity=f"{rows_digest:016x}",
         )

@@ -224,6 +224,66 @@ def _transfer(d: _Obj) -> tuple[str, dict[str, Any]]:
     return record["transfer_no"], record
 
 
+# Canonical field paths as hrss names them (``Parsed.fields``), so that a refusal by the
+# shared schema names the field the agency sends. A nested object is mapped by its own
+# path, and its sub-fields where their names differ; a list by its own path (its items
+# keep their index and canonical sub-field names). ``source_ref`` is the record's number.
+CLUE_FIELDS = {
+    "source_ref": "data.clueNo",
+    "clue_no": "data.clueNo",
+    "channel": "data.channel",
+    "received_at": "data.receivedTime",
+    "region_code": "data.areaCode",
+    "complainant": "data.complainant",
+    "complainant.id_number": "data.complainant.idNo",
+    "employer": "data.employer",
+    "employer.uscc": "data.employer.creditCode",
+    "project_code": "data.projectCode",
+    "worker_count": "data.workerCount",
+    "amount_owed": "data.amountFen",
+    "period_from": "data.periodFrom",
+    "period_to": "data.periodTo",
+    "content": "data.content",
+}
+CASE_FIELDS = {
+    "source_ref": "data.caseNo",
+    "case_no": "data.caseNo",
+    "clue_nos": "data.clueNos",
+    "status": "data.status",
+    "status_at": "data.statusTime",
+    "first_contact_at": "data.firstContactTime",
+    "handler": "data.handler",
+    "amount_recovered": "data.recoveredFen",
+    "workers_paid": "data.paidWorkers",
+}
+ORDER_FIELDS = {
+    "source_ref": "data.orderNo",
+    "order_no": "data.orderNo",
+    "case_no": "data.caseNo",
+    "employer_uscc": "data.creditCode",
+    "amount": "data.amountFen",
+    "issued_on": "data.issueDate",
+    "due_on": "data.dueDate",
+    "served_on": "data.serveDate",
+    "complied": "data.complied",
+}
+TRANSFER_FIELDS = {
+    "source_ref": "data.transferNo",
+    "transfer_no": "data.transferNo",
+    "case_no": "data.caseNo",
+    "order_no": "data.orderNo",
+    # (no native object for the employer: its two fields stand at the top of data)
+    "employer.name": "data.employerName",
+    "employer.uscc": "data.creditCode",
+    "suspects": "data.suspects",
+    "worker_count": "data.workerCount",
+    "amount_owed": "data.amountFen",
+    "evidence": "data.evidence",
+    "transferred_on": "data.transferDate",
+    "police_unit": "data.policeUnit",
+    "summary": "data.summary",
+}
+
 # msgType -> (canonical record type, mapper); NOTICE is outbound only.
 KINDS_IN = {
     "CLUE": ("clue", _clue),
@@ -231,6 +291,8 @@ KINDS_IN = {
     "PAY_ORDER": ("payment_order", _order),
     "TRANSFER": ("criminal_transfer", _transfer),
 }
+FIELDS = {"CLUE": CLUE_FIELDS, "CASE_STATUS": CASE_FIELDS, "PAY_ORDER": ORDER_FIELDS, "TRANSFER": TRANSFER_FIELDS}
+"""msgType -> its canonical field paths as hrss names them."""
 
 
 def _decode(message: NativeMessage) -> Any:
@@ -275,4 +337,5 @@ def parse(message: NativeMessage) -> list[Parsed]:
     data = envelope.obj("data")
     record_type, mapper = KINDS_IN[msg_type]
     source_ref, record = mapper(data)
-    return [Parsed(type=record_type, record=_compact(record), source_ref=source_ref, kind=msg_type)]
+    return [Parsed(type=record_type, record=_compact(record), source_ref=source_ref, kind=msg_type,
+                   fields=FIELDS[msg_type])]

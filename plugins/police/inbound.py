@@ -157,6 +157,20 @@ def _decision(b: _Body) -> tuple[str, dict[str, Any]]:
 # PACKET TYPE -> (canonical record type, mapper); AJYS is outbound only.
 KINDS_IN = {"AJJS": ("police_receipt", _receipt), "LAJD": ("police_decision", _decision)}
 
+# Canonical field paths as the police name them (``Parsed.fields``), spelt as this
+# plugin's own refusals spell a tag (``BODY/YSBH``), so that a refusal by the shared
+# schema names the tag the police know. ``source_ref`` (YSBH/TYPE/time) is derived: left out.
+RECEIPT_FIELDS = {"transfer_no": "BODY/YSBH", "received_at": "BODY/JSSJ", "officer": "BODY/JSR"}
+DECISION_FIELDS = {
+    "transfer_no": "BODY/YSBH",
+    "decision": "BODY/JDLX",
+    "police_case_no": "BODY/LAAJBH",
+    "decided_at": "BODY/JDSJ",
+    "reason": "BODY/LY",
+}
+FIELDS = {"AJJS": RECEIPT_FIELDS, "LAJD": DECISION_FIELDS}
+"""PACKET TYPE -> its canonical field paths as the police name them."""
+
 
 def parse(message: NativeMessage) -> list[Parsed]:
     """One police packet as its single canonical record."""
@@ -173,4 +187,4 @@ def parse(message: NativeMessage) -> list[Parsed]:
     record_type, mapper = KINDS_IN[kind]
     source_ref, record = mapper(_Body(bodies[0], kind))
     record = {k: v for k, v in record.items() if v is not None}
-    return [Parsed(type=record_type, record=record, source_ref=source_ref, kind=kind)]
+    return [Parsed(type=record_type, record=record, source_ref=source_ref, kind=kind, fields=FIELDS[kind])]

@@ -51,6 +51,16 @@ COLUMNS = {
 }
 OUTCOMES = {"成功": "agreed", "部分成功": "partial", "失败": "failed"}
 
+# canonical field path -> the column it is read from, spelt as the row refusals name it
+# (``Parsed.fields``): a refusal by the shared schema then names the column the office knows.
+FIELDS = {
+    "source_ref": "调解编号", "mediation_no": "调解编号", "clue_no": "线索编号", "case_no": "案件编号",
+    "mediated_on": "调解日期", "employer.name": "单位名称", "employer.uscc": "统一社会信用代码",
+    "worker_count": "涉及人数", "amount_disputed": "争议金额(元)", "outcome": "调解结果",
+    "amount_agreed": "约定支付金额(元)", "amount_paid": "已支付金额(元)", "pay_by": "约定支付期限",
+    "mediator": "调解员",
+}
+
 _TEXT_MONEY_RE = re.compile(r"^\d{1,15}(?:\.\d{1,2})?$", re.ASCII)
 _TEXT_INT_RE = re.compile(r"^\d{1,9}(?:\.0*)?$", re.ASCII)
 _DATE_RE = re.compile(r"^(\d{4})([-/])(\d{1,2})\2(\d{1,2})$", re.ASCII)
@@ -287,6 +297,6 @@ def _rows(workbook, title: str, rows: Iterator[tuple], header: tuple, index: dic
                                rule=err.rule, row=n, raw=raw)
                 continue
             yield Parsed(type="mediation_result", record=record, source_ref=record["mediation_no"],
-                         kind=MEDIATION, row=n, raw=raw)
+                         kind=MEDIATION, row=n, raw=raw, fields=FIELDS)
     finally:
         workbook.close()

@@ -48,7 +48,7 @@ def test_nul_characters_are_dead_lettered_and_the_queue_goes_on(hub, agency, cap
     with hub.store.sessions() as session:
         letters = list(session.scalars(select(DeadLetter).order_by(DeadLetter.id)))
     assert {dl.rule for dl in letters} == {"no-nul"}
-    assert sorted(dl.field for dl in letters) == sorted(["clue_no", "message_id", "kind", "x-trace"])
+    assert sorted(dl.field for dl in letters) == sorted(["data.clueNo", "message_id", "kind", "x-trace"])
     assert all("\x00" not in (dl.message_id + dl.reason) for dl in letters)  # stored with U+FFFD instead
 
 
@@ -80,7 +80,7 @@ def test_lone_surrogates_are_dead_lettered_with_the_field_and_rule(hub, agency, 
     assert not [r for r in caplog.records if "held" in r.getMessage()]
     with hub.store.sessions() as session:
         letters = {dl.message_id: dl for dl in session.scalars(select(DeadLetter))}
-    assert {(dl.field, dl.rule) for dl in letters.values()} == {("employer.name", "unicode"), ("x-trace", "unicode"),
-                                                                ("clue_no", "unicode")}
+    assert {(dl.field, dl.rule) for dl in letters.values()} == {("data.employer.name", "unicode"), ("x-trace", "unicode"),
+                                                                ("data.clueNo", "unicode")}
     assert "lone surrogate" in letters["half-value"].reason
     assert letters["half-value"].body == body  # the original bytes, to replay after a fix

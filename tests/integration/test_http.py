@@ -25,7 +25,7 @@ def test_inbound_over_http_is_durably_accepted_or_refused_with_reason(client, to
 
     bad = post(client, "hrss", sample("bad/hrss-bad-idcheck.json"), hrss, "h-2")
     assert bad.status_code == 422
-    assert bad.json["error"]["details"]["field"] == "complainant.id_number"
+    assert bad.json["error"]["details"]["field"] == "data.complainant.idNo"
     assert "id-number" in bad.json["error"]["details"]["rule"]
     assert "370103198212262340" not in bad.text
     broken = post(client, "hrss", sample("bad/hrss-bad-json.json"), hrss, "h-3")

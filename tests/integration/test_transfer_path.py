@@ -112,7 +112,7 @@ def _inbox(hub):
 
 
 BAD = {
-    "hrss-bad-idcheck.json": ("hrss", "complainant.id_number", "id-number"),
+    "hrss-bad-idcheck.json": ("hrss", "data.complainant.idNo", "id-number"),
     "hrss-bad-json.json": ("hrss", None, "json"),
     "hrss-bad-amount.json": ("hrss", "amount", "money-non-negative"),
     "hrss-unknown-type.json": ("hrss", "msgType", "enum"),

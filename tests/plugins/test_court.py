@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from pathlib import Path
 
 import marshmallow as ma
@@ -15,6 +17,8 @@ import hub
 import hub.hookspecs
 import plugins.court as court
 import schemas
+from hub import pipeline
+from plugins.court import inbound
 
 SAMPLES = Path(__file__).parent.parent / "fixtures" / "samples"
 FACTS = json.loads((SAMPLES / "facts.json").read_text(encoding="utf-8"))
@@ -49,6 +53,30 @@ def refused(body: bytes) -> hub.InvalidMessage:
     with pytest.raises(hub.InvalidMessage) as err:
         parse(body)
     return err.value
+
+
+@pytest.fixture(scope="module")
+def running_hub(tmp_path_factory):
+    """A hub of its own (SQLite in a temporary directory), to run documents through its pipeline."""
+    from hub.config import load_settings
+    from hub.runtime import Hub
+
+    h = Hub(load_settings({"hub": {"var_dir": str(tmp_path_factory.mktemp("court-hub") / "var")}}, environ={}))
+    yield h
+    h.shutdown()
+
+
+_MESSAGE_IDS = itertools.count(1)
+
+
+def hub_refusal(running_hub, body: bytes) -> pipeline.Failure:
+    """The one failure of a document the hub refuses whole (each sent with a message id of its own)."""
+    [outcome] = running_hub.pipeline.process([hub.NativeMessage(
+        agency="court", body=body, message_id=f"court-schema-{next(_MESSAGE_IDS)}", content_type="application/json",
+        content_encoding="utf-8")])
+    assert outcome.status == "rejected" and not outcome.records and len(outcome.dead_letters) == 1
+    [failure] = list(outcome.failures)
+    return failure
 
 
 def test_registers_with_the_hub_specs():
@@ -186,12 +214,79 @@ def test_judgment_field_problems_name_the_native_path(change, field, rule):
     assert "370103196601215548" not in err.reason and "徐建国" not in err.reason
 
 
-def test_schema_rules_are_left_to_the_hub():
-    (parsed,) = parse(judgment(employer_credit_code="91370103JURQ283F5A", verdict="maybe"))
+def test_schema_rules_are_left_to_the_hub(running_hub):
+    body = judgment(employer_credit_code="91370103JURQ283F5A", verdict="maybe")
+    (parsed,) = parse(body)
     with pytest.raises(schemas.RecordInvalid) as err:
         canonical(parsed)
-    assert {path for path, _ in err.value.errors} == {"employer_uscc", "verdict"}
+    assert {path for path, _ in err.value.errors} == {"employer_uscc", "verdict"}  # the schema's paths
     assert parsed.raw is not None
+    failure = hub_refusal(running_hub, body)  # the hub names them as the court does
+    assert failure.field == "body.employer_credit_code"
+    assert "body.employer_credit_code (employer_uscc): " in failure.reason
+    assert "body.verdict (verdict): " in failure.reason
+
+
+def test_a_credit_code_the_schema_refuses_is_dead_lettered_by_its_native_name(running_hub):
+    """The plugin takes any string as a credit code; the shared schema checks its check character."""
+    body = judgment(employer_credit_code="91370103JURQ283F5A")
+    assert parse(body)[0].record["employer_uscc"] == "91370103JURQ283F5A"  # the plugin accepts it
+    failure = hub_refusal(running_hub, body)
+    assert (failure.field, failure.rule, failure.kind) == ("body.employer_credit_code", "uscc-gb32100", "judgment")
+    assert failure.reason.startswith("body.employer_credit_code (employer_uscc): ")
+    assert failure.reason.endswith("(rule: uscc-gb32100)")
+    assert "91370103JURQ283F5A" not in failure.reason
+
+
+@pytest.mark.parametrize("change, field, native, rule", [
+    ({"defendants": [{"name": "徐建国", "id_number": "370103196601215549"}]}, "defendants.0.id_number",
+     "body.defendants.0.id_number", "id-number-gb11643"),
+    ({"procedure": "criminal", "defendants": ...}, "defendants", "body.defendants", "required-if"),
+    ({"procedure": "administrative"}, "procedure", "body.procedure", "enum"),
+    ({"case_number": "X" * 65}, "case_number", "body.case_number", "length"),
+])
+def test_judgment_schema_refusals_name_the_native_path(running_hub, change, field, native, rule):
+    failure = hub_refusal(running_hub, judgment(**change))
+    assert (failure.field, failure.rule) == (native, rule)
+    assert failure.reason.startswith(f"{native} ({field}): ") and f"(rule: {rule})" in failure.reason
+    assert "370103196601215549" not in failure.reason
+
+
+def test_enforcement_schema_refusal_names_the_native_path(running_hub):
+    doc = json.loads(ENFORCEMENT)
+    doc["body"]["status"] = "closed"
+    failure = hub_refusal(running_hub, json.dumps(doc, ensure_ascii=False).encode())
+    assert (failure.field, failure.rule, failure.kind) == ("body.status", "enum", "enforcement")
+    assert failure.reason.startswith("body.status (status): ")
+
+
+def schema_has(record_type: str, path: str) -> bool:
+    """Whether ``path`` (dotted through nested objects) is a field of the record type's schema."""
+    schema = schemas.RECORD_SCHEMAS[record_type]()
+    *parents, last = path.split(".")
+    for part in parents:
+        field = schema.fields.get(part)
+        if not isinstance(field, ma.fields.Nested):
+            return False
+        schema = field.schema
+    return last in schema.fields
+
+
+@pytest.mark.parametrize("doc_type", ["judgment", "enforcement"])
+def test_native_field_names_are_schema_paths_named_as_the_plugins_refusals(doc_type):
+    record_type, _ = inbound.MAPPERS[doc_type]
+    names = inbound.FIELDS[doc_type]
+    assert [path for path in names if not schema_has(record_type, path)] == []
+    assert all(re.fullmatch(r"body\.[a-z_]+", native) for native in names.values()), names  # body.decided_on
+
+
+@pytest.mark.parametrize("sample", [JUDGMENT, ENFORCEMENT])
+def test_every_field_the_court_sends_is_named_natively(sample):
+    (parsed,) = parse(sample)
+    assert parsed.fields is inbound.FIELDS[parsed.kind]
+    assert set(parsed.record) | {"source_ref"} == set(parsed.fields)
+    body = json.loads(sample)["body"]
+    assert {native.removeprefix("body.") for native in parsed.fields.values()} <= set(body)
 
 
 def test_enforcement_problems():

@@ -153,7 +153,77 @@ def test_project_that_breaks_the_schema_is_left_to_the_hub_with_its_raw_row():
     with pytest.raises(schemas.RecordInvalid) as err:
         canonical(first)
     assert err.value.field == "builder_uscc" and err.value.rule == "uscc-gb32100"
+    assert first.fields[err.value.field] == "建设单位统一社会信用代码"  # as the hub will name it
     assert parse(first.raw)[0].record == first.record
+
+
+def schema_has(record_type: str, path: str) -> bool:
+    """Whether ``path`` (dotted through nested objects) is a field of the record type's schema."""
+    schema = schemas.RECORD_SCHEMAS[record_type]()
+    *parents, last = path.split(".")
+    for part in parents:
+        field = schema.fields.get(part)
+        if not isinstance(field, ma.fields.Nested):
+            return False
+        schema = field.schema
+    return last in schema.fields
+
+
+def leaf_paths(record: dict, prefix: str = "") -> set[str]:
+    out = set()
+    for key, value in record.items():
+        out |= leaf_paths(value, f"{prefix}{key}.") if isinstance(value, dict) else {prefix + key}
+    return out
+
+
+@pytest.mark.parametrize("kind, record_type", [("PROJECT", "project"), ("PAYROLL", "payroll_shortfall")])
+def test_native_field_names_are_schema_paths_and_columns_as_the_row_refusals_spell_them(kind, record_type):
+    names = housing.inbound.FIELDS[kind]
+    assert names and all(schema_has(record_type, path) for path in names), \
+        [path for path in names if not schema_has(record_type, path)]
+    assert set(names.values()) <= set(housing.inbound.COLUMNS[kind])
+
+
+def test_every_parsed_item_names_its_fields_natively():
+    project = parse(PROJECT_CSV)[0]
+    assert project.fields == housing.inbound.PROJECT_FIELDS
+    assert leaf_paths(project.record) | {"source_ref"} == set(project.fields)  # every field read from a column
+    [shortfall] = parse(PAYROLL_CSV)
+    assert shortfall.fields == housing.inbound.PAYROLL_FIELDS
+    derived = {"worker_count", "amount_due", "amount_paid", "amount_short"}  # no one column
+    assert leaf_paths(shortfall.record) - derived == set(shortfall.fields)
+
+
+@pytest.fixture
+def running_hub(tmp_path):
+    from hub.config import load_settings
+    from hub.runtime import Hub
+
+    h = Hub(load_settings({"hub": {"var_dir": str(tmp_path / "var")}}, environ={}))
+    yield h
+    h.shutdown()
+
+
+@pytest.mark.parametrize("column, value, path, rule", [
+    ("所属区划", "379999", "region_code", "division-gb2260"),  # 6 digits, but no Shandong division
+    ("总包单位统一社会信用代码", "91370103QEFLCR639N", "contractor.uscc", "uscc-gb32100"),  # check character
+    ("建设单位统一社会信用代码", "91370103P0G7QEYF7Y", "builder_uscc", "uscc-gb32100"),
+])
+def test_a_row_the_schema_refuses_is_dead_lettered_by_its_column(running_hub, column, value, path, rule):
+    header, good, _ = csv.reader(io.StringIO(PROJECT_CSV.decode("utf-8-sig")))
+    rows = [[f"3701032023{n:04d}" if c == "项目编号" else v for c, v in zip(header, good)] for n in (1, 2, 3)]
+    rows[1][header.index(column)] = value
+    body = batch(rows, "utf-8-sig", header)
+    assert all(isinstance(item, hub.Parsed) for item in parse(body))  # the plugin takes every row
+    [outcome] = running_hub.pipeline.process([hub.NativeMessage(
+        agency="housing", body=body, message_id="project-schema", content_type="text/csv",
+        content_encoding="utf-8-sig", kind="PROJECT")])
+    assert outcome.status == "accepted" and len(outcome.records) == 2  # rows 1 and 3 go on
+    [failure] = list(outcome.failures)
+    assert (failure.field, failure.rule, failure.row, failure.kind) == (column, rule, 2, "PROJECT")
+    assert failure.reason.startswith(f"row 2: {column} ({path}): ") and f"(rule: {rule})" in failure.reason
+    assert value not in failure.reason
+    assert len(outcome.dead_letters) == 1
 
 
 # -- PAYROLL --------------------------------------------------------------------------------------

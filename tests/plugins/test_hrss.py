@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import copy
 import decimal
+import itertools
 import json
 import pathlib
+import re
 
 import marshmallow as ma
 import pytest
@@ -14,6 +16,7 @@ from hypothesis import strategies as st
 
 import hub
 import schemas
+from hub import pipeline
 from plugins import hrss
 from plugins.hrss import inbound, outbound
 from schemas.fields import Money
@@ -49,6 +52,33 @@ def sample_doc(name: str) -> dict:
 def one(name: str) -> dict:
     [parsed] = parse(SAMPLES[name].body)
     return canonical(parsed)
+
+
+@pytest.fixture(scope="module")
+def running_hub(tmp_path_factory):
+    """A hub of its own (SQLite in a temporary directory), to run messages through its pipeline."""
+    from hub.config import load_settings
+    from hub.runtime import Hub
+
+    h = Hub(load_settings({"hub": {"var_dir": str(tmp_path_factory.mktemp("hrss-hub") / "var")}}, environ={}))
+    yield h
+    h.shutdown()
+
+
+_MESSAGE_IDS = itertools.count(1)
+
+
+def refusal(running_hub, body: bytes | str | dict) -> pipeline.Failure:
+    """The one failure of a message the hub refuses whole (each message sent with an id of its own)."""
+    if isinstance(body, dict):
+        body = json.dumps(body, ensure_ascii=False)
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    [outcome] = running_hub.pipeline.process([hub.NativeMessage(
+        agency="hrss", body=body, message_id=f"hrss-schema-{next(_MESSAGE_IDS)}", content_type="application/json")])
+    assert outcome.status == "rejected" and not outcome.records
+    [failure] = list(outcome.failures)
+    return failure
 
 
 # --- register_agency ---------------------------------------------------------------
@@ -190,22 +220,23 @@ def test_fen_to_yuan_is_exact(fen, yuan):
 # --- parse_message: refusals ---------------------------------------------------------
 
 
-def test_bad_idcheck_is_refused_naming_the_field():
+def test_bad_idcheck_is_refused_naming_the_field(running_hub):
     [parsed] = parse(SAMPLES["hrss-bad-idcheck.json"].body)
     with pytest.raises(schemas.RecordInvalid) as exc:
         canonical(parsed)
-    assert exc.value.field == "complainant.id_number"
-    assert exc.value.rule == "id-number-gb11643"
-    assert "370103198212262340" not in str(exc.value)
+    assert (exc.value.field, exc.value.rule) == ("complainant.id_number", "id-number-gb11643")  # the schema's path
+    failure = refusal(running_hub, SAMPLES["hrss-bad-idcheck.json"].body)  # the hub names it as hrss does
+    assert (failure.field, failure.rule, failure.kind) == ("data.complainant.idNo", "id-number-gb11643", "CLUE")
+    assert failure.reason.startswith("data.complainant.idNo (complainant.id_number): ")
+    assert "370103198212262340" not in failure.reason
 
 
-def test_bad_amount_is_refused_naming_the_field():
+def test_bad_amount_is_refused_naming_the_field(running_hub):
     [parsed] = parse(SAMPLES["hrss-bad-amount.json"].body)
     assert parsed.record["amount"] == "-0.05"  # mapped faithfully; the shared schema refuses it
-    with pytest.raises(schemas.RecordInvalid) as exc:
-        canonical(parsed)
-    assert exc.value.field == "amount"
-    assert exc.value.rule == "money-non-negative"
+    failure = refusal(running_hub, SAMPLES["hrss-bad-amount.json"].body)
+    assert (failure.field, failure.rule) == ("data.amountFen", "money-non-negative")
+    assert failure.reason.startswith("data.amountFen (amount): ") and "(rule: money-non-negative)" in failure.reason
 
 
 def test_bad_json_is_refused():
@@ -307,22 +338,93 @@ def test_suspect_id_number_is_required():
     assert (exc.value.field, exc.value.rule) == ("data.suspects[0].idNo", "required")
 
 
-@pytest.mark.parametrize(("sample", "path", "value", "field"), [
-    ("hrss-clue.json", "data.areaCode", "999999", "region_code"),
-    ("hrss-clue.json", "data.employer.creditCode", "91370103JURQ283F5C", "employer.uscc"),
-    ("hrss-clue.json", "data.complainant.mobile", "2392372069", "complainant.mobile"),
-    ("hrss-clue.json", "data.amountFen", 0, "amount_owed"),
-    ("hrss-clue.json", "data.workerCount", 0, "worker_count"),
-    ("hrss-clue.json", "data.periodFrom", "202305", "period_to"),
-    ("hrss-order.json", "data.dueDate", "20230530", "due_on"),
-    ("hrss-transfer.json", "data.suspects", [], "suspects"),
-    ("hrss-transfer.json", "data.evidence", ["E09"], "evidence.0"),
+@pytest.mark.parametrize(("sample", "path", "value", "field", "native"), [
+    ("hrss-clue.json", "data.areaCode", "999999", "region_code", "data.areaCode"),
+    ("hrss-clue.json", "data.employer.creditCode", "91370103JURQ283F5C", "employer.uscc", "data.employer.creditCode"),
+    ("hrss-clue.json", "data.complainant.mobile", "2392372069", "complainant.mobile", "data.complainant.mobile"),
+    ("hrss-clue.json", "data.amountFen", 0, "amount_owed", "data.amountFen"),
+    ("hrss-clue.json", "data.workerCount", 0, "worker_count", "data.workerCount"),
+    ("hrss-clue.json", "data.periodFrom", "202305", "period_to", "data.periodTo"),
+    ("hrss-order.json", "data.dueDate", "20230530", "due_on", "data.dueDate"),
+    ("hrss-transfer.json", "data.suspects", [], "suspects", "data.suspects"),
+    ("hrss-transfer.json", "data.evidence", ["E09"], "evidence.0", "data.evidence.0"),
 ])
-def test_semantic_errors_left_to_the_shared_schema(sample, path, value, field):
-    [parsed] = parse(_set(sample_doc(sample), path, value))
+def test_semantic_errors_left_to_the_shared_schema(running_hub, sample, path, value, field, native):
+    doc = _set(sample_doc(sample), path, value)
+    [parsed] = parse(doc)
     with pytest.raises(schemas.RecordInvalid) as exc:
         canonical(parsed)
-    assert exc.value.field == field
+    assert exc.value.field == field  # the schema names its own path; the hub, the native one
+    failure = refusal(running_hub, doc)
+    assert failure.field == native
+    assert failure.reason.startswith(f"{native} ({field}): ")
+
+
+def test_a_credit_code_the_schema_refuses_is_dead_lettered_by_its_native_name(running_hub):
+    """The plugin takes any string as a credit code; the shared schema checks its check character."""
+    doc = _set(sample_doc("hrss-order.json"), "data.creditCode", "91370103JURQ283F5C")
+    [parsed] = parse(doc)
+    assert parsed.record["employer_uscc"] == "91370103JURQ283F5C"  # the plugin accepts it
+    [outcome] = running_hub.pipeline.process([hub.NativeMessage(
+        agency="hrss", body=json.dumps(doc).encode(), message_id="hrss-order-bad-uscc",
+        content_type="application/json")])
+    assert outcome.status == "rejected" and not outcome.records and len(outcome.dead_letters) == 1
+    [failure] = list(outcome.failures)
+    assert (failure.field, failure.rule, failure.kind) == ("data.creditCode", "uscc-gb32100", "PAY_ORDER")
+    assert failure.reason.startswith("data.creditCode (employer_uscc): ")
+    assert failure.reason.endswith("(rule: uscc-gb32100)")
+    assert "91370103JURQ283F5C" not in failure.reason
+
+
+def test_a_list_items_field_keeps_its_index_under_the_lists_native_name(running_hub):
+    doc = _set(sample_doc("hrss-transfer.json"), "data.suspects", [{"name": "徐建国", "idNo": "370103196601215549"}])
+    failure = refusal(running_hub, doc)
+    assert (failure.field, failure.rule) == ("data.suspects.0.id_number", "id-number-gb11643")
+    assert failure.reason.startswith("data.suspects.0.id_number (suspects.0.id_number): ")
+    assert "370103196601215549" not in failure.reason
+
+
+def schema_has(record_type: str, path: str) -> bool:
+    """Whether ``path`` (dotted through nested objects) is a field of the record type's schema."""
+    schema = schemas.RECORD_SCHEMAS[record_type]()
+    *parents, last = path.split(".")
+    for part in parents:
+        field = schema.fields.get(part)
+        if not isinstance(field, ma.fields.Nested):
+            return False
+        schema = field.schema
+    return last in schema.fields
+
+
+def leaf_paths(record: dict, prefix: str = "") -> set[str]:
+    out = set()
+    for key, value in record.items():
+        out |= leaf_paths(value, f"{prefix}{key}.") if isinstance(value, dict) else {prefix + key}
+    return out
+
+
+@pytest.mark.parametrize("kind", ["CLUE", "CASE_STATUS", "PAY_ORDER", "TRANSFER"])
+def test_native_field_names_are_schema_paths_named_as_the_plugins_refusals(kind):
+    record_type, _ = inbound.KINDS_IN[kind]
+    names = inbound.FIELDS[kind]
+    assert [path for path in names if not schema_has(record_type, path)] == []
+    # hrss's own refusals name data.<camelCase path> (data.amountFen, data.employer.creditCode)
+    assert all(re.fullmatch(r"data(\.[a-z][A-Za-z]*)+", native) for native in names.values()), names
+
+
+def test_every_field_hrss_sends_is_named_natively():
+    """Every record field a sample fills has a mapped path (itself or the object holding it)."""
+    for sample in GOOD.values():
+        [parsed] = parse(sample.body)
+        assert parsed.fields is inbound.FIELDS[parsed.kind]
+        unnamed = {path for path in leaf_paths(parsed.record) | {"source_ref"}
+                   if not any(".".join(path.split(".")[:i]) in parsed.fields for i in range(1, path.count(".") + 2))}
+        assert unnamed == set(), sample.name
+        doc = json.loads(sample.body)
+        for native in parsed.fields.values():  # each native name is a field of the sample
+            node = doc
+            for key in native.split("."):
+                node = node[key]
 
 
 def test_personal_data_never_in_a_reason():

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import pathlib
+import re
 
 import defusedxml.ElementTree as DET
 import marshmallow as ma
@@ -13,7 +15,9 @@ from hypothesis import strategies as st
 
 import hub
 import schemas
+from hub import pipeline
 from plugins import hrss, police
+from plugins.police import inbound
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "samples"
 FACTS = json.loads((FIXTURES / "facts.json").read_text(encoding="utf-8"))
@@ -44,6 +48,30 @@ def packet(kind: str, body: str, *, encoding: str = "UTF-8", prolog: bool = True
 
 
 RECEIPT_BODY = "<YSBH>YS37010320230880</YSBH><JSSJ>2023-06-21 09:30:00</JSSJ><JSR>王德华</JSR>"
+
+
+@pytest.fixture(scope="module")
+def running_hub(tmp_path_factory):
+    """A hub of its own (SQLite in a temporary directory), to run packets through its pipeline."""
+    from hub.config import load_settings
+    from hub.runtime import Hub
+
+    h = Hub(load_settings({"hub": {"var_dir": str(tmp_path_factory.mktemp("police-hub") / "var")}}, environ={}))
+    yield h
+    h.shutdown()
+
+
+_MESSAGE_IDS = itertools.count(1)
+
+
+def refusal(running_hub, text: str) -> pipeline.Failure:
+    """The one failure of a packet the hub refuses whole (each packet sent with a message id of its own)."""
+    [outcome] = running_hub.pipeline.process([hub.NativeMessage(
+        agency="police", body=text.encode("utf-8"), message_id=f"GA-schema-{next(_MESSAGE_IDS)}",
+        content_type="application/xml")])
+    assert outcome.status == "rejected" and not outcome.records and len(outcome.dead_letters) == 1
+    [failure] = list(outcome.failures)
+    return failure
 
 
 # --- register_agency -----------------------------------------------------------------
@@ -106,15 +134,64 @@ def test_decision_not_opened_carries_a_reason(code, decision):
     assert (rec["decision"], rec["reason"], rec["police_case_no"]) == (decision, "证据不足 & 待补充", None)
 
 
-def test_decision_rules_left_to_the_shared_schema():
+def test_decision_rules_left_to_the_shared_schema(running_hub):
     no_case_no = "<YSBH>YS1</YSBH><JDLX>1</JDLX><JDSJ>2023-06-28 15:00:00</JDSJ>"
     with pytest.raises(schemas.RecordInvalid) as exc:
         canonical(parse(packet("LAJD", no_case_no))[0])
-    assert exc.value.field == "police_case_no"
+    assert exc.value.field == "police_case_no"  # the schema's path; the hub names the tag
+    assert refusal(running_hub, packet("LAJD", no_case_no)).field == "BODY/LAAJBH"
     no_reason = "<YSBH>YS1</YSBH><JDLX>3</JDLX><JDSJ>2023-06-28 15:00:00</JDSJ>"
     with pytest.raises(schemas.RecordInvalid) as exc:
         canonical(parse(packet("LAJD", no_reason))[0])
     assert exc.value.field == "reason"
+    assert refusal(running_hub, packet("LAJD", no_reason)).field == "BODY/LY"
+
+
+def test_an_opened_case_without_its_number_is_dead_lettered_by_the_tag(running_hub):
+    """The plugin reads LAAJBH as optional; the shared schema requires it of an opened case."""
+    text = packet("LAJD", "<YSBH>YS37010320230880</YSBH><JDLX>1</JDLX><JDSJ>2023-06-28 15:00:00</JDSJ>")
+    [parsed] = parse(text)  # the plugin accepts it
+    assert parsed.record["decision"] == "opened" and "police_case_no" not in parsed.record
+    failure = refusal(running_hub, text)
+    assert (failure.field, failure.rule, failure.kind) == ("BODY/LAAJBH", "required-if", "LAJD")
+    assert failure.reason == ("BODY/LAAJBH (police_case_no): required when the case is opened "
+                              "(rule: required-if)")
+
+
+def test_a_transfer_number_too_long_for_the_schema_names_ysbh(running_hub):
+    failure = refusal(running_hub, packet("AJJS", f"<YSBH>YS{'8' * 63}</YSBH><JSSJ>2023-06-21 09:30:00</JSSJ>"))
+    assert (failure.field, failure.rule, failure.kind) == ("BODY/YSBH", "length", "AJJS")
+    assert failure.reason.startswith("BODY/YSBH (transfer_no): ") and failure.reason.endswith("(rule: length)")
+
+
+def schema_has(record_type: str, path: str) -> bool:
+    """Whether ``path`` (dotted through nested objects) is a field of the record type's schema."""
+    schema = schemas.RECORD_SCHEMAS[record_type]()
+    *parents, last = path.split(".")
+    for part in parents:
+        field = schema.fields.get(part)
+        if not isinstance(field, ma.fields.Nested):
+            return False
+        schema = field.schema
+    return last in schema.fields
+
+
+@pytest.mark.parametrize("kind", ["AJJS", "LAJD"])
+def test_native_field_names_are_schema_paths_named_as_the_plugins_refusals(kind):
+    record_type, _ = inbound.KINDS_IN[kind]
+    names = inbound.FIELDS[kind]
+    assert [path for path in names if not schema_has(record_type, path)] == []
+    assert all(re.fullmatch(r"BODY/[A-Z]+", native) for native in names.values()), names  # as BODY/YSBH
+
+
+def test_every_field_the_police_send_is_named_by_its_tag():
+    decision = "<YSBH>YS1</YSBH><JDLX>3</JDLX><JDSJ>2023-06-28 15:00:00</JDSJ><LAAJBH>A1</LAAJBH><LY>x</LY>"
+    for text in (packet("AJJS", RECEIPT_BODY), packet("LAJD", decision)):
+        [parsed] = parse(text)
+        assert parsed.fields is inbound.FIELDS[parsed.kind]
+        assert set(parsed.record) == set(parsed.fields)  # source_ref (YSBH/TYPE/time) is derived: left out
+        root = DET.fromstring(text.encode("utf-8"))
+        assert all(root.find(native) is not None for native in parsed.fields.values())
 
 
 @pytest.mark.parametrize(("body", "content_encoding"), [

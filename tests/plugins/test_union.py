@@ -226,7 +226,66 @@ def test_schema_rules_are_left_to_the_hub():
                                               "涉及人数": 0})]))
     with pytest.raises(schemas.RecordInvalid) as err:
         canonical(parsed)
-    assert {path for path, _ in err.value.errors} >= {"employer.uscc", "worker_count"}
+    paths = {path for path, _ in err.value.errors}
+    assert paths >= {"employer.uscc", "worker_count"}
+    assert {parsed.fields[path] for path in paths} >= {"统一社会信用代码", "涉及人数"}  # as the hub will name them
+
+
+def schema_has(record_type: str, path: str) -> bool:
+    """Whether ``path`` (dotted through nested objects) is a field of the record type's schema."""
+    schema = schemas.RECORD_SCHEMAS[record_type]()
+    *parents, last = path.split(".")
+    for part in parents:
+        field = schema.fields.get(part)
+        if not isinstance(field, ma.fields.Nested):
+            return False
+        schema = field.schema
+    return last in schema.fields
+
+
+def leaf_paths(record: dict, prefix: str = "") -> set[str]:
+    out = set()
+    for key, value in record.items():
+        out |= leaf_paths(value, f"{prefix}{key}.") if isinstance(value, dict) else {prefix + key}
+    return out
+
+
+def test_native_field_names_are_schema_paths_and_columns_as_the_row_refusals_spell_them():
+    names = inbound.FIELDS
+    assert all(schema_has("mediation_result", path) for path in names), \
+        [path for path in names if not schema_has("mediation_result", path)]
+    assert set(names.values()) <= set(inbound.COLUMNS)
+    (parsed,) = parse(workbook([ledger_row()]))  # every column filled
+    assert parsed.fields == names
+    assert leaf_paths(parsed.record) | {"source_ref"} == set(names)  # every field read from a column
+
+
+@pytest.fixture
+def running_hub(tmp_path):
+    from hub.config import load_settings
+    from hub.runtime import Hub
+
+    h = Hub(load_settings({"hub": {"var_dir": str(tmp_path / "var")}}, environ={}))
+    yield h
+    h.shutdown()
+
+
+@pytest.mark.parametrize("cells, column, path, rule", [
+    ({"涉及人数": 0}, "涉及人数", "worker_count", "range"),
+    ({"统一社会信用代码": "91370103JURQ283F5A"}, "统一社会信用代码", "employer.uscc", "uscc-gb32100"),  # check char
+    ({"约定支付金额(元)": None}, "约定支付金额(元)", "amount_agreed", "required-if"),  # 部分成功 needs one
+])
+def test_a_row_the_schema_refuses_is_dead_lettered_by_its_column(running_hub, cells, column, path, rule):
+    body = workbook([ledger_row("TJ1"), ledger_row("TJ2", **cells), ledger_row("TJ3")])
+    assert all(isinstance(item, hub.Parsed) for item in parse(body))  # the plugin takes every row
+    [outcome] = running_hub.pipeline.process([message(body)])
+    assert outcome.status == "accepted" and len(outcome.records) == 2  # rows 1 and 3 go on
+    [failure] = list(outcome.failures)
+    assert (failure.field, failure.rule, failure.row, failure.kind) == (column, rule, 2, "mediation")
+    # (the hub says "row 2: "; the plugin's own refusals say "row 2 (sheet row 3): ")
+    assert failure.reason.startswith("row 2") and f"{column} ({path}): " in failure.reason
+    assert f"(rule: {rule})" in failure.reason
+    assert len(outcome.dead_letters) == 1
 
 
 def test_formulas_are_never_evaluated():
