@@ -282,6 +282,13 @@ def _field_at(schema: ma.Schema | None, parts: list[str]) -> ma.fields.Field | N
     return field
 
 
+def unknown_fields(record_type: str, fields: Mapping[str, str] | None) -> list[str]:
+    """The canonical paths in ``Parsed.fields`` that are no field of the record type's
+    schema (a typo, or a field of another type): a refusal would never be named by them."""
+    schema = SCHEMAS.get(record_type)
+    return [path for path in (fields or {}) if _field_at(schema, path.split(".")) is None]
+
+
 def _date_spellings(day: dt.date) -> set[str]:
     return {day.isoformat(), day.strftime("%Y%m%d"), day.strftime("%Y/%m/%d"),
             f"{day.year}年{day.month}月{day.day}日", str((day - _EXCEL_EPOCH).days)}
@@ -700,6 +707,9 @@ class Conformance:
                 if item.kind not in self.info.kinds_in:
                     problems.append(f"{sample.name}: Parsed.kind {item.kind!r} is not among kinds_in "
                                     f"{self.info.kinds_in}")
+                if unknown := unknown_fields(item.type, item.fields):
+                    problems.append(f"{sample.name}: Parsed.fields names no field of {item.type}: "
+                                    f"{', '.join(unknown)}")
                 try:
                     canonical(self.code, item)
                 except RecordInvalid as exc:

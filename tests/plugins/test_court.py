@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 from pathlib import Path
@@ -17,8 +16,9 @@ import hub
 import hub.hookspecs
 import plugins.court as court
 import schemas
-from hub import pipeline
+from hub.testing import unknown_fields
 from plugins.court import inbound
+from tests.plugins import refused_whole
 
 SAMPLES = Path(__file__).parent.parent / "fixtures" / "samples"
 FACTS = json.loads((SAMPLES / "facts.json").read_text(encoding="utf-8"))
@@ -55,28 +55,9 @@ def refused(body: bytes) -> hub.InvalidMessage:
     return err.value
 
 
-@pytest.fixture(scope="module")
-def running_hub(tmp_path_factory):
-    """A hub of its own (SQLite in a temporary directory), to run documents through its pipeline."""
-    from hub.config import load_settings
-    from hub.runtime import Hub
-
-    h = Hub(load_settings({"hub": {"var_dir": str(tmp_path_factory.mktemp("court-hub") / "var")}}, environ={}))
-    yield h
-    h.shutdown()
-
-
-_MESSAGE_IDS = itertools.count(1)
-
-
-def hub_refusal(running_hub, body: bytes) -> pipeline.Failure:
-    """The one failure of a document the hub refuses whole (each sent with a message id of its own)."""
-    [outcome] = running_hub.pipeline.process([hub.NativeMessage(
-        agency="court", body=body, message_id=f"court-schema-{next(_MESSAGE_IDS)}", content_type="application/json",
-        content_encoding="utf-8")])
-    assert outcome.status == "rejected" and not outcome.records and len(outcome.dead_letters) == 1
-    [failure] = list(outcome.failures)
-    return failure
+def hub_refusal(running_hub, body: bytes):
+    """The one failure of a document the hub refuses whole."""
+    return refused_whole(running_hub, "court", body, "application/json", "utf-8")
 
 
 def test_registers_with_the_hub_specs():
@@ -260,23 +241,11 @@ def test_enforcement_schema_refusal_names_the_native_path(running_hub):
     assert failure.reason.startswith("body.status (status): ")
 
 
-def schema_has(record_type: str, path: str) -> bool:
-    """Whether ``path`` (dotted through nested objects) is a field of the record type's schema."""
-    schema = schemas.RECORD_SCHEMAS[record_type]()
-    *parents, last = path.split(".")
-    for part in parents:
-        field = schema.fields.get(part)
-        if not isinstance(field, ma.fields.Nested):
-            return False
-        schema = field.schema
-    return last in schema.fields
-
-
 @pytest.mark.parametrize("doc_type", ["judgment", "enforcement"])
 def test_native_field_names_are_schema_paths_named_as_the_plugins_refusals(doc_type):
     record_type, _ = inbound.MAPPERS[doc_type]
     names = inbound.FIELDS[doc_type]
-    assert [path for path in names if not schema_has(record_type, path)] == []
+    assert unknown_fields(record_type, names) == []
     assert all(re.fullmatch(r"body\.[a-z_]+", native) for native in names.values()), names  # body.decided_on
 
 

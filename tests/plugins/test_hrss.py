@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import decimal
-import itertools
 import json
 import pathlib
 import re
@@ -16,10 +15,11 @@ from hypothesis import strategies as st
 
 import hub
 import schemas
-from hub import pipeline
+from hub.testing import unknown_fields
 from plugins import hrss
 from plugins.hrss import inbound, outbound
 from schemas.fields import Money
+from tests.plugins import leaf_paths, refused_whole
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "samples"
 FACTS = json.loads((FIXTURES / "facts.json").read_text(encoding="utf-8"))
@@ -54,31 +54,13 @@ def one(name: str) -> dict:
     return canonical(parsed)
 
 
-@pytest.fixture(scope="module")
-def running_hub(tmp_path_factory):
-    """A hub of its own (SQLite in a temporary directory), to run messages through its pipeline."""
-    from hub.config import load_settings
-    from hub.runtime import Hub
-
-    h = Hub(load_settings({"hub": {"var_dir": str(tmp_path_factory.mktemp("hrss-hub") / "var")}}, environ={}))
-    yield h
-    h.shutdown()
-
-
-_MESSAGE_IDS = itertools.count(1)
-
-
-def refusal(running_hub, body: bytes | str | dict) -> pipeline.Failure:
-    """The one failure of a message the hub refuses whole (each message sent with an id of its own)."""
+def refusal(running_hub, body: bytes | str | dict):
+    """The one failure of a message the hub refuses whole."""
     if isinstance(body, dict):
         body = json.dumps(body, ensure_ascii=False)
     if isinstance(body, str):
         body = body.encode("utf-8")
-    [outcome] = running_hub.pipeline.process([hub.NativeMessage(
-        agency="hrss", body=body, message_id=f"hrss-schema-{next(_MESSAGE_IDS)}", content_type="application/json")])
-    assert outcome.status == "rejected" and not outcome.records
-    [failure] = list(outcome.failures)
-    return failure
+    return refused_whole(running_hub, "hrss", body, "application/json")
 
 
 # --- register_agency ---------------------------------------------------------------
@@ -384,30 +366,11 @@ def test_a_list_items_field_keeps_its_index_under_the_lists_native_name(running_
     assert "370103196601215549" not in failure.reason
 
 
-def schema_has(record_type: str, path: str) -> bool:
-    """Whether ``path`` (dotted through nested objects) is a field of the record type's schema."""
-    schema = schemas.RECORD_SCHEMAS[record_type]()
-    *parents, last = path.split(".")
-    for part in parents:
-        field = schema.fields.get(part)
-        if not isinstance(field, ma.fields.Nested):
-            return False
-        schema = field.schema
-    return last in schema.fields
-
-
-def leaf_paths(record: dict, prefix: str = "") -> set[str]:
-    out = set()
-    for key, value in record.items():
-        out |= leaf_paths(value, f"{prefix}{key}.") if isinstance(value, dict) else {prefix + key}
-    return out
-
-
 @pytest.mark.parametrize("kind", ["CLUE", "CASE_STATUS", "PAY_ORDER", "TRANSFER"])
 def test_native_field_names_are_schema_paths_named_as_the_plugins_refusals(kind):
     record_type, _ = inbound.KINDS_IN[kind]
     names = inbound.FIELDS[kind]
-    assert [path for path in names if not schema_has(record_type, path)] == []
+    assert unknown_fields(record_type, names) == []
     # hrss's own refusals name data.<camelCase path> (data.amountFen, data.employer.creditCode)
     assert all(re.fullmatch(r"data(\.[a-z][A-Za-z]*)+", native) for native in names.values()), names
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import pathlib
 import re
@@ -15,9 +14,10 @@ from hypothesis import strategies as st
 
 import hub
 import schemas
-from hub import pipeline
+from hub.testing import unknown_fields
 from plugins import hrss, police
 from plugins.police import inbound
+from tests.plugins import refused_whole
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "samples"
 FACTS = json.loads((FIXTURES / "facts.json").read_text(encoding="utf-8"))
@@ -50,28 +50,9 @@ def packet(kind: str, body: str, *, encoding: str = "UTF-8", prolog: bool = True
 RECEIPT_BODY = "<YSBH>YS37010320230880</YSBH><JSSJ>2023-06-21 09:30:00</JSSJ><JSR>王德华</JSR>"
 
 
-@pytest.fixture(scope="module")
-def running_hub(tmp_path_factory):
-    """A hub of its own (SQLite in a temporary directory), to run packets through its pipeline."""
-    from hub.config import load_settings
-    from hub.runtime import Hub
-
-    h = Hub(load_settings({"hub": {"var_dir": str(tmp_path_factory.mktemp("police-hub") / "var")}}, environ={}))
-    yield h
-    h.shutdown()
-
-
-_MESSAGE_IDS = itertools.count(1)
-
-
-def refusal(running_hub, text: str) -> pipeline.Failure:
-    """The one failure of a packet the hub refuses whole (each packet sent with a message id of its own)."""
-    [outcome] = running_hub.pipeline.process([hub.NativeMessage(
-        agency="police", body=text.encode("utf-8"), message_id=f"GA-schema-{next(_MESSAGE_IDS)}",
-        content_type="application/xml")])
-    assert outcome.status == "rejected" and not outcome.records and len(outcome.dead_letters) == 1
-    [failure] = list(outcome.failures)
-    return failure
+def refusal(running_hub, text: str):
+    """The one failure of a packet the hub refuses whole."""
+    return refused_whole(running_hub, "police", text.encode("utf-8"), "application/xml")
 
 
 # --- register_agency -----------------------------------------------------------------
@@ -164,23 +145,11 @@ def test_a_transfer_number_too_long_for_the_schema_names_ysbh(running_hub):
     assert failure.reason.startswith("BODY/YSBH (transfer_no): ") and failure.reason.endswith("(rule: length)")
 
 
-def schema_has(record_type: str, path: str) -> bool:
-    """Whether ``path`` (dotted through nested objects) is a field of the record type's schema."""
-    schema = schemas.RECORD_SCHEMAS[record_type]()
-    *parents, last = path.split(".")
-    for part in parents:
-        field = schema.fields.get(part)
-        if not isinstance(field, ma.fields.Nested):
-            return False
-        schema = field.schema
-    return last in schema.fields
-
-
 @pytest.mark.parametrize("kind", ["AJJS", "LAJD"])
 def test_native_field_names_are_schema_paths_named_as_the_plugins_refusals(kind):
     record_type, _ = inbound.KINDS_IN[kind]
     names = inbound.FIELDS[kind]
-    assert [path for path in names if not schema_has(record_type, path)] == []
+    assert unknown_fields(record_type, names) == []
     assert all(re.fullmatch(r"BODY/[A-Z]+", native) for native in names.values()), names  # as BODY/YSBH
 
 

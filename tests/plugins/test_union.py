@@ -22,7 +22,9 @@ import hub
 import hub.hookspecs
 import plugins.union as union
 import schemas
+from hub.testing import unknown_fields
 from plugins.union import inbound, xlsx
+from tests.plugins import leaf_paths
 
 SAMPLES = Path(__file__).parent.parent / "fixtures" / "samples"
 FACTS = json.loads((SAMPLES / "facts.json").read_text(encoding="utf-8"))
@@ -231,43 +233,13 @@ def test_schema_rules_are_left_to_the_hub():
     assert {parsed.fields[path] for path in paths} >= {"统一社会信用代码", "涉及人数"}  # as the hub will name them
 
 
-def schema_has(record_type: str, path: str) -> bool:
-    """Whether ``path`` (dotted through nested objects) is a field of the record type's schema."""
-    schema = schemas.RECORD_SCHEMAS[record_type]()
-    *parents, last = path.split(".")
-    for part in parents:
-        field = schema.fields.get(part)
-        if not isinstance(field, ma.fields.Nested):
-            return False
-        schema = field.schema
-    return last in schema.fields
-
-
-def leaf_paths(record: dict, prefix: str = "") -> set[str]:
-    out = set()
-    for key, value in record.items():
-        out |= leaf_paths(value, f"{prefix}{key}.") if isinstance(value, dict) else {prefix + key}
-    return out
-
-
 def test_native_field_names_are_schema_paths_and_columns_as_the_row_refusals_spell_them():
     names = inbound.FIELDS
-    assert all(schema_has("mediation_result", path) for path in names), \
-        [path for path in names if not schema_has("mediation_result", path)]
+    assert unknown_fields("mediation_result", names) == []
     assert set(names.values()) <= set(inbound.COLUMNS)
     (parsed,) = parse(workbook([ledger_row()]))  # every column filled
     assert parsed.fields == names
     assert leaf_paths(parsed.record) | {"source_ref"} == set(names)  # every field read from a column
-
-
-@pytest.fixture
-def running_hub(tmp_path):
-    from hub.config import load_settings
-    from hub.runtime import Hub
-
-    h = Hub(load_settings({"hub": {"var_dir": str(tmp_path / "var")}}, environ={}))
-    yield h
-    h.shutdown()
 
 
 @pytest.mark.parametrize("cells, column, path, rule", [
