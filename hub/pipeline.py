@@ -254,13 +254,27 @@ def _unstorable_path(value: Any, path: str = "") -> tuple[str, str] | None:
 
 def _native(path: str | None, names: Mapping[str, str] | None) -> str | None:
     """A canonical field path as the agency's format names it (``Parsed.fields``): the
-    longest mapped prefix is replaced (``defendants.0.id_number`` with ``defendants`` ->
-    ``body.defendants`` is ``body.defendants.0.id_number``); unmapped, the path itself."""
+    longest mapped prefix is replaced, the rest kept (``defendants.0.id_number`` with
+    ``defendants`` -> ``body.defendants`` is ``body.defendants.0.id_number``). A key may
+    name a list's items with ``[]`` (``suspects[].id_number`` -> ``data.suspects[].idNo``):
+    the item's index fills the ``[]`` (``data.suspects[0].idNo``). Unmapped: the path itself."""
     if not path or not names:
         return path
     parts = path.split(".")
     for i in range(len(parts), 0, -1):
-        if (native := names.get(".".join(parts[:i]))) is not None:
+        head = parts[:i]
+        native = names.get(".".join(head))
+        if native is None and (indexes := [part for part in head if part.isdigit()]):
+            pattern: list[str] = []
+            for part in head:
+                if part.isdigit() and pattern:
+                    pattern[-1] += "[]"
+                else:
+                    pattern.append(part)
+            native = names.get(".".join(pattern))
+            for index in indexes if native is not None else ():
+                native = native.replace("[]", f"[{index}]", 1)
+        if native is not None:
             return ".".join([native, *parts[i:]])
     return path
 

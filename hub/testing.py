@@ -286,7 +286,7 @@ def unknown_fields(record_type: str, fields: Mapping[str, str] | None) -> list[s
     """The canonical paths in ``Parsed.fields`` that are no field of the record type's
     schema (a typo, or a field of another type): a refusal would never be named by them."""
     schema = SCHEMAS.get(record_type)
-    return [path for path in (fields or {}) if _field_at(schema, path.split(".")) is None]
+    return [path for path in (fields or {}) if _field_at(schema, path.replace("[]", "").split(".")) is None]
 
 
 def _date_spellings(day: dt.date) -> set[str]:

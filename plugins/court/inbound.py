@@ -165,8 +165,8 @@ def _enforcement(body: _Obj) -> dict[str, Any]:
 MAPPERS = {JUDGMENT: ("court_judgment", _judgment), ENFORCEMENT: ("court_enforcement", _enforcement)}
 
 # Canonical field paths as the court names them (``Parsed.fields``), so that a refusal by
-# the shared schema names the field the court sends. ``defendants`` is a list, mapped by
-# its own path: its items keep their index and fields (``body.defendants.0.id_number``).
+# the shared schema names the field the court sends. ``defendants`` is a list: its items'
+# fields are mapped with ``[]``, which the item's index fills (``body.defendants[0].id_number``).
 # ``source_ref`` is the case number.
 JUDGMENT_FIELDS = {
     "source_ref": "body.case_number",
@@ -177,6 +177,8 @@ JUDGMENT_FIELDS = {
     "hrss_case_no": "body.hrss_case_no",
     "employer_uscc": "body.employer_credit_code",
     "defendants": "body.defendants",
+    "defendants[].name": "body.defendants[].name",
+    "defendants[].id_number": "body.defendants[].id_number",
     "verdict": "body.verdict",
     "sentence_months": "body.sentence_months",
     "amount_ordered": "body.amount_ordered",

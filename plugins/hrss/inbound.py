@@ -226,8 +226,9 @@ def _transfer(d: _Obj) -> tuple[str, dict[str, Any]]:
 
 # Canonical field paths as hrss names them (``Parsed.fields``), so that a refusal by the
 # shared schema names the field the agency sends. A nested object is mapped by its own
-# path, and its sub-fields where their names differ; a list by its own path (its items
-# keep their index and canonical sub-field names). ``source_ref`` is the record's number.
+# path, and its sub-fields where their names differ; a list by its own path, and its
+# items' fields with ``[]`` (the item's index fills it: ``data.suspects[0].idNo``).
+# ``source_ref`` is the record's number.
 CLUE_FIELDS = {
     "source_ref": "data.clueNo",
     "clue_no": "data.clueNo",
@@ -276,6 +277,9 @@ TRANSFER_FIELDS = {
     "employer.name": "data.employerName",
     "employer.uscc": "data.creditCode",
     "suspects": "data.suspects",
+    "suspects[].name": "data.suspects[].name",
+    "suspects[].id_number": "data.suspects[].idNo",
+    "suspects[].role": "data.suspects[].role",
     "worker_count": "data.workerCount",
     "amount_owed": "data.amountFen",
     "evidence": "data.evidence",

@@ -358,11 +358,12 @@ def test_a_credit_code_the_schema_refuses_is_dead_lettered_by_its_native_name(ru
     assert "91370103JURQ283F5C" not in failure.reason
 
 
-def test_a_list_items_field_keeps_its_index_under_the_lists_native_name(running_hub):
-    doc = _set(sample_doc("hrss-transfer.json"), "data.suspects", [{"name": "徐建国", "idNo": "370103196601215549"}])
+def test_a_list_items_field_is_named_as_hrss_names_it_with_its_index(running_hub):
+    doc = _set(sample_doc("hrss-transfer.json"), "data.suspects", [{"name": "徐建国", "idNo": "370103196601215548"},
+                                                                     {"name": "李四", "idNo": "370103196601215549"}])
     failure = refusal(running_hub, doc)
-    assert (failure.field, failure.rule) == ("data.suspects.0.id_number", "id-number-gb11643")
-    assert failure.reason.startswith("data.suspects.0.id_number (suspects.0.id_number): ")
+    assert (failure.field, failure.rule) == ("data.suspects[1].idNo", "id-number-gb11643")
+    assert failure.reason.startswith("data.suspects[1].idNo (suspects.1.id_number): ")
     assert "370103196601215549" not in failure.reason
 
 
@@ -372,7 +373,7 @@ def test_native_field_names_are_schema_paths_named_as_the_plugins_refusals(kind)
     names = inbound.FIELDS[kind]
     assert unknown_fields(record_type, names) == []
     # hrss's own refusals name data.<camelCase path> (data.amountFen, data.employer.creditCode)
-    assert all(re.fullmatch(r"data(\.[a-z][A-Za-z]*)+", native) for native in names.values()), names
+    assert all(re.fullmatch(r"data(\.[a-z][A-Za-z]*(\[\])?)+", native) for native in names.values()), names
 
 
 def test_every_field_hrss_sends_is_named_natively():
@@ -384,10 +385,11 @@ def test_every_field_hrss_sends_is_named_natively():
                    if not any(".".join(path.split(".")[:i]) in parsed.fields for i in range(1, path.count(".") + 2))}
         assert unnamed == set(), sample.name
         doc = json.loads(sample.body)
-        for native in parsed.fields.values():  # each native name is a field of the sample
+        for native in parsed.fields.values():  # each native name is a field of the sample (first item of a list)
             node = doc
             for key in native.split("."):
-                node = node[key]
+                node = node[key.removesuffix("[]")]
+                node = node[0] if key.endswith("[]") else node
 
 
 def test_personal_data_never_in_a_reason():
