@@ -285,6 +285,30 @@ def _named(path: str | None, names: Mapping[str, str] | None) -> str | None:
     return native if native == path else f"{native} ({path})"
 
 
+# The message's properties the store keeps, with the longest value each column holds. A
+# longer message id or kind is refused (an accepted message's are stored); the content
+# type and encoding, kept only with a dead letter, are cut to fit there.
+_LIMITS = (("message_id", "message_id", min(Inbox.__table__.c.message_id.type.length,
+                                             DeadLetter.__table__.c.message_id.type.length)),
+           ("x-wagehub-kind", "kind", min(Inbox.__table__.c.kind.type.length, DeadLetter.__table__.c.kind.type.length)),
+           ("content_type", "content_type", DeadLetter.__table__.c.content_type.type.length),
+           ("content_encoding", "content_encoding", DeadLetter.__table__.c.content_encoding.type.length))
+
+
+def _fit(text: str | None, limit: int) -> str | None:
+    """``text`` cut to ``limit`` characters, a digest of the whole at its end (still telling
+    two long values apart), to store what :data:`_LIMITS` refused."""
+    if text is None or len(text) <= limit:
+        return text
+    return text[:limit - 17] + "~" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _fitted(msg: NativeMessage) -> NativeMessage:
+    """The message with each property cut to what the store holds (see :func:`_fit`)."""
+    fits = {attr: _fit(getattr(msg, attr), limit) for _, attr, limit in _LIMITS}
+    return msg if all(fits[attr] is getattr(msg, attr) for attr in fits) else dataclasses.replace(msg, **fits)
+
+
 def _refusal(where: str, rule: str) -> str:
     return f"{where} {_UNSTORABLE_WHY[rule]} (rule: {rule})"
 
@@ -334,6 +358,12 @@ class Pipeline:
             # ("": a queue message without one; None: a hub caller with no transport, e.g. the demo)
             prep.whole_failure = Failure("content_type is required (rule: required)", "content_type", "required")
             return prep
+        for name, value, limit in ((name, getattr(message, attr), limit) for name, attr, limit in _LIMITS[:2]):
+            if isinstance(value, str) and len(value) > limit:
+                # (stored, it would be a database error, taken for an outage: held for ever)
+                prep.whole_failure = Failure(f"{name} must be at most {limit} characters (rule: length)", name,
+                                             "length")
+                return prep
         if bad := _unstorable_fields(message):
             (name, rule), names = bad[0], ", ".join(n for n, r in bad if r == bad[0][1])
             prep.whole_failure = Failure(_refusal(names, rule), name, rule)
@@ -536,7 +566,7 @@ class Pipeline:
                     o.status = "rejected"
                     o.failures.insert(0, p.whole_failure)
                     o.dead_letters.extend(self._dead_letters(session, msg, [p.whole_failure], replay_of))
-                    trail.append((msg.agency, "message.rejected", f"{msg.agency}/{_clean(msg.message_id)}",
+                    trail.append((msg.agency, "message.rejected", f"{msg.agency}/{_clean(_fitted(msg).message_id)}",
                                   {"dead_letters": o.dead_letters, "rule": p.whole_failure.rule,
                                    "body_sha256": hashlib.sha256(msg.body).hexdigest()}))
                     continue
@@ -698,6 +728,7 @@ class Pipeline:
         query and a few bulk inserts, not two statements a row."""
         if replay_of is not None:
             return [replay_of] * len(failures)
+        msg = _fitted(msg)
         if _unstorable_fields(msg):
             msg = dataclasses.replace(msg, message_id=_clean(msg.message_id), kind=_clean(msg.kind),
                                       content_type=_clean(msg.content_type),

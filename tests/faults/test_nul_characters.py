@@ -84,3 +84,23 @@ def test_lone_surrogates_are_dead_lettered_with_the_field_and_rule(hub, agency, 
                                                                 ("data.clueNo", "unicode")}
     assert "lone surrogate" in letters["half-value"].reason
     assert letters["half-value"].body == body  # the original bytes, to replay after a fix
+
+
+def test_overlong_message_ids_and_kinds_are_dead_lettered_not_taken_for_an_outage(hub, agency, caplog):
+    """A message id or kind longer than the store's columns is refused (rule ``length``),
+    kept as a dead letter (its id cut to fit, a digest at its end), and the queue goes on.
+    On PostgreSQL it was a database error, taken for an outage: held and retried for ever."""
+    from hub.runtime import Workers
+
+    long_id = "m-" + "x" * 230  # (AMQP carries up to 255 bytes; the store keeps 200 characters)
+    with Workers(hub):
+        agency.publish("hrss", clue("XS370103202305301"), message_id=long_id)
+        agency.publish("hrss", clue("XS370103202305302"), message_id="long-kind", headers={"x-wagehub-kind": "K" * 41})
+        agency.publish("hrss", clue("XS370103202305303"), message_id="after")
+        wait_for(lambda: count(hub, Record) == 1 and count(hub, DeadLetter) == 2, timeout=30)
+    assert not [r for r in caplog.records if "held" in r.getMessage()]
+    with hub.store.sessions() as session:
+        letters = list(session.scalars(select(DeadLetter).order_by(DeadLetter.id)))
+    assert [(dl.field, dl.rule) for dl in letters] == [("message_id", "length"), ("x-wagehub-kind", "length")]
+    assert len(letters[0].message_id) == 200 and letters[0].message_id.startswith("m-xxx")
+    assert len(letters[1].kind) == 40
