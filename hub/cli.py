@@ -181,7 +181,8 @@ def send(agency: str, file: Path, kind: str | None, message_id: str | None, cont
     key = (settings.get("plugins", {}).get(agency) or {}).get("key")
     with connect(settings) as conn:
         mid = publish_native(conn, agency, file.read_bytes(), content_type=content_type or guess_content_type(file),
-                             message_id=message_id, content_encoding=content_encoding, kind=kind, key=key)
+                             message_id=message_id, content_encoding=content_encoding, kind=kind, key=key,
+                             settings=settings)
     click.echo(mid)
 
 

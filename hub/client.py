@@ -15,7 +15,7 @@ from typing import Any
 
 from kombu import Connection, Consumer, Producer
 
-from hub.broker import IN_EXCHANGE, RETRY_POLICY, out_queue, raw_body
+from hub.broker import IN_EXCHANGE, RETRY_POLICY, in_queue, out_queue, raw_body
 from hub.pipeline import signature_for
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -28,11 +28,13 @@ def guess_content_type(path: Path) -> str:
 
 def publish_native(conn: Connection, agency: str, body: bytes, *, content_type: str, message_id: str | None = None,
                    content_encoding: str | None = None, kind: str | None = None, key: str | None = None,
-                   headers: Mapping[str, Any] | None = None) -> str:
+                   headers: Mapping[str, Any] | None = None, settings: Mapping[str, Any] | None = None) -> str:
     """Publish ``body`` untouched to ``wagehub.in`` with routing key ``agency``.
 
     Without ``message_id`` the body's SHA-256 is used, so sending the same file twice
-    has one effect.
+    has one effect. With the hub's ``settings``, the agency's queue is declared first (as
+    the workers declare it): a message sent before any worker ever ran waits there, where
+    the exchange alone would route it nowhere.
     """
     message_id = message_id or "sha256-" + hashlib.sha256(body).hexdigest()[:32]
     headers = dict(headers or {})
@@ -41,7 +43,8 @@ def publish_native(conn: Connection, agency: str, body: bytes, *, content_type: 
     if key:
         headers["x-wagehub-signature"] = signature_for(key, body)
     producer = Producer(conn.default_channel)
-    producer.publish(body, exchange=IN_EXCHANGE, routing_key=agency, declare=[IN_EXCHANGE],
+    declare = [IN_EXCHANGE, in_queue(conn, agency, settings)] if settings is not None else [IN_EXCHANGE]
+    producer.publish(body, exchange=IN_EXCHANGE, routing_key=agency, declare=declare,
                      content_type=content_type, content_encoding=content_encoding or "binary",
                      message_id=message_id, headers=headers, delivery_mode=2, retry=True,
                      retry_policy=RETRY_POLICY)
@@ -61,21 +64,26 @@ def read_out(conn: Connection, agency: str, settings: Mapping[str, Any], *, limi
              timeout: float = 2.0, keep: bool = False) -> list[Received]:
     """Take messages from ``wagehub.out.<agency>`` until ``limit`` or ``timeout`` idle seconds."""
     got: list[Received] = []
+    held = []  # with keep: put back once read, not at once (it would come straight back, for ever)
 
     def on_message(message):
         props = dict(message.properties or {})
         got.append(Received(raw_body(message), props.get("message_id"), message.content_type, message.content_encoding,
                             dict(message.headers or {})))
         if keep:
-            message.requeue()
+            held.append(message)
         else:
             message.ack()
 
     queue = out_queue(conn, agency, settings)
     with Consumer(conn, queues=[queue], on_message=on_message, prefetch_count=limit or 100, accept=None):
-        while limit is None or len(got) < limit:
-            try:
-                conn.drain_events(timeout=timeout)
-            except TimeoutError:
-                break
+        try:
+            while limit is None or len(got) < limit:
+                try:
+                    conn.drain_events(timeout=timeout)
+                except TimeoutError:
+                    break
+        finally:
+            for message in held:
+                message.requeue()
     return got

@@ -111,7 +111,7 @@ def _run(settings, sink: _Sink, var_dir: str, timeout: float, echo: Callable[[st
                 publish_native(conn, adapter.code, sample.body, content_type=sample.content_type,
                                content_encoding=sample.content_encoding, kind=sample.kind,
                                message_id=f"demo-{adapter.code}-{sample.name}", key=key,
-                               headers=dict(sample.headers))
+                               headers=dict(sample.headers), settings=settings)
                 echo(f"  {'bad ' if sample.bad else ''}{adapter.code:>8} → hub  {sample.kind or '':<10} {sample.name}")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -157,3 +157,39 @@ def test_run_serves_the_api_with_the_queues_header_names(env, hub):
         server.terminate()
         server.wait(timeout=20)
         log.close()
+
+
+def test_a_message_sent_before_any_worker_ran_waits_in_its_queue(env, settings):
+    """`wagehub send` declares the agency's queue as the workers do: on a broker no worker
+    has set up yet, the exchange alone would route the message nowhere."""
+    from sqlalchemy import func, select
+
+    from hub.runtime import Hub, Workers
+    from hub.store.models import Record
+    from tests.conftest import wait_for
+
+    wagehub(env, "send", "hrss", str(SAMPLES / "hrss-clue.json"), "--message-id", "sent-first")
+    hub = Hub(settings)
+    try:
+        with Workers(hub):
+            def records():
+                with hub.store.sessions() as session:
+                    return session.execute(select(func.count()).select_from(Record)).scalar()
+            wait_for(lambda: records() == 1, timeout=30)
+    finally:
+        hub.shutdown()
+
+
+def test_tail_keep_reads_each_message_once_and_leaves_them_queued(env, hub):
+    """`tail --keep` is a peek: it ends, shows each message once, and leaves them queued."""
+    from hub.runtime import Workers
+    from tests.conftest import wait_for
+
+    with Workers(hub):
+        wagehub(env, "send", "hrss", str(SAMPLES / "hrss-clue.json"))
+        wait_for(lambda: wagehub(env, "tail", "union", "--keep", "-n", "1", timeout=30).stdout, timeout=30)
+    peek = wagehub(env, "tail", "union", "--keep", timeout=30).stdout  # no -n: ends once nothing more comes
+    assert peek.count("clue-to-union") == 1 or peek.count("referral") >= 1
+    assert wagehub(env, "tail", "union", "--keep", timeout=30).stdout == peek  # still there, once each
+    assert wagehub(env, "tail", "union", timeout=30).stdout == peek  # taken now
+    assert wagehub(env, "tail", "union", timeout=30).stdout == ""

@@ -254,7 +254,14 @@ def inbound(agency: str):
 
 def queued(h, message: NativeMessage):
     """A disabled agency's message waits in its queue, as its queue's messages do: published
-    there with a publisher confirm (durably), applied once the plugin is enabled again."""
+    there with a publisher confirm (durably), applied once the plugin is enabled again.
+    The queues are declared first: with no worker run yet, the exchange would route the
+    message nowhere (and RabbitMQ would still confirm it)."""
+    try:
+        if not h._topology_declared:
+            h.declare_topology()
+    except Exception as exc:  # noqa: BLE001  (the broker is down: nothing was taken)
+        raise Unavailable("the broker did not take the message; send it again") from exc
     publisher = h.publisher()
     try:
         confirmed = publisher.publish_many([OutMessage(

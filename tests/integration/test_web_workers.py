@@ -68,3 +68,32 @@ def migrate(url: str) -> None:
         store.ensure_schema()
     finally:
         store.dispose()
+
+
+def test_a_message_queued_before_any_worker_ran_is_applied_once_one_runs(settings):
+    """A 202 "queued" is a promise: the queue is declared before the publish, so on a broker
+    no worker has set up yet the message is not routed nowhere."""
+    from sqlalchemy import func, select
+
+    from hub.app import create_app
+    from hub.runtime import Hub, Workers
+    from hub.store.models import Record
+    from hub.web.auth import create_token
+    from tests.conftest import wait_for
+
+    h = Hub(settings)  # (no topology declared: as gunicorn's app starts)
+    try:
+        client = create_app(hub=h).test_client()
+        admin = {"Authorization": f"Bearer {create_token(h.store, 'admin')}"}
+        assert client.post("/api/v1/plugins/hrss/disable", headers=admin).status_code == 200
+        held = client.post("/api/v1/inbound/hrss", data=sample("hrss-clue.json"),
+                           headers={**admin, "Message-Id": "queued-1", "Content-Type": "application/json"})
+        assert held.status_code == 202 and held.json["status"] == "queued"
+        assert client.post("/api/v1/plugins/hrss/enable", headers=admin).status_code == 200
+        with Workers(h):
+            def records():
+                with h.store.sessions() as session:
+                    return session.execute(select(func.count()).select_from(Record)).scalar()
+            wait_for(lambda: records() == 1, timeout=30)
+    finally:
+        h.shutdown()
