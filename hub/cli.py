@@ -55,6 +55,22 @@ def run(host: str, port: int, no_workers: bool) -> None:
         ``content_encoding``): keep header names with an underscore, which Werkzeug drops.
         A dashed header of the same name (``Message-Id``) wins."""
 
+        def send_error(self, code, message=None, explain=None):
+            """A request Werkzeug refuses before the app sees it (a bad request line, a URL
+            or headers too long) is answered in the API's JSON error shape, not an HTML page;
+            the message is the status's own phrase (the request line may hold personal data)."""
+            phrase = self.responses.get(code, ("error", ""))[0]
+            body = json.dumps({"error": {"code": phrase.lower().replace(" ", "_").replace("-", "_"),
+                                         "message": phrase, "details": {}}}).encode()
+            self.log_error("code %d, message %s", code, phrase)
+            self.send_response(code, phrase)
+            self.send_header("Connection", "close")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+                self.wfile.write(body)
+
         def make_environ(self):
             environ = super().make_environ()
             for key, value in self.headers.items():

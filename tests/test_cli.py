@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -153,6 +154,24 @@ def test_run_serves_the_api_with_the_queues_header_names(env, hub):
         resp = conn.getresponse()
         assert resp.status == 202, resp.read()
         assert b'"message_id":"run-1"' in resp.read().replace(b" ", b"")
+
+        # What the server refuses before the app sees it is JSON too, never an HTML page,
+        # and does not echo the request (its URL may hold personal data).
+        for raw, status in ((b"GET /api/v1/plugins?id=370103198212262340 HTTP/1.1 extra\r\n\r\n", 400),
+                            (b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n", 414)):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as raw_conn:
+                raw_conn.sendall(raw)
+                answer = b""
+                while chunk := raw_conn.recv(65536):
+                    answer += chunk
+            if answer.startswith(b"HTTP/"):
+                head, _, payload = answer.partition(b"\r\n\r\n")
+                assert head.split()[1] == str(status).encode() and b"Content-Type: application/json" in head
+            else:  # (a request line with no version it knows: the server answers as HTTP/0.9, a bare body)
+                payload = answer
+            error = json.loads(payload)["error"]
+            assert error["code"] and error["message"] and error["details"] == {}
+            assert b"370103198212262340" not in answer
     finally:
         server.terminate()
         server.wait(timeout=20)

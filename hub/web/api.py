@@ -398,10 +398,15 @@ def transfer(transfer_no: str):
 
 
 def json_object() -> dict:
-    """The request's JSON object body; none (or unreadable JSON) is an empty one."""
-    payload = request.get_json(silent=True)
-    if payload is None:
+    """The request's JSON object body; no body is an empty one. A body that is not JSON
+    (truncated, or a form: ``curl -d`` sends one) is a ``400``, never taken for no body: a
+    replay would otherwise feed the kept bytes through instead of the fixed ones."""
+    if not request.get_data(cache=True):
         return {}
+    payload = request.get_json(silent=True, force=True)
+    if payload is None:
+        raise BadRequest("the body is not JSON (send Content-Type: application/json)",
+                         details={"field": "body", "rule": "json"})
     if not isinstance(payload, dict):
         raise BadRequest("the body must be a JSON object", details={"field": "body", "rule": "type"})
     return payload

@@ -160,6 +160,22 @@ def test_a_replay_body_of_the_wrong_shape_is_a_400(client, token, hub, body):
     assert resp.status_code == 400 and resp.json["error"]["details"]["field"] in ("body", "body_base64")
 
 
+@pytest.mark.parametrize("data, content_type", [
+    ('{"body_base64": "e30="', "application/json"),  # truncated
+    ("body_base64=e30%3D", "application/x-www-form-urlencoded"),  # what curl -d sends
+])
+def test_a_replay_body_that_is_not_json_is_a_400_not_a_replay_of_the_kept_bytes(client, token, hub, data,
+                                                                                content_type):
+    [outcome] = hub.pipeline.process([NativeMessage(agency="hrss", body=b"{", message_id="bad-2",
+                                                    content_type="application/json")])
+    [dead_letter] = outcome.dead_letters
+    resp = client.post(f"/api/v1/dead-letters/{dead_letter}/replay", data=data,
+                       headers={**token("admin"), "Content-Type": content_type})
+    assert resp.status_code == 400 and resp.json["error"]["details"] == {"field": "body", "rule": "json"}
+    listed = client.get("/api/v1/dead-letters", headers=token("admin")).json["items"]
+    assert [d["attempts"] for d in listed if d["id"] == dead_letter] == [0]  # not replayed
+
+
 @pytest.mark.parametrize("body", [-10, "text", [1, 2]])
 def test_a_decision_body_that_is_not_an_object_is_a_400(client, token, body):
     for action in ("release", "return"):
