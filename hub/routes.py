@@ -20,6 +20,9 @@ from schemas import RECORD_SCHEMAS
 from schemas.validators import mask_id_number, mask_mobile
 
 ALWAYS = ("type", "record_id", "schema_version", "source_agency", "source_ref", "matter_id")
+# What every canonical record carries (the contract): what the API shows an agency of a
+# record routed to it, beside the route's cut.
+ENVELOPE = (*ALWAYS, "received_at")
 
 
 class RouteSchema(ma.Schema):

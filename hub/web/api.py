@@ -24,6 +24,7 @@ from hub.broker import IN_EXCHANGE, OutMessage, PublishError
 from hub.errors import BadRequest, ConfigError, Forbidden, HubError, NotFound, Unavailable
 from hub.ids import BEIJING
 from hub.pipeline import message_for_replay
+from hub.routes import ENVELOPE
 from hub.store.models import AuditEntry, DeadLetter, Deadline, Escalation, Outbox, Record, utcnow
 from hub.transfers import STATUSES, transfer_numbers, transfer_view
 from hub.types import NativeMessage
@@ -192,9 +193,12 @@ def visible_records(records: list[Record]) -> list[dict]:
                 routed.setdefault(record_id, payload["record"])
     out = []
     for r in records:
-        data = r.data if r.source_agency == agency else routed.get(r.record_id)
-        if data is not None:
-            out.append(data)
+        if r.source_agency == agency:
+            out.append(r.data)
+        elif r.record_id in routed:
+            # The route's cut, with the envelope every record carries (the contract's
+            # record_id ... matter_id and received_at; none of it personal data).
+            out.append({**{k: r.data[k] for k in ENVELOPE if k in r.data}, **routed[r.record_id]})
     return out
 
 

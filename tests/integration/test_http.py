@@ -55,6 +55,11 @@ def test_agency_posts_only_as_itself_and_reads_only_what_was_routed_to_it(client
     # police sees the transfer as its route allows: with suspects' identity numbers it needs
     assert seen[0]["suspects"][0]["id_number"] == "370103196601215548"
     assert "complainant" not in json.dumps(seen)
+    # with the envelope every record carries (the contract), received_at included
+    envelope = {"record_id", "type", "schema_version", "source_agency", "source_ref", "matter_id", "received_at"}
+    assert envelope <= set(seen[0])
+    one = client.get(f"/api/v1/records/{seen[0]['record_id']}", headers=police).json
+    assert one["received_at"] == seen[0]["received_at"] and one["received_at"].endswith("+08:00")
 
 
 def test_records_are_paged_with_a_cursor(client, token):
