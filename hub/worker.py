@@ -67,7 +67,9 @@ class InboundWorker(ConsumerMixin):
     def get_consumers(self, _Consumer, channel):
         self.hub.refresh_plugin_state()
         if not self.hub._topology_declared:
-            self.hub.declare_topology(self.connection)
+            # (on a connection of its own, closed after: self.connection is only the template
+            # kombu clones to consume on, and a channel on it would leave its socket open)
+            self.hub.declare_topology()
         self.consuming = self.hub.registry.enabled_codes()
         channel.auto_decode = False  # py-amqp: hand bodies over as the bytes published
         consumers = []
