@@ -72,6 +72,14 @@ def _purge_queues(settings) -> None:
         channel.close()
 
 
+def count_rows(hub, model, *where) -> int:
+    """Rows of ``model`` in the hub's store (matching ``where``)."""
+    from sqlalchemy import func, select
+
+    with hub.store.sessions() as session:
+        return session.execute(select(func.count()).select_from(model).where(*where)).scalar()
+
+
 @pytest.fixture
 def hub(settings):
     from hub.runtime import Hub

@@ -181,20 +181,15 @@ def test_run_serves_the_api_with_the_queues_header_names(env, hub):
 def test_a_message_sent_before_any_worker_ran_waits_in_its_queue(env, settings):
     """`wagehub send` declares the agency's queue as the workers do: on a broker no worker
     has set up yet, the exchange alone would route the message nowhere."""
-    from sqlalchemy import func, select
-
     from hub.runtime import Hub, Workers
     from hub.store.models import Record
-    from tests.conftest import wait_for
+    from tests.conftest import count_rows, wait_for
 
     wagehub(env, "send", "hrss", str(SAMPLES / "hrss-clue.json"), "--message-id", "sent-first")
     hub = Hub(settings)
     try:
         with Workers(hub):
-            def records():
-                with hub.store.sessions() as session:
-                    return session.execute(select(func.count()).select_from(Record)).scalar()
-            wait_for(lambda: records() == 1, timeout=30)
+            wait_for(lambda: count_rows(hub, Record) == 1, timeout=30)
     finally:
         hub.shutdown()
 

@@ -73,13 +73,11 @@ def migrate(url: str) -> None:
 def test_a_message_queued_before_any_worker_ran_is_applied_once_one_runs(settings):
     """A 202 "queued" is a promise: the queue is declared before the publish, so on a broker
     no worker has set up yet the message is not routed nowhere."""
-    from sqlalchemy import func, select
-
     from hub.app import create_app
     from hub.runtime import Hub, Workers
     from hub.store.models import Record
     from hub.web.auth import create_token
-    from tests.conftest import wait_for
+    from tests.conftest import count_rows, wait_for
 
     h = Hub(settings)  # (no topology declared: as gunicorn's app starts)
     try:
@@ -91,9 +89,6 @@ def test_a_message_queued_before_any_worker_ran_is_applied_once_one_runs(setting
         assert held.status_code == 202 and held.json["status"] == "queued"
         assert client.post("/api/v1/plugins/hrss/enable", headers=admin).status_code == 200
         with Workers(h):
-            def records():
-                with h.store.sessions() as session:
-                    return session.execute(select(func.count()).select_from(Record)).scalar()
-            wait_for(lambda: records() == 1, timeout=30)
+            wait_for(lambda: count_rows(h, Record) == 1, timeout=30)
     finally:
         h.shutdown()
