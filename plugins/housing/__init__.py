@@ -53,6 +53,7 @@ def render_record(delivery: Delivery, settings: dict[str, Any]) -> Rendered:
 _SAMPLES = (
     ("housing-project.csv", inbound.PROJECT, "utf-8-sig", "2023-01-05T00:00:00+08:00", False, ""),
     ("housing-payroll.csv", inbound.PAYROLL, "gb18030", "2023-05-10T00:00:00+08:00", False, ""),
+    ("bad/housing-bad-deposit.csv", inbound.PROJECT, "utf-8-sig", "", True, "工资保证金"),
 )
 
 

@@ -94,7 +94,9 @@ def test_samples_are_shipped_and_dated_by_their_business_time():
     assert project.at == f"{started}T00:00:00+08:00"
     rows = list(csv.DictReader(io.StringIO(PAYROLL_CSV.decode("gb18030"))))
     assert payroll.at == f"{max(r['发放日期'] for r in rows)}T00:00:00+08:00"
-    assert all(s.content_type == "text/csv" and not s.bad for s in samples.values())
+    assert all(s.content_type == "text/csv" for s in samples.values())
+    bad = samples["housing-bad-deposit.csv"]  # the kit's bad-sample check runs on it (no skip)
+    assert bad.bad and bad.kind == "PROJECT" and [s.name for s in samples.values() if s.bad] == [bad.name]
 
 
 # -- PROJECT --------------------------------------------------------------------------------------
