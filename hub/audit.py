@@ -176,12 +176,17 @@ def record_key(session: Session, key: Ed25519PrivateKey, actor: str = "hub") -> 
 
 def _trusted_keys(session: Session, public_key: str | None) -> set[str] | None:
     """The hub's own key and, going back through the recorded rotations, each key it
-    names as its previous one (None: no key given, trust every recorded key)."""
+    names as its previous one. None (every recorded key is trusted) when no key is given,
+    or when the hub's key is not recorded yet (a new key, or a store restored on another
+    host: its first checkpoint records it, naming the chain's last key)."""
     if public_key is None:
         return None
+    recorded = [details for (details,) in session.execute(
+        select(AuditEntry.details).where(AuditEntry.action == KEY).order_by(AuditEntry.seq.desc()))]
+    if all(details.get("public_key") != public_key for details in recorded):
+        return None
     trusted = {public_key}
-    for (details,) in session.execute(select(AuditEntry.details).where(AuditEntry.action == KEY)
-                                      .order_by(AuditEntry.seq.desc())):
+    for details in recorded:
         if details.get("public_key") in trusted and details.get("previous"):
             trusted.add(details["previous"])
     return trusted

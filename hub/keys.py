@@ -37,6 +37,7 @@ MIN_PRODUCTION_SECRET = 32  # bytes
 SECRET_FILE = "session-secret"
 KEY_FILE = "audit-signing.key"
 HEADS_FILE = "audit-heads.jsonl"
+_REPORTED: set[str] = set()  # var/ folders already reported open to others
 
 
 def check_secret(mode: str, secret: str) -> None:
@@ -57,7 +58,8 @@ def var_dir(settings: Mapping[str, Any]) -> Path:
     path = Path(settings["hub"]["var_dir"])
     private_dir(path)
     mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077 and path.stat().st_uid == os.getuid():
+    if mode & 0o077 and path.stat().st_uid == os.getuid() and str(path) not in _REPORTED:
+        _REPORTED.add(str(path))
         log.warning("%s is open to other users (mode %o); the hub's files in it are 0600", path, mode)
     return path
 
@@ -70,18 +72,21 @@ def private_dir(path: Path) -> None:
 
 def private_file(path: str | os.PathLike) -> None:
     """Create ``path`` empty with mode 0600 if missing, else tighten it to 0600 (a file
-    the hub owns: the SQLite store, whose WAL and shared-memory files take its mode)."""
+    the hub owns: the SQLite store, whose WAL and shared-memory files take its mode).
+
+    An existing file is never opened here: closing any descriptor of an SQLite file drops
+    every POSIX lock this process holds on it, under the feet of its open connections.
+    """
     path = Path(path)
     private_dir(path.parent)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        if stat.S_IMODE(os.fstat(fd).st_mode) != 0o600:
-            os.fchmod(fd, 0o600)
-    finally:
-        os.close(fd)
-    for suffix in ("-wal", "-shm", "-journal"):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    for name in (str(path), f"{path}-wal", f"{path}-shm", f"{path}-journal"):
         with contextlib.suppress(FileNotFoundError):
-            os.chmod(f"{path}{suffix}", 0o600)
+            if stat.S_IMODE(os.stat(name).st_mode) != 0o600:
+                os.chmod(name, 0o600)
 
 
 def _create_once(path: Path, data: bytes) -> bytes:
@@ -101,7 +106,7 @@ def _create_once(path: Path, data: bytes) -> bytes:
             return path.read_bytes()
     finally:
         tmp.unlink(missing_ok=True)
-    log.info("generated %s (mode 0600)", path)
+    log.debug("generated %s (mode 0600)", path)
     return data
 
 

@@ -296,3 +296,23 @@ def test_a_chain_from_before_sequence_numbers_still_verifies_after_the_upgrade(s
         assert result["ok"] is False and result["first_bad_seq"] == 2
     finally:
         hub.shutdown()
+
+
+def test_a_store_restored_where_the_key_is_another_verifies_and_records_the_new_key(settings):
+    """A copy of the store on a host with another key file: the chain holds (the new key is
+    not in it yet); its first checkpoint records it, naming the chain's last key."""
+    from hub.runtime import Hub
+
+    first = Hub(settings)
+    grow(first, _token(first), 2)
+    first.shutdown()
+    os.unlink(keys.key_path(settings))
+    os.unlink(first.heads_file)  # another host: its own var/
+    second = Hub(settings)
+    try:
+        assert second.verify_audit()["ok"] is True
+        grow(second, _token(second), 1)
+        result = second.verify_audit()
+        assert result["ok"] is True and result["heads_checked"] == 1
+    finally:
+        second.shutdown()
