@@ -250,6 +250,8 @@ def newest_heads(path: Path, limit: int, before_seq: int | None = None) -> list[
     out: list[dict[str, Any]] = []
     for line in _lines_backwards(path):
         head = _parse_head(line, str(path))
+        if "bad" in head:
+            continue  # not served; audit verify reports it
         if before_seq is None or head["seq"] < before_seq:
             out.append(head)
             if len(out) == limit:

@@ -257,7 +257,8 @@ class AuditEntry(Base):
     previous hash (``hub.audit``)."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (UniqueConstraint("seq", name="uq_audit_log_seq"),)
+    # (action, seq): the newest signing key and checkpoint are found without a scan.
+    __table_args__ = (UniqueConstraint("seq", name="uq_audit_log_seq"), Index("ix_audit_log_action_seq", "action", "seq"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     seq: Mapped[int] = mapped_column(BigInteger)

@@ -182,6 +182,10 @@ def test_a_head_not_signed_by_the_hub_is_refused(hub, token):
     other = {**payload, "public_key": keys.public_b64(stranger), "signature": audit.sign(stranger, payload)}
     result = hub.verify_audit([other])
     assert result["ok"] is False and "does not check" in result["reason"]
+    with open(hub.heads_file, "a") as fh:
+        fh.write('{"seq": "garbled\n')
+    result = hub.verify_audit()
+    assert result["ok"] is False and "not a signed head" in result["reason"]
 
 
 def test_heads_are_served_newest_first_and_paged(hub, token, client):

@@ -28,10 +28,12 @@ def upgrade() -> None:
         batch_op.alter_column('seq', existing_type=sa.BigInteger(), nullable=False)
         batch_op.alter_column('hash_version', existing_type=sa.Integer(), server_default=None)
         batch_op.create_unique_constraint('uq_audit_log_seq', ['seq'])
+        batch_op.create_index('ix_audit_log_action_seq', ['action', 'seq'], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_log_action_seq')
         batch_op.drop_constraint('uq_audit_log_seq', type_='unique')
         batch_op.drop_column('hash_version')
         batch_op.drop_column('seq')
