@@ -499,6 +499,10 @@ main.add_command(bulletin)
 main.add_command(followups)
 
 
+from hub.cli_ops import prune  # noqa: E402, I001
+main.add_command(prune)
+
+
 from hub.cli_plugins import new  # noqa: E402, I001
 
 plugins.add_command(new)
