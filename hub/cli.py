@@ -525,8 +525,10 @@ main.add_command(bulletin)
 main.add_command(followups)
 
 
-from hub.cli_ops import prune  # noqa: E402, I001
+from hub.cli_ops import backup, prune, restore  # noqa: E402, I001
 main.add_command(prune)
+main.add_command(backup)
+main.add_command(restore)
 
 
 from hub.cli_plugins import new  # noqa: E402, I001

@@ -1,4 +1,4 @@
-"""``wagehub prune``: keeping the store (docs/deployment.md).
+"""``wagehub prune`` and ``wagehub backup``: keeping the store (docs/deployment.md).
 
 Added to the ``wagehub`` group at the end of :mod:`hub.cli`; this module imports nothing
 from it (``python -m hub.cli`` runs that module as ``__main__``).
@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import click
+
+from hub.errors import HubError
 
 
 @click.command()
@@ -56,3 +59,37 @@ def prune(before: str | None, dry_run: bool, as_json: bool) -> None:
         limit = report.cutoffs[kind]
         click.echo(f"{kind:<22} {verb} {count:>8}  " + (f"(before {limit})" if limit else "(kept: retention 0)"))
     click.echo(f"legal hold: kept after {report.cutoffs['legal_hold'] or 'for ever'}")
+
+
+@click.command()
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+def backup(dest: Path) -> None:
+    """Back the store up into folder DEST, online: the hub may keep running.
+
+    SQLite: the database and the embedded broker's file, by SQLite's online backup API.
+    PostgreSQL: pg_dump's custom format (restore with pg_restore). RabbitMQ's queues are
+    not the hub's to back up (docs/deployment.md).
+    """
+    from hub.backup import backup as run
+    from hub.config import load_settings
+
+    try:
+        for line in run(load_settings(), dest):
+            click.echo(line)
+    except HubError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.command()
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def restore(source: Path) -> None:
+    """Restore a backup from folder SOURCE into the store the settings name, which must be
+    empty (stop the hub first). Then run wagehub db upgrade and wagehub audit verify."""
+    from hub.backup import restore as run
+    from hub.config import load_settings
+
+    try:
+        for line in run(load_settings(), source):
+            click.echo(line)
+    except HubError as exc:
+        raise click.ClickException(str(exc)) from exc
