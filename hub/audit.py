@@ -308,7 +308,7 @@ def verify(session: Session, heads: Iterable[dict[str, Any]] = (), public_key: s
     prev, expected, count, checkpoints = GENESIS, 1, 0, 0
     key: str | None = None
     trusted = _trusted_keys(session, public_key)
-    known: set[str] = set(trusted or ())
+    known: set[str] = set(trusted or ()) | ({public_key} if public_key else set())
     legacy_keys = [legacy_public_key(s) for s in legacy_secrets if s]
     heads = sorted(heads, key=lambda h: h["seq"])
     wanted = {h["seq"] for h in heads}
