@@ -46,6 +46,15 @@ def settings(tmp_path, monkeypatch):
     return settings
 
 
+@pytest.fixture
+def cli_env(settings) -> dict[str, str]:
+    """The environment of a ``wagehub`` process on this test's settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WAGEHUB_")}
+    env.update(WAGEHUB_VAR_DIR=settings["hub"]["var_dir"], WAGEHUB_BROKER_URL=settings["hub"]["broker_url"],
+               WAGEHUB_DATABASE_URL=settings["hub"]["database_url"])
+    return env
+
+
 def _reset_database(url: str) -> None:
     from sqlalchemy import text
 

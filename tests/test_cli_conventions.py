@@ -37,11 +37,8 @@ def logging_restored():
 
 
 @pytest.fixture
-def env(settings):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WAGEHUB_")}
-    env.update(WAGEHUB_VAR_DIR=settings["hub"]["var_dir"], WAGEHUB_BROKER_URL=settings["hub"]["broker_url"],
-               WAGEHUB_DATABASE_URL=settings["hub"]["database_url"])
-    return env
+def env(cli_env):
+    return cli_env
 
 
 def with_a_route_to_nowhere(env, tmp_path) -> dict:

@@ -4,7 +4,6 @@ alone is held, and ``wagehub tail`` says so and how to release it."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -66,11 +65,8 @@ def test_long_payloads_are_cut_and_no_personal_data_shows(demo_lines):
 
 
 @pytest.fixture
-def env(settings):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WAGEHUB_")}
-    env.update(WAGEHUB_VAR_DIR=settings["hub"]["var_dir"], WAGEHUB_BROKER_URL=settings["hub"]["broker_url"],
-               WAGEHUB_DATABASE_URL=settings["hub"]["database_url"])
-    return env
+def env(cli_env):
+    return cli_env
 
 
 def wagehub(env, *args):
@@ -97,24 +93,3 @@ def test_tail_names_the_messages_no_worker_has_taken(env, hub):
     assert wagehub(env, "send", "hrss", str(SAMPLES / "hrss-order.json")).returncode == 0
     tail = wagehub(env, "tail", "police")
     assert "1 message(s) wait on wagehub.in.hrss (1): no worker has taken them" in tail.stderr
-
-
-def test_by_hand_the_order_then_the_transfer_reach_the_police(env, hub):
-    """The README's commands, with a worker running as `./dev run` would."""
-    log = open(os.path.join(env["WAGEHUB_VAR_DIR"], "worker.log"), "wb")
-    worker = subprocess.Popen([sys.executable, "-m", "hub.cli", "worker"], env=env, stdout=log, stderr=log)
-    try:
-        for name in ("hrss-order.json", "hrss-transfer.json"):
-            assert wagehub(env, "send", "hrss", str(SAMPLES / name)).returncode == 0
-        out = ""
-        for _ in range(20):
-            out += wagehub(env, "tail", "police", "-n", "1").stdout
-            if "AJYS" in out:
-                break
-        assert "criminal_transfer AJYS from hrss" in out and "<YSBH>YS37010320230880</YSBH>" in out
-        again = wagehub(env, "tail", "police")
-        assert "1 message(s) were sent here before and have been read" in again.stderr
-    finally:
-        worker.terminate()
-        worker.wait(timeout=20)
-        log.close()
