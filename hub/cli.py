@@ -40,7 +40,8 @@ class _Main(click.Group):
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="wagehub", message="%(prog)s %(version)s")
-@click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING or ERROR.")
+@click.option("--log-level", default="INFO", show_default=True, envvar="WAGEHUB_LOG_LEVEL",
+              help="DEBUG, INFO, WARNING or ERROR.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               envvar="WAGEHUB_LOG_FORMAT", help="json: one JSON object a line (identity numbers and mobiles masked).")
 @click.option("-v", "--verbose", count=True,
