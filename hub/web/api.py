@@ -12,7 +12,7 @@ import binascii
 import datetime as dt
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +29,7 @@ from hub.store.models import AuditEntry, DeadLetter, Deadline, Escalation, Outbo
 from hub.transfers import STATUSES, transfer_numbers, transfer_view
 from hub.types import NativeMessage
 from hub.web.auth import require
-from schemas.validators import mask_id_number, mask_mobile
+from schemas.validators import mask_id_number, mask_mobile, mask_name
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -155,20 +155,24 @@ def parse_since(raw: str | None) -> dt.datetime | None:
 # -- personal data in responses -------------------------------------------------------------
 
 def mask_personal(data: Any) -> Any:
-    """Mask identity numbers and mobiles for roles without personal-data access."""
+    """Mask identity numbers, mobiles and the names of people (any object with an
+    ``id_number``: complainants, suspects, defendants) for roles without personal-data
+    access. Values already masked (a route's cut: ``139****0696``) are left as they are."""
     if isinstance(data, list):
         return [mask_personal(x) for x in data]
-    if isinstance(data, dict):
+    if isinstance(data, Mapping):
+        person = "id_number" in data
         out = {}
         for k, v in data.items():
-            if k == "id_number" and isinstance(v, str):
-                out[k] = mask_id_number(v)
-            elif k == "mobile" and isinstance(v, str):
-                out[k] = mask_mobile(v)
+            if isinstance(v, str) and "*" not in v and (k in MASKS or (person and k == "name")):
+                out[k] = MASKS.get(k, mask_name)(v)
             else:
                 out[k] = mask_personal(v)
         return out
     return data
+
+
+MASKS = {"id_number": mask_id_number, "mobile": mask_mobile}
 
 
 def sees_personal_data() -> bool:

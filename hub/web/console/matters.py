@@ -19,10 +19,10 @@ from hub import deadlines, matters
 from hub.errors import NotFound
 from hub.ids import BEIJING
 from hub.store.models import Deadline, Escalation, MatterKey, Outbox, Record, utcnow
-from hub.web.api import escalation_view, matter_view, sees_personal_data, visible_records
+from hub.web.api import escalation_view, mask_personal, matter_view, sees_personal_data, visible_records
 from hub.web.console import bp
 from hub.web.console.access import allow, hub
-from hub.web.console.display import flatten, mask_personal, summary
+from hub.web.console.display import flatten, summary
 
 USCC_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
 NUMBER_FIELDS = ("project_code", "clue_no", "case_no", "order_no", "transfer_no", "case_number", "mediation_no")
