@@ -21,9 +21,9 @@ def env(settings):
     return env
 
 
-def wagehub(env, *args, check=True, timeout=60):
+def wagehub(env, *args, check=True, timeout=60, input=None):
     proc = subprocess.run([sys.executable, "-m", "hub.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, input=input, stdin=None if input is not None else subprocess.DEVNULL)
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc
@@ -35,6 +35,15 @@ def test_tokens_create_prints_the_token_alone(env, hub):
     bad = wagehub(env, "tokens", "create", "--role", "root", check=False)
     assert bad.returncode == 2 and "role must be" in bad.stderr
     assert wagehub(env, "tokens", "revoke", out.strip()).stdout.strip() == "revoked"
+
+
+def test_a_token_for_one_of_several_senders_is_bound_to_it(env, hub):
+    unbound = wagehub(env, "tokens", "create", "--role", "agency:contractor", check=False)
+    assert unbound.returncode == 2 and "--sender" in unbound.stderr
+    bound = wagehub(env, "tokens", "create", "--role", "agency:contractor", "--sender", "91370103qeflcr639m")
+    assert bound.stdout.startswith("wht_")
+    stray = wagehub(env, "tokens", "create", "--role", "agency:hrss", "--sender", "X", check=False)
+    assert stray.returncode == 2 and "several senders" in stray.stderr
 
 
 def test_plugins_list_enable_disable(env, hub):
