@@ -95,6 +95,34 @@ def test_dead_letters_list_and_replay(env, hub):
     assert "replayed" in done.stdout
 
 
+def test_replaying_unsigned_bytes_needs_a_named_admin(env, settings):
+    from sqlalchemy import select
+
+    from hub.runtime import Hub
+    from hub.store.models import AuditEntry
+    from hub.types import NativeMessage
+    from hub.web.accounts import create_user
+
+    settings["plugins"] = {"hrss": {"key": "hrss-secret-key"}}
+    env["WAGEHUB_PLUGINS__HRSS__KEY"] = "hrss-secret-key"
+    hub = Hub(settings)
+    body = (SAMPLES / "hrss-clue.json").read_bytes()
+    [outcome] = hub.pipeline.process([NativeMessage("hrss", body, "unsigned-1", "application/json")])
+    dead = str(outcome.dead_letters[0])
+    still = wagehub(env, "dead-letters", "replay", dead, check=False)
+    assert still.returncode == 1 and "hmac-signature-missing" in still.stdout  # checked again
+    nameless = wagehub(env, "dead-letters", "replay", dead, "--accept-unsigned", "--reason", "phoned", check=False)
+    assert nameless.returncode == 2 and "by" in nameless.stderr
+    create_user(hub.store, "chen.admin", "admin", "a long enough password", min_length=12)
+    done = wagehub(env, "dead-letters", "replay", dead, "--accept-unsigned", "--by", "chen.admin",
+                   "--reason", "hrss confirmed the file by phone")
+    assert "replayed" in done.stdout
+    with hub.store.sessions() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "dead_letter.replay_unsigned")).one()
+    assert entry.actor == "user:chen.admin@cli" and entry.details["reason"] == "hrss confirmed the file by phone"
+    hub.shutdown()
+
+
 def test_db_upgrade_and_help(env):
     assert "database at head" in wagehub(env, "db", "upgrade").stdout
     assert "demo" in wagehub(env, "--help").stdout
