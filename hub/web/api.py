@@ -157,13 +157,14 @@ def parse_since(raw: str | None) -> dt.datetime | None:
 # -- personal data in responses -------------------------------------------------------------
 
 def mask_personal(data: Any) -> Any:
-    """Mask identity numbers, mobiles and the names of people (any object with an
-    ``id_number``: complainants, suspects, defendants) for roles without personal-data
-    access. Values already masked (a route's cut: ``139****0696``) are left as they are."""
+    """Mask identity numbers, mobiles and the names of people (an object with an
+    ``id_number`` and no USCC: complainants, suspects, defendants, workers, an individual
+    employer) for roles without personal-data access. Values already masked (a route's
+    cut: ``139****0696``) are left as they are."""
     if isinstance(data, list):
         return [mask_personal(x) for x in data]
     if isinstance(data, Mapping):
-        person = "id_number" in data
+        person = "id_number" in data and not data.get("uscc")
         out = {}
         for k, v in data.items():
             if isinstance(v, str) and "*" not in v and (k in MASKS or (person and k == "name")):
@@ -174,7 +175,7 @@ def mask_personal(data: Any) -> Any:
     return data
 
 
-MASKS = {"id_number": mask_id_number, "mobile": mask_mobile}
+MASKS = {"id_number": mask_id_number, "employer_id_number": mask_id_number, "mobile": mask_mobile}
 
 
 def sees_personal_data() -> bool:
