@@ -197,7 +197,8 @@ def visible_records(records: list[Record]) -> list[dict]:
             for record_id, payload in session.execute(
                     select(Outbox.record_id, Outbox.payload)
                     .where(Outbox.record_id.in_(routed_ids), Outbox.recipient == agency).order_by(Outbox.id)):
-                if for_sender(payload["record"]):
+                # (no record: pruned by retention, no longer shown to the agency)
+                if "record" in payload and for_sender(payload["record"]):
                     routed.setdefault(record_id, payload["record"])
     out = []
     for r in records:

@@ -122,7 +122,7 @@ def agency_view(matter_id: str, agency: str) -> dict | None:
         rows = _rows(session, live)
         deliveries = [d for d in session.scalars(select(Outbox).where(Outbox.matter_id == live,
                                                                        Outbox.recipient == agency)
-                                                 .order_by(Outbox.id)) if for_sender(d.payload["record"])]
+                                                 .order_by(Outbox.id)) if for_sender(d.payload.get("record") or {})]
         now = utcnow()
         steps = [deadlines.view(d, now) for d in session.scalars(
             select(Deadline).where(Deadline.matter_id == live, Deadline.owner == agency).order_by(Deadline.due_at))]
