@@ -255,7 +255,7 @@ def test_workers_sign_the_head_when_they_stop(hub, token):
 
 
 def test_a_chain_from_before_sequence_numbers_still_verifies_after_the_upgrade(settings):
-    """Migration 0003 numbers the old entries and keeps their hashes (hash version 1,
+    """Migration 0004 numbers the old entries and keeps their hashes (hash version 1,
     checked by the old rule, their checkpoints with the key the old hub derived from its
     secret); new entries follow on, and tampering with an old one is still found."""
     import datetime as dt
@@ -287,7 +287,7 @@ def test_a_chain_from_before_sequence_numbers_still_verifies_after_the_upgrade(s
         conn.execute(insert(before), rows)
     old.dispose()
 
-    hub = Hub(settings)  # migrates to 0003
+    hub = Hub(settings)  # migrates to the head
     try:
         result = hub.verify_audit()
         assert result["ok"] is True and result["entries"] == 4 and result["checkpoints"] == 1
