@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import stat
-import time
 from pathlib import Path
 
 from flask import Flask
@@ -26,14 +25,23 @@ def forged_cookie(secret: str, session: dict) -> str:
 
 
 def test_a_cookie_forged_with_the_published_secret_opens_nothing(hub, app, client):
+    """The session of a signed-in admin, signed again with the secret the project once
+    shipped, is not taken; signed with the hub's own (made on first start) it is."""
+    from flask import session
+
+    from hub.web.auth import Principal
+    from hub.web.console.access import start_session
+
     create_token(hub.store, "admin")
-    with hub.store.sessions() as session:
-        tid = session.scalars(select(ApiToken.id)).one()
-    admin = {"tid": tid, "role": "admin", "at": int(time.time()), "csrf": "x"}
-    client.set_cookie(app.config.get("SESSION_COOKIE_NAME", "session"), forged_cookie(keys.DEV_SECRET, admin))
+    with hub.store.sessions() as s:
+        tid = s.scalars(select(ApiToken.id)).one()
+    with app.test_request_context("/console/"):
+        start_session(Principal(role="admin", token_id=tid))
+        admin = dict(session)
+    name = app.config["SESSION_COOKIE_NAME"]
+    client.set_cookie(name, forged_cookie(keys.DEV_SECRET, admin))
     assert client.get("/console/plugins").status_code != 200
-    # the same cookie made with the hub's real secret does open it: the check above can fail
-    client.set_cookie(app.config.get("SESSION_COOKIE_NAME", "session"), forged_cookie(app.secret_key, admin))
+    client.set_cookie(name, forged_cookie(app.secret_key, admin))  # the check above can fail
     assert client.get("/console/plugins").status_code == 200
     assert app.secret_key == (Path(hub.settings["hub"]["var_dir"]) / "session-secret").read_text().strip()
 
