@@ -182,3 +182,21 @@ def scrape_or_none(url):
         return scrape(url)
     except OSError:
         return None
+
+
+def test_a_worker_sharing_a_metrics_directory_makes_it_or_says_why_not(env, hub, tmp_path):
+    shared = tmp_path / "not-yet" / "metrics"
+    port = free_port()
+    worker = subprocess.Popen([sys.executable, "-m", "hub.cli", "worker", "--metrics-port", str(port)],
+                              env={**env, "PROMETHEUS_MULTIPROC_DIR": str(shared)}, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        got = wait_for(lambda: scrape_or_none(f"http://127.0.0.1:{port}/metrics"), timeout=60, interval=0.2)
+    finally:
+        stop(worker)
+    assert list(shared.glob("histogram_*.db")) and got["wagehub_batch_seconds_count"] == 0
+    (tmp_path / "a-file").write_text("")
+    bad = subprocess.run([sys.executable, "-m", "hub.cli", "worker"], capture_output=True, text=True, timeout=60,
+                         env={**env, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "a-file" / "metrics")})
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert f"PROMETHEUS_MULTIPROC_DIR={tmp_path / 'a-file' / 'metrics'}: cannot make" in bad.stderr
