@@ -56,12 +56,11 @@ def documented_metrics() -> list[str]:
 
 
 @pytest.fixture
-def env(settings, tmp_path):
+def env(settings, cli_env):
     os.makedirs(settings["hub"]["var_dir"], exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WAGEHUB_", "PROMETHEUS_"))}
-    env.update(WAGEHUB_VAR_DIR=settings["hub"]["var_dir"], WAGEHUB_BROKER_URL=settings["hub"]["broker_url"],
-               WAGEHUB_DATABASE_URL=settings["hub"]["database_url"], WAGEHUB_LINKAGE__CHECK_EVERY="3600",
-               WAGEHUB_RELAY__BACKOFF_START="0.2", WAGEHUB_RELAY__BACKOFF_MAX="0.5")
+    env = {k: v for k, v in cli_env.items() if not k.startswith("PROMETHEUS_")}
+    env.update(WAGEHUB_LINKAGE__CHECK_EVERY="3600", WAGEHUB_RELAY__BACKOFF_START="0.2",
+               WAGEHUB_RELAY__BACKOFF_MAX="0.5")
     return env
 
 
