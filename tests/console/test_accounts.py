@@ -156,3 +156,25 @@ def test_usernames_are_plain_names(hub, username):
 
     with pytest.raises(BadRequest, match="username must be"):
         create_user(hub.store, username, "viewer", PASSWORD, min_length=12)
+
+
+def test_the_migration_keeps_the_tokens_made_before_it(settings):
+    """A store made before user accounts (revision 0002) upgrades in place: its tokens work."""
+    from sqlalchemy import text
+
+    from hub.app import create_app
+    from hub.runtime import Hub
+    from hub.store import Store
+    from hub.web.auth import hash_token
+
+    old = Store(settings["hub"]["database_url"])
+    old.upgrade("0002")
+    with old.session() as session:
+        session.execute(text("INSERT INTO api_tokens (token_hash, role, created_at) VALUES (:h, 'admin', :at)"),
+                        {"h": hash_token("wht_made-before"), "at": "2026-01-01 00:00:00"})
+    old.dispose()
+    hub = Hub(settings)  # migrates to head
+    client = create_app(hub=hub).test_client()
+    assert client.get("/api/v1/plugins", headers={"Authorization": "Bearer wht_made-before"}).status_code == 200
+    assert password_sign_in(client, "nobody", PASSWORD).status_code == 401  # the users table is there
+    hub.shutdown()
