@@ -17,7 +17,9 @@ from hub import retention
 from hub.store.models import AuditEntry, DeadLetter, Outbox, Record, utcnow
 from tests.conftest import count_rows, sample, wait_for
 
-LEGAL = {"criminal_transfer", "police_receipt", "police_decision", "linkage_decision", "court_judgment"}
+LEGAL = {"criminal_transfer", "police_receipt", "police_decision", "linkage_decision", "materials_request",
+         "reconsideration_request", "reconsideration_decision", "supervision_request", "supervision_opinion",
+         "court_judgment"}
 FIXED = sample("bad/hrss-bad-idcheck.json").replace(b"370103198212262340", b"37010319821226234X")
 
 
