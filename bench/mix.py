@@ -53,6 +53,8 @@ import throughput  # noqa: E402
 from bodies import RECEIPT, judgment, token_of  # noqa: E402
 from measure import services_cpu  # noqa: E402
 
+from schemas.validators import id_check_char  # noqa: E402
+
 HRSS = "application/json", "utf-8"
 CONTRACTOR_USCC = "91370103QEFLCR639M"
 CONTRACTOR_KEY = "bench-contractor-key"
@@ -67,9 +69,15 @@ def _hrss(kind: str, i: int, data: dict) -> tuple:
     return "hrss", json.dumps(doc, ensure_ascii=False).encode(), *HRSS, {}
 
 
+def _id_number(i: int) -> str:
+    """A complainant of their own for each clue (one complainant's clues would be one matter)."""
+    first17 = f"370103{1960 + i % 40}{1 + i % 12:02d}{1 + i % 28:02d}{i // 840 % 1000:03d}"
+    return first17 + id_check_char(first17)
+
+
 def clue(i: int, project: bool = False) -> tuple:
     data = {"clueNo": f"XSB{i:011d}", "channel": "01", "receivedTime": "20230522091000", "areaCode": "370103",
-            "complainant": {"name": "王春生", "idNo": "37010319821226234X", "mobile": "13923720696"},
+            "complainant": {"name": "王春生", "idNo": _id_number(i), "mobile": f"139{i % 10**8:08d}"},
             "employer": {"name": f"海岱建筑劳务有限公司{i % 997}", "creditCode": "91370103JURQ283F5B"},
             "workerCount": 24, "amountFen": 38284800, "periodFrom": "202301", "periodTo": "202304",
             "content": "工程完工后劳务公司拖欠工资"}

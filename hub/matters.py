@@ -38,6 +38,8 @@ OCCURRED_AT = {
     "supervision_opinion": "issued_at",
 }
 
+DUPLICATE_PAGE = 50  # a matter's clues read at a time by the duplicate check
+
 # Namespace of a link key -> the name of the number in refs.
 REF_NAMES = {
     "clue": "clue_no", "case": "case_no", "order": "order_no", "transfer": "transfer_no",
@@ -94,15 +96,17 @@ class Linker:
 
     :meth:`prefetch` reads every number of a batch in one query; the numbers and matters a
     batch adds wait in memory until :meth:`flush` inserts them in bulk. ``before_read`` is
-    called before any query that reads records (the caller flushes what it holds back), so
-    a query always sees the whole transaction. A concurrent writer that added the same
+    called before a merge (the caller flushes what it holds back), so it sees the whole
+    transaction; the duplicate check reads the records held back through ``held`` instead. A concurrent writer that added the same
     number first makes the insert fail on its primary key: the caller applies the batch
     again, and the number then joins its matter.
     """
 
-    def __init__(self, session: Session, before_read=None):
+    def __init__(self, session: Session, before_read=None, held=None):
         self.session = session
         self.before_read = before_read or self.flush
+        # held(matter_id, type): the records of the caller's transaction not yet written
+        self.held = held or (lambda matter_id, rtype: ())
         self.keys: dict[str, str | None] = {}  # key -> matter (None: known not to exist)
         self.numbers: dict[str, list[tuple[int, str]]] = {}  # matter -> its (seq, key), when all known
         self.new_matters: list[dict[str, Any]] = []
@@ -208,11 +212,22 @@ class Linker:
                 continue
             if key.startswith("person:"):
                 return matter_id
-            self.before_read()
-            for (other,) in self.session.execute(select(Record.data).where(Record.matter_id == matter_id,
-                                                                           Record.type == "clue")):
-                if duplicate_reason(other, record):
+            # This transaction's clues of the matter (held back, not flushed: a flush per clue
+            # would write a batch a row at a time), then the store's, latest first, a page at a
+            # time (an index seek): the first overlap ends the search, however big the matter.
+            if any(duplicate_reason(other, record) for other in self.held(matter_id, "clue")):
+                return matter_id
+            last = None
+            while True:
+                query = select(Record.seq, Record.data).where(Record.matter_id == matter_id, Record.type == "clue")
+                if last is not None:
+                    query = query.where(Record.seq < last)
+                rows = self.session.execute(query.order_by(Record.seq.desc()).limit(DUPLICATE_PAGE)).all()
+                if any(duplicate_reason(other, record) for _seq, other in rows):
                     return matter_id
+                if len(rows) < DUPLICATE_PAGE:
+                    break
+                last = rows[-1][0]
         return None
 
     def _oldest(self, matter_ids: list[str]) -> str:
