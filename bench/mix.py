@@ -75,9 +75,10 @@ def _id_number(i: int) -> str:
     return first17 + id_check_char(first17)
 
 
-def clue(i: int, project: bool = False) -> tuple:
+def clue(i: int, project: bool = False, one_complainant: bool = False) -> tuple:
     data = {"clueNo": f"XSB{i:011d}", "channel": "01", "receivedTime": "20230522091000", "areaCode": "370103",
-            "complainant": {"name": "王春生", "idNo": _id_number(i), "mobile": f"139{i % 10**8:08d}"},
+            "complainant": {"name": "王春生", "idNo": _id_number(0 if one_complainant else i),
+                            "mobile": f"139{i % 10**8:08d}"},
             "employer": {"name": f"海岱建筑劳务有限公司{i % 997}", "creditCode": "91370103JURQ283F5B"},
             "workerCount": 24, "amountFen": 38284800, "periodFrom": "202301", "periodTo": "202304",
             "content": "工程完工后劳务公司拖欠工资"}
@@ -152,6 +153,10 @@ PATHS = {  # name: (share of 100, body of message i)
     "ledger": (6, ledger),
 }
 assert sum(share for share, _ in PATHS.values()) == 100
+# Not in the mix: every clue from one complainant, so one matter whose deliveries wait in
+# line (bench/stall.py; the way a sample resent with new numbers behaves).
+ONE_COMPLAINANT = "clue+project, one complainant"
+OTHER_PATHS = {ONE_COMPLAINANT: lambda i: clue(i, project=True, one_complainant=True)}
 _ORDER = [name for name, (share, _) in PATHS.items() for _ in range(share)]
 
 
@@ -161,7 +166,8 @@ def path_of(i: int, only: str = "") -> str:
 
 
 def make(i: int, only: str = "") -> tuple:
-    return PATHS[path_of(i, only)][1](i)
+    path = path_of(i, only)
+    return OTHER_PATHS[path](i) if path in OTHER_PATHS else PATHS[path][1](i)
 
 
 # -- the far end: every out queue and the webhook -------------------------------------------------
@@ -169,25 +175,27 @@ def make(i: int, only: str = "") -> tuple:
 
 def _far_end(url: str, queues: list[str], port: int, base: int, expected: int, idle: float, ready, applied,
              done_at, got_count, received) -> None:
+    """Take every delivery (queues and webhook), counted once by its message id (a delivery
+    redelivered after a dropped connection is the same one); reconnects as an agency would."""
     from kombu import Consumer, Queue
 
     lock = threading.Lock()
-    got = 0
+    seen: set[str] = set()
     last = time.time()
 
-    def note(data: bytes) -> None:
-        nonlocal got, last
+    def note(message_id: str, data: bytes) -> None:
+        nonlocal last
         token = token_of(data)
         token = None if token is None else token - base
         with lock:
             last = time.time()
-            got += 1
+            seen.add(message_id)
             if token is not None and 0 <= token < len(received):
                 received[token] = last  # a message's latency is to its last delivery
 
     class Receiver(http.server.BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802  (http.server's name)
-            note(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+            note(self.headers.get("X-Wagehub-Message-Id", ""), self.rfile.read(int(self.headers.get("Content-Length") or 0)))
             self.send_response(200)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -200,36 +208,40 @@ def _far_end(url: str, queues: list[str], port: int, base: int, expected: int, i
 
     def on_message(message):
         body = message.body if isinstance(message.body, bytes) else bytes(message.body)
-        note(body)
+        note((message.properties or {}).get("message_id") or "", body)
         message.ack()
 
-    conn = throughput._connection(url)
-    channel = conn.channel()
-    channel.auto_decode = False
-    with Consumer(channel, queues=[Queue(q, no_declare=True) for q in queues], on_message=on_message,
-                  prefetch_count=200, accept=None):
-        ready.set()
-        while True:
-            try:
-                conn.drain_events(timeout=0.5)
-            except TimeoutError:
-                pass
-            with lock:
-                if expected and got >= expected:
-                    break
-                if applied.is_set() and time.time() - last > idle:  # every message applied, nothing more came
-                    break
+    def done() -> bool:
+        with lock:
+            return bool(expected and len(seen) >= expected) or (applied.is_set() and time.time() - last > idle)
+
+    while not done():
+        conn = throughput._connection(url)
+        try:
+            channel = conn.channel()
+            channel.auto_decode = False
+            with Consumer(channel, queues=[Queue(q, no_declare=True) for q in queues], on_message=on_message,
+                          prefetch_count=200, accept=None):
+                ready.set()
+                while not done():
+                    try:
+                        conn.drain_events(timeout=0.5)
+                    except TimeoutError:
+                        pass
+        except conn.connection_errors + conn.channel_errors:
+            time.sleep(0.5)  # the broker dropped us: take up again where the queue is
+        finally:
+            conn.release()
     done_at.value = last
-    got_count.value = got
+    got_count.value = len(seen)
     server.shutdown()
-    conn.release()
 
 
 def mix_flow(settings: dict, n: int, only: str = "", *, base: int = 0, rate: float = 0.0, expected: int = 0,
-             timeout: float = 900) -> dict:
+             timeout: float = 900, during=None) -> dict:
     """``n`` messages of one path (``only``) or of the mix, numbered from ``base``, through the
     running workers; the run ends when every message is applied (the inbox) and its deliveries
-    are in (``expected``, or none for 2 s)."""
+    are in (``expected``, or none for 2 s). ``during()`` is called a second after the first publish."""
     url = settings["hub"]["broker_url"]
     queues = [f"wagehub.out.{code}" for code in ("hrss", "police", "court", "union", "housing")]
     ctx = mp.get_context("spawn")
@@ -250,6 +262,8 @@ def mix_flow(settings: dict, n: int, only: str = "", *, base: int = 0, rate: flo
     inbox0 = _applied(settings)
     services0, workers0 = services_cpu(), settings["_workers_cpu"]()
     go.set()
+    if during is not None:
+        threading.Timer(1.0, during).start()
     publisher.join(timeout)
     if publisher.exitcode:
         far.kill()
@@ -341,8 +355,10 @@ def set_up_items(n: int, only: str, base: int) -> list[tuple]:
     return items
 
 
-def hub_run(broker_url: str, database_url: str, workers: int, runs: list[tuple[str, int, float, int]]) -> list[dict]:
-    """Fresh hub (``workers`` processes), projects loaded, then each ``(path, n, rate, expected)``."""
+def hub_run(broker_url: str, database_url: str, workers: int, runs: list[tuple[str, int, float, int]],
+            keep_log: bool = False, during=None) -> list[dict]:
+    """Fresh hub (``workers`` processes), projects loaded, then each ``(path, n, rate, expected)``;
+    with ``keep_log``, the last run's result carries the workers' log (``log``)."""
     var = tempfile.mkdtemp(prefix="wagehub-bench-mix-")
     settings = throughput.reset(broker_url, database_url, var)
     with socket.socket() as s:  # the webhook receiver's port: the workers are told it at start
@@ -359,10 +375,12 @@ def hub_run(broker_url: str, database_url: str, workers: int, runs: list[tuple[s
         for only, n, rate, expected in runs:
             _set_up(settings, set_up_items(n, only, base))
             throughput.purge_out(settings)
-            out.append(mix_flow(settings, n, only, base=base, rate=rate, expected=expected))
+            out.append(mix_flow(settings, n, only, base=base, rate=rate, expected=expected, during=during))
             base += n
     finally:
         throughput.stop_workers(procs)
+    if keep_log and out:
+        out[-1]["log"] = (Path(var) / "workers.log").read_text(errors="replace")
     return out
 
 
