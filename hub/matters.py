@@ -39,6 +39,9 @@ OCCURRED_AT = {
 }
 
 DUPLICATE_PAGE = 50  # a matter's clues read at a time by the duplicate check
+DELIVERY_REFS = 20
+"""The oldest numbers of each kind a delivery carries (``Delivery.refs``): a matter of
+thousands of complaints would otherwise put every clue number in every delivery."""
 
 # Namespace of a link key -> the name of the number in refs.
 REF_NAMES = {
@@ -109,6 +112,7 @@ class Linker:
         self.held = held or (lambda matter_id, rtype: ())
         self.keys: dict[str, str | None] = {}  # key -> matter (None: known not to exist)
         self.numbers: dict[str, list[tuple[int, str]]] = {}  # matter -> its (seq, key), when all known
+        self._refs: dict[str, tuple[list, int, dict[str, list[str]]]] = {}  # refs() of a matter's numbers
         self.new_matters: list[dict[str, Any]] = []
         self.new_keys: list[dict[str, Any]] = []
         self.bumped: set[str] = set()  # existing matters whose updated_at moves
@@ -186,10 +190,15 @@ class Linker:
         return matter_id
 
     def refs(self, matter_id: str) -> dict[str, list[str]]:
-        """The matter's numbers by kind (``case_no``: [...]), oldest first."""
+        """The matter's numbers by kind (``case_no``: [...]), oldest first, at most
+        :data:`DELIVERY_REFS` of each; worked out once while the matter's numbers stay as they are."""
         if matter_id not in self.numbers:
             self._load_numbers({matter_id})
-        return _refs_of(sorted(self.numbers[matter_id]))
+        numbers = self.numbers[matter_id]
+        cached = self._refs.get(matter_id)
+        if cached is None or cached[0] is not numbers or cached[1] != len(numbers):
+            cached = self._refs[matter_id] = (numbers, len(numbers), _refs_of(sorted(numbers), DELIVERY_REFS))
+        return cached[2]
 
     def flush(self) -> None:
         """Insert the matters and numbers held back, and move the touched matters' time."""
@@ -280,20 +289,23 @@ def resolve(session: Session, matter_id: str) -> str | None:
     return None
 
 
-def refs(session: Session, matter_id: str) -> dict[str, list[str]]:
-    """The matter's numbers by kind (``case_no``: [...]), oldest first."""
+def refs(session: Session, matter_id: str, per_kind: int | None = None) -> dict[str, list[str]]:
+    """The matter's numbers by kind (``case_no``: [...]), oldest first; at most ``per_kind``
+    of each (a delivery's: :data:`DELIVERY_REFS`)."""
     rows = session.execute(
         select(MatterKey.seq, MatterKey.key).where(MatterKey.matter_id == matter_id).order_by(MatterKey.seq, MatterKey.key)
     ).all()
-    return _refs_of(rows)
+    return _refs_of(rows, per_kind)
 
 
-def _refs_of(numbers) -> dict[str, list[str]]:
+def _refs_of(numbers, per_kind: int | None = None) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for _seq, key in numbers:
         ns, _, number = key.partition(":")
         if ns in REF_NAMES:  # not the duplicate-finding keys (a hashed person is no number to share)
-            out.setdefault(REF_NAMES[ns], []).append(number)
+            kind = out.setdefault(REF_NAMES[ns], [])
+            if per_kind is None or len(kind) < per_kind:
+                kind.append(number)
     return out
 
 

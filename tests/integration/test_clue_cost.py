@@ -105,3 +105,17 @@ def test_the_store_finds_a_rows_place_in_line_and_a_matters_record_by_index(hub)
         assert "ix_records_matter_type (matter_id=? AND type=?)" in plan, plan
     with hub.store.session() as session:
         assert waiting_behind(session, ["none"]) == set()
+
+
+def test_a_delivery_carries_the_oldest_numbers_of_its_matter_not_all(counted):
+    """A matter of thousands of complaints would put every clue number in every delivery."""
+    from hub.matters import DELIVERY_REFS
+    from hub.store.models import Outbox
+
+    hub, _ = counted
+    hub.pipeline.process([clue(i) for i in range(DELIVERY_REFS + 5)])
+    with hub.store.session() as session:
+        last = session.scalars(select(Outbox.payload).where(Outbox.recipient == "union").order_by(Outbox.id.desc())
+                               .limit(1)).one()
+    assert last["refs"]["clue_no"] == [f"XSCOST{i:08d}" for i in range(DELIVERY_REFS)]
+    assert last["record"]["clue_no"] == f"XSCOST{DELIVERY_REFS + 4:08d}"  # its own number, always
