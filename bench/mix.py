@@ -315,7 +315,7 @@ def _applied(settings: dict) -> int:
     if engine is None:
         from sqlalchemy import create_engine
 
-        engine = settings["_engine"] = create_engine(settings["hub"]["database_url"])
+        engine = settings["_engine"] = create_engine(settings["hub"]["database_url"], pool_pre_ping=True)
     with engine.connect() as db:
         return db.scalar(select(func.count()).select_from(Inbox))
 
