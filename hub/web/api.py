@@ -161,7 +161,7 @@ def mask_personal(data: Any) -> Any:
     if isinstance(data, dict):
         out = {}
         for k, v in data.items():
-            if k == "id_number" and isinstance(v, str):
+            if k in ("id_number", "employer_id_number") and isinstance(v, str):
                 out[k] = mask_id_number(v)
             elif k == "mobile" and isinstance(v, str):
                 out[k] = mask_mobile(v)
@@ -190,7 +190,8 @@ def visible_records(records: list[Record]) -> list[dict]:
             for record_id, payload in session.execute(
                     select(Outbox.record_id, Outbox.payload)
                     .where(Outbox.record_id.in_(routed_ids), Outbox.recipient == agency).order_by(Outbox.id)):
-                routed.setdefault(record_id, payload["record"])
+                if "record" in payload:  # else pruned (retention): no longer shown to the agency
+                    routed.setdefault(record_id, payload["record"])
     out = []
     for r in records:
         if r.source_agency == agency:
