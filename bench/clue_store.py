@@ -70,7 +70,7 @@ def fill(h, clues: int, say=print) -> float:
         for i in range(start, min(clues, start + CHUNK)):
             mid, no = f"mat_c{i:010d}", f"XSF{i:011d}"
             project = _project_code(i % PROJECTS)
-            uscc = f"91370103{i % 50_000:09d}X"
+            uscc = f"91370103{i:09d}X"  # an employer of its own: each employer-project key once
             matters.append({"id": mid, "created_at": now, "updated_at": now, "merged_into": None})
             person = hashlib.sha256(f"person-{i}".encode()).hexdigest()[:40]
             keys += [{"key": f"clue:{no}", "matter_id": mid, "seq": 3 * i},

@@ -26,8 +26,9 @@ the batch files' notices) is matched to its publish time for the latency figures
 
 A run publishes ``n`` messages (pipelined confirms, as an agency's client does) while a
 far-end process takes every delivery from every ``wagehub.out.*`` queue and the webhook
-receiver counts the contractor's POSTs; it ends at the last delivery (the count known
-from each path alone, or 5 s without one). msg/s is inbound messages over that time,
+receiver counts the contractor's POSTs; it ends at the last delivery (their number is
+known from the routes: ``DELIVERIES``), or after 60 s without one (a stall: the table says
+how many came). msg/s is inbound messages over that time,
 deliveries/s the deliveries; CPU is the workers' and the servers' per inbound message.
 """
 
@@ -133,6 +134,12 @@ def payroll(i: int) -> tuple:
     return "housing", data, "text/csv", "gb18030", {"x-wagehub-kind": "PAYROLL"}
 
 
+def shortfalls(i: int) -> int:
+    """Payroll ``i``'s rows paid less than due: each is a project-month of its own, one NOTICE."""
+    rows = [line.split(",") for line in payroll(i)[1].decode("gb18030").splitlines()[1:]]
+    return sum(int(r[6]) < int(r[5]) for r in rows)
+
+
 def ledger(i: int) -> tuple:
     from union_workbook import workbook
 
@@ -153,6 +160,11 @@ PATHS = {  # name: (share of 100, body of message i)
     "ledger": (6, ledger),
 }
 assert sum(share for share, _ in PATHS.values()) == 100
+DELIVERIES = {  # path: deliveries of message i, by the routes (a run waits for every one)
+    "clue+project": 3, "clue": 1, "case": 0, "order": 0, "transfer": 1, "receipt": 1,
+    "decision": 2,  # an opened case (JDLX 1): a NOTICE to hrss and a referral to the court
+    "judgment": 1, "payroll": shortfalls, "ledger": 10, "clue+project, one complainant": 3,
+}
 # Not in the mix: every clue from one complainant, so one matter whose deliveries wait in
 # line (bench/stall.py; the way a sample resent with new numbers behaves).
 ONE_COMPLAINANT = "clue+project, one complainant"
@@ -163,6 +175,11 @@ _ORDER = [name for name, (share, _) in PATHS.items() for _ in range(share)]
 def path_of(i: int, only: str = "") -> str:
     """The path of message ``i``: ``only``, or the mix's (the shares interleaved, fixed order)."""
     return only or _ORDER[(i * 37) % 100]  # 37 is prime to 100: every share spread over each hundred
+
+
+def deliveries(i: int, only: str = "") -> int:
+    expected = DELIVERIES[path_of(i, only)]
+    return expected(i) if callable(expected) else expected
 
 
 def make(i: int, only: str = "") -> tuple:
@@ -237,11 +254,13 @@ def _far_end(url: str, queues: list[str], port: int, base: int, expected: int, i
     server.shutdown()
 
 
-def mix_flow(settings: dict, n: int, only: str = "", *, base: int = 0, rate: float = 0.0, expected: int = 0,
+def mix_flow(settings: dict, n: int, only: str = "", *, base: int = 0, rate: float = 0.0,
              timeout: float = 900, during=None) -> dict:
     """``n`` messages of one path (``only``) or of the mix, numbered from ``base``, through the
-    running workers; the run ends when every message is applied (the inbox) and its deliveries
-    are in (``expected``, or none for 2 s). ``during()`` is called a second after the first publish."""
+    running workers; the run ends when every message is applied (the inbox) and every delivery
+    the routes make of them is in, or 60 s pass without one (a stall: the result says how many
+    came). ``during()`` is called a second after the first publish."""
+    expected = sum(deliveries(base + i, only) for i in range(n))
     url = settings["hub"]["broker_url"]
     queues = [f"wagehub.out.{code}" for code in ("hrss", "police", "court", "union", "housing")]
     ctx = mp.get_context("spawn")
@@ -250,7 +269,7 @@ def mix_flow(settings: dict, n: int, only: str = "", *, base: int = 0, rate: flo
     done_at, got = ctx.Value("d", 0.0, lock=False), ctx.Value("i", 0, lock=False)
     c_ready, p_ready, go, applied = ctx.Event(), ctx.Event(), ctx.Event(), ctx.Event()
     far = ctx.Process(target=_far_end, args=(url, queues, settings["_receiver_port"], base, expected,
-                                             60.0 if expected else 2.0, c_ready, applied, done_at, got, received))
+                                             60.0, c_ready, applied, done_at, got, received))
     far.start()
     if not c_ready.wait(60):
         raise SystemExit("the far end did not start")
@@ -283,7 +302,7 @@ def mix_flow(settings: dict, n: int, only: str = "", *, base: int = 0, rate: flo
     done_at.value = max(done_at.value, applied_at)
     first = min(t for t in sent if t)
     seconds = done_at.value - first
-    out = {"path": only or "mix", "messages": n, "deliveries": got.value, "seconds": round(seconds, 2),
+    out = {"path": only or "mix", "messages": n, "deliveries": got.value, "expected": expected, "seconds": round(seconds, 2),
            "per_s": round(n / seconds), "deliveries_per_s": round(got.value / seconds),
            "worker_cpu_ms_per_msg": round(1000 * (settings["_workers_cpu"]() - workers0) / n, 2),
            "services_cpu_ms_per_msg": round(1000 * (services_cpu() - services0) / n, 2)}
@@ -355,9 +374,9 @@ def set_up_items(n: int, only: str, base: int) -> list[tuple]:
     return items
 
 
-def hub_run(broker_url: str, database_url: str, workers: int, runs: list[tuple[str, int, float, int]],
+def hub_run(broker_url: str, database_url: str, workers: int, runs: list[tuple[str, int, float]],
             keep_log: bool = False, during=None) -> list[dict]:
-    """Fresh hub (``workers`` processes), projects loaded, then each ``(path, n, rate, expected)``;
+    """Fresh hub (``workers`` processes), projects loaded, then each ``(path, n, rate)``;
     with ``keep_log``, the last run's result carries the workers' log (``log``)."""
     var = tempfile.mkdtemp(prefix="wagehub-bench-mix-")
     settings = throughput.reset(broker_url, database_url, var)
@@ -372,10 +391,10 @@ def hub_run(broker_url: str, database_url: str, workers: int, runs: list[tuple[s
         _set_up(settings, [("housing", PROJECTS.encode("utf-8"), "text/csv", "utf-8", {"x-wagehub-kind": "PROJECT"})])
         settings["_workers_cpu"] = lambda: sum(throughput._process_cpu(p.pid) for p in procs)
         base = 0
-        for only, n, rate, expected in runs:
+        for only, n, rate in runs:
             _set_up(settings, set_up_items(n, only, base))
             throughput.purge_out(settings)
-            out.append(mix_flow(settings, n, only, base=base, rate=rate, expected=expected, during=during))
+            out.append(mix_flow(settings, n, only, base=base, rate=rate, during=during))
             base += n
     finally:
         throughput.stop_workers(procs)
@@ -406,16 +425,14 @@ def run(broker_url: str = "", database_url: str = "", n: int = 3000, per_path: i
     out["floor"] = throughput.floor_flow(throughput.reset(broker_url, database_url, tempfile.mkdtemp()), n, workers)
     if per_path:
         progress(f"each path alone, {per_path} messages each, {workers} workers")
-        out["paths"] = hub_run(broker_url, database_url, workers, [(p, per_path, 0.0, 0) for p in PATHS])
-    per_msg = {r["path"]: r["deliveries"] / r["messages"] for r in out.get("paths", [])}
-    expected = round(sum(per_msg.get(path_of(i), 0) for i in range(n))) if len(per_msg) == len(PATHS) else 0
-    progress(f"the mix, {n} messages ({expected or 'unknown'} deliveries expected)")
-    [out["mix"]] = hub_run(broker_url, database_url, workers, [("", n, 0.0, expected)])
+        out["paths"] = hub_run(broker_url, database_url, workers, [(p, per_path, 0.0) for p in PATHS])
+    progress(f"the mix, {n} messages")
+    [out["mix"]] = hub_run(broker_url, database_url, workers, [("", n, 0.0)])
     if latency_seconds:
         rate = max(1.0, out["mix"]["per_s"] / 2)
         count = max(200, int(rate * latency_seconds))
         progress(f"latency at {rate:.0f} msg/s (half the mix's rate), {count} messages")
-        [out["latency"]] = hub_run(broker_url, database_url, workers, [("", count, rate, 0)])
+        [out["latency"]] = hub_run(broker_url, database_url, workers, [("", count, rate)])
     return out
 
 
@@ -443,7 +460,11 @@ def table(results: list[dict]) -> str:
                          f"p95 {lat.get('p95_ms')} ms, p99 {lat.get('p99_ms')} ms (max {lat.get('max_ms')} ms; "
                          f"{lat.get('matched', 0)} of {lat['messages']} messages matched)")
         lines.append(f"{r['target']:<24}{r['workers']} hub workers, {r['workers']} floor forwarders; the mix "
-                     f"delivered {r['mix']['deliveries']:,} for {r['mix']['messages']:,} messages")
+                     f"delivered {r['mix']['deliveries']:,} of {r['mix']['expected']:,} for "
+                     f"{r['mix']['messages']:,} messages")
+        short = [p["path"] for p in r.get("paths", []) + [r["mix"]] if p["deliveries"] < p["expected"]]
+        if short:
+            lines.append(f"{r['target']:<24}DELIVERIES MISSING after 60 s without one: {', '.join(short)}")
     return "\n".join(lines)
 
 

@@ -72,7 +72,7 @@ def one_round(k: int, n: int, broker_url: str, database_url: str) -> dict:
     path = "clue+project, one complainant" if one_matter else "clue+project"
     started = time.time()
     try:
-        [r] = mix.hub_run(broker_url, database_url, 2, [(path, n, 0.0, 3 * n)], keep_log=True, during=drop)
+        [r] = mix.hub_run(broker_url, database_url, 2, [(path, n, 0.0)], keep_log=True, during=drop)
     finally:
         hog_stop.set()
         for h in hogs:
@@ -80,7 +80,7 @@ def one_round(k: int, n: int, broker_url: str, database_url: str) -> dict:
     log = r.pop("log", "")
     notable = [line for line in log.splitlines() if " WARNING " in line or " ERROR " in line or "Traceback" in line]
     return {"round": k, "disturbance": disturb + (f" ({closed[0]} closed)" if closed else ""),
-            "one matter": one_matter, "expected": 3 * n, "delivered": r["deliveries"],
+            "one matter": one_matter, "expected": r["expected"], "delivered": r["deliveries"],
             "seconds": round(time.time() - started, 1), "log": notable}
 
 
