@@ -182,11 +182,6 @@ def _end_of(value: Any) -> dt.datetime | None:
     return _end_of_day(t.date()) if isinstance(value, str) and len(value) == 10 else t
 
 
-def _arrived(record: Mapping[str, Any]) -> dt.datetime | None:
-    """When the hub took the record in (its own clock), else when it was received."""
-    return when(record.get("accepted_at")) or when(record.get("received_at"))
-
-
 @dataclass
 class _Round:
     """One sending of a transfer to the police (round 1, then each resubmission, 补充移送)."""
@@ -266,7 +261,7 @@ def matter_ends(records: Iterable[Mapping[str, Any]]) -> list[tuple[dt.datetime,
             t, reason = when(r["paid_on"]), "wages paid in full (payment reported as full)"
         elif r["type"] == "mediation_result" and r.get("amount_agreed") is not None \
                 and r.get("amount_paid") is not None and Decimal(r["amount_paid"]) >= Decimal(r["amount_agreed"]) > 0:
-            t, reason = _arrived(r), "wages paid in full: the mediation agreement was paid"
+            t, reason = when(r["mediated_on"]), "wages paid in full: the mediation agreement was paid"
         elif r["type"] == "contractor_reply" and r.get("outcome") == "settled":
             t, reason = when(r["replied_at"]), "wages paid in full: the general contractor settled"
         elif r["type"] == "case" and r.get("status") == "closed":
@@ -388,7 +383,7 @@ def compute(records: list[dict[str, Any]], limits: Mapping[str, Mapping[str, Any
         agreed = next((m for m in mine if m.get("pay_by") and m.get("amount_agreed") is not None
                        and m["outcome"] in ("agreed", "partial")), None)
         if agreed is not None:
-            paid = _earliest(_arrived(m) for m in mine if m.get("amount_paid") is not None
+            paid = _earliest(when(m["mediated_on"]) for m in mine if m.get("amount_paid") is not None
                              and Decimal(m["amount_paid"]) >= Decimal(m["amount_agreed"]))
             add("mediation_pay", number, when(agreed["mediated_on"]), due=_end_of(agreed["pay_by"]), done=paid)
 
@@ -426,7 +421,7 @@ def compute(records: list[dict[str, Any]], limits: Mapping[str, Mapping[str, Any
                 add("reconsideration_request", number, declined, key=f"reconsideration_request:{number}{key}",
                     done=when(rnd.reconsider["requested_on"]) if rnd.reconsider else None)
             if rnd.reconsider is not None:
-                add("reconsideration_answer", number, _arrived(rnd.reconsider),
+                add("reconsideration_answer", number, when(rnd.reconsider["requested_on"]),
                     key=f"reconsideration_answer:{number}{key}",
                     done=when(rnd.answer["decided_at"]) if rnd.answer else None)
             if rnd.answer is not None and rnd.answer["decision"] == "upheld":
@@ -448,7 +443,8 @@ def _sent(transfer: Mapping[str, Any] | None, hold: Mapping[str, Any] | None) ->
     if transfer is None:
         return None, False
     if hold is None or hold.get("status") == "passed":
-        return _arrived(transfer), False
+        # straight on to the police: sent the day labour inspection dated it
+        return when(transfer["transferred_on"]), False
     if hold.get("status") == "released":
         return when(hold.get("decided_at")), False
     return None, hold.get("status") == "returned"

@@ -94,8 +94,9 @@ def test_the_sample_matter_shows_every_step_with_its_deadline(hub, client, token
     assert view["reconciliation"]["claimed"] == "382848.00" and view["reconciliation"]["review"] is False
     transfer = client.get(f"/api/v1/transfers/{FACTS['transfer_no']}", headers=token("linkage")).json
     assert transfer["status"] == "opened" and transfer["dossier"]["status"] == "passed"
-    assert {s["rule"] for s in transfer["steps"]} >= {"police_decide", "police_request_materials",
+    assert {s["rule"] for s in transfer["steps"]} >= {"police_decide", "transfer_approve", "transfer_handover",
                                                       "handover_after_opening", "order_due"}
+    assert "police_request_materials" not in {s["rule"] for s in transfer["steps"]}  # nothing was asked
     overdue = client.get("/api/v1/transfers?overdue=true", headers=token("linkage")).json["items"]
     assert [t["transfer_no"] for t in overdue] == [FACTS["transfer_no"]]
     assert client.get("/api/v1/transfers?district=370202", headers=token("linkage")).json["items"] == []
