@@ -244,6 +244,7 @@ def _requested_at(materials: Mapping[str, Any]) -> dt.datetime | None:
 
 PAID = "paid"
 CLOSED = "closed"
+COURT = "court"  # the court's enforcement ended it: the criminal case is over too
 
 
 def matter_ends(records: Iterable[Mapping[str, Any]]) -> list[tuple[dt.datetime, str, str]]:
@@ -254,9 +255,9 @@ def matter_ends(records: Iterable[Mapping[str, Any]]) -> list[tuple[dt.datetime,
     for r in records:
         t, kind, reason = None, PAID, None
         if r["type"] == "court_enforcement" and r.get("status") == "paid":
-            t, reason = when(r["updated_on"]), "wages paid in full: court enforcement paid"
+            t, kind, reason = when(r["updated_on"]), COURT, "wages paid in full: court enforcement paid"
         elif r["type"] == "court_enforcement" and r.get("status") == "terminated":
-            t, kind, reason = when(r["updated_on"]), CLOSED, "court enforcement ended (terminated)"
+            t, kind, reason = when(r["updated_on"]), COURT, "court enforcement ended (terminated)"
         elif r["type"] == "wage_payment" and r.get("full"):
             t, reason = when(r["paid_on"]), "wages paid in full (payment reported as full)"
         elif r["type"] == "mediation_result" and r.get("amount_agreed") is not None \
@@ -299,7 +300,7 @@ def _apply_ends(out: list[Due], records: list[Mapping[str, Any]], linkage: Mappi
         for t, kind, reason in ends:
             if life is not None and t <= life:
                 continue
-            if spare_criminal and d.rule in CRIMINAL_RULES and not reason.startswith("court"):
+            if spare_criminal and d.rule in CRIMINAL_RULES and kind != COURT:
                 continue
             d.moot, d.moot_at = reason, t
             break

@@ -251,12 +251,38 @@ def matter_records(session: Session, matter_id: str) -> list[dict[str, Any]]:
                                           .order_by(Record.occurred_at, Record.seq)).all()]
 
 
+NOTICE_KINDS = {"held": "DOSSIER_HELD", "released": "DOSSIER_RELEASED", "returned": "TRANSFER_RETURNED"}
+
+
+def decision_notice(record: Mapping[str, Any], matter_id: str, decision: str, result: Mapping[str, Any],
+                    reason: str | None = None) -> dict[str, Any]:
+    """The outbox row telling the agency that made a transfer what became of its dossier
+    (``linkage_decision``: held with what is missing, released, returned with the reasons)."""
+    from hub.ids import iso, new_id, now_beijing
+    from hub.store.models import utcnow
+
+    missing = result.get("missing", [])
+    now = utcnow()
+    return {
+        "message_id": new_id("out"), "record_id": record["record_id"], "record_type": "linkage_decision",
+        "source_agency": "hub", "matter_id": matter_id, "recipient": record["source_agency"], "kind": "NOTICE",
+        "route": f"linkage-{decision}", "status": "pending", "attempts": 0, "next_attempt_at": now,
+        "created_at": now, "claimed_until": None,
+        "payload": {"record": {"type": "linkage_decision", "transfer_no": record["transfer_no"],
+                               "case_no": record["case_no"], "decision": decision, "reason": reason,
+                               "missing": [m["item"] for m in missing],
+                               "missing_details": [m["detail"] for m in missing]},
+                    "refs": {"transfer_no": [record["transfer_no"]], "case_no": [record["case_no"]]},
+                    "params": {"notice_kind": NOTICE_KINDS[decision]}, "created_at": iso(now_beijing())},
+    }
+
+
 def decide(pipeline, transfer_no: str, decision: str, actor: str, reason: str | None = None) -> dict[str, Any]:
     """The linkage office releases a held transfer to the police, or returns it to labour
-    inspection with its reasons. Recorded in the audit log; returns the hold's view."""
+    inspection with its reasons. Recorded in the audit log, and told to the agency that
+    made the transfer; returns the hold's view."""
     from hub import audit
     from hub.errors import Conflict, NotFound
-    from hub.ids import iso, new_id, now_beijing
     from hub.store.models import Outbox, utcnow
 
     if decision not in ("release", "return"):
@@ -270,22 +296,10 @@ def decide(pipeline, transfer_no: str, decision: str, actor: str, reason: str | 
         record = session.scalars(select(Record).where(Record.record_id == hold.record_id)).one().data
         hold.status = "released" if decision == "release" else "returned"
         hold.decided_by, hold.decided_at, hold.reason = actor, utcnow(), reason
+        recipients = {record["source_agency"]}  # told either way
         if decision == "release":
-            recipients = pipeline.release(session, record)
-        else:
-            missing = hold.missing.get("missing", [])
-            recipients = {record["source_agency"]}  # back to the agency that made the transfer
-            session.add(Outbox(
-                message_id=new_id("out"), record_id=record["record_id"], record_type="linkage_decision",
-                source_agency="hub", matter_id=hold.matter_id, recipient=record["source_agency"], kind="NOTICE",
-                route="linkage-return",
-                payload={"record": {"type": "linkage_decision", "transfer_no": transfer_no, "case_no": record["case_no"],
-                                    "decision": "returned", "reason": reason,
-                                    "missing": [m["item"] for m in missing],
-                                    "missing_details": [m["detail"] for m in missing]},
-                         "refs": {"transfer_no": [transfer_no], "case_no": [record["case_no"]]},
-                         "params": {"notice_kind": "TRANSFER_RETURNED"}, "created_at": iso(now_beijing())},
-            ))
+            recipients |= pipeline.release(session, record)
+        session.add(Outbox(**decision_notice(record, hold.matter_id, hold.status, hold.missing, reason)))
         audit.append(session, actor, f"transfer.{hold.status}", transfer_no,
                      {"record_id": hold.record_id, "reason": reason})
         view = hold_view(hold)

@@ -655,7 +655,7 @@ class Pipeline:
             if route.hold == "dossier" and not released:
                 if dossier_ok is None:
                     unit.flush()
-                    dossier_ok = self._dossier_passes(session, record, matter_id)
+                    dossier_ok = self._dossier_passes(session, record, matter_id, written)
                 if not dossier_ok:
                     continue
             if refs is None:
@@ -771,11 +771,14 @@ class Pipeline:
                 audit.append(session, "hub", "transfer.released", hold.transfer_no,
                              {"record_id": hold.record_id, "reason": hold.reason})
                 rows = self._route(unit, {**record, "matter_id": hold.matter_id}, hold.matter_id, released=True)
-                recipients.update(row["recipient"] for row in rows)
+                unit.outbox.append(linkage.decision_notice(record, hold.matter_id, "released", result, hold.reason))
+                recipients.update(row["recipient"] for row in [*rows, unit.outbox[-1]])
         unit.flush()
         return recipients
 
-    def _dossier_passes(self, session, record: dict[str, Any], matter_id: str) -> bool:
+    def _dossier_passes(self, session, record: dict[str, Any], matter_id: str, held: list[dict[str, Any]]) -> bool:
+        """Check a transfer's dossier and keep the result; a held one is told to the agency
+        that made it (a row appended to ``held``)."""
         related = [r for r in linkage.matter_records(session, matter_id) if r["record_id"] != record["record_id"]]
         result = linkage.check_dossier(record, related, self.settings["linkage"])
         status = "passed" if result["complete"] else "held"
@@ -792,6 +795,7 @@ class Pipeline:
         if status == "held":
             log.info("transfer %s held for the linkage office: %s", record["transfer_no"],
                      ", ".join(m["item"] for m in result["missing"]))
+            held.append(linkage.decision_notice(record, matter_id, "held", result))
         return result["complete"]
 
     def release(self, session, record: dict[str, Any]) -> set[str]:

@@ -233,8 +233,11 @@ def test_a_matter_shows_every_agency_in_time_order_with_who_owes_the_next_step(c
     assert [t for t in types if t in builtin] == builtin  # in time order (other plugins may add records)
     times = re.findall(r'<p class="when">([^<]+)</p>', page.split('id="timeline"')[1])
     assert times == sorted(times)
-    steps = rows_of(page, "next-steps")
-    assert steps and "逾期 overdue" in steps[0] and "人社" in steps[0]
+    # the court's enforcement was paid: nothing is left to chase, every open step is moot, with why
+    assert rows_of(page, "next-steps") == []
+    every = rows_of(page, "steps")
+    assert every and "逾期 overdue" not in page.split('id="steps"')[1]
+    assert any("无需办理 moot" in row and "court enforcement paid" in row for row in every)
     assert FACTS["complainant_id"] in page  # the linkage office sees personal data
     assert f'href="/console/transfers/{FACTS["transfer_no"]}"' in page
 
@@ -278,10 +281,12 @@ def test_an_agency_sees_only_its_share_of_a_matter(console, loaded, app, hub):
 def test_transfers_board_lists_overdue_first_and_filters(console, loaded):
     linkage = console("linkage")
     page = linkage.get("/console/transfers").text
+    # the sample transfer is closed (its enforcement paid): none of its steps is overdue any more
     assert re.findall(r'data-transfer="([^"]+)" data-overdue="(true|false)"', page) == [
-        (FACTS["transfer_no"], "true"), (SECOND["transfer_no"], "false")]
-    assert '<tr class="overdue"' in page
-    assert re.findall(r'data-transfer="([^"]+)"', linkage.get("/console/transfers?overdue=1").text) == \
+        (SECOND["transfer_no"], "false"), (FACTS["transfer_no"], "false")]
+    assert '<tr class="overdue"' not in page
+    assert re.findall(r'data-transfer="([^"]+)"', linkage.get("/console/transfers?overdue=1").text) == []
+    assert re.findall(r'data-transfer="([^"]+)"', linkage.get("/console/transfers?status=closed").text) == \
         [FACTS["transfer_no"]]
     assert re.findall(r'data-transfer="([^"]+)"', linkage.get("/console/transfers?status=held").text) == \
         [SECOND["transfer_no"]]
@@ -296,8 +301,8 @@ def test_transfers_export_as_xlsx(console, loaded):
     assert re.match(r'attachment; filename="transfers-\d{8}-\d{4}\.xlsx"', response.headers["Content-Disposition"])
     values = [list(r) for r in load_workbook(io.BytesIO(response.data))["移送看板"].iter_rows(values_only=True)]
     assert values[0][0] == "移送编号 transfer_no"
-    assert [v[0] for v in values[1:]] == [FACTS["transfer_no"], SECOND["transfer_no"]]
-    assert values[1][2] == "是 yes" and float(values[1][9]) == 382848.0
+    assert [v[0] for v in values[1:]] == [SECOND["transfer_no"], FACTS["transfer_no"]]
+    assert values[2][2] == "否 no" and float(values[2][9]) == 382848.0  # closed: nothing overdue
 
 
 def test_transfers_export_neutralises_formulas():

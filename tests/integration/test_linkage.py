@@ -72,7 +72,10 @@ def test_a_returned_dossier_goes_back_to_labour_inspection_with_the_reasons(hub,
     resp = client.post(f"/api/v1/transfers/{FACTS['transfer_no']}/return", headers=linkage,
                        json={"reason": "已履行责令支付，不构成拒不支付"})
     assert resp.json["status"] == "returned"
-    notices = [json.loads(m.raw)["data"] for m in agency.receive("hrss", 1)]
+    # labour inspection heard first that its dossier was held, with what was missing, then why it came back
+    notices = [json.loads(m.raw)["data"] for m in agency.receive("hrss", 2)]
+    assert [n["kind"] for n in notices] == ["DOSSIER_HELD", "TRANSFER_RETURNED"]
+    assert notices[0]["record"]["missing"] == ["order.unpaid"]
     returned = next(n for n in notices if n["kind"] == "TRANSFER_RETURNED")
     assert returned["record"]["missing"] == ["order.unpaid"] and returned["refs"]["transferNo"] == FACTS["transfer_no"]
     assert client.get(f"/api/v1/transfers/{FACTS['transfer_no']}", headers=linkage).json["status"] == "returned"
