@@ -95,6 +95,7 @@ import pytest
 from hub import hookspecs
 from hub.errors import InvalidMessage, SettingsError
 from hub.matters import REF_NAMES
+from hub.pipeline import schema_refusal
 from hub.routes import ALWAYS, Route, RouteSchema, get_path, load_routes
 from hub.types import AgencyInfo, Delivery, NativeMessage, Parsed, Rejected, Rendered, Sample
 from schemas import PERSONAL_FIELDS, RECORD_SCHEMAS, SCHEMAS, RecordInvalid, normalise_record
@@ -449,10 +450,9 @@ def _log_text(record: logging.LogRecord) -> str:
 
 def _as_routes(routes: Any, agency: str) -> list[Route]:
     if routes is None:
-        from hub.config import CONFIG_DIR
+        from hub.config import load_settings, routes_path
 
-        default = CONFIG_DIR / "routes.toml"
-        routes = default if default.is_file() else []
+        routes = routes_path(load_settings())
     if isinstance(routes, (str, Path)):
         loaded = load_routes(Path(routes))
     else:
@@ -479,7 +479,7 @@ class Conformance:
     ``plugin``: the module (or object) registered under the ``wagehub`` entry-point group.
     ``settings``: its settings (``[plugins.<code>]``) for the tests.
     ``routes``: routes that hand records to the plugin, as a routes.toml path or a list of
-    ``[[routes]]`` tables; None: those of the hub's ``config/routes.toml`` naming its agency.
+    ``[[routes]]`` tables; None: those of the hub's routes file (``hub.routes_file``) naming its agency.
     ``records``: canonical records by type (a record or a list) for the route types the
     plugin does not read itself; ``related``: records by type that routes' ``extra``
     fields are joined from (default: the first of that type among the records).
@@ -733,8 +733,8 @@ class Conformance:
             elif isinstance(item, Parsed):
                 try:
                     canonical(self.code, item)
-                except RecordInvalid as exc:
-                    reasons.append((str(exc), exc.field))
+                except RecordInvalid as exc:  # worded as the hub words it: the agency's field names
+                    reasons.append(schema_refusal(exc, item.fields))
         return reasons, None
 
     def check_bad_samples(self) -> None:

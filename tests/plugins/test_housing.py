@@ -74,7 +74,7 @@ def test_registers_with_the_hub_specs():
     pm.check_pending()
     (info,) = pm.hook.register_agency()
     assert info.code == "housing"
-    assert set(info.kinds_in) == {"PROJECT", "PAYROLL"} and info.kinds_out == ("ASSIGNMENT",)
+    assert set(info.kinds_in) == {"PROJECT", "PAYROLL", "ANSWER"} and info.kinds_out == ("ASSIGNMENT", "REMINDER")
     assert info.schema_version == "1" and "key" in info.secret_settings
     assert info.settings_schema.load({}) == {"key": None}
     with pytest.raises(ma.ValidationError, match="Unknown field"):
@@ -94,7 +94,11 @@ def test_samples_are_shipped_and_dated_by_their_business_time():
     assert project.at == f"{started}T00:00:00+08:00"
     rows = list(csv.DictReader(io.StringIO(PAYROLL_CSV.decode("gb18030"))))
     assert payroll.at == f"{max(r['发放日期'] for r in rows)}T00:00:00+08:00"
-    assert all(s.content_type == "text/csv" and not s.bad for s in samples.values())
+    assert all(s.content_type == "text/csv" for s in samples.values())
+    assert {name for name, s in samples.items() if s.bad} == {"housing-answer-bad-result.csv"}
+    answer = samples["housing-answer.csv"]
+    [parsed] = parse(answer.body, answer.content_encoding, answer.kind)
+    assert answer.at == f"{canonical(parsed)['answered_on']}T00:00:00+08:00"
 
 
 # -- PROJECT --------------------------------------------------------------------------------------

@@ -61,8 +61,8 @@ def refusal(running_hub, text: str):
 def test_register_agency():
     info = police.register_agency()
     assert info.code == "police"
-    assert set(info.kinds_in) == {"AJJS", "LAJD"}
-    assert info.kinds_out == ("AJYS",)
+    assert set(info.kinds_in) == {"AJJS", "LAJD", "FYJD", "BCCL"}
+    assert set(info.kinds_out) == {"AJYS", "BCYS", "FYSQ", "ZFQK", "CBTZ"}
     assert info.schema_version == "1"
     assert "key" in info.secret_settings
     schema = info.settings_schema
@@ -287,29 +287,35 @@ def test_no_value_in_a_reason():
 
 
 def test_samples_are_shipped_in_the_package():
-    assert set(GOOD) == {"police-receipt.xml", "police-decision.xml"}
-    assert {n for n, s in SAMPLES.items() if s.bad} == {"police-dtd.xml", "police-missing-ysbh.xml"}
+    assert set(GOOD) == {"police-receipt.xml", "police-decision.xml", "police-materials.xml",
+                         "police-decision-declined.xml", "police-reconsideration.xml"}
+    assert {n for n, s in SAMPLES.items() if s.bad} == {"police-dtd.xml", "police-missing-ysbh.xml",
+                                                        "police-fyjd-no-case-number.xml",
+                                                        "police-bccl-no-materials.xml"}
     assert all(s.content_type == "application/xml" for s in SAMPLES.values())
 
 
-@pytest.mark.parametrize("name", ["police-dtd.xml", "police-missing-ysbh.xml"])
-def test_bad_samples_are_refused_with_their_reason(name):
+@pytest.mark.parametrize("name", sorted(name for name, s in SAMPLES.items() if s.bad))
+def test_bad_samples_are_refused_with_their_reason(running_hub, name):
+    """Each bad sample is dead-lettered whole, the reason naming the police's tag and the rule."""
     sample = SAMPLES[name]
     assert sample.bad and sample.reason
-    with pytest.raises((hub.InvalidMessage, schemas.RecordInvalid)) as exc:
-        for parsed in parse(sample.body, content_encoding=sample.content_encoding):
-            canonical(parsed)
-    said = f"{exc.value} {getattr(exc.value, 'field', '')} {getattr(exc.value, 'rule', '')}"
-    assert sample.reason.lower() in said.lower()
+    failure = refused_whole(running_hub, "police", sample.body, sample.content_type, sample.content_encoding)
+    assert sample.reason.lower() in f"{failure.reason} {failure.field} {failure.rule}".lower()
+    assert "(rule: " in failure.reason
 
 
 def test_sample_times_are_business_times_and_order_the_whole_matter():
     for sample in GOOD.values():
         rec = canonical(parse(sample.body, content_encoding=sample.content_encoding)[0])
-        assert sample.at == rec["received_at" if rec["type"] == "police_receipt" else "decided_at"]
+        at = {"police_receipt": "received_at", "materials_request": "requested_at"}.get(rec["type"], "decided_at")
+        assert sample.at == rec[at]
     everything = [s for s in [*hrss.register_samples(), *police.register_samples()] if not s.bad]
     ordered = [s.kind for s in sorted(everything, key=lambda s: s.at)]
-    assert ordered == ["CLUE", "CASE_STATUS", "PAY_ORDER", "TRANSFER", "AJJS", "LAJD"]
+    # the first matter: received, materials asked for, the dossier sent again, opened; the
+    # individual employer's: ordered, transferred, declined, reconsidered, supervision asked
+    assert ordered == ["CLUE", "CASE_STATUS", "PAY_ORDER", "TRANSFER", "AJJS", "BCCL", "TRANSFER", "LAJD",
+                       "PAY_ORDER", "PAYMENT", "TRANSFER", "LAJD", "RECONSIDER", "FYJD", "SUPERVISE", "EXTENSION"]
 
 
 # --- render_record: AJYS -----------------------------------------------------------------
