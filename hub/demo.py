@@ -4,7 +4,7 @@ Every installed plugin's sample messages are published as their agency would, in
 order the events happened; the hub's workers run in this process, and a small webhook
 receiver on 127.0.0.1 plays the agencies that have no queue; then the matter's timeline,
 what each agency received, and the dead letters of the bad samples are printed. Last,
-two criminal transfers (``config/demo-stories.toml``) are followed step by step: one
+two criminal transfers (``hub/defaults/demo-stories.toml``) are followed step by step: one
 resubmitted after the police asked for materials, one reconsidered after a decline.
 """
 
@@ -81,8 +81,7 @@ def _tell_stories(hub, settings, timeout: float) -> list[tuple[dict, dict]] | No
     returns each story with its transfer as the API shows it (None: timed out)."""
     from hub.transfers import transfer_view
 
-    with open(CONFIG_DIR / "demo-stories.toml", "rb") as fh:
-        stories = tomllib.load(fh)["stories"]
+    stories = tomllib.loads((DEFAULTS / "demo-stories.toml").read_text(encoding="utf-8"))["stories"]
     out = []
     for story in stories:
         for i, message in enumerate(story["messages"]):

@@ -314,6 +314,33 @@ def _linkage_only(hub, result):
     assert not [o for o in sent if o.payload["record"]["rule"] == "linkage_decide"]
 
 
+def _answered(hub, result):
+    assert result["steps"][f"housing_answer:{CLUE}"]["status"] == "met"
+    assert result["outcomes"][-1].status == "accepted"
+
+
+def answer(result: str = "已解决") -> Callable[[Any], NativeMessage]:
+    """The construction department's answer, quoting the number the hub gave its assignment."""
+    def build(hub) -> NativeMessage:
+        with hub.store.sessions() as session:
+            sent = session.scalars(select(Outbox.message_id).where(Outbox.recipient == "housing",
+                                                                   Outbox.record_type == "clue")).first()
+        return housing("ANSWER", "交办编号,答复日期,处理结果,已支付金额(元),备注",
+                       f"{sent or 'out_unknown'},2023-05-30,{result},0,已督促总包清偿")
+    return build
+
+
+def _reminder(hub, result):
+    scheduler.escalate(hub, NOW)
+    with hub.store.sessions() as session:
+        [row] = session.scalars(select(Outbox).where(Outbox.record_type == "escalation",
+                                                     Outbox.recipient == "housing"))
+        assigned = session.scalars(select(Outbox.message_id).where(Outbox.recipient == "housing",
+                                                                   Outbox.record_type == "clue")).one()
+    assert row.kind == "REMINDER" and row.payload["record"]["assignment_no"] == assigned
+    assert row.payload["record"]["clue_no"] == CLUE
+
+
 def _recheck_current(hub, result):
     assert [m["item"] for m in result["view"]["dossier"]["missing"]] == ["evidence.E03"]
 
@@ -455,6 +482,15 @@ CASES = [
     Legal("a_paid_mediation_agreement_ends_the_matter", "劳动争议调解仲裁法 Art. 15",
           lambda: [clue(), case(), mediation("0"), mediation("382848")], no_overdue=True,
           steps={"mediation_pay:TJ3701032023L01": "met"}),
+    # the construction department's answer (三交办)
+    Legal("the_housing_answer_closes_the_assignment", "city practice (三交办)",
+          lambda: [clue(), answer()], check=_answered),
+    Legal("an_answer_in_progress_leaves_the_assignment_open", "city practice (三交办)",
+          lambda: [clue(), answer("处理中")], steps={f"housing_answer:{CLUE}": "overdue"}),
+    Legal("an_answer_to_an_assignment_never_sent_is_refused", "city practice (三交办)",
+          lambda: [clue(project=None), answer()], refused=("交办编号", "unknown-assignment")),
+    Legal("an_overdue_assignment_is_reminded_in_housing_s_format", "city practice (三交办)",
+          lambda: [clue()], check=_reminder),
     # 6. early warnings join the complaint
     Legal("a_project_warning_first_is_found_by_the_later_complaint", "city practice (early warning)",
           lambda: [project_row(), clue()], check=_same_matter("project", "clue")),
@@ -477,6 +513,8 @@ def _run(settings, legal: Legal) -> tuple[Any, dict]:
     hub = Hub(settings)
     outcomes = []
     for message in legal.messages():
+        if callable(message):  # built from what the hub sent before (an assignment's number)
+            message = message(hub)
         outcomes.extend(hub.pipeline.process([message]))
     return hub, {"outcomes": outcomes}
 
@@ -496,7 +534,8 @@ def _check(hub, legal: Legal, result: dict) -> None:
         last = outcomes[-1]
         assert last.status == "rejected", last.to_dict()
         failure = last.failures[0]
-        assert (failure.field.split(".")[-1].split("[")[0], failure.rule) == legal.refused, failure
+        native = failure.field.replace("/", ".").split(".")[-1].split("[")[0]  # the field as the agency names it
+        assert (native, failure.rule) == legal.refused, failure
         assert last.dead_letters
         with hub.store.sessions() as session:
             assert session.get(DeadLetter, last.dead_letters[0]).body  # with its original bytes
