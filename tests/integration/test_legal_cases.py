@@ -341,6 +341,34 @@ def _reminder(hub, result):
     assert row.payload["record"]["clue_no"] == CLUE
 
 
+def _supervision_level(hub, result):
+    """Unanswered after the grace hours: the police get a second reminder (level 2) and the
+    supervisory recipients hear of it too."""
+    scheduler.escalate(hub, NOW)
+    later = NOW + dt.timedelta(hours=hub.settings["linkage"]["escalation_grace_hours"] + 1)
+    scheduler.escalate(hub, later)
+    with hub.store.sessions() as session:
+        rows = [o for o in session.scalars(select(Outbox).where(Outbox.record_type == "escalation"))
+                if o.payload["record"]["rule"] == "police_decide"]
+    got = sorted((o.payload["record"]["level"], o.recipient, o.kind) for o in rows)
+    assert got == [("agency", "police", "CBTZ"), ("supervision", "hrss", "NOTICE"), ("supervision", "police", "CBTZ")]
+
+
+def _extended_not_escalated(hub, result):
+    """Between 60 and 60 + 20 working days the extended case is not overdue."""
+    at = dt.datetime(2023, 9, 1, 12, 0, tzinfo=BEIJING)
+    scheduler.escalate(hub, at)
+    with hub.store.sessions() as session:
+        rules = {o.payload["record"]["rule"] for o in session.scalars(
+            select(Outbox).where(Outbox.record_type == "escalation"))}
+    assert "order_due" in rules and "close_case" not in rules
+
+
+def payroll(month: str = "2023-04") -> NativeMessage:
+    return housing("PAYROLL", "项目编号,工人姓名,身份证号,所属月份,出勤天数,应发工资(元),实发工资(元),发放日期,发放方式",
+                   f"{PROJECT},高秀英,{id_number(300)},{month},22,6704,0,,专户代发")
+
+
 def _recheck_current(hub, result):
     assert [m["item"] for m in result["view"]["dossier"]["missing"]] == ["evidence.E03"]
 
@@ -401,6 +429,8 @@ CASES = [
           lambda: [*base(), transfer(), receipt()], steps={f"police_decide:{TRANSFER}#1": "overdue"},
           escalated={("police_decide", "police", "CBTZ"), ("order_due", "hrss", "NOTICE"), ("close_case", "hrss", "NOTICE"),
                      ("housing_answer", "housing", "REMINDER")}),
+    Legal("an_unanswered_transfer_goes_on_to_supervision", "移送规定 Art. 8; city practice (督导)",
+          lambda: [*base(), transfer(), receipt()], check=_supervision_level),
     Legal("a_resubmission_restarts_the_review_in_a_round_of_its_own", "公安机关办理刑事案件程序规定 Art. 180; 移送规定 Art. 8",
           lambda: [*base(), transfer(), receipt(), materials("2023-06-21 15:00:00"), transfer(on="20230623"),
                    receipt("2023-06-24 09:00:00"), decision("opened", "2023-06-25 10:00:00")],
@@ -443,6 +473,8 @@ CASES = [
           refused=("YSBH", "requested-first")),
     Legal("an_extension_moves_the_closing_deadline", "劳动保障监察条例 Art. 17",
           lambda: [*base(), extension(20)], check=_close_due),
+    Legal("an_extended_case_is_not_escalated_before_its_extended_limit", "劳动保障监察条例 Art. 17",
+          lambda: [*base(), extension(20)], check=_extended_not_escalated),
     Legal("extensions_over_thirty_working_days_are_refused", "劳动保障监察条例 Art. 17",
           lambda: [*base(), extension(20), extension(15, "20230810")], refused=("workingDays", "range")),
     Legal("the_linkage_office_decision_on_a_held_dossier_is_a_step", "city practice; 移送规定 Art. 5 ¶2",
@@ -494,6 +526,8 @@ CASES = [
     # 6. early warnings join the complaint
     Legal("a_project_warning_first_is_found_by_the_later_complaint", "city practice (early warning)",
           lambda: [project_row(), clue()], check=_same_matter("project", "clue")),
+    Legal("a_payroll_shortfall_joins_the_complaint_about_its_project", "city practice (early warning)",
+          lambda: [clue(), payroll()], check=_same_matter("payroll_shortfall", "clue")),
     Legal("a_complaint_first_is_found_by_the_later_warning", "city practice (early warning)",
           lambda: [clue(), project_row()], check=_same_matter("project", "clue")),
     Legal("a_warning_joins_a_complaint_by_the_employer_without_a_project", "city practice (early warning)",
