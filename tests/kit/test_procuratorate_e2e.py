@@ -31,12 +31,12 @@ FACTS = json.loads(sample("facts.json"))
 
 def routes_file(tmp_path: Path) -> Path:
     """The hub's routes, plus the example's routes.toml where the hub's lack them."""
-    hub_routes = (ROOT / "config" / "routes.toml").read_text(encoding="utf-8")
+    hub_routes = (ROOT / "hub" / "defaults" / "routes.toml").read_text(encoding="utf-8")
     have = {r["name"] for r in tomllib.loads(hub_routes).get("routes", [])}
     text = (EXAMPLE / "routes.toml").read_text(encoding="utf-8")
     missing = [r for r in tomllib.loads(text)["routes"] if r["name"] not in have]
     if not missing:
-        return ROOT / "config" / "routes.toml"
+        return ROOT / "hub" / "defaults" / "routes.toml"
     path = tmp_path / "routes.toml"
     path.write_text(hub_routes + "\n" + text, encoding="utf-8")
     return path

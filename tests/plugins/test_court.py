@@ -381,3 +381,44 @@ def test_any_json_in_any_field_gives_a_record_or_invalid_message(sample, data):
     else:
         doc[field] = value
     consume(json.dumps(doc).encode())
+
+
+# -- format 1.2: an individual employer, id_number instead of credit_code --------------------------
+
+BOSS = "370103197503121235"
+
+
+def test_a_judgment_against_an_individual_employer():
+    """2013 interpretation Art. 7: the employer may be an individual (包工头), named by identity number."""
+    sample = next(s for s in court.register_samples() if s.name == "court-judgment-individual.json")
+    rec = canonical(parse(sample.body)[0])
+    assert (rec["employer_uscc"], rec["employer_id_number"]) == (None, BOSS)
+    assert (rec["procedure"], rec["hrss_case_no"], rec["amount_ordered"]) == ("civil", "AJ370103202300881",
+                                                                             "126000.00")
+
+
+@pytest.mark.parametrize(("body", "what"), [
+    ({"employer_id_number": BOSS}, "are both given"),
+    ({"employer_credit_code": ...}, "are both missing"),
+])
+def test_both_or_neither_employer_number_is_refused(body, what):
+    err = refused(judgment(**body))
+    assert (err.field, err.rule) == ("body.employer_credit_code", "exactly-one")
+    assert what in err.reason and "body.employer_id_number" in err.reason and BOSS not in err.reason
+
+
+def test_an_individuals_wrong_identity_number_is_named_natively(running_hub):
+    failure = hub_refusal(running_hub, judgment(employer_credit_code=..., employer_id_number="370103197503121234"))
+    assert (failure.field, failure.rule) == ("body.employer_id_number", "id-number-gb11643")
+    assert "370103197503121234" not in failure.reason
+
+
+def test_an_enforcement_may_name_the_employer_either_way_never_both():
+    doc = json.loads(ENFORCEMENT)
+    doc["body"]["employer_id_number"] = BOSS
+    rec = canonical(parse(json.dumps(doc, ensure_ascii=False).encode())[0])
+    assert (rec["employer_uscc"], rec["employer_id_number"]) == (None, BOSS)
+    doc["body"]["employer_credit_code"] = FACTS["employer_uscc"]
+    err = refused(json.dumps(doc, ensure_ascii=False).encode())
+    assert (err.field, err.rule, err.kind) == ("body.employer_credit_code", "exactly-one", "enforcement")
+    assert canonical(parse(ENFORCEMENT)[0])["employer_id_number"] is None  # a 1.1 enforcement reads as before

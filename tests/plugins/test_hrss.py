@@ -784,3 +784,189 @@ def test_a_required_field_sent_blank_is_missing(path):
     with pytest.raises(hub.InvalidMessage) as err:
         parse(doc)
     assert (err.value.field, err.value.rule) == (f"data.{path}", "required")
+
+
+# --- format 1.2: individual employers, workers, linkage steps ------------------------------
+
+BOSS = json.loads(SAMPLES["hrss-order-individual.json"].body)["data"]["employerIdNo"]  # the second matter's 包工头
+
+
+def test_the_individual_employers_samples_name_him_by_identity_number():
+    """2013 interpretation Art. 7: an individual without the standing to employ (包工头)."""
+    boss = sample_doc("hrss-order-individual.json")["data"]["employerIdNo"]
+    order = one("hrss-order-individual.json")
+    assert (order["employer_uscc"], order["employer_id_number"]) == (None, boss)
+    transfer = one("hrss-transfer-individual.json")
+    assert transfer["employer"] == {"name": "刘德海", "uscc": None, "id_number": boss}
+    assert "E03" not in transfer["evidence"]
+
+
+def test_a_clue_may_name_an_individual_employer():
+    doc = sample_doc("hrss-clue.json")
+    del doc["data"]["employer"]["creditCode"]
+    doc["data"]["employer"]["idNo"] = "370103196601215548"
+    assert canonical(parse(doc)[0])["employer"] == {"name": "海岱建筑劳务有限公司", "uscc": None,
+                                                    "id_number": "370103196601215548"}
+
+
+def test_workers_one_by_one_in_fen_become_yuan():
+    rec = one("hrss-transfer-resubmitted.json")
+    doc = sample_doc("hrss-transfer-resubmitted.json")["data"]
+    assert rec["worker_count"] == len(rec["workers"]) == 24
+    first = doc["workers"][0]
+    assert rec["workers"][0] == {"name": first["name"], "id_number": first["idNo"], "amount": "20000.00",
+                                 "period_from": "2023-01", "period_to": "2023-04"}
+    assert sum(decimal.Decimal(w["amount"]) for w in rec["workers"]) == decimal.Decimal(rec["amount_owed"])
+
+
+def test_a_case_may_list_its_workers():
+    doc = sample_doc("hrss-case.json")
+    doc["data"]["workers"] = sample_doc("hrss-transfer-individual.json")["data"]["workers"][:2]
+    rec = canonical(parse(doc)[0])
+    assert [w["amount"] for w in rec["workers"]] == [fen_yuan(w["amountFen"]) for w in doc["data"]["workers"]]
+
+
+def fen_yuan(fen: int) -> str:
+    return inbound.fen_to_yuan(fen)
+
+
+@pytest.mark.parametrize(("name", "record"), [
+    ("hrss-reconsider.json", {"type": "reconsideration_request", "transfer_no": "YS37010320230881",
+                              "requested_on": "2023-07-26"}),
+    ("hrss-supervise.json", {"type": "supervision_request", "transfer_no": "YS37010320230881",
+                             "requested_on": "2023-07-31"}),
+    ("hrss-extension.json", {"type": "case_extension", "case_no": FACTS["case_no"], "approved_on": "2023-08-10",
+                             "working_days": 30}),
+    ("hrss-payment.json", {"type": "wage_payment", "case_no": FACTS["case_no"], "transfer_no": FACTS["transfer_no"],
+                           "amount_paid": "100000.00", "paid_on": "2023-07-05", "workers_paid": 6, "full": False}),
+])
+def test_the_linkage_steps_are_read(name, record):
+    rec = one(name)
+    assert {k: rec[k] for k in record} == record
+    assert rec["schema_version"] == "1.2"
+    assert rec["source_ref"] == (rec.get("transfer_no") if rec["type"].endswith("_request") else rec["case_no"])
+
+
+def test_a_payment_in_full_and_without_a_transfer():
+    doc = sample_doc("hrss-payment.json")
+    doc["data"].update(full="1", paidFen=28284800)
+    del doc["data"]["transferNo"]
+    rec = canonical(parse(doc)[0])
+    assert (rec["full"], rec["amount_paid"], rec["transfer_no"]) == (True, "282848.00", None)
+
+
+@pytest.mark.parametrize(("sample", "change", "field", "rule", "names"), [
+    # workers disagreeing with the totals
+    ("hrss-transfer-individual.json", {"workerCount": 9}, "data.workerCount", "worker-count", "worker_count"),
+    ("hrss-transfer-individual.json", {"amountFen": 12599999}, "data.amountFen", "sum", "amount_owed"),
+    # both or neither of creditCode and employerIdNo
+    ("hrss-transfer-individual.json", {"creditCode": "91370103JURQ283F5B"}, "data.creditCode", "exactly-one",
+     "data.employerIdNo"),
+    ("hrss-transfer.json", {"creditCode": None}, "data.creditCode", "exactly-one", "data.employerIdNo"),
+    ("hrss-order-individual.json", {"employerIdNo": None}, "data.creditCode", "exactly-one", "data.employerIdNo"),
+    ("hrss-order-individual.json", {"creditCode": "91370103JURQ283F5B"}, "data.creditCode", "exactly-one",
+     "are both given"),
+    ("hrss-order-individual.json", {"employerIdNo": "370103197503121233"}, "data.employerIdNo",
+     "id-number-gb11643", "employer_id_number"),
+    # an extension over 30 working days (劳动保障监察条例 Art. 17)
+    ("hrss-extension.json", {"workingDays": 31}, "data.workingDays", "range", "working_days"),
+    ("hrss-extension.json", {"workingDays": 0}, "data.workingDays", "range", "working_days"),
+    ("hrss-extension.json", {"workingDays": "30"}, "data.workingDays", "type", "an integer"),
+    ("hrss-payment.json", {"paidFen": 0}, "data.paidFen", "range", "amount_paid"),
+    ("hrss-payment.json", {"full": None}, "data.full", "required", "is required"),
+    ("hrss-reconsider.json", {"requestDate": None}, "data.requestDate", "required", "is required"),
+    ("hrss-supervise.json", {"reason": "  "}, "data.reason", "required", "is required"),
+])
+def test_linkage_refusals_name_the_native_field_and_rule(running_hub, sample, change, field, rule, names):
+    doc = sample_doc(sample)
+    for key, value in change.items():
+        if value is None:
+            doc["data"].pop(key, None)
+        else:
+            doc["data"][key] = value
+    failure = refusal(running_hub, doc)
+    assert (failure.field, failure.rule) == (field, rule)
+    assert names in failure.reason and f"(rule: {rule})" in failure.reason
+    assert BOSS not in failure.reason and "370103197503121233" not in failure.reason
+
+
+def test_a_clue_naming_both_a_company_and_a_person_is_refused(running_hub):
+    doc = sample_doc("hrss-clue.json")
+    doc["data"]["employer"]["idNo"] = "370103196601215548"
+    failure = refusal(running_hub, doc)
+    assert (failure.field, failure.rule) == ("data.employer.creditCode", "exactly-one")
+    assert "data.employer.idNo" in failure.reason
+
+
+@pytest.mark.parametrize(("index", "change", "field", "rule"), [
+    (1, {"idNo": "370103196601215549"}, "data.workers[1].idNo", "id-number-gb11643"),
+    (2, {"amountFen": "1000"}, "data.workers[2].amountFen", "integer-fen"),
+    (0, {"periodTo": "202302"}, "data.workers[0].periodTo", "period-order"),
+    (3, {"periodFrom": None}, "data.workers[3].periodFrom", "required"),
+])
+def test_a_workers_field_is_named_with_its_index(running_hub, index, change, field, rule):
+    doc = sample_doc("hrss-transfer-individual.json")
+    worker = doc["data"]["workers"][index]
+    for key, value in change.items():
+        if value is None:
+            del worker[key]
+        else:
+            worker[key] = value
+    failure = refusal(running_hub, doc)
+    assert (failure.field, failure.rule) == (field, rule)
+
+
+def test_a_worker_listed_twice_is_refused(running_hub):
+    doc = sample_doc("hrss-transfer-individual.json")
+    workers = doc["data"]["workers"]
+    workers[1]["idNo"] = workers[0]["idNo"]
+    failure = refusal(running_hub, doc)
+    assert (failure.field, failure.rule) == ("data.workers[1].idNo", "duplicate-worker")
+    assert workers[0]["idNo"] not in failure.reason
+
+
+def test_a_refused_transfer_is_dead_lettered_whole_with_its_bytes(running_hub):
+    """Nothing half-applied: no record, no delivery; the original bytes kept for replay."""
+    from sqlalchemy import func, select
+
+    from hub.store.models import DeadLetter, Outbox, Record
+
+    body = SAMPLES["hrss-bad-worker-count.json"].body
+    [outcome] = running_hub.pipeline.process([hub.NativeMessage(
+        agency="hrss", body=body, message_id="hrss-whole-1", content_type="application/json")])
+    assert outcome.status == "rejected" and not outcome.records
+    with running_hub.store.sessions() as session:
+        [dead] = session.scalars(select(DeadLetter).where(DeadLetter.message_id == "hrss-whole-1")).all()
+        assert bytes(dead.body) == body and dead.rule == "worker-count"
+        assert session.scalar(select(func.count()).select_from(Record)) == 0
+        assert session.scalar(select(func.count()).select_from(Outbox)) == 0
+
+
+def test_new_kinds_map_every_field_natively():
+    envelope = set(schemas.RecordSchema().fields)
+    for kind in ("RECONSIDER", "SUPERVISE", "EXTENSION", "PAYMENT"):
+        record_type, _ = inbound.KINDS_IN[kind]
+        assert unknown_fields(record_type, inbound.FIELDS[kind]) == []
+        assert set(inbound.FIELDS[kind]) - {"source_ref"} == set(schemas.SCHEMAS[record_type].fields) - envelope
+
+
+@pytest.mark.parametrize(("record_type", "record", "kind"), [
+    ("reconsideration_decision", {"type": "reconsideration_decision", "transfer_no": "YS37010320230881",
+                                  "decision": "upheld", "decided_at": "2023-07-28T10:00:00+08:00",
+                                  "reason": "维持"}, "RECONSIDER_DECISION"),
+    ("materials_request", {"type": "materials_request", "transfer_no": FACTS["transfer_no"], "missing": "工资台账",
+                           "requested_at": "2023-06-21T11:00:00+08:00"}, "POLICE_DECISION"),
+])
+def test_notices_of_the_polices_new_answers(record_type, record, kind):
+    msg = notice(record_type, record)
+    assert msg["data"]["kind"] == kind and msg["data"]["record"]["type"] == record_type
+
+
+@pytest.mark.parametrize("kind", ["DOSSIER_HELD", "DOSSIER_RELEASED", "TRANSFER_RETURNED", "ESCALATION"])
+def test_the_hubs_own_linkage_notices_go_with_their_kind(kind):
+    record = {"type": "linkage_decision", "transfer_no": FACTS["transfer_no"], "missing": ["E02"],
+              "amount_owed": "382848.00"}
+    msg = notice("linkage_decision", record, notice_kind=kind)
+    assert msg["data"]["kind"] == kind
+    assert msg["data"]["record"]["amount_owed"] == 38284800
+    assert msg["data"]["refs"]["transferNo"] == FACTS["transfer_no"]
