@@ -253,13 +253,13 @@ class Linker:
             if key.startswith("person:"):
                 return matter_id
             if key.startswith(("project:", "employer:")):
-                # An early warning joins the complaint about its project (or employer); a
-                # complaint joins a matter of early warnings, not another complaint.
-                if record.get("type") in WARNINGS:
-                    return matter_id
+                # An early warning joins the complaint about its project (or employer), not
+                # another project's warnings; a complaint joins a matter of early warnings,
+                # not another complaint.
                 self.before_read()
-                if self.session.execute(select(Record.seq).where(Record.matter_id == matter_id,
-                                                                 Record.type == "clue").limit(1)).first() is None:
+                complaint = self.session.execute(select(Record.seq).where(
+                    Record.matter_id == matter_id, Record.type == "clue").limit(1)).first() is not None
+                if complaint == (record.get("type") in WARNINGS):
                     return matter_id
                 continue
             self.before_read()

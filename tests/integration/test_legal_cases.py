@@ -369,6 +369,11 @@ def payroll(month: str = "2023-04") -> NativeMessage:
                    f"{PROJECT},高秀英,{id_number(300)},{month},22,6704,0,,专户代发")
 
 
+def _apart(hub, result):
+    with hub.store.sessions() as session:
+        assert len(set(session.scalars(select(Record.matter_id).where(Record.type == "project")))) == 2
+
+
 def _recheck_current(hub, result):
     assert [m["item"] for m in result["view"]["dossier"]["missing"]] == ["evidence.E03"]
 
@@ -528,6 +533,8 @@ CASES = [
           lambda: [project_row(), clue()], check=_same_matter("project", "clue")),
     Legal("a_payroll_shortfall_joins_the_complaint_about_its_project", "city practice (early warning)",
           lambda: [clue(), payroll()], check=_same_matter("payroll_shortfall", "clue")),
+    Legal("two_projects_of_one_contractor_keep_their_own_matters", "city practice (early warning)",
+          lambda: [project_row(), project_row("37010320236388")], check=_apart),
     Legal("a_complaint_first_is_found_by_the_later_warning", "city practice (early warning)",
           lambda: [clue(), project_row()], check=_same_matter("project", "clue")),
     Legal("a_warning_joins_a_complaint_by_the_employer_without_a_project", "city practice (early warning)",

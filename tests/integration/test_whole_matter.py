@@ -12,12 +12,13 @@ import pytest
 from sqlalchemy import select
 
 from hub.pipeline import signature_for
-from hub.store.models import Outbox, Record
+from hub.store.models import DeadLetter, Inbox, Outbox, Record
 from tests.conftest import sample, wait_for
 from tests.webhook import WebhookServer
 
 FACTS = json.loads(sample("facts.json"))
-EXPECTED = {"police": 1, "hrss": 8, "union": 1, "housing": 1, "court": 1}
+# (police: AJYS, BCYS, ZFQK of the sample transfer; AJYS, FYSQ of the individual employer's)
+EXPECTED = {"police": 5, "hrss": 12, "union": 1, "housing": 1, "court": 1}
 CONTRACTOR_KEY = "contractor-key-1"
 
 
@@ -42,6 +43,12 @@ def six_agencies(settings, head_office):
     hub.shutdown()
 
 
+def taken(hub, message_id: str) -> bool:
+    with hub.store.sessions() as session:
+        return session.scalars(select(Inbox.message_id).where(Inbox.message_id == message_id)).first() is not None \
+            or session.scalars(select(DeadLetter.id).where(DeadLetter.message_id == message_id)).first() is not None
+
+
 def test_every_sample_reaches_the_agencies_the_routes_promise(six_agencies, head_office, agency, token):
     hub, client = six_agencies
     # The built-in agencies' matter: a plugin installed besides them (examples/procuratorate) ships its own.
@@ -53,12 +60,17 @@ def test_every_sample_reaches_the_agencies_the_routes_promise(six_agencies, head
             headers["x-wagehub-signature"] = signature_for(CONTRACTOR_KEY, s.body)
         agency.publish(adapter.code, s.body, message_id=f"whole-{s.name}", content_type=s.content_type,
                        content_encoding=s.content_encoding, headers=headers)
+        # one after the other, as the events happened: a reconsideration is taken only once
+        # the decline it answers is (the agencies' queues are read side by side)
+        wait_for(lambda s=s: taken(hub, f"whole-{s.name}"))
     got = {code: agency.receive(code, n) for code, n in EXPECTED.items()}
     assert {code: len(msgs) for code, msgs in got.items()} == EXPECTED
 
     notices = sorted(json.loads(m.raw)["data"]["kind"] for m in got["hrss"])
-    assert notices == ["CONTRACTOR_REPLY", "COURT_RULING", "COURT_RULING", "MEDIATION_RESULT", "PAYROLL_SHORTFALL",
-                       "POLICE_DECISION", "POLICE_RECEIPT", "PROJECT_RISK"]
+    assert notices == ["CONTRACTOR_REPLY", "COURT_RULING", "COURT_RULING", "COURT_RULING", "MEDIATION_RESULT",
+                       "PAYROLL_SHORTFALL", "POLICE_DECISION", "POLICE_DECISION", "POLICE_DECISION", "POLICE_RECEIPT",
+                       "PROJECT_RISK", "RECONSIDER_DECISION"]
+    assert sorted(m.headers["x-wagehub-kind"] for m in got["police"]) == ["AJYS", "AJYS", "BCYS", "FYSQ", "ZFQK"]
     wait_for(lambda: head_office.received)
     [(_, _, notice)] = head_office.received
     assert json.loads(notice)["contractor_uscc"] == FACTS["contractor_uscc"]
@@ -91,13 +103,16 @@ def test_every_sample_reaches_the_agencies_the_routes_promise(six_agencies, head
     assert referral["doc_type"] == "referral" and referral["body"]["kind"] == "criminal_case"
 
     with hub.store.sessions() as session:
-        transfer = session.scalars(select(Record).where(Record.type == "criminal_transfer")).one()
+        transfer = session.scalars(select(Record).where(Record.type == "criminal_transfer",
+                                                        Record.source_ref == FACTS["transfer_no"])).first()
         pending = session.scalars(select(Outbox).where(Outbox.status != "sent")).all()
     assert pending == []
     view = client.get(f"/api/v1/matters/{transfer.matter_id}", headers=token("linkage")).json
+    # the project's early warnings first (joined by its code), then every agency's records
     assert [r["type"] for r in view["records"]] == [
-        "clue", "case", "mediation_result", "contractor_reply", "payment_order", "criminal_transfer", "police_receipt",
-        "police_decision", "court_judgment", "court_enforcement"]
+        "project", "payroll_shortfall", "clue", "case", "mediation_result", "contractor_reply", "payment_order",
+        "criminal_transfer", "police_receipt", "materials_request", "criminal_transfer", "police_decision",
+        "wage_payment", "case_extension", "court_judgment", "court_enforcement"]
     times = [r["occurred_at"] for r in view["records"]]
     assert times == sorted(times)
     wait_for(lambda: client.get(f"/api/v1/transfers/{FACTS['transfer_no']}",
