@@ -264,6 +264,8 @@ def _amount(article_detail: str) -> Callable[[Any, dict], None]:
 def _round_two(hub, result):
     rows = [o for o in result["outbox"] if o.recipient == "police" and o.record_type == "criminal_transfer"]
     assert [o.payload["params"]["round"] for o in rows] == [1, 2]
+    second = result["rendered"][rows[1].message_id].body.decode("gb18030")
+    assert 'TYPE="BCYS"' in second and "<BCCS>2</BCCS>" in second
     second = {d["key"]: d for d in result["view"]["steps"]}[f"police_decide:{TRANSFER}#2"]
     assert second["done_at"] >= second["start_at"]  # the bug: a second review "met" before it began
 
@@ -569,6 +571,17 @@ def test_legal_case(settings, legal):
         hub.shutdown()
 
 
+def render(hub, row: Outbox):
+    """What the recipient's plugin writes for an outbox row, as the relay would."""
+    from hub.types import Delivery
+
+    payload = row.payload
+    return hub.registry.get(row.recipient).render(Delivery(
+        recipient=row.recipient, kind=row.kind, route=row.route, record_type=row.record_type,
+        record=payload["record"], refs=payload.get("refs", {}), message_id=row.message_id, matter_id=row.matter_id,
+        params=payload.get("params", {}), created_at=payload.get("created_at")))
+
+
 def _check(hub, legal: Legal, result: dict) -> None:
     outcomes = result["outcomes"]
     if legal.refused is not None:
@@ -603,6 +616,8 @@ def _check(hub, legal: Legal, result: dict) -> None:
         assert not [k for k, s in steps.items() if s["status"] == "overdue"]
     if legal.status is not None:
         assert result["view"]["status"] == legal.status
+    # every row the hub wrote is one its recipient's plugin can write in the agency's format
+    result["rendered"] = {o.message_id: render(hub, o) for o in result["outbox"] if hub.registry.get(o.recipient)}
     sent = {(o.recipient, o.kind) for o in result["outbox"]}
     for wanted in legal.sent:
         assert wanted in sent, sorted(sent)
@@ -612,6 +627,8 @@ def _check(hub, legal: Legal, result: dict) -> None:
             rows = [o for o in session.scalars(select(Outbox).where(Outbox.record_type == "escalation"))]
         got = {(o.payload["record"]["rule"], o.recipient, o.kind) for o in rows}
         assert got == legal.escalated
+        for o in rows:
+            render(hub, o)  # a CBTZ, a REMINDER, a NOTICE
         for o in rows:
             record = o.payload["record"]
             assert record["level"] == "agency" and record["due_at"] and record["owner"] == o.recipient
