@@ -1,14 +1,14 @@
 """deadlines: the reason a step became moot
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003_users
 Create Date: 2026-12-06 07:50:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0003'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003_users'
 branch_labels = None
 depends_on = None
 
