@@ -1,14 +1,14 @@
 """deadlines: the reason a step became moot
 
-Revision ID: 0004
-Revises: 0003_users
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-06 07:50:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0004'
-down_revision = '0003_users'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
