@@ -258,7 +258,11 @@ def test_viewers_see_names_masked_where_identity_numbers_are(console, loaded, cl
     clue = next(r for r in matter["records"] if r["type"] == "clue")
     assert clue["complainant"]["name"] == "王*生" and clue["employer"]["name"] == "海岱建筑劳务有限公司"
     records = client.get("/api/v1/records?type=criminal_transfer", headers=token("viewer")).get_json()["items"]
-    assert [s["name"] for r in records for s in r["suspects"]] == ["徐*国", "赵*明"]
+    # (the first transfer twice, sent again; the individual employer's 刘德海 of format 1.2's samples)
+    assert [s["name"] for r in records for s in r["suspects"]] == ["徐*国", "徐*国", "刘*海", "赵*明"]
+    individual = next(r for r in records if r["employer"].get("id_number"))
+    assert individual["employer"]["name"] == "刘*海"  # an individual employer is a person
+    assert all("*" in w["name"] for r in records for w in r.get("workers") or [])
     full = client.get(f"/api/v1/records/{clue['record_id']}", headers=token("linkage")).get_json()
     assert full["complainant"]["name"] == "王春生"
 
