@@ -21,10 +21,10 @@ from typing import Any
 import marshmallow as ma
 
 from hub.errors import ConfigError
+from hub.keys import check_secret
 
 # default.toml, routes.toml and demo.toml, shipped inside the package (package data).
 DEFAULTS = resources.files("hub.defaults")
-DEV_SECRET = "dev-insecure-secret-change-me"
 ENV_PREFIX = "WAGEHUB_"
 # Top-level environment names kept short for the settings everyone sets.
 _SHORT_ENV = {
@@ -86,9 +86,15 @@ class HubSection(_Section):
     var_dir = ma.fields.String(required=True)
     broker_url = ma.fields.String(required=True)
     database_url = ma.fields.String(required=True)
-    secret_key = ma.fields.String(required=True, validate=ma.validate.Length(min=8))
+    secret_key = ma.fields.String(required=True)
     routes_file = ma.fields.String(required=True)
     timezone = ma.fields.String(required=True)
+
+
+class AuditSection(_Section):
+    key_file = ma.fields.String(required=True)
+    heads_file = ma.fields.String(required=True)
+    checkpoint_every = ma.fields.Float(required=True, validate=ma.validate.Range(1, 60))
 
 
 class BrokerSection(_Section):
@@ -200,6 +206,7 @@ class LinkageSection(_Section):
 
 class SettingsSchema(_Section):
     hub = ma.fields.Nested(HubSection, required=True)
+    audit = ma.fields.Nested(AuditSection, required=True)
     broker = ma.fields.Nested(BrokerSection, required=True)
     pipeline = ma.fields.Nested(PipelineSection, required=True)
     relay = ma.fields.Nested(RelaySection, required=True)
@@ -246,9 +253,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
         hub["broker_url"] = f"embedded:///{var_dir / 'broker.sqlite3'}"
     if not hub["database_url"]:
         hub["database_url"] = f"sqlite:///{var_dir / 'wagehub.sqlite3'}"
-    if hub["mode"] == "production" and hub["secret_key"] == DEV_SECRET:
-        raise ConfigError("hub.secret_key: production mode refuses the development secret; "
-                          "set WAGEHUB_SECRET_KEY")
+    check_secret(hub["mode"], hub["secret_key"])
     return settings
 
 

@@ -1,4 +1,5 @@
-"""Work the hub does by the clock: escalating overdue steps, and the daily bulletin.
+"""Work the hub does by the clock: signing the audit chain's head (every
+``audit.checkpoint_every`` seconds), escalating overdue steps, and the daily bulletin.
 
 Each overdue step is escalated once per level: first to the agency that owes it (on its
 queue, when its plugin writes a kind for it: ``[linkage] escalation_kinds``) and to the
@@ -12,13 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from hub import audit, deadlines, matters
+from hub import deadlines, matters
 from hub.ids import BEIJING, iso, new_id, now_beijing
 from hub.store.models import Deadline, Escalation, Outbox, utcnow
 
@@ -77,13 +79,13 @@ class Scheduler:
         self.hub = hub
         self.on_work = on_work
         self.every = hub.settings["linkage"]["check_every"]
+        self.checkpoint_every = hub.settings["audit"]["checkpoint_every"]
         from hub.retention import Daily
 
         self.prune = Daily(hub)
 
     def run_once(self, now: dt.datetime | None = None) -> int:
-        with self.hub.store.session() as session:
-            audit.checkpoint(session, self.hub.settings["hub"]["secret_key"])
+        self.hub.checkpoint()
         n = escalate(self.hub, now)
         n += publish_due_bulletin(self.hub, now)
         if n and self.on_work:
@@ -92,9 +94,14 @@ class Scheduler:
         return n
 
     def run(self, stop: threading.Event) -> None:
-        while not stop.wait(self.every):
+        due = time.monotonic() + self.every
+        while not stop.wait(max(0.0, min(self.checkpoint_every, due - time.monotonic()))):
             try:
-                self.run_once()
+                if time.monotonic() >= due:
+                    due = time.monotonic() + self.every
+                    self.run_once()
+                else:
+                    self.hub.checkpoint()
             except Exception as exc:  # noqa: BLE001  (database down: try again next round)
                 log.warning("scheduler: %s", type(exc).__name__)
 
