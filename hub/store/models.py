@@ -247,7 +247,10 @@ class Deadline(Base):
     due_at: Mapped[dt.datetime] = mapped_column()
     done_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     status: Mapped[str] = mapped_column(String(16))
-    """``open``, ``met``, ``late`` (done after its due time) or ``cancelled``."""
+    """``open``, ``met``, ``late`` (done after its due time) or ``moot`` (closed unmet: the
+    matter no longer needs it; ``done_at`` is then when it became moot)."""
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """Why a ``moot`` step is no longer needed."""
     region_code: Mapped[str | None] = mapped_column(String(6), nullable=True)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
