@@ -5,7 +5,9 @@ order the events happened; the hub's workers run in this process, and a small we
 receiver on 127.0.0.1 plays the agencies that have no queue; then the matter's timeline,
 what each agency received in its own format (the payloads, indented and cut to a few lines,
 identity numbers and mobiles masked on the screen), and the dead letters of the bad
-samples are printed.
+samples are printed. Last, two criminal transfers (``hub/defaults/demo-stories.toml``) are
+followed step by step: one resubmitted after the police asked for materials, one
+reconsidered after a decline.
 """
 
 from __future__ import annotations
@@ -112,6 +114,43 @@ def _fill(value: Any, port: int) -> Any:
     return value.replace("{sink_port}", str(port)) if isinstance(value, str) else value
 
 
+def _tell_stories(hub, settings, timeout: float) -> list[tuple[dict, dict]] | None:
+    """Send each story's messages in order, each once the hub has taken the one before;
+    returns each story with its transfer as the API shows it (None: timed out)."""
+    from hub.transfers import transfer_view
+
+    stories = tomllib.loads((DEFAULTS / "demo-stories.toml").read_text(encoding="utf-8"))["stories"]
+    out = []
+    for story in stories:
+        for i, message in enumerate(story["messages"]):
+            message_id = f"demo-{story['transfer_no']}-{i}"
+            body = message["body"].encode()
+            adapter = hub.registry.get(message["agency"])
+            try:
+                key = adapter.key_for(NativeMessage(adapter.code, body, message_id, message["content_type"]))
+            except InvalidMessage:
+                key = None
+            with hub.connection() as conn:
+                publish_native(conn, message["agency"], body, content_type=message["content_type"],
+                               message_id=message_id, key=key, settings=settings)
+            deadline = time.monotonic() + timeout
+            while not _taken(hub, message["agency"], message_id):
+                if time.monotonic() > deadline:
+                    return None
+                time.sleep(0.05)
+        with hub.store.sessions() as session:
+            out.append((story, transfer_view(session, story["transfer_no"], settings)))
+    return out
+
+
+def _taken(hub, agency: str, message_id: str) -> bool:
+    with hub.store.sessions() as session:
+        return session.execute(select(func.count()).select_from(Inbox).where(
+            Inbox.agency == agency, Inbox.message_id == message_id)).scalar() > 0 or \
+            session.execute(select(func.count()).select_from(DeadLetter).where(
+                DeadLetter.agency == agency, DeadLetter.message_id == message_id)).scalar() > 0
+
+
 def run_demo(var_dir: str, timeout: float, echo: Callable[[str], None] = print) -> int:
     sink = _Sink()
     threading.Thread(target=sink.serve_forever, daemon=True).start()
@@ -181,6 +220,10 @@ def _run(settings, sink: _Sink, var_dir: str, timeout: float, echo: Callable[[st
         else:
             echo(f"timed out after {timeout}s: {done} of {len(samples)} messages handled, {pending} deliveries pending")
             return 1
+        stories = _tell_stories(hub, settings, timeout)
+        if stories is None:
+            echo(f"timed out after {timeout}s on the criminal-linkage stories")
+            return 1
     elapsed = time.monotonic() - started
     with hub.store.sessions() as session:
         top = session.execute(select(Record.matter_id, func.count()).group_by(Record.matter_id)
@@ -220,6 +263,16 @@ def _run(settings, sink: _Sink, var_dir: str, timeout: float, echo: Callable[[st
     for dl in dead:
         row = f" row {dl.row}" if dl.row else ""
         echo(f"  #{dl.id} {dl.agency:<8} {dl.kind or '-':<10}{row} {dl.reason}")
+    echo("")
+    echo("Criminal linkage: two transfers followed step by step (docs/linkage.md):")
+    for story, view in stories:
+        echo(f"  {view['transfer_no']}  {story['title']}")
+        for event in view["timeline"]:
+            round_no = f" round {event['round']}" if event.get("round") else ""
+            echo(f"    {(event['at'] or '')[:16].replace('T', ' ')}  {event['status']:<14}{round_no}")
+        echo(f"    status now: {view['status']}; its steps:")
+        for s in view["steps"]:
+            echo(f"    {s['key']:<48} {s['status']:<8} due {s['due_at'][:16].replace('T', ' ')}")
     echo("")
     echo(f"done in {elapsed:.1f}s. Next: `wagehub run` serves the API on http://127.0.0.1:8000/ "
          f"(see README).")

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from hub.ids import BEIJING, new_id
 from hub.store import any_of, insert_rows
-from hub.store.models import Matter, MatterKey, Outbox, Record, utcnow
+from hub.store.models import Matter, MatterKey, Outbox, Record, TransferHold, utcnow
 from schemas import RECORD_SCHEMAS, link_keys
 
 # The business time of each record type: orders the matter's timeline.
@@ -36,14 +36,30 @@ OCCURRED_AT = {
     "payroll_shortfall": "month",
     "contractor_reply": "replied_at",
     "supervision_opinion": "issued_at",
+    "reconsideration_request": "requested_on",
+    "supervision_request": "requested_on",
+    "case_extension": "approved_on",
+    "wage_payment": "paid_on",
+    "reconsideration_decision": "decided_at",
+    "materials_request": "requested_at",
+    "assignment_answer": "answered_on",
 }
+
+DUPLICATE_PAGE = 50  # a matter's clues read at a time by the duplicate check
+DELIVERY_REFS = 20
+"""The oldest numbers of each kind a delivery carries (``Delivery.refs``): a matter of
+thousands of complaints would otherwise put every clue number in every delivery."""
 
 # Namespace of a link key -> the name of the number in refs.
 REF_NAMES = {
     "clue": "clue_no", "case": "case_no", "order": "order_no", "transfer": "transfer_no",
     "project": "project_code", "police_case": "police_case_no", "court_case": "court_case_number",
     "mediation": "mediation_no", "contractor_reply": "reply_no", "supervision_opinion": "opinion_no",
+    "assignment": "assignment_no",
 }
+
+# Early warnings: records about a project (or an employer) before anyone complains.
+WARNINGS = ("project", "payroll_shortfall")
 
 
 def occurred_at(record: Mapping[str, Any]) -> dt.datetime:
@@ -57,18 +73,44 @@ def occurred_at(record: Mapping[str, Any]) -> dt.datetime:
     return utcnow()
 
 
+def hashed(id_number: str) -> str:
+    """An identity number as joining keys hold it: hashed (personal data)."""
+    return hashlib.sha256(id_number.encode()).hexdigest()[:40]
+
+
+def employer_key(employer: Mapping[str, Any] | None) -> str | None:
+    """An employer as a key: its credit code, or (an individual, 2013 interpretation Art. 7)
+    its hashed identity number."""
+    employer = employer or {}
+    if employer.get("uscc"):
+        return employer["uscc"]
+    if employer.get("id_number"):
+        return "p" + hashed(employer["id_number"])
+    return None
+
+
 def soft_keys(record: Mapping[str, Any]) -> list[str]:
-    """Keys that may reveal a duplicate complaint: the complainant (hashed: personal data)
-    and the employer plus project (joined only when the periods overlap)."""
-    if record.get("type") != "clue":
+    """Keys that may reveal the same arrears: for a clue, the complainant (hashed: personal
+    data), the employer plus project (joined only when the periods overlap), and the project
+    (or, with none, the employer) its early warnings are about; for an early warning, the
+    employer of its project."""
+    rtype = record.get("type")
+    if rtype == "project":
+        uscc = (record.get("contractor") or {}).get("uscc")
+        return [f"employer:{uscc}"] if uscc else []
+    if rtype != "clue":
         return []
     keys = []
     person = (record.get("complainant") or {}).get("id_number")
     if person:
-        keys.append("person:" + hashlib.sha256(person.encode()).hexdigest()[:40])
-    uscc = (record.get("employer") or {}).get("uscc")
-    if uscc and record.get("project_code"):
-        keys.append(f"employer-project:{uscc}:{record['project_code']}")
+        keys.append("person:" + hashed(person))
+    employer = employer_key(record.get("employer"))
+    if employer and record.get("project_code"):
+        keys.append(f"employer-project:{employer}:{record['project_code']}")
+    if record.get("project_code"):
+        keys.append(f"project:{record['project_code']}")
+    elif employer:
+        keys.append(f"employer:{employer}")
     return keys
 
 
@@ -94,17 +136,20 @@ class Linker:
 
     :meth:`prefetch` reads every number of a batch in one query; the numbers and matters a
     batch adds wait in memory until :meth:`flush` inserts them in bulk. ``before_read`` is
-    called before any query that reads records (the caller flushes what it holds back), so
-    a query always sees the whole transaction. A concurrent writer that added the same
+    called before a merge (the caller flushes what it holds back), so it sees the whole
+    transaction; the duplicate check reads the records held back through ``held`` instead. A concurrent writer that added the same
     number first makes the insert fail on its primary key: the caller applies the batch
     again, and the number then joins its matter.
     """
 
-    def __init__(self, session: Session, before_read=None):
+    def __init__(self, session: Session, before_read=None, held=None):
         self.session = session
         self.before_read = before_read or self.flush
+        # held(matter_id, type): the records of the caller's transaction not yet written
+        self.held = held or (lambda matter_id, rtype: ())
         self.keys: dict[str, str | None] = {}  # key -> matter (None: known not to exist)
         self.numbers: dict[str, list[tuple[int, str]]] = {}  # matter -> its (seq, key), when all known
+        self._refs: dict[str, tuple[list, int, dict[str, list[str]]]] = {}  # refs() of a matter's numbers
         self.new_matters: list[dict[str, Any]] = []
         self.new_keys: list[dict[str, Any]] = []
         self.bumped: set[str] = set()  # existing matters whose updated_at moves
@@ -181,11 +226,23 @@ class Linker:
                     self.numbers[matter_id].append((seq + i, k))
         return matter_id
 
+    def add_key(self, matter_id: str, key: str) -> None:
+        """Tie one more number to a matter (the hub's own: an assignment it sent)."""
+        self.new_keys.append({"key": key, "matter_id": matter_id, "seq": time.time_ns() // 1000})
+        self.keys[key] = matter_id
+        if matter_id in self.numbers:
+            self.numbers[matter_id].append((time.time_ns() // 1000, key))
+
     def refs(self, matter_id: str) -> dict[str, list[str]]:
-        """The matter's numbers by kind (``case_no``: [...]), oldest first."""
+        """The matter's numbers by kind (``case_no``: [...]), oldest first, at most
+        :data:`DELIVERY_REFS` of each; worked out once while the matter's numbers stay as they are."""
         if matter_id not in self.numbers:
             self._load_numbers({matter_id})
-        return _refs_of(sorted(self.numbers[matter_id]))
+        numbers = self.numbers[matter_id]
+        cached = self._refs.get(matter_id)
+        if cached is None or cached[0] is not numbers or cached[1] != len(numbers):
+            cached = self._refs[matter_id] = (numbers, len(numbers), _refs_of(sorted(numbers), DELIVERY_REFS))
+        return cached[2]
 
     def flush(self) -> None:
         """Insert the matters and numbers held back, and move the touched matters' time."""
@@ -208,11 +265,32 @@ class Linker:
                 continue
             if key.startswith("person:"):
                 return matter_id
-            self.before_read()
-            for (other,) in self.session.execute(select(Record.data).where(Record.matter_id == matter_id,
-                                                                           Record.type == "clue")):
-                if duplicate_reason(other, record):
+            if key.startswith(("project:", "employer:")):
+                # An early warning joins the complaint about its project (or employer), not
+                # another project's warnings; a complaint joins a matter of early warnings,
+                # not another complaint.
+                self.before_read()
+                complaint = self.session.execute(select(Record.seq).where(
+                    Record.matter_id == matter_id, Record.type == "clue").limit(1)).first() is not None
+                if complaint == (record.get("type") in WARNINGS):
                     return matter_id
+                continue
+            # This transaction's clues of the matter (held back, not flushed: a flush per clue
+            # would write a batch a row at a time), then the store's, latest first, a page at a
+            # time (an index seek): the first overlap ends the search, however big the matter.
+            if any(duplicate_reason(other, record) for other in self.held(matter_id, "clue")):
+                return matter_id
+            last = None
+            while True:
+                query = select(Record.seq, Record.data).where(Record.matter_id == matter_id, Record.type == "clue")
+                if last is not None:
+                    query = query.where(Record.seq < last)
+                rows = self.session.execute(query.order_by(Record.seq.desc()).limit(DUPLICATE_PAGE)).all()
+                if any(duplicate_reason(other, record) for _seq, other in rows):
+                    return matter_id
+                if len(rows) < DUPLICATE_PAGE:
+                    break
+                last = rows[-1][0]
         return None
 
     def _oldest(self, matter_ids: list[str]) -> str:
@@ -244,6 +322,7 @@ def _merge(session: Session, into: str, others: list[str]) -> None:
     session.execute(update(MatterKey).where(MatterKey.matter_id.in_(others)).values(matter_id=into))
     session.execute(update(Record).where(Record.matter_id.in_(others)).values(matter_id=into))
     session.execute(update(Outbox).where(Outbox.matter_id.in_(others)).values(matter_id=into))
+    session.execute(update(TransferHold).where(TransferHold.matter_id.in_(others)).values(matter_id=into))
     session.execute(update(Matter).where(Matter.id.in_(others)).values(merged_into=into))
     rows = session.execute(select(Record.seq, Record.data).where(Record.matter_id == into)).all()
     for seq, data in rows:
@@ -265,20 +344,23 @@ def resolve(session: Session, matter_id: str) -> str | None:
     return None
 
 
-def refs(session: Session, matter_id: str) -> dict[str, list[str]]:
-    """The matter's numbers by kind (``case_no``: [...]), oldest first."""
+def refs(session: Session, matter_id: str, per_kind: int | None = None) -> dict[str, list[str]]:
+    """The matter's numbers by kind (``case_no``: [...]), oldest first; at most ``per_kind``
+    of each (a delivery's: :data:`DELIVERY_REFS`)."""
     rows = session.execute(
         select(MatterKey.seq, MatterKey.key).where(MatterKey.matter_id == matter_id).order_by(MatterKey.seq, MatterKey.key)
     ).all()
-    return _refs_of(rows)
+    return _refs_of(rows, per_kind)
 
 
-def _refs_of(numbers) -> dict[str, list[str]]:
+def _refs_of(numbers, per_kind: int | None = None) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for _seq, key in numbers:
         ns, _, number = key.partition(":")
         if ns in REF_NAMES:  # not the duplicate-finding keys (a hashed person is no number to share)
-            out.setdefault(REF_NAMES[ns], []).append(number)
+            kind = out.setdefault(REF_NAMES[ns], [])
+            if per_kind is None or len(kind) < per_kind:
+                kind.append(number)
     return out
 
 

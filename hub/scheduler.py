@@ -1,11 +1,14 @@
 """Work the hub does by the clock: signing the audit chain's head (every
 ``audit.checkpoint_every`` seconds), escalating overdue steps, and the daily bulletin.
 
-Each overdue step is escalated once per level: first to the agency that owes it (on its
-queue, when its plugin writes a kind for it: ``[linkage] escalation_kinds``) and to the
-linkage office (``GET /api/v1/escalations``), then, once ``escalation_grace_hours`` have
-passed, to the supervisory level (督导). A unique key per step and level makes it once
-even with several workers.
+Each overdue step is escalated once per level: first to the agency that owes it, in its
+own format (on its queue, when its plugin writes a kind for it: ``[linkage]
+escalation_kinds``: the police's 催办通知, housing's 催办, labour inspection's notice) and
+to the linkage office (``GET /api/v1/escalations``, which lists them all), then, once
+``escalation_grace_hours`` have passed, at the supervisory level (督导) to the same agency
+and to ``supervision_recipients``. A step that is done or moot (the matter was paid or
+closed) is not overdue, and a window that is a right (``deadlines.WINDOWS``) never is.
+A unique key per step and level makes it once even with several workers.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hub import deadlines, matters
 from hub.ids import BEIJING, iso, new_id, now_beijing
-from hub.store.models import Deadline, Escalation, Outbox, utcnow
+from hub.store.models import Deadline, Escalation, Outbox, Record, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +37,8 @@ def escalate(hub, now: dt.datetime | None = None) -> int:
     grace = dt.timedelta(hours=cfg["escalation_grace_hours"])
     created = 0
     with hub.store.sessions() as session:
-        overdue = list(session.scalars(select(Deadline).where(Deadline.status == "open", Deadline.due_at < now)
+        overdue = list(session.scalars(select(Deadline).where(Deadline.status == "open", Deadline.due_at < now,
+                                                              Deadline.rule.not_in(sorted(deadlines.WINDOWS)))
                                        .order_by(Deadline.due_at).limit(1000)))
         done = {(e.deadline_key, e.level): e for e in session.scalars(
             select(Escalation).where(Escalation.deadline_key.in_([d.key for d in overdue])))}
@@ -43,7 +47,8 @@ def escalate(hub, now: dt.datetime | None = None) -> int:
         if first is None:
             created += _escalate(hub, d, "agency", [d.owner], now)
         elif (d.key, "supervision") not in done and first.created_at + grace <= now:
-            created += _escalate(hub, d, "supervision", list(cfg["supervision_recipients"]), now)
+            created += _escalate(hub, d, "supervision",
+                                 list(dict.fromkeys([d.owner, *cfg["supervision_recipients"]])), now)
     return created
 
 
@@ -54,9 +59,10 @@ def _escalate(hub, d: Deadline, level: str, recipients: list[str], now: dt.datet
             escalation = Escalation(deadline_key=d.key, level=level, matter_id=d.matter_id, owner=d.owner)
             session.add(escalation)
             session.flush()
-            refs = matters.refs(session, d.matter_id)
+            refs = matters.refs(session, d.matter_id, matters.DELIVERY_REFS)
             record = {"type": "escalation", "level": level, **deadlines.view(d, now),
-                      "overdue_since": d.due_at.astimezone(BEIJING).isoformat(), "matter_id": d.matter_id}
+                      "overdue_since": d.due_at.astimezone(BEIJING).isoformat(), "matter_id": d.matter_id,
+                      **numbers(session, d, refs)}
             for agency in recipients:
                 if agency not in kinds or hub.registry.get(agency) is None:
                     continue
@@ -70,6 +76,26 @@ def _escalate(hub, d: Deadline, level: str, recipients: list[str], now: dt.datet
         return 0  # another worker escalated it first
     log.info("escalated %s (%s, owed by %s) to the %s level", d.rule, d.subject, d.owner, level)
     return 1
+
+
+def numbers(session, d: Deadline, refs: Mapping[str, list[str]]) -> dict[str, str]:
+    """The numbers the owner knows the step by: the step's own (``transfer_no``,
+    ``case_no``, ``clue_no``, ``order_no``...), the matter's case and clue where it has
+    one, and for a housing assignment the number the hub gave it (its message id)."""
+    field = deadlines.subject_field(d.rule)
+    out = {field: d.subject}
+    for name in ("transfer_no", "case_no", "clue_no"):
+        if name not in out and refs.get(name):
+            out[name] = refs[name][0]
+    if field == "clue_no":
+        sent = session.execute(
+            select(Outbox.message_id).join(Record, Record.record_id == Outbox.record_id)
+            .where(Outbox.matter_id == d.matter_id, Outbox.recipient == d.owner, Record.type == "clue",
+                   Record.source_ref == d.subject).order_by(Outbox.id).limit(1)).first()
+        assigned = set(refs.get("assignment_no") or [])
+        if sent is not None and (not assigned or sent[0] in assigned):
+            out["assignment_no"] = sent[0]
+    return out
 
 
 class Scheduler:
