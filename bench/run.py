@@ -21,7 +21,9 @@ Parts (each also runs alone: ``python bench/throughput.py``, ``bench/http_api.py
    parser alone and through the whole pipeline: rows/s and peak RSS;
 3. HTTP: inbound POST and record GETs under gunicorn, a load generator on loopback;
 4. bulk inserts: SQLAlchemy's ``insert()`` executemany against the store's own (COPY on
-   PostgreSQL), client and server CPU per row.
+   PostgreSQL), client and server CPU per row;
+5. fairness (``bench/fairness.py``): the longest wait of an hrss message sent right after a
+   50,000-row union ledger and a 200,000-row payroll, publish to applied (target: 1 s).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
 import bulk_insert  # noqa: E402
+import fairness  # noqa: E402
 import http_api  # noqa: E402
 import throughput  # noqa: E402
 
@@ -116,7 +119,7 @@ def main() -> None:
     ap.add_argument("--broker-url", default="", help=f"with --services (default {LOCAL_BROKER})")
     ap.add_argument("--database-url", default="", help=f"with --services (default {LOCAL_DATABASE})")
     ap.add_argument("--quick", action="store_true", help="small runs: checks the benchmark, not the hub")
-    ap.add_argument("--skip", default="", help="parts to leave out, comma-separated: throughput,batch,http,bulk")
+    ap.add_argument("--skip", default="", help="parts to leave out, comma-separated: throughput,batch,http,bulk,fairness")
     ap.add_argument("--json", default=str(BENCH / "results" / "bench.json"))
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -126,7 +129,7 @@ def main() -> None:
     started = time.time()
     report: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                 "platform": platform.platform(), "loadavg_before": os.getloadavg()},
-                    "quick": args.quick, "throughput": [], "batch": [], "http": [], "bulk": []}
+                    "quick": args.quick, "throughput": [], "batch": [], "http": [], "bulk": [], "fairness": []}
     if "throughput" not in skip:
         for name, broker, database in targets:
             say(f"== throughput: {name}")
@@ -147,6 +150,11 @@ def main() -> None:
             url = database or f"sqlite:///{tempfile.mkdtemp(prefix='wagehub-bulk-')}/bench.sqlite3"
             figures = bulk_insert.run(url, batches=5 if args.quick else 50, rounds=1 if args.quick else 2)
             report["bulk"].append({"target": name, "ways": figures})
+    if "fairness" not in skip:
+        for name, broker, database in targets:
+            say(f"== fairness: an hrss message behind a union ledger and a payroll ({name})")
+            sizes = dict(union_rows=5_000, payroll_rows=20_000, rounds=1) if args.quick else dict(rounds=2)
+            report["fairness"].append({"target": name, **fairness.run(broker, database, **sizes)})
     report["seconds"] = round(time.time() - started)
 
     print()
@@ -167,6 +175,11 @@ def main() -> None:
     if report["bulk"]:
         print("Bulk inserts of outbox rows, 200 per transaction (insert_rows: COPY on PostgreSQL)")
         print(bulk_table(report["bulk"]))
+        print()
+    if report["fairness"]:
+        print("Fairness: an hrss message published right after a union ledger and a housing payroll, "
+              "publish to applied (target: at most 1 s); the big files' own times beside it")
+        print(fairness.table(report["fairness"]))
         print()
     load = os.getloadavg()
     print(f"{report['seconds']} s in all; load average before {report['machine']['loadavg_before'][0]:.2f}, "
