@@ -29,10 +29,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, hub=None) -> Flask:
         # log lines go to stderr, redacted, as under ``wagehub run``.
         from hub.logs import setup_logging
 
-        setup_logging(os.environ.get("WAGEHUB_LOG_LEVEL", "INFO"))
+        setup_logging(os.environ.get("WAGEHUB_LOG_LEVEL", "INFO"), os.environ.get("WAGEHUB_LOG_FORMAT", "text"))
         # Workers starting together migrate an empty database one at a time (the lock is
         # in ``Store.ensure_schema``).
         hub = Hub(load_settings(config))
+        hub.log_start()
     app = Flask(__name__)
     app.config["SECRET_KEY"] = hub.settings["hub"]["secret_key"]
     app.config["MAX_CONTENT_LENGTH"] = hub.settings["api"]["max_body"]

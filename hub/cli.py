@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from hub import __version__
 from hub.errors import HubError
 
 log = logging.getLogger("hub.cli")
@@ -23,18 +24,39 @@ def _hub(migrate: bool = True):
     return Hub(migrate=migrate)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """Settings the hub cannot start with end any command with one line naming the setting
+    and exit code 2, as click's own usage errors do, not a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        from hub.errors import ConfigError
+
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="wagehub", message="%(prog)s %(version)s")
 @click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING or ERROR.")
-def main(log_level: str) -> None:
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              envvar="WAGEHUB_LOG_FORMAT", help="json: one JSON object a line (identity numbers and mobiles masked).")
+@click.option("-v", "--verbose", count=True,
+              help="-v: the libraries' INFO lines too (alembic's migrations, kombu); -vv: DEBUG everywhere.")
+def main(log_level: str, log_format: str, verbose: int) -> None:
     """wage-arrears-hub: one report of unpaid wages reaches every agency that can help.
 
-    Settings come from config/default.toml, a file named by WAGEHUB_CONFIG, and
-    WAGEHUB_* environment variables (WAGEHUB_BROKER_URL, WAGEHUB_DATABASE_URL, ...).
-    With nothing set the hub uses an embedded broker and SQLite under ./var/.
+    Settings come from the packaged defaults, a file named by WAGEHUB_CONFIG (`wagehub config
+    init DIR` writes one), and WAGEHUB_* environment variables (WAGEHUB_BROKER_URL,
+    WAGEHUB_DATABASE_URL, ...). With nothing set the hub uses an embedded broker and SQLite
+    under ./var/.
     """
     from hub.logs import setup_logging
 
-    setup_logging(log_level)
+    setup_logging("DEBUG" if verbose > 1 else log_level, log_format,
+                  libraries={0: "WARNING", 1: "INFO"}.get(verbose, "DEBUG"))
 
 
 def _fail(exc: Exception) -> None:
@@ -83,6 +105,7 @@ def run(host: str, port: int, no_workers: bool) -> None:
     from hub.runtime import Workers
 
     hub = _hub()
+    hub.log_start()
     app = create_app(hub=hub)
     workers = None
     if not no_workers:
@@ -105,6 +128,7 @@ def worker() -> None:
     from hub.runtime import Workers
 
     hub = _hub()
+    hub.log_start()
     workers = Workers(hub)
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
@@ -149,9 +173,9 @@ def plugins_list(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    click.echo(f"{'NAME':<14}{'AGENCY':<10}{'VERSION':<10}{'ENABLED':<9}{'IN':<36}{'OUT':<16}HEALTH")
+    click.echo(f"{'NAME':<14}{'AGENCY':<12}{'VERSION':<10}{'ENABLED':<9}{'IN':<36}{'OUT':<16}HEALTH")
     for r in rows:
-        click.echo(f"{r['name']:<14}{r['agency']:<10}{r['version']:<10}{'yes' if r['enabled'] else 'no':<9}"
+        click.echo(f"{r['name']:<14}{r['agency']:<12}{r['version']:<10}{'yes' if r['enabled'] else 'no':<9}"
                    f"{r['in']:<36}{r['out']:<16}{r['health']}")
 
 
@@ -464,13 +488,15 @@ def db_upgrade(revision: str) -> None:
 
 
 @main.command()
-@click.option("--dir", "var_dir", default="var/demo", show_default=True,
-              help="Embedded broker and database for the demo (wiped first).")
+@click.option("--dir", "var_dir", help="Embedded broker and database for the demo (wiped first).  "
+              "[default: demo/ in hub.var_dir, ./var/demo unless WAGEHUB_VAR_DIR says]")
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for the hub.")
-def demo(var_dir: str, timeout: float) -> None:
+def demo(var_dir: str | None, timeout: float) -> None:
     """Run one whole arrears matter through the hub on the embedded defaults and print its timeline."""
+    from hub.config import load_settings
     from hub.demo import run_demo
 
+    var_dir = var_dir or str(Path(load_settings()["hub"]["var_dir"]) / "demo")
     shutil.rmtree(var_dir, ignore_errors=True)
     sys.exit(run_demo(var_dir, timeout, echo=click.echo))
 
@@ -483,6 +509,10 @@ main.add_command(followups)
 from hub.cli_plugins import new  # noqa: E402, I001
 
 plugins.add_command(new)
+
+from hub.cli_config import config  # noqa: E402, I001
+
+main.add_command(config)
 
 if __name__ == "__main__":
     main()

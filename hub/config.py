@@ -1,5 +1,8 @@
-"""Settings: ``config/default.toml``, then the file named by ``WAGEHUB_CONFIG``, then
-``WAGEHUB_*`` environment variables, then what the caller passes (tests).
+"""Settings: the packaged defaults (``hub/defaults/default.toml``), then the file named by
+``WAGEHUB_CONFIG``, then ``WAGEHUB_*`` environment variables, then what the caller passes
+(tests). A relative ``hub.routes_file`` is read beside the file that names it (the
+packaged defaults name the packaged ``routes.toml``), or from the working directory when
+an environment variable or the caller names it.
 
 The result is validated once, at start-up, and the hub refuses to start with a message
 naming the setting that is wrong.
@@ -11,6 +14,7 @@ import copy
 import os
 import tomllib
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +22,8 @@ import marshmallow as ma
 
 from hub.errors import ConfigError
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+# default.toml, routes.toml and demo.toml, shipped inside the package (package data).
+DEFAULTS = resources.files("hub.defaults")
 DEV_SECRET = "dev-insecure-secret-change-me"
 ENV_PREFIX = "WAGEHUB_"
 # Top-level environment names kept short for the settings everyone sets.
@@ -188,13 +193,12 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
                   environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Defaults, then ``WAGEHUB_CONFIG``, then ``WAGEHUB_*`` env, then ``overrides``."""
     environ = os.environ if environ is None else environ
-    with open(CONFIG_DIR / "default.toml", "rb") as fh:
-        data = tomllib.load(fh)
+    data = _beside(tomllib.loads((DEFAULTS / "default.toml").read_text(encoding="utf-8")), DEFAULTS)
     extra_file = environ.get("WAGEHUB_CONFIG")
     if extra_file:
         try:
             with open(extra_file, "rb") as fh:
-                _merge(data, tomllib.load(fh))
+                _merge(data, _beside(tomllib.load(fh), Path(extra_file).resolve().parent))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"WAGEHUB_CONFIG={extra_file}: cannot read it ({exc})") from exc
     _merge(data, _from_env(environ))
@@ -205,7 +209,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
     except ma.ValidationError as exc:
         from schemas import flatten_errors
 
-        problems = "; ".join(f"{path}: {msg}" for path, msg in flatten_errors(exc.messages))
+        problems = "; ".join(f"{path}{_set_by(path, environ)}: {msg}" for path, msg in flatten_errors(exc.messages))
         raise ConfigError(f"invalid settings: {problems}") from exc
     hub = settings["hub"]
     var_dir = Path(hub["var_dir"])
@@ -220,6 +224,22 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
     return settings
 
 
+def _set_by(path: str, environ: Mapping[str, str]) -> str:
+    """`` (WAGEHUB_X__Y)`` when an environment variable set the setting at ``path``."""
+    parts = tuple(path.split("."))
+    names = [name for name, short in _SHORT_ENV.items() if short == parts] + ["__".join(parts).upper()]
+    given = [ENV_PREFIX + name for name in names if ENV_PREFIX + name in environ]
+    return f" ({given[0]})" if given else ""
+
+
+def _beside(layer: dict, folder) -> dict:
+    """A settings file's relative ``hub.routes_file`` made a path beside that file."""
+    routes_file = (layer.get("hub") or {}).get("routes_file")
+    if isinstance(routes_file, str) and routes_file and not Path(routes_file).is_absolute():
+        layer["hub"]["routes_file"] = str(folder / routes_file)
+    return layer
+
+
 def routes_path(settings: Mapping[str, Any]) -> Path:
-    path = Path(settings["hub"]["routes_file"])
-    return path if path.is_absolute() else CONFIG_DIR / path
+    """The routing table's file: absolute, or relative to the working directory."""
+    return Path(settings["hub"]["routes_file"])

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from hub.client import publish_native, read_out
-from hub.config import CONFIG_DIR, load_settings
+from hub.config import DEFAULTS, load_settings
 from hub.errors import InvalidMessage
 from hub.ids import BEIJING
 from hub.runtime import Hub, Workers
@@ -77,8 +77,8 @@ def _fill(value: Any, port: int) -> Any:
 def run_demo(var_dir: str, timeout: float, echo: Callable[[str], None] = print) -> int:
     sink = _Sink()
     threading.Thread(target=sink.serve_forever, daemon=True).start()
-    with open(CONFIG_DIR / "demo.toml", "rb") as fh:
-        demo_settings = _fill(tomllib.load(fh), sink.server_address[1])
+    demo_settings = _fill(tomllib.loads((DEFAULTS / "demo.toml").read_text(encoding="utf-8")),
+                          sink.server_address[1])
     settings = load_settings({**demo_settings, "hub": {"var_dir": var_dir, "broker_url": "", "database_url": ""}})
     try:
         return _run(settings, sink, var_dir, timeout, echo)

@@ -7,6 +7,8 @@ masks anything shaped like one before any handler sees it.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
 import re
 import sys
@@ -40,9 +42,61 @@ def _install_redaction() -> None:
     logging.setLogRecordFactory(factory)
 
 
-def setup_logging(level: str = "INFO") -> None:
+class _Stderr(logging.StreamHandler):
+    """Writes to the ``sys.stderr`` of the moment (a test's captured stream, then the real one)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):  # StreamHandler.__init__ sets it; the property decides
+        pass
+
+
+class TextFormatter(logging.Formatter):
+    """``time LEVEL logger: message``; a traceback's text redacted like the message."""
+
+    def __init__(self):
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def formatException(self, ei) -> str:  # noqa: N802  (logging's name)
+        return redact(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:  # noqa: N802
+        return redact(stack_info)
+
+
+class JsonFormatter(TextFormatter):
+    """One JSON object a line, for a log collector: time (UTC, ISO 8601), level, logger,
+    message, and the traceback as ``exc``; redacted like the text lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
+                "level": record.levelname, "logger": record.name, "message": redact(record.getMessage()),
+                "process": record.process, "thread": record.threadName}
+        if record.exc_info:
+            line["exc"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            line["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+# Libraries whose INFO lines say how they work (alembic's plugins and migrations, kombu's
+# connections), not what the hub does: shown with -v.
+LIBRARIES = ("alembic", "amqp", "kombu", "werkzeug")
+
+
+def setup_logging(level: str = "INFO", fmt: str = "text", libraries: str = "WARNING") -> None:
+    """Log lines to stderr as text or JSON (``fmt``), the hub's from ``level``, the
+    libraries' from ``libraries``; called again, it replaces its own handler."""
     _install_redaction()
-    logging.basicConfig(stream=sys.stderr, level=getattr(logging, level.upper(), logging.INFO),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("amqp", "kombu", "werkzeug", "alembic.runtime.migration"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, _Stderr)]:
+        root.removeHandler(handler)
+    handler = _Stderr()
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    root.addHandler(handler)
+    root.setLevel(getattr(logging, level.upper(), logging.INFO))
+    for name in LIBRARIES:
+        logging.getLogger(name).setLevel(getattr(logging, libraries.upper(), logging.WARNING))

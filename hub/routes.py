@@ -1,4 +1,5 @@
-"""Who receives what: the routing table of ``config/routes.toml``.
+"""Who receives what: the routing table named by ``hub.routes_file`` (the packaged
+``hub/defaults/routes.toml`` unless an operator names another).
 
 A route sends records of one canonical type to one agency, as one native kind, with
 only the fields that agency may see (data minimisation is configuration, not code).

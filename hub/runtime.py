@@ -34,11 +34,9 @@ class Hub:
         self.pm = build_plugin_manager(extra_plugins, entry_points=entry_points)
         self.registry = Registry(self.pm, self.settings.get("plugins", {}))
         self.routes = []
+        self.routes_off = []  # routes to an agency no installed plugin adapts (said by log_start)
         for route in load_routes(routes_path(self.settings)):
-            if self.registry.get(route.to) is None:
-                log.warning("route %s: no installed plugin adapts agency %s; the route is off", route.name, route.to)
-            else:
-                self.routes.append(route)
+            (self.routes_off if self.registry.get(route.to) is None else self.routes).append(route)
         self.store = Store(self.settings["hub"]["database_url"])
         try:
             if migrate:
@@ -49,6 +47,15 @@ class Hub:
         except BaseException:  # a bad setting or a database down: no connection left open behind
             self.store.dispose()
             raise
+
+    def log_start(self) -> None:
+        """What a long-running process (server, worker) says once as it starts: the routes
+        that are off because no installed plugin adapts their agency (a third-party
+        plugin not installed, e.g.); one-shot commands do not repeat it."""
+        if self.routes_off:
+            agencies = sorted({r.to for r in self.routes_off})
+            log.info("%d route(s) off, no installed plugin adapts %s: %s", len(self.routes_off),
+                     ", ".join(agencies), ", ".join(r.name for r in self.routes_off))
 
     @property
     def broker_url(self) -> str:

@@ -449,10 +449,9 @@ def _log_text(record: logging.LogRecord) -> str:
 
 def _as_routes(routes: Any, agency: str) -> list[Route]:
     if routes is None:
-        from hub.config import CONFIG_DIR
+        from hub.config import load_settings, routes_path
 
-        default = CONFIG_DIR / "routes.toml"
-        routes = default if default.is_file() else []
+        routes = routes_path(load_settings())
     if isinstance(routes, (str, Path)):
         loaded = load_routes(Path(routes))
     else:
@@ -479,7 +478,7 @@ class Conformance:
     ``plugin``: the module (or object) registered under the ``wagehub`` entry-point group.
     ``settings``: its settings (``[plugins.<code>]``) for the tests.
     ``routes``: routes that hand records to the plugin, as a routes.toml path or a list of
-    ``[[routes]]`` tables; None: those of the hub's ``config/routes.toml`` naming its agency.
+    ``[[routes]]`` tables; None: those of the hub's routes file (``hub.routes_file``) naming its agency.
     ``records``: canonical records by type (a record or a list) for the route types the
     plugin does not read itself; ``related``: records by type that routes' ``extra``
     fields are joined from (default: the first of that type among the records).

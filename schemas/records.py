@@ -14,9 +14,11 @@ import marshmallow as ma
 
 from schemas import fields as f
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 """The canonical schemas' version, major.minor (see ``schemas.versions``): 1.1 added
-``supervision_opinion``. A record's ``schema_version`` is its type's ``VERSION``: the
+``supervision_opinion``; 1.2 added individual employers, workers one by one and the
+criminal-linkage steps (reconsideration, supervision request, extension, payment,
+reconsideration decision, materials request, assignment answer). A record's ``schema_version`` is its type's ``VERSION``: the
 version in which that type last changed."""
 _FIRST_VERSION = "1.0"
 
@@ -96,13 +98,39 @@ class ComplainantSchema(PersonSchema):
     mobile = f.Mobile(required=True, metadata=_d("personal data"))
 
 
-class EmployerSchema(_Strict):
+class CompanySchema(_Strict):
+    """A party named by its unified social credit code (a contractor, a mediation's employer)."""
+
     name = _str(required=True, validate=_nonblank)
     uscc = f.Uscc(load_default=None, allow_none=True)
 
 
-class RequiredUsccEmployerSchema(EmployerSchema):
+class RequiredUsccEmployerSchema(CompanySchema):
     uscc = f.Uscc(required=True)
+
+
+class EmployerSchema(CompanySchema):
+    """An employer: a company (``uscc``) or an individual without the standing to employ
+    (不具备用工主体资格的个人, a 包工头: ``id_number``), Criminal Law Art. 276-1 and the
+    2013 interpretation Art. 7."""
+
+    id_number = f.IdNumber(load_default=None, allow_none=True, metadata=_d("personal data: an individual employer"))
+
+
+def _exactly_one_employer(uscc, id_number, key: str) -> None:
+    """A company or a person, never both or neither (rule ``exactly-one``, keyed by the USCC)."""
+    if bool(uscc) == bool(id_number):
+        what = "both are given" if uscc else "neither is given"
+        raise ma.ValidationError({key: [f"the employer is a company (uscc) or an individual (id_number): exactly one, "
+                                        f"{what} (rule: exactly-one)"]})
+
+
+class TransferEmployerSchema(EmployerSchema):
+    """A transfer's employer: exactly one of ``uscc`` and ``id_number``."""
+
+    @ma.validates_schema
+    def _one(self, data, **kwargs):
+        _exactly_one_employer(data.get("uscc"), data.get("id_number"), "uscc")
 
 
 class SuspectSchema(_Strict):
@@ -116,12 +144,47 @@ class DefendantSchema(_Strict):
     id_number = f.IdNumber(load_default=None, allow_none=True, metadata=_d("personal data"))
 
 
+class WorkerSchema(_Strict):
+    """One worker owed (1.2): the 2013 interpretation Art. 3 judges each worker's amount and months."""
+
+    name = _str(required=True, validate=_nonblank)
+    id_number = f.IdNumber(required=True, metadata=_d("personal data"))
+    amount = f.Money(required=True, metadata=_d("owed to this worker"))
+    period_from = f.Month(required=True)
+    period_to = f.Month(required=True, metadata=_d("months the wages cover, inclusive"))
+
+    @ma.validates_schema
+    def _checks(self, data, **kwargs):
+        if data["amount"] <= 0:
+            raise ma.ValidationError({"amount": ["must be more than 0 (rule: range)"]})
+        if data["period_from"] > data["period_to"]:
+            raise ma.ValidationError({"period_to": ["must not be before period_from (rule: period-order)"]})
+
+
+def _workers_field() -> ma.fields.List:
+    return _list(_nested(WorkerSchema), load_default=None, allow_none=True,
+                 metadata=_d("the workers owed, one by one (1.2); absent: only the totals are known"))
+
+
+def _check_workers(workers) -> None:
+    """Each worker listed once (rule ``duplicate-worker``, keyed by the later item's id_number)."""
+    seen: set[str] = set()
+    for i, worker in enumerate(workers or ()):
+        if worker["id_number"] in seen:
+            raise ma.ValidationError({"workers": {i: {"id_number": ["lists a worker listed before: one item a worker "
+                                                                     "(rule: duplicate-worker)"]}}})
+        seen.add(worker["id_number"])
+
+
 CHANNELS = ("qr_code", "hotline", "petition", "walk_in", "online", "referral")
 
 
 class ClueSchema(RecordSchema):
     TYPE = "clue"
+    VERSION = "1.2"  # employer.id_number
     LINKS = (("clue", "clue_no"),)
+
+    schema_version = _str(load_default=VERSION, metadata=_d("canonical schema version, major.minor"))
 
     clue_no = _str(required=True, validate=_code)
     channel = _str(required=True, validate=_one_of(CHANNELS), metadata=_d("intake channel"))
@@ -148,7 +211,10 @@ CASE_STATUSES = ("accepted", "opened", "mediating", "closed", "transferred", "re
 
 class CaseSchema(RecordSchema):
     TYPE = "case"
+    VERSION = "1.2"  # workers
     LINKS = (("case", "case_no"), ("clue", "clue_nos"))
+
+    schema_version = _str(load_default=VERSION, metadata=_d("canonical schema version, major.minor"))
 
     case_no = _str(required=True, validate=_code)
     clue_nos = _list(_str(validate=_code), required=True)
@@ -158,15 +224,24 @@ class CaseSchema(RecordSchema):
     handler = _str(load_default=None, allow_none=True)
     amount_recovered = f.Money(load_default=None, allow_none=True)
     workers_paid = _int(load_default=None, allow_none=True, strict=True, validate=_at_least(0))
+    workers = _workers_field()
+
+    @ma.validates_schema
+    def _checks(self, data, **kwargs):
+        _check_workers(data.get("workers"))
 
 
 class PaymentOrderSchema(RecordSchema):
     TYPE = "payment_order"
+    VERSION = "1.2"  # employer_id_number
     LINKS = (("order", "order_no"), ("case", "case_no"))
 
+    schema_version = _str(load_default=VERSION, metadata=_d("canonical schema version, major.minor"))
     order_no = _str(required=True, validate=_code)
     case_no = _str(required=True, validate=_code)
-    employer_uscc = f.Uscc(required=True)
+    employer_uscc = f.Uscc(load_default=None, allow_none=True)
+    employer_id_number = f.IdNumber(load_default=None, allow_none=True,
+                                    metadata=_d("personal data: an individual employer, instead of employer_uscc"))
     amount = f.Money(required=True)
     issued_on = _date(required=True)
     due_on = _date(required=True)
@@ -175,6 +250,7 @@ class PaymentOrderSchema(RecordSchema):
 
     @ma.validates_schema
     def _checks(self, data, **kwargs):
+        _exactly_one_employer(data.get("employer_uscc"), data.get("employer_id_number"), "employer_uscc")
         if data["amount"] <= 0:
             raise ma.ValidationError({"amount": ["must be more than 0 (rule: range)"]})
         if data["due_on"] <= data["issued_on"]:
@@ -186,12 +262,14 @@ EVIDENCE_CODES = ("E01", "E02", "E03", "E04", "E05")
 
 class CriminalTransferSchema(RecordSchema):
     TYPE = "criminal_transfer"
+    VERSION = "1.2"  # an individual employer, workers
     LINKS = (("transfer", "transfer_no"), ("case", "case_no"), ("order", "order_no"))
 
+    schema_version = _str(load_default=VERSION, metadata=_d("canonical schema version, major.minor"))
     transfer_no = _str(required=True, validate=_code)
     case_no = _str(required=True, validate=_code)
     order_no = _str(required=True, validate=_code)
-    employer = _nested(RequiredUsccEmployerSchema, required=True)
+    employer = _nested(TransferEmployerSchema, required=True)
     suspects = _list(_nested(SuspectSchema), required=True,
                      validate=ma.validate.Length(min=1, error="needs at least one suspect (rule: min-items)"))
     worker_count = _int(required=True, strict=True, validate=_at_least(1))
@@ -200,11 +278,23 @@ class CriminalTransferSchema(RecordSchema):
     transferred_on = _date(required=True)
     police_unit = _str(required=True, validate=_code)
     summary = _str(load_default=None, allow_none=True)
+    workers = _workers_field()
 
     @ma.validates_schema
     def _checks(self, data, **kwargs):
         if data["amount_owed"] <= 0:
             raise ma.ValidationError({"amount_owed": ["must be more than 0 (rule: range)"]})
+        workers = data.get("workers")
+        if workers is None:
+            return
+        _check_workers(workers)
+        if data["worker_count"] != len(workers):
+            raise ma.ValidationError({"worker_count": [f"must equal the number of workers listed, {len(workers)} "
+                                                       "(rule: worker-count)"]})
+        total = sum(w["amount"] for w in workers)
+        if data["amount_owed"] != total:
+            raise ma.ValidationError({"amount_owed": [f"must equal the sum of the workers' amounts, "
+                                                      f"{format(total, 'f')} (rule: sum)"]})
 
 
 class PoliceReceiptSchema(RecordSchema):
@@ -218,12 +308,14 @@ class PoliceReceiptSchema(RecordSchema):
 DECISIONS = ("opened", "declined", "returned")
 
 
-class PoliceDecisionSchema(RecordSchema):
-    TYPE = "police_decision"
+class _TransferDecisionSchema(RecordSchema):
+    """The police's decision on a transfer: a case opened (its number required) or not (a reason required)."""
+
     LINKS = (("transfer", "transfer_no"), ("police_case", "police_case_no"))
+    NEEDS_REASON: ClassVar[tuple[str, ...]] = ()
 
     transfer_no = _str(required=True, validate=_code)
-    decision = _str(required=True, validate=_one_of(DECISIONS))
+    decision = _str(required=True)
     police_case_no = _str(load_default=None, allow_none=True, validate=_code)
     decided_at = f.OffsetDateTime(required=True)
     reason = _str(load_default=None, allow_none=True)
@@ -232,8 +324,16 @@ class PoliceDecisionSchema(RecordSchema):
     def _checks(self, data, **kwargs):
         if data["decision"] == "opened" and not data.get("police_case_no"):
             raise ma.ValidationError({"police_case_no": ["required when the case is opened (rule: required-if)"]})
-        if data["decision"] in ("declined", "returned") and not data.get("reason"):
-            raise ma.ValidationError({"reason": ["required when declined or returned (rule: required-if)"]})
+        if data["decision"] in self.NEEDS_REASON and not (data.get("reason") or "").strip():
+            raise ma.ValidationError({"reason": [f"required when {' or '.join(self.NEEDS_REASON)} "
+                                                 "(rule: required-if)"]})
+
+
+class PoliceDecisionSchema(_TransferDecisionSchema):
+    TYPE = "police_decision"
+    NEEDS_REASON = ("declined", "returned")
+
+    decision = _str(required=True, validate=_one_of(DECISIONS))
 
 
 PROCEDURES = ("criminal", "civil")
@@ -242,14 +342,19 @@ VERDICTS = ("guilty", "not_guilty", "exempted", "plaintiff_wins", "plaintiff_los
 
 class CourtJudgmentSchema(RecordSchema):
     TYPE = "court_judgment"
+    VERSION = "1.2"  # employer_id_number
     LINKS = (("court_case", "case_number"), ("transfer", "transfer_no"), ("case", "hrss_case_no"))
+
+    schema_version = _str(load_default=VERSION, metadata=_d("canonical schema version, major.minor"))
 
     case_number = f.CourtCaseNumber(required=True, validate=_code)
     court_code = _str(load_default=None, allow_none=True)
     procedure = _str(required=True, validate=_one_of(PROCEDURES))
     transfer_no = _str(load_default=None, allow_none=True, validate=_code)
     hrss_case_no = _str(load_default=None, allow_none=True, validate=_code)
-    employer_uscc = f.Uscc(required=True)
+    employer_uscc = f.Uscc(load_default=None, allow_none=True)
+    employer_id_number = f.IdNumber(load_default=None, allow_none=True,
+                                    metadata=_d("personal data: an individual employer, instead of employer_uscc"))
     defendants = _list(_nested(DefendantSchema), load_default=list)
     verdict = _str(required=True, validate=_one_of(VERDICTS))
     sentence_months = _int(load_default=None, allow_none=True, strict=True, validate=_at_least(0))
@@ -258,6 +363,7 @@ class CourtJudgmentSchema(RecordSchema):
 
     @ma.validates_schema
     def _checks(self, data, **kwargs):
+        _exactly_one_employer(data.get("employer_uscc"), data.get("employer_id_number"), "employer_uscc")
         if data["procedure"] == "criminal" and not data.get("defendants"):
             raise ma.ValidationError({"defendants": ["required in a criminal judgment (rule: required-if)"]})
 
@@ -267,13 +373,23 @@ ENFORCEMENT_STATUSES = ("opened", "partially_paid", "paid", "terminated")
 
 class CourtEnforcementSchema(RecordSchema):
     TYPE = "court_enforcement"
+    VERSION = "1.2"  # employer_uscc / employer_id_number
     LINKS = (("court_case", "case_number"), ("court_case", "judgment_case_number"))
+
+    schema_version = _str(load_default=VERSION, metadata=_d("canonical schema version, major.minor"))
 
     case_number = f.CourtCaseNumber(required=True, validate=_code)
     judgment_case_number = f.CourtCaseNumber(required=True, validate=_code)
     status = _str(required=True, validate=_one_of(ENFORCEMENT_STATUSES))
     amount_paid = f.Money(required=True)
     updated_on = _date(required=True)
+    employer_uscc = f.Uscc(load_default=None, allow_none=True)
+    employer_id_number = f.IdNumber(load_default=None, allow_none=True, metadata=_d("personal data"))
+
+    @ma.validates_schema
+    def _checks(self, data, **kwargs):
+        if data.get("employer_uscc") and data.get("employer_id_number"):
+            _exactly_one_employer(True, True, "employer_uscc")
 
 
 OUTCOMES = ("agreed", "partial", "failed")
@@ -287,7 +403,7 @@ class MediationResultSchema(RecordSchema):
     clue_no = _str(load_default=None, allow_none=True, validate=_code)
     case_no = _str(load_default=None, allow_none=True, validate=_code)
     mediated_on = _date(required=True)
-    employer = _nested(EmployerSchema, required=True)
+    employer = _nested(CompanySchema, required=True)
     worker_count = _int(required=True, strict=True, validate=_at_least(1))
     amount_disputed = f.Money(required=True)
     outcome = _str(required=True, validate=_one_of(OUTCOMES))
@@ -417,12 +533,126 @@ class SupervisionOpinionSchema(RecordSchema):
             raise ma.ValidationError({"reason": ["required unless no_objection (rule: required-if)"]})
 
 
+# -- criminal linkage steps (1.2) ----------------------------------------------------------------
+
+
+class _Step(RecordSchema):
+    VERSION = "1.2"
+
+    schema_version = _str(load_default=VERSION, metadata=_d("canonical schema version, major.minor"))
+
+
+class _TransferRequestSchema(_Step):
+    """Labour inspection asks for a further step on a transfer, with its reason."""
+
+    LINKS = (("transfer", "transfer_no"),)
+
+    transfer_no = _str(required=True, validate=_code)
+    requested_on = _date(required=True)
+    reason = _str(required=True, validate=_Text(2000))
+
+
+class ReconsiderationRequestSchema(_TransferRequestSchema):
+    """Labour inspection asks the police to reconsider a decline (提请复议), within 3 days of
+    it (行政执法机关移送涉嫌犯罪案件的规定 Art. 9). Whether the transfer was declined is the
+    hub's check, not the record's."""
+
+    TYPE = "reconsideration_request"
+
+
+class SupervisionRequestSchema(_TransferRequestSchema):
+    """Labour inspection asks the procuratorate to supervise the police's decline (建议立案监督,
+    Art. 9 of the same rules, after the reconsideration is upheld)."""
+
+    TYPE = "supervision_request"
+
+
+class CaseExtensionSchema(_Step):
+    """A case's handling period extended with approval by up to 30 working days
+    (劳动保障监察条例 Art. 17)."""
+
+    TYPE = "case_extension"
+    LINKS = (("case", "case_no"),)
+
+    case_no = _str(required=True, validate=_code)
+    approved_on = _date(required=True)
+    working_days = _int(required=True, strict=True, validate=ma.validate.Range(
+        min=1, max=30, error="must be between {min} and {max} working days (rule: range)"))
+    reason = _str(load_default=None, allow_none=True)
+
+
+class WagePaymentSchema(_Step):
+    """Wages paid after an order or a transfer (支付情况); ``full``: all owed is now paid.
+    Criminal Law Art. 276-1 para. 3: paid before prosecution, punishment may be reduced or waived."""
+
+    TYPE = "wage_payment"
+    LINKS = (("case", "case_no"), ("transfer", "transfer_no"))
+
+    case_no = _str(required=True, validate=_code)
+    transfer_no = _str(load_default=None, allow_none=True, validate=_code)
+    amount_paid = f.Money(required=True)
+    paid_on = _date(required=True)
+    workers_paid = _int(load_default=None, allow_none=True, strict=True, validate=_at_least(0))
+    full = _bool(required=True)
+
+    @ma.validates_schema
+    def _checks(self, data, **kwargs):
+        if data["amount_paid"] <= 0:
+            raise ma.ValidationError({"amount_paid": ["must be more than 0 (rule: range)"]})
+
+
+RECONSIDERATION_DECISIONS = ("opened", "upheld")
+
+
+class ReconsiderationDecisionSchema(_TransferDecisionSchema):
+    """The police's answer to a reconsideration, within 3 days (same rules, Art. 9): a case
+    opened after all, or the decline upheld."""
+
+    TYPE = "reconsideration_decision"
+    VERSION = "1.2"
+    NEEDS_REASON = ("upheld",)
+
+    schema_version = _str(load_default=VERSION, metadata=_d("canonical schema version, major.minor"))
+    decision = _str(required=True, validate=_one_of(RECONSIDERATION_DECISIONS))
+
+
+class MaterialsRequestSchema(_Step):
+    """The police ask for missing materials within 24 hours of receipt instead of deciding
+    (补充材料通知; same rules, Art. 8)."""
+
+    TYPE = "materials_request"
+    LINKS = (("transfer", "transfer_no"),)
+
+    transfer_no = _str(required=True, validate=_code)
+    missing = _str(required=True, validate=_Text(2000), metadata=_d("what is missing, in words"))
+    requested_at = f.OffsetDateTime(required=True)
+
+
+ANSWER_RESULTS = ("resolved", "in_progress", "unsubstantiated")
+
+
+class AssignmentAnswerSchema(_Step):
+    """The construction department's answer to an assignment (交办回复): it closes the
+    assignment's answer deadline."""
+
+    TYPE = "assignment_answer"
+    LINKS = (("assignment", "assignment_no"),)
+
+    assignment_no = _str(required=True, validate=_ref, metadata=_d("the hub's ASSIGNMENT message id"))
+    answered_on = _date(required=True)
+    result = _str(required=True, validate=_one_of(ANSWER_RESULTS))
+    amount_paid = f.Money(load_default=None, allow_none=True)
+    note = _str(load_default=None, allow_none=True)
+
+
 RECORD_SCHEMAS: dict[str, type[RecordSchema]] = {
     cls.TYPE: cls
     for cls in (
         ClueSchema, CaseSchema, PaymentOrderSchema, CriminalTransferSchema, PoliceReceiptSchema,
         PoliceDecisionSchema, CourtJudgmentSchema, CourtEnforcementSchema, MediationResultSchema,
         ProjectSchema, PayrollShortfallSchema, ContractorReplySchema, SupervisionOpinionSchema,
+        ReconsiderationRequestSchema, SupervisionRequestSchema, CaseExtensionSchema, WagePaymentSchema,
+        ReconsiderationDecisionSchema, MaterialsRequestSchema, AssignmentAnswerSchema,
     )
 }
 
@@ -430,4 +660,5 @@ RECORD_SCHEMAS: dict[str, type[RecordSchema]] = {
 SCHEMAS: dict[str, RecordSchema] = {name: cls() for name, cls in RECORD_SCHEMAS.items()}
 
 # Fields that hold personal data, by dotted path (list items included).
-PERSONAL_FIELDS = ("complainant.id_number", "complainant.mobile", "suspects.id_number", "defendants.id_number")
+PERSONAL_FIELDS = ("complainant.id_number", "complainant.mobile", "suspects.id_number", "defendants.id_number",
+                   "employer.id_number", "employer_id_number", "workers.id_number")

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from hub.config import CONFIG_DIR
+from hub.config import DEFAULTS
 from hub.routes import ALWAYS, get_path, load_routes
 from schemas import normalise_record
 from tests.schemas.test_records import EXAMPLES, record
 
-ROUTES = load_routes(CONFIG_DIR / "routes.toml")
+ROUTES = load_routes(DEFAULTS / "routes.toml")
 PERSONAL = ("id_number", "mobile")
 
 

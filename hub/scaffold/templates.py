@@ -81,7 +81,7 @@ Settings go under `[plugins.$code]` in the hub's configuration
 """
 
 ROUTES = """\
-# Routes for the $code agency. Add them to the hub's routes file (config/routes.toml):
+# Routes for the $code agency. Add them to the hub's routes file (hub.routes_file):
 # each sends one canonical record type to $code as one of its kinds, with only the
 # fields listed (data minimisation). The conformance kit renders every route below.
 

@@ -161,7 +161,7 @@ def mask_personal(data: Any) -> Any:
     if isinstance(data, dict):
         out = {}
         for k, v in data.items():
-            if k == "id_number" and isinstance(v, str):
+            if k in ("id_number", "employer_id_number") and isinstance(v, str):
                 out[k] = mask_id_number(v)
             elif k == "mobile" and isinstance(v, str):
                 out[k] = mask_mobile(v)

@@ -10,13 +10,12 @@ theirs in the outbox — and once the plugins are fixed their rows go out too, e
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from hub.broker import out_queue
-from hub.config import CONFIG_DIR
+from hub.config import DEFAULTS
 from hub.store.models import Outbox
 from tests.conftest import TEST_BROKER_URL, wait_for
 from tests.fixture_plugins import failing_direct, failing_queue
@@ -53,7 +52,7 @@ def failing_hub(settings, tmp_path):
     from hub.runtime import Hub
 
     routes = tmp_path / "routes.toml"
-    routes.write_text(Path(CONFIG_DIR / "routes.toml").read_text(encoding="utf-8") + EXTRA_ROUTES, encoding="utf-8")
+    routes.write_text((DEFAULTS / "routes.toml").read_text(encoding="utf-8") + EXTRA_ROUTES, encoding="utf-8")
     settings["hub"]["routes_file"] = str(routes)
     failing_queue.FAILING["on"] = failing_direct.FAILING["on"] = True
     failing_queue.CALLS["render"] = failing_direct.CALLS["deliver"] = 0

@@ -1,4 +1,4 @@
-"""The six built-in plugins pass the conformance kit, on the hub's own routes (config/routes.toml).
+"""The six built-in plugins pass the conformance kit, on the hub's own routes (hub/defaults/routes.toml).
 
 Each class is what a plugin author writes in the plugin's own tests; the built-ins take
 the records other agencies send them from each other's samples.

@@ -93,7 +93,7 @@ def test_clue_sample():
     assert rec["region_code"] == FACTS["area"]
     assert rec["complainant"] == {"name": "王春生", "id_number": FACTS["complainant_id"],
                                   "mobile": FACTS["complainant_mobile"]}
-    assert rec["employer"] == {"name": "海岱建筑劳务有限公司", "uscc": FACTS["employer_uscc"]}
+    assert rec["employer"] == {"name": "海岱建筑劳务有限公司", "uscc": FACTS["employer_uscc"], "id_number": None}
     assert rec["project_code"] == FACTS["project_code"]
     assert rec["worker_count"] == FACTS["workers"]
     assert rec["amount_owed"] == FACTS["amount_yuan"] == "382848.00"
@@ -140,7 +140,7 @@ def test_transfer_sample():
     assert rec["type"] == "criminal_transfer"
     assert rec["source_ref"] == rec["transfer_no"] == FACTS["transfer_no"]
     assert (rec["case_no"], rec["order_no"]) == (FACTS["case_no"], FACTS["order_no"])
-    assert rec["employer"] == {"name": "海岱建筑劳务有限公司", "uscc": FACTS["employer_uscc"]}
+    assert rec["employer"] == {"name": "海岱建筑劳务有限公司", "uscc": FACTS["employer_uscc"], "id_number": None}
     assert rec["suspects"] == [{"name": "徐建国", "id_number": "370103196601215548", "role": "法定代表人"}]
     assert rec["worker_count"] == FACTS["workers"]
     assert rec["amount_owed"] == FACTS["amount_yuan"]

@@ -41,9 +41,10 @@ EXAMPLES: dict[str, tuple[dict, dict]] = {
             "period_from": "2023-01", "period_to": "2023-04", "content": "拖欠工资",
         },
         {
+            "schema_version": "1.2",
             "clue_no": "XS3701032023050880", "channel": "qr_code", "region_code": "370103",
             "complainant": {"name": "张三", "id_number": ID, "mobile": MOBILE},
-            "employer": {"name": "济南某建筑劳务有限公司", "uscc": USCC},
+            "employer": {"name": "济南某建筑劳务有限公司", "uscc": USCC, "id_number": None},
             "project_code": "37010320236387", "worker_count": 24, "amount_owed": "382848.00",
             "period_from": "2023-01", "period_to": "2023-04", "content": "拖欠工资",
         },
@@ -55,9 +56,10 @@ EXAMPLES: dict[str, tuple[dict, dict]] = {
             "handler": "李四", "amount_recovered": 0, "workers_paid": 0,
         },
         {
+            "schema_version": "1.2",
             "case_no": "AJ370103202300880", "clue_nos": ["XS3701032023050880"], "status": "opened",
             "status_at": "2023-05-10T14:00:00+08:00", "first_contact_at": "2023-05-09T10:00:00+08:00",
-            "handler": "李四", "amount_recovered": "0.00", "workers_paid": 0,
+            "handler": "李四", "amount_recovered": "0.00", "workers_paid": 0, "workers": None,
         },
     ),
     "payment_order": (
@@ -66,8 +68,9 @@ EXAMPLES: dict[str, tuple[dict, dict]] = {
             "amount": "382848.5", "issued_on": "2023-05-12", "due_on": "2023-05-22", "complied": False,
         },
         {
+            "schema_version": "1.2",
             "order_no": "ZLZF37010320230880", "case_no": "AJ370103202300880", "employer_uscc": USCC,
-            "amount": "382848.50", "issued_on": "2023-05-12", "due_on": "2023-05-22", "served_on": None,
+            "employer_id_number": None, "amount": "382848.50", "issued_on": "2023-05-12", "due_on": "2023-05-22", "served_on": None,
             "complied": False,
         },
     ),
@@ -80,11 +83,12 @@ EXAMPLES: dict[str, tuple[dict, dict]] = {
             "transferred_on": "2023-06-01", "police_unit": "370103000000",
         },
         {
+            "schema_version": "1.2",
             "transfer_no": "YS37010320230880", "case_no": "AJ370103202300880", "order_no": "ZLZF37010320230880",
-            "employer": {"name": "济南某建筑劳务有限公司", "uscc": USCC},
+            "employer": {"name": "济南某建筑劳务有限公司", "uscc": USCC, "id_number": None},
             "suspects": [{"name": "王五", "id_number": ID2, "role": "法定代表人"}],
             "worker_count": 24, "amount_owed": "382848.00", "evidence": ["E01", "E02", "E05"],
-            "transferred_on": "2023-06-01", "police_unit": "370103000000", "summary": None,
+            "transferred_on": "2023-06-01", "police_unit": "370103000000", "summary": None, "workers": None,
         },
     ),
     "police_receipt": (
@@ -109,9 +113,10 @@ EXAMPLES: dict[str, tuple[dict, dict]] = {
             "amount_ordered": 382848, "decided_on": "2023-11-15",
         },
         {
+            "schema_version": "1.2",
             "case_number": "（2023）鲁0103刑初880号", "court_code": "370103", "procedure": "criminal",
             "transfer_no": "YS37010320230880", "hrss_case_no": "AJ370103202300880", "employer_uscc": USCC,
-            "defendants": [{"name": "王五", "id_number": ID2}], "verdict": "guilty", "sentence_months": 18,
+            "employer_id_number": None, "defendants": [{"name": "王五", "id_number": ID2}], "verdict": "guilty", "sentence_months": 18,
             "amount_ordered": "382848.00", "decided_on": "2023-11-15",
         },
     ),
@@ -121,8 +126,10 @@ EXAMPLES: dict[str, tuple[dict, dict]] = {
             "status": "partially_paid", "amount_paid": "100000", "updated_on": "2024-01-05",
         },
         {
+            "schema_version": "1.2",
             "case_number": "（2023）鲁0103执881号", "judgment_case_number": "（2023）鲁0103刑初880号",
             "status": "partially_paid", "amount_paid": "100000.00", "updated_on": "2024-01-05",
+            "employer_uscc": None, "employer_id_number": None,
         },
     ),
     "mediation_result": (
@@ -187,6 +194,44 @@ EXAMPLES: dict[str, tuple[dict, dict]] = {
             "reply_due_on": "2023-07-17", "procuratorate": "济南市历下区人民检察院", "prosecutor": None,
             "issued_at": "2023-07-10T09:00:00+08:00",
         },
+    ),
+    # -- 1.2: the criminal-linkage steps
+    "reconsideration_request": (
+        {"transfer_no": "YS37010320230880", "requested_on": "2023-06-26", "reason": "欠薪数额较大，经责令支付仍不支付"},
+        {"schema_version": "1.2", "transfer_no": "YS37010320230880", "requested_on": "2023-06-26",
+         "reason": "欠薪数额较大，经责令支付仍不支付"},
+    ),
+    "supervision_request": (
+        {"transfer_no": "YS37010320230880", "requested_on": "2023-07-03", "reason": "复议维持不予立案"},
+        {"schema_version": "1.2", "transfer_no": "YS37010320230880", "requested_on": "2023-07-03",
+         "reason": "复议维持不予立案"},
+    ),
+    "case_extension": (
+        {"case_no": "AJ370103202300880", "approved_on": "2023-08-01", "working_days": 30},
+        {"schema_version": "1.2", "case_no": "AJ370103202300880", "approved_on": "2023-08-01", "working_days": 30,
+         "reason": None},
+    ),
+    "wage_payment": (
+        {"case_no": "AJ370103202300880", "transfer_no": "YS37010320230880", "amount_paid": "100000",
+         "paid_on": "2023-07-05", "workers_paid": 6, "full": False},
+        {"schema_version": "1.2", "case_no": "AJ370103202300880", "transfer_no": "YS37010320230880",
+         "amount_paid": "100000.00", "paid_on": "2023-07-05", "workers_paid": 6, "full": False},
+    ),
+    "reconsideration_decision": (
+        {"transfer_no": "YS37010320230880", "decision": "opened", "police_case_no": "A3701030000002023070001",
+         "decided_at": "2023-06-28T10:00:00+08:00"},
+        {"schema_version": "1.2", "transfer_no": "YS37010320230880", "decision": "opened",
+         "police_case_no": "A3701030000002023070001", "decided_at": "2023-06-28T10:00:00+08:00", "reason": None},
+    ),
+    "materials_request": (
+        {"transfer_no": "YS37010320230880", "missing": "工资台账", "requested_at": "2023-06-21T09:00:00+08:00"},
+        {"schema_version": "1.2", "transfer_no": "YS37010320230880", "missing": "工资台账",
+         "requested_at": "2023-06-21T09:00:00+08:00"},
+    ),
+    "assignment_answer": (
+        {"assignment_no": "out_01HZX", "answered_on": "2023-05-30", "result": "resolved", "amount_paid": "800"},
+        {"schema_version": "1.2", "assignment_no": "out_01HZX", "answered_on": "2023-05-30", "result": "resolved",
+         "amount_paid": "800.00", "note": None},
     ),
 }
 
@@ -298,18 +343,36 @@ INVALID = [
     ("case", {"amount_recovered": "1.234"}, "amount_recovered", "money-format"),
     ("case", {"workers_paid": -1}, "workers_paid", "range"),
     ("case", {"clue_nos": ["x" * 65]}, "clue_nos.0", "length"),
+    ("case", {"workers": [{"name": "甲", "id_number": ID, "amount": "10", "period_from": "2023-01",
+                           "period_to": "2023-1"}]}, "workers.0.period_to", "month-format"),
+    ("case", {"workers": [{"name": "甲", "id_number": ID, "amount": "10", "period_from": "2023-01",
+                           "period_to": "2023-01"},
+                          {"name": "甲", "id_number": ID.lower(), "amount": "20", "period_from": "2023-02",
+                           "period_to": "2023-02"}]}, "workers.1.id_number", "duplicate-worker"),
     # payment order
     ("payment_order", {"due_on": "2023-05-12"}, "due_on", "due-after-issue"),
     ("payment_order", {"due_on": "2023-05-01"}, "due_on", "due-after-issue"),
     ("payment_order", {"amount": "0.00"}, "amount", "range"),
     ("payment_order", {"employer_uscc": "91370103JURQ283F5I"}, "employer_uscc", "uscc-gb32100"),
     ("payment_order", {"complied": _DROP}, "complied", "required"),
+    ("payment_order", {"employer_uscc": _DROP}, "employer_uscc", "exactly-one"),
+    ("payment_order", {"employer_id_number": ID2}, "employer_uscc", "exactly-one"),
     # criminal transfer
     ("criminal_transfer", {"suspects": []}, "suspects", "min-items"),
     ("criminal_transfer", {"suspects": [{"name": "王五", "id_number": "370103196601215549"}]},
      "suspects.0.id_number", "id-number-gb11643"),
     ("criminal_transfer", {"suspects": [{"name": "王五"}]}, "suspects.0.id_number", "required"),
-    ("criminal_transfer", {"employer": {"name": "某公司"}}, "employer.uscc", "required"),
+    ("criminal_transfer", {"employer": {"name": "某公司"}}, "employer.uscc", "exactly-one"),
+    ("criminal_transfer", {"employer": {"name": "王某", "uscc": USCC, "id_number": ID2}}, "employer.uscc",
+     "exactly-one"),
+    ("criminal_transfer", {"employer": {"name": "王某", "id_number": "370103196601215549"}}, "employer.id_number",
+     "id-number-gb11643"),
+    ("criminal_transfer", {"workers": [{"name": "甲", "id_number": ID, "amount": "0", "period_from": "2023-01",
+                                        "period_to": "2023-04"}]}, "workers.0.amount", "range"),
+    ("criminal_transfer", {"workers": [{"name": "甲", "id_number": ID, "amount": "10", "period_from": "2023-05",
+                                        "period_to": "2023-04"}]}, "workers.0.period_to", "period-order"),
+    ("criminal_transfer", {"workers": [{"name": "甲", "amount": "10", "period_from": "2023-01",
+                                        "period_to": "2023-04"}]}, "workers.0.id_number", "required"),
     ("criminal_transfer", {"evidence": ["E01", "E09"]}, "evidence.1", "enum"),
     ("criminal_transfer", {"amount_owed": "0"}, "amount_owed", "range"),
     # police receipt
@@ -329,10 +392,13 @@ INVALID = [
     ("court_judgment", {"verdict": "innocent"}, "verdict", "enum"),
     ("court_judgment", {"amount_ordered": 382848.0}, "amount_ordered", "money-no-float"),
     ("court_judgment", {"sentence_months": -1}, "sentence_months", "range"),
+    ("court_judgment", {"employer_uscc": None}, "employer_uscc", "exactly-one"),
+    ("court_judgment", {"employer_id_number": ID2}, "employer_uscc", "exactly-one"),
     # court enforcement
     ("court_enforcement", {"status": "closed"}, "status", "enum"),
     ("court_enforcement", {"amount_paid": True}, "amount_paid", "money-format"),
     ("court_enforcement", {"judgment_case_number": _DROP}, "judgment_case_number", "required"),
+    ("court_enforcement", {"employer_uscc": USCC, "employer_id_number": ID2}, "employer_uscc", "exactly-one"),
     # mediation result
     ("mediation_result", {"outcome": "agreed", "amount_agreed": None}, "amount_agreed", "required-if"),
     ("mediation_result", {"amount_agreed": _DROP}, "amount_agreed", "required-if"),
@@ -361,6 +427,23 @@ INVALID = [
     ("supervision_opinion", {"transfer_no": _DROP}, "transfer_no", "required-if"),
     ("supervision_opinion", {"reason": None}, "reason", "required-if"),
     ("supervision_opinion", {"issued_at": "2023-07-10T09:00:00"}, "issued_at", "time-with-offset"),
+    # 1.2 steps
+    ("reconsideration_request", {"reason": " "}, "reason", "required"),
+    ("reconsideration_request", {"requested_on": "2023-06-31"}, "requested_on", "type"),
+    ("supervision_request", {"transfer_no": _DROP}, "transfer_no", "required"),
+    ("case_extension", {"working_days": 31}, "working_days", "range"),
+    ("case_extension", {"working_days": 0}, "working_days", "range"),
+    ("case_extension", {"working_days": "30"}, "working_days", "type"),
+    ("wage_payment", {"amount_paid": "0"}, "amount_paid", "range"),
+    ("wage_payment", {"full": _DROP}, "full", "required"),
+    ("wage_payment", {"workers_paid": -1}, "workers_paid", "range"),
+    ("reconsideration_decision", {"police_case_no": _DROP}, "police_case_no", "required-if"),
+    ("reconsideration_decision", {"decision": "upheld", "police_case_no": None}, "reason", "required-if"),
+    ("reconsideration_decision", {"decision": "declined"}, "decision", "enum"),
+    ("materials_request", {"missing": ""}, "missing", "length"),
+    ("materials_request", {"requested_at": "2023-06-21T09:00:00"}, "requested_at", "time-with-offset"),
+    ("assignment_answer", {"result": "done"}, "result", "enum"),
+    ("assignment_answer", {"amount_paid": "-1"}, "amount_paid", "money-non-negative"),
 ]
 
 
@@ -400,7 +483,7 @@ def test_clue_optional_parts():
                                   employer={"name": "某公司"}, project_code=_DROP, period_from=_DROP,
                                   period_to=_DROP, content=_DROP))
     assert out["complainant"] == {"name": "张三", "id_number": None, "mobile": MOBILE}
-    assert out["employer"] == {"name": "某公司", "uscc": None}
+    assert out["employer"] == {"name": "某公司", "uscc": None, "id_number": None}
     assert out["project_code"] is None and out["period_from"] is None
 
 
@@ -489,6 +572,10 @@ def test_rule_parsed_wherever_it_stands():
     ("criminal_transfer", {"suspects": [{"name": "王五", "id_number": "37010319660121554x"}]},
      "37010319660121554x"),
     ("court_judgment", {"defendants": [{"name": "王五", "id_number": "3701031966012155"}]}, "3701031966012155"),
+    ("criminal_transfer", {"employer": {"name": "王某", "id_number": "370103196601215549"}}, "370103196601215549"),
+    ("criminal_transfer", {"workers": [{"name": "甲", "id_number": "37010319821226234", "amount": "10",
+                                        "period_from": "2023-01", "period_to": "2023-01"}]}, "37010319821226234"),
+    ("payment_order", {"employer_uscc": None, "employer_id_number": "370103196601215540"}, "370103196601215540"),
 ])
 def test_personal_data_never_in_messages(rtype, changes, value):
     exc = invalid(record(rtype, **changes))
@@ -516,3 +603,88 @@ def test_link_keys():
 def test_personal_fields_listed():
     assert "complainant.id_number" in schemas.PERSONAL_FIELDS
     assert "suspects.id_number" in schemas.PERSONAL_FIELDS
+    for path in ("employer.id_number", "employer_id_number", "workers.id_number"):
+        assert path in schemas.PERSONAL_FIELDS
+
+
+# -- 1.2: individual employers, workers one by one ------------------------------------------
+
+WORKERS = [
+    {"name": "甲", "id_number": ID, "amount": "20000", "period_from": "2023-01", "period_to": "2023-04"},
+    {"name": "乙", "id_number": ID2, "amount": "2000.5", "period_from": "2023-03", "period_to": "2023-04"},
+]
+
+
+def test_an_individual_employer_is_named_by_id_number():
+    """2013 interpretation Art. 7: an individual without the standing to employ (包工头)."""
+    out = normalise_record(record("criminal_transfer", employer={"name": "王某", "id_number": ID2.lower()}))
+    assert out["employer"] == {"name": "王某", "uscc": None, "id_number": ID2}
+    order = normalise_record(record("payment_order", employer_uscc=None, employer_id_number=ID2))
+    assert (order["employer_uscc"], order["employer_id_number"]) == (None, ID2)
+    judgment = normalise_record(record("court_judgment", employer_uscc=_DROP, employer_id_number=ID2))
+    assert judgment["employer_id_number"] == ID2
+    clue = normalise_record(record("clue", employer={"name": "王某", "id_number": ID2}))
+    assert clue["employer"] == {"name": "王某", "uscc": None, "id_number": ID2}
+
+
+def test_a_clue_may_name_neither_or_both():
+    assert normalise_record(record("clue", employer={"name": "某公司"}))["employer"]["uscc"] is None
+    both = normalise_record(record("clue", employer={"name": "某公司", "uscc": USCC, "id_number": ID2}))
+    assert both["employer"]["id_number"] == ID2
+
+
+def test_workers_listed_one_by_one_match_count_and_sum():
+    out = normalise_record(record("criminal_transfer", worker_count=2, amount_owed="22000.50", workers=WORKERS))
+    assert out["workers"] == [
+        {"name": "甲", "id_number": ID, "amount": "20000.00", "period_from": "2023-01", "period_to": "2023-04"},
+        {"name": "乙", "id_number": ID2, "amount": "2000.50", "period_from": "2023-03", "period_to": "2023-04"},
+    ]
+    assert normalise_record(out) == out
+
+
+@pytest.mark.parametrize("changes,field,rule", [
+    ({"worker_count": 3, "amount_owed": "22000.50"}, "worker_count", "worker-count"),
+    ({"worker_count": 2, "amount_owed": "22000.49"}, "amount_owed", "sum"),
+    ({"worker_count": 2, "amount_owed": "22000.51"}, "amount_owed", "sum"),
+])
+def test_workers_disagreeing_with_the_totals_are_refused(changes, field, rule):
+    exc = invalid(record("criminal_transfer", workers=WORKERS, **changes))
+    assert exc.errors == [(field, exc.errors[0][1])] and exc.rule == rule
+
+
+def test_an_empty_workers_list_disagrees_with_any_count():
+    exc = invalid(record("criminal_transfer", workers=[]))
+    assert (exc.field, exc.rule) == ("worker_count", "worker-count")
+
+
+def test_a_case_lists_workers_without_totals():
+    out = normalise_record(record("case", workers=WORKERS))
+    assert [w["amount"] for w in out["workers"]] == ["20000.00", "2000.50"]
+
+
+def test_a_1_1_record_still_loads_and_keeps_its_version():
+    """A record written by a 1.1 hub or plugin (no new fields) reads as before."""
+    old = {"type": "criminal_transfer", **ENVELOPE_IN, **EXAMPLES["criminal_transfer"][0], "schema_version": "1.1"}
+    out = normalise_record(old)
+    assert out["schema_version"] == "1.1" and out["employer"]["uscc"] == USCC
+    assert out["workers"] is None and out["employer"]["id_number"] is None
+
+
+def test_extension_of_exactly_30_working_days():
+    """劳动保障监察条例 Art. 17: extendable by up to 30 working days."""
+    assert normalise_record(record("case_extension", working_days=30))["working_days"] == 30
+    assert normalise_record(record("case_extension", working_days=1))["working_days"] == 1
+
+
+def test_upheld_reconsideration_with_reason():
+    out = normalise_record(record("reconsideration_decision", decision="upheld", police_case_no=None,
+                                  reason="不构成犯罪"))
+    assert (out["decision"], out["reason"]) == ("upheld", "不构成犯罪")
+
+
+def test_new_links():
+    assert link_keys(normalise_record(record("wage_payment"))) == ["case:AJ370103202300880",
+                                                                   "transfer:YS37010320230880"]
+    assert link_keys(normalise_record(record("assignment_answer"))) == ["assignment:out_01HZX"]
+    assert link_keys(normalise_record(record("reconsideration_decision"))) == [
+        "transfer:YS37010320230880", "police_case:A3701030000002023070001"]

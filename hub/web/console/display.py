@@ -188,8 +188,8 @@ def mask_personal(data: Any) -> Any:
     if isinstance(data, Mapping):
         out = {}
         for k, v in data.items():
-            if k in ("id_number", "mobile") and isinstance(v, str):
-                out[k] = v if "*" in v else (mask_id_number(v) if k == "id_number" else mask_mobile(v))
+            if k in ("id_number", "employer_id_number", "mobile") and isinstance(v, str):
+                out[k] = v if "*" in v else (mask_mobile(v) if k == "mobile" else mask_id_number(v))
             else:
                 out[k] = mask_personal(v)
         return out
