@@ -57,7 +57,7 @@ def run(broker_url: str = "", database_url: str = "", union_rows: int = 50_000, 
     conn = hub.connection()
     waits, files = [], {"union": [], "housing": []}
     try:
-        throughput._wait_consuming(settings, 1)
+        throughput._wait_consuming(settings, 1, agencies=("hrss", "union", "housing"))
         for r in range(rounds + 1):  # round 0 warms up (plugins' first parse, the store's first writes)
             clue = CLUE.replace("HRSS-370103-880-1", f"FAIR-{r}").replace("XS3701032023050880", f"XS37010320239{r:05d}")
             pending: dict[tuple[str, str], float] = {}
