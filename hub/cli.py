@@ -121,7 +121,9 @@ def run(host: str, port: int, no_workers: bool) -> None:
 
 
 @main.command()
-def worker() -> None:
+@click.option("--metrics-port", type=int, help="Serve Prometheus metrics (GET /metrics) on this port.")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Address of the metrics server.")
+def worker(metrics_port: int | None, metrics_host: str) -> None:
     """Run workers only (consume inbound queues, relay the outbox): start several to scale out."""
     import signal
 
@@ -132,6 +134,7 @@ def worker() -> None:
     workers = Workers(hub)
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
+    server = _serve_metrics(hub, metrics_host, metrics_port) if metrics_port is not None else None
     workers.start()
     click.echo(f"wagehub worker: consuming {', '.join(hub.registry.enabled_codes())}", err=True)
     try:
@@ -141,6 +144,22 @@ def worker() -> None:
         pass
     finally:
         workers.stop()
+        if server is not None:
+            server.shutdown()
+
+
+def _serve_metrics(hub, host: str, port: int):
+    from hub import metrics
+
+    try:
+        server = metrics.serve(hub, port, host)
+    except OSError as exc:
+        hub.shutdown()
+        _fail(HubError(f"--metrics-port: cannot listen on {host}:{port}: {exc.strerror}"))
+    shared = metrics.multiprocess_dir()
+    click.echo(f"wagehub worker: metrics on http://{host}:{server.server_port}/metrics"
+               + (f" (every process of {shared})" if shared else ""), err=True)
+    return server
 
 
 def _safe_url(url: str) -> str:
@@ -504,6 +523,12 @@ def demo(var_dir: str | None, timeout: float) -> None:
 from hub.cli_reports import bulletin, followups  # noqa: E402, I001
 main.add_command(bulletin)
 main.add_command(followups)
+
+
+from hub.cli_ops import backup, prune, restore  # noqa: E402, I001
+main.add_command(prune)
+main.add_command(backup)
+main.add_command(restore)
 
 
 from hub.cli_plugins import new  # noqa: E402, I001

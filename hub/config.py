@@ -131,6 +131,24 @@ class FollowupSection(_Section):
     seed = ma.fields.String(required=True)
 
 
+def _legal_hold(years: float) -> None:
+    if years != 0 and not 10 <= years <= 100:
+        raise ma.ValidationError("must be 0 (for ever) or 10-100 years (Criminal Law Art. 87)")
+
+
+class RetentionSection(_Section):
+    delivered_outbox_days = ma.fields.Float(required=True, validate=ma.validate.Range(0, 36600))
+    replayed_dead_letter_days = ma.fields.Float(required=True, validate=ma.validate.Range(0, 36600))
+    open_dead_letter_days = ma.fields.Float(required=True, validate=ma.validate.Range(0, 36600))
+    # Criminal Law Art. 87: an Art. 276-1 offence is pursued for 10 years (0: for ever).
+    legal_hold_years = ma.fields.Float(required=True, validate=_legal_hold)
+    legal_hold_types = ma.fields.List(ma.fields.String(), required=True)
+    legal_hold_kinds = ma.fields.List(ma.fields.String(validate=ma.validate.Regexp(
+        r"^[a-z0-9_-]+:\S+$", error="must be agency:KIND")), required=True)
+    daily_at = ma.fields.String(required=True, validate=ma.validate.Regexp(
+        r"^(([01][0-9]|2[0-3]):[0-5][0-9])?$", error="must be HH:MM or empty"))
+
+
 class LimitSchema(_Section):
     same_day = ma.fields.Boolean(load_default=False)
     hours = ma.fields.Float(load_default=None, validate=ma.validate.Range(0, 24 * 366))
@@ -180,6 +198,7 @@ class SettingsSchema(_Section):
     api = ma.fields.Nested(ApiSection, required=True)
     bulletin = ma.fields.Nested(BulletinSection, required=True)
     followup = ma.fields.Nested(FollowupSection, required=True)
+    retention = ma.fields.Nested(RetentionSection, required=True)
     linkage = ma.fields.Nested(LinkageSection, required=True)
     deadlines = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(LimitSchema), required=True)
     plugins = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Dict(), load_default=dict)

@@ -37,7 +37,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import aliased
 
 from hub import audit, deadlines, linkage, matters, metrics
-from hub.errors import InvalidMessage, Unavailable
+from hub.errors import Conflict, InvalidMessage, Unavailable
 from hub.ids import iso, new_id, now_beijing
 from hub.plugins import Registry
 from hub.routes import Route
@@ -822,8 +822,12 @@ def waiting_behind(session, message_ids: list[str]) -> set[str]:
 
 def message_for_replay(dl: DeadLetter, body: bytes | None = None) -> NativeMessage:
     """The native message a dead letter stands for (a row replays alone, under its own id)."""
+    from hub.retention import PRUNED
+
     message_id = dl.message_id if not dl.row else f"{dl.message_id}#row{dl.row}"
     headers = dict(dl.headers or {})
+    if headers.pop(PRUNED, None) and body is None:
+        raise Conflict(f"dead letter {dl.id}: its bytes were pruned (retention); replay it with fixed bytes")
     return NativeMessage(agency=dl.agency, body=body if body is not None else dl.body, message_id=message_id,
                          content_type=dl.content_type or None,  # replayed after review, with or without one
                          content_encoding=dl.content_encoding, kind=headers.get("x-wagehub-kind"), headers=headers)

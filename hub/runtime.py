@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hub import audit, metrics
+from hub import audit
 from hub.broker import Publisher, connect, declare_topology
 from hub.config import load_settings, routes_path
 from hub.errors import ConfigError, SettingsError
@@ -85,10 +85,7 @@ class Hub:
 
     def refresh_plugin_state(self) -> bool:
         """Read admins' enable/disable decisions; True when the enabled set changed."""
-        changed = self.registry.apply_state(self.plugin_state())
-        for name, adapter in self.registry.adapters.items():
-            metrics.PLUGIN_ENABLED.labels(plugin=name).set(1 if self.registry.is_enabled(adapter.code) else 0)
-        return changed
+        return self.registry.apply_state(self.plugin_state())
 
     def set_plugin_enabled(self, name: str, enabled: bool, actor: str | None = None) -> None:
         adapter = self.registry.adapters.get(name) or self.registry.get(name)

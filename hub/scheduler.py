@@ -77,6 +77,9 @@ class Scheduler:
         self.hub = hub
         self.on_work = on_work
         self.every = hub.settings["linkage"]["check_every"]
+        from hub.retention import Daily
+
+        self.prune = Daily(hub)
 
     def run_once(self, now: dt.datetime | None = None) -> int:
         with self.hub.store.session() as session:
@@ -85,6 +88,7 @@ class Scheduler:
         n += publish_due_bulletin(self.hub, now)
         if n and self.on_work:
             self.on_work()
+        self.prune.run_if_due(now)
         return n
 
     def run(self, stop: threading.Event) -> None:

@@ -190,7 +190,8 @@ def visible_records(records: list[Record]) -> list[dict]:
             for record_id, payload in session.execute(
                     select(Outbox.record_id, Outbox.payload)
                     .where(Outbox.record_id.in_(routed_ids), Outbox.recipient == agency).order_by(Outbox.id)):
-                routed.setdefault(record_id, payload["record"])
+                if "record" in payload:  # else pruned (retention): no longer shown to the agency
+                    routed.setdefault(record_id, payload["record"])
     out = []
     for r in records:
         if r.source_agency == agency:

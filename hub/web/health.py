@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import func, select
 
 from hub import metrics
-from hub.store.models import DeadLetter, Outbox
 
 bp = Blueprint("health", __name__)
 
@@ -40,16 +37,8 @@ def readyz():
 
 @bp.get("/metrics")
 def prometheus():
-    hub = current_app.extensions["wagehub"]
-    try:
-        with hub.store.sessions() as session:
-            metrics.OUTBOX_PENDING.set(session.execute(
-                select(func.count()).select_from(Outbox).where(Outbox.status == "pending")).scalar())
-            metrics.DEAD_LETTERS_OPEN.set(session.execute(
-                select(func.count()).select_from(DeadLetter).where(DeadLetter.status == "open")).scalar())
-    except Exception:  # noqa: BLE001  (metrics still answer while the database is down)
-        pass
-    return Response(generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})  # its charset once
+    body, content_type = metrics.exposition(current_app.extensions["wagehub"])
+    return Response(body, headers={"Content-Type": content_type})  # its charset once
 
 
 @bp.get("/openapi.json")
