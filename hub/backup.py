@@ -8,8 +8,9 @@
 - PostgreSQL is dumped with ``pg_dump --format=custom`` (one consistent snapshot; restore
   with ``pg_restore``). The password goes to pg_dump in its environment, never on its
   command line.
-- ``manifest.json`` names the files, the schema's revision and the audit chain's head at
-  the time of the database copy, so a restore can be checked with ``wagehub audit verify``.
+- ``manifest.json`` names the files, the schema's revision and the audit chain's length and
+  head as the copy holds them (read from the SQLite copy, or in pg_dump's own snapshot), so
+  ``wagehub audit verify`` on a restore gives exactly that head.
 
 RabbitMQ holds messages in flight only; its definitions are the hub's to declare again.
 """
@@ -67,10 +68,14 @@ def _tool(name: str) -> str:
     return path
 
 
-def pg_dump(url: str, target: Path) -> None:
+def pg_dump(url: str, target: Path, snapshot: str | None = None) -> None:
+    """``pg_dump --format=custom`` of the database ``url`` names (of ``snapshot``, an
+    exported snapshot, when given)."""
     uri, env = libpq_target(url)
-    proc = subprocess.run([_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(target), uri],
-                          env={**os.environ, **env}, capture_output=True, text=True)
+    args = [_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(target)]
+    if snapshot:
+        args.append(f"--snapshot={snapshot}")
+    proc = subprocess.run([*args, uri], env={**os.environ, **env}, capture_output=True, text=True)
     if proc.returncode:
         raise HubError(f"pg_dump failed: {proc.stderr.strip()}")
 
@@ -84,19 +89,43 @@ def pg_restore(dump: Path, url: str) -> None:
         raise HubError(f"pg_restore failed: {proc.stderr.strip()}")
 
 
-def _chain_state(database_url: str) -> dict[str, Any]:
+def _chain_state(conn) -> dict[str, Any]:
+    """The schema's revision and the audit chain's length and head, as ``conn`` sees them."""
     from alembic.runtime.migration import MigrationContext
 
-    from hub.store import make_engine
     from hub.store.models import AuditEntry
 
-    engine = make_engine(database_url)
+    head = conn.execute(select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
+    return {"schema_revision": MigrationContext.configure(conn).get_current_revision(),
+            "audit_entries": conn.execute(select(func.count()).select_from(AuditEntry)).scalar(),
+            "audit_head": {"id": head[0], "hash": head[1]} if head else None}
+
+
+def _copy_sqlite(source: Path, target: Path) -> dict[str, Any]:
+    """Copy, then read the chain's state from the copy itself."""
+    from hub.store import make_engine
+
+    sqlite_copy(source, target)
+    engine = make_engine(f"sqlite:///{target}")
     try:
         with engine.connect() as conn:
-            head = conn.execute(select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
-            return {"schema_revision": MigrationContext.configure(conn).get_current_revision(),
-                    "audit_entries": conn.execute(select(func.count()).select_from(AuditEntry)).scalar(),
-                    "audit_head": {"id": head[0], "hash": head[1]} if head else None}
+            return _chain_state(conn)
+    finally:
+        engine.dispose()
+
+
+def _dump_postgresql(url: str, target: Path) -> dict[str, Any]:
+    """Dump one snapshot, and read the chain's state in that same snapshot: a transaction
+    exports it (``pg_export_snapshot``) and stays open while pg_dump reads it."""
+    from hub.store import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn, conn.begin():
+            snapshot = conn.exec_driver_sql("SELECT pg_export_snapshot()").scalar()
+            state = _chain_state(conn)
+            pg_dump(url, target, snapshot)
+        return state
     finally:
         engine.dispose()
 
@@ -122,14 +151,12 @@ def backup(settings: Mapping[str, Any], dest: Path) -> Iterator[str]:
         yield "broker: not embedded (RabbitMQ holds messages in flight only; nothing to copy)"
     database_url = hub["database_url"]
     parsed = make_url(database_url)
-    # The chain's head first: the copy holds it (and perhaps entries appended after it).
-    manifest.update(_chain_state(database_url))
     if parsed.get_backend_name() == "sqlite":
-        sqlite_copy(Path(parsed.database), dest / DATABASE_FILE)
+        manifest.update(_copy_sqlite(Path(parsed.database), dest / DATABASE_FILE))
         manifest["files"]["database"] = DATABASE_FILE
         yield f"database {parsed.database} -> {dest / DATABASE_FILE}"
     elif parsed.get_backend_name() == "postgresql":
-        pg_dump(database_url, dest / DUMP_FILE)
+        manifest.update(_dump_postgresql(database_url, dest / DUMP_FILE))
         manifest["files"]["database"] = DUMP_FILE
         yield f"database {parsed.render_as_string(hide_password=True)} -> {dest / DUMP_FILE} (pg_dump, custom format)"
     else:

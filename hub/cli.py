@@ -40,7 +40,8 @@ class _Main(click.Group):
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="wagehub", message="%(prog)s %(version)s")
-@click.option("--log-level", default="INFO", show_default=True, help="DEBUG, INFO, WARNING or ERROR.")
+@click.option("--log-level", default="INFO", show_default=True, envvar="WAGEHUB_LOG_LEVEL",
+              help="DEBUG, INFO, WARNING or ERROR.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               envvar="WAGEHUB_LOG_FORMAT", help="json: one JSON object a line (identity numbers and mobiles masked).")
 @click.option("-v", "--verbose", count=True,
@@ -254,7 +255,7 @@ def send(agency: str, file: Path, kind: str | None, message_id: str | None, cont
 def tail(agency: str, count: int | None, follow: bool, keep: bool, raw: bool) -> None:
     """Read what the hub sent AGENCY (from wagehub.out.AGENCY)."""
     from hub.broker import connect, declare_topology
-    from hub.client import read_out
+    from hub.client import describe_body, read_out
     from hub.config import load_settings
 
     settings = load_settings()
@@ -273,29 +274,53 @@ def tail(agency: str, count: int | None, follow: bool, keep: bool, raw: bool) ->
             if not follow or (count and total >= count):
                 break
     if not total:
-        click.echo(f"(nothing on wagehub.out.{agency})", err=True)
+        click.echo(f"(nothing on wagehub.out.{agency}: the queue is empty)", err=True)
+        for line in _why_empty(agency):
+            click.echo(f"  {line}", err=True)
 
 
-def describe_body(body: bytes, content_type: str | None, encoding: str | None) -> str:
-    """A native body as text for people: decoded text, or a workbook's rows."""
-    if content_type and "spreadsheetml" in content_type:
-        import io
+def _why_empty(agency: str) -> list[str]:
+    """Why an agency's queue may be empty, from the store and the broker: messages no worker
+    has taken, transfers held for the linkage office, deliveries waiting or refused, a
+    disabled plugin, or what was read before; the route table when none of these."""
+    from sqlalchemy import func, select
 
-        import openpyxl
+    from hub.store.models import Outbox, TransferHold
+    from hub.web.console.traffic import queue_depths
 
-        wb = openpyxl.load_workbook(io.BytesIO(body), read_only=True)
-        lines = []
-        for ws in wb.worksheets:
-            lines.append(f"[sheet {ws.title}]")
-            lines.extend(", ".join("" if v is None else str(v) for v in row) for row in ws.iter_rows(values_only=True))
-        wb.close()
-        return "\n".join(lines)
-    for enc in ([encoding] if encoding and encoding != "binary" else []) + ["utf-8-sig", "gb18030"]:
-        try:
-            return body.decode(enc)
-        except (UnicodeDecodeError, LookupError):
-            continue
-    return base64.b64encode(body).decode()
+    hub = _hub()
+    lines = []
+    waiting = {code: d["in"] for code, d in queue_depths(hub, hub.registry.codes()).items() if d["in"]}
+    if waiting:
+        lines.append(f"{sum(waiting.values())} message(s) wait on "
+                     + ", ".join(f"wagehub.in.{c} ({n})" for c, n in waiting.items())
+                     + ": no worker has taken them; start one (wagehub worker, or wagehub run)")
+    held_routes = [r.name for r in hub.routes if r.to == agency and r.hold]
+    with hub.store.sessions() as session:
+        if held_routes:
+            for hold in session.scalars(select(TransferHold).where(TransferHold.status == "held")
+                                        .order_by(TransferHold.checked_at)):
+                missing = "; ".join(m.get("detail") or m["item"] for m in (hold.missing or {}).get("missing", []))
+                lines.append(f"transfer {hold.transfer_no} is held for the linkage office (route "
+                             f"{', '.join(held_routes)}), missing: {missing}. It goes when the office releases it: "
+                             f"wagehub transfers release {hold.transfer_no} --by NAME --reason '...' "
+                             f"(or returns it to labour inspection: wagehub transfers return ...)")
+        by_status = dict(session.execute(select(Outbox.status, func.count()).where(Outbox.recipient == agency)
+                                         .group_by(Outbox.status)).all())
+    if by_status.get("pending"):
+        lines.append(f"{by_status['pending']} delivery(ies) to {agency} not yet sent: a worker's relay sends them")
+    if by_status.get("undeliverable"):
+        lines.append(f"{by_status['undeliverable']} delivery(ies) to {agency} could not be rendered (undeliverable)")
+    if hub.registry.get(agency) is not None and not hub.registry.is_enabled(agency):
+        lines.append(f"plugin {agency} is disabled: wagehub plugins enable {agency}")
+    if by_status.get("sent"):
+        lines.append(f"{by_status['sent']} message(s) were sent here before and have been read "
+                     f"(by an earlier tail, which takes what it reads unless --keep, or by {agency}'s system)")
+    if not lines:
+        routes = [f"{r.name} ({r.type})" for r in hub.routes if r.to == agency]
+        lines.append(f"nothing has been routed to {agency} yet; its routes: {', '.join(routes) or 'none'}")
+    hub.store.dispose()
+    return lines
 
 
 # -- tokens -------------------------------------------------------------------------------------------

@@ -6,7 +6,9 @@ with any AMQP client (see README: "Talking to the hub from an agency system").
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
 import mimetypes
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -87,3 +89,23 @@ def read_out(conn: Connection, agency: str, settings: Mapping[str, Any], *, limi
             for message in held:
                 message.requeue()
     return got
+
+
+def describe_body(body: bytes, content_type: str | None, encoding: str | None) -> str:
+    """A native body as text for people: decoded text, or a workbook's rows."""
+    if content_type and "spreadsheetml" in content_type:
+        import openpyxl
+
+        wb = openpyxl.load_workbook(io.BytesIO(body), read_only=True)
+        lines = []
+        for ws in wb.worksheets:
+            lines.append(f"[sheet {ws.title}]")
+            lines.extend(", ".join("" if v is None else str(v) for v in row) for row in ws.iter_rows(values_only=True))
+        wb.close()
+        return "\n".join(lines)
+    for enc in ([encoding] if encoding and encoding != "binary" else []) + ["utf-8-sig", "gb18030"]:
+        try:
+            return body.decode(enc)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return base64.b64encode(body).decode()

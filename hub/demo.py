@@ -3,30 +3,37 @@
 Every installed plugin's sample messages are published as their agency would, in the
 order the events happened; the hub's workers run in this process, and a small webhook
 receiver on 127.0.0.1 plays the agencies that have no queue; then the matter's timeline,
-what each agency received, and the dead letters of the bad samples are printed.
+what each agency received in its own format (the payloads, indented and cut to a few lines,
+identity numbers and mobiles masked on the screen), and the dead letters of the bad
+samples are printed.
 """
 
 from __future__ import annotations
 
 import http.server
+import json
 import threading
 import time
 import tomllib
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
+from xml.etree import ElementTree
 
+import defusedxml.ElementTree
 from sqlalchemy import func, select
 
-from hub.client import publish_native, read_out
+from hub.client import describe_body, publish_native, read_out
 from hub.config import DEFAULTS, load_settings
 from hub.errors import InvalidMessage
 from hub.ids import BEIJING
+from hub.logs import redact
 from hub.runtime import Hub, Workers
 from hub.store.models import DeadLetter, Inbox, Outbox, Record
 from hub.types import NativeMessage
 from schemas.validators import mask_id_number, mask_mobile
 
+SHOWN_LINES = 16  # of a payload, on the demo's screen
+SHOWN_WIDTH = 120
 SUMMARY_FIELDS = ("clue_no", "case_no", "order_no", "transfer_no", "status", "decision", "police_case_no",
                   "case_number", "verdict", "outcome", "project_code", "month", "amount_owed", "amount",
                   "amount_ordered", "amount_paid", "amount_short", "amount_agreed", "worker_count", "risks")
@@ -44,6 +51,33 @@ def _summary(record: dict) -> str:
     if complainant.get("id_number"):
         parts.append(f"id={mask_id_number(complainant['id_number'])}")
     return " ".join(parts)
+
+
+def readable(body: bytes, content_type: str | None, encoding: str | None) -> str:
+    """A native body as people read it: JSON and XML indented (their bytes carry no line
+    breaks), a workbook's rows, other text as it is."""
+    text = describe_body(body, content_type, encoding)
+    kind = (content_type or "").lower()
+    try:
+        if "json" in kind:
+            return json.dumps(json.loads(text), ensure_ascii=False, indent=2)
+        if "xml" in kind:
+            declaration = text[:text.index("?>") + 2] if text.startswith("<?xml") else ""
+            root = defusedxml.ElementTree.fromstring(text[len(declaration):])  # decoded: expat has no GB18030
+            ElementTree.indent(root)
+            return (declaration + "\n" if declaration else "") + ElementTree.tostring(root, encoding="unicode")
+    except (ValueError, ElementTree.ParseError):
+        pass
+    return text
+
+
+def shown(text: str, lines: int = SHOWN_LINES, width: int = SHOWN_WIDTH) -> list[str]:
+    """The first ``lines`` lines, each cut to ``width``, identity numbers and mobiles masked."""
+    all_lines = [redact(line.rstrip()) for line in text.strip("\n").splitlines()]
+    out = [line if len(line) <= width else line[:width - 1] + "…" for line in all_lines[:lines]]
+    if len(all_lines) > lines:
+        out.append(f"… ({len(all_lines) - lines} more lines)")
+    return out
 
 
 class _Sink(http.server.ThreadingHTTPServer):
@@ -85,6 +119,22 @@ def run_demo(var_dir: str, timeout: float, echo: Callable[[str], None] = print) 
     finally:
         sink.shutdown()
         sink.server_close()
+
+
+def _show_received(code: str, got: list, echo: Callable[[str], None]) -> None:
+    by_kind: dict[str, list] = {}
+    for m in got:
+        by_kind.setdefault(m.headers.get("x-wagehub-kind") or "-", []).append(m)
+    for kind, messages in by_kind.items():
+        first = messages[0]
+        echo("")
+        echo(f"  wagehub.out.{code}  {kind}  {first.content_type}, {first.content_encoding}  "
+             f"{first.headers.get('x-wagehub-record-type')} from {first.headers.get('x-wagehub-source')}")
+        for line in shown(readable(first.body, first.content_type, first.content_encoding)):
+            echo(f"    {line}")
+        if len(messages) > 1:
+            echo(f"    + {len(messages) - 1} more {kind}: "
+                 + ", ".join(m.headers.get("x-wagehub-record-type") or "-" for m in messages[1:]))
 
 
 def _run(settings, sink: _Sink, var_dir: str, timeout: float, echo: Callable[[str], None]) -> int:
@@ -150,18 +200,17 @@ def _run(settings, sink: _Sink, var_dir: str, timeout: float, echo: Callable[[st
     for d in deliveries:
         echo(f"  {d.route:<28} → {d.recipient:<10} {d.kind:<14} {d.status}")
     echo("")
+    echo("What each agency received, in its own format (the first of each kind; JSON and XML indented")
+    echo("and cut here, identity numbers and mobiles masked on this screen only):")
     with hub.connection() as conn:
         for code in hub.registry.codes():
-            got = read_out(conn, code, settings, timeout=0.5)
-            if got:
-                kinds = Counter(m.headers.get("x-wagehub-kind") for m in got)
-                encodings = Counter(m.content_encoding for m in got)
-                echo(f"  wagehub.out.{code:<8} {len(got)} message(s): "
-                     + ", ".join(f"{k} ×{n}" for k, n in kinds.items())
-                     + f"  ({', '.join(f'{e}' for e in encodings)})")
-    for path, headers, _body in sink.received:
-        echo(f"  webhook {path:<17} 1 message: {headers.get('X-Wagehub-Record-Type')} "
-             f"(signed {headers.get('X-Wagehub-Signature', '')[:14]}…)")
+            _show_received(code, read_out(conn, code, settings, timeout=0.5), echo)
+    for path, headers, body in sink.received:
+        echo("")
+        echo(f"  webhook POST {path}  {headers.get('Content-Type')}  {headers.get('X-Wagehub-Record-Type')}, "
+             f"signed {headers.get('X-Wagehub-Signature', '')[:14]}…")
+        for line in shown(readable(body, headers.get("Content-Type"), None)):
+            echo(f"    {line}")
     echo("")
     echo(f"Dead letters ({len(dead)}), each with its original bytes, replayable after a fix:")
     for dl in dead:

@@ -148,7 +148,8 @@ def prune(store, settings: Mapping[str, Any], *, before: dt.datetime | None = No
                 progress(kind, done, total)
         report.counts[kind] = done
         log.info("retention: %s: %d pruned (before %s)", kind, done, report.cutoffs[kind])
-    if not dry_run:
+    if not dry_run and (any(report.counts.values()) or actor != "hub"):
+        # A run by a person is recorded even when it found nothing; the clock's only when it pruned.
         with store.session() as session:
             audit.append(session, actor, "retention.run", stamp, report.to_dict())
     return report

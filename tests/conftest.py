@@ -46,6 +46,32 @@ def settings(tmp_path, monkeypatch):
     return settings
 
 
+@pytest.fixture(autouse=True)
+def _logging_restored():
+    """A command run in-process (click's CliRunner) sets up logging: put the test run's back."""
+    from hub.logs import LIBRARIES, _Stderr
+
+    root = logging.getLogger()
+    level, factory = root.level, logging.getLogRecordFactory()
+    libraries = {name: logging.getLogger(name).level for name in LIBRARIES}
+    yield
+    for handler in [h for h in root.handlers if isinstance(h, _Stderr)]:
+        root.removeHandler(handler)
+    root.setLevel(level)
+    logging.setLogRecordFactory(factory)
+    for name, lvl in libraries.items():
+        logging.getLogger(name).setLevel(lvl)
+
+
+@pytest.fixture
+def cli_env(settings) -> dict[str, str]:
+    """The environment of a ``wagehub`` process on this test's settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WAGEHUB_")}
+    env.update(WAGEHUB_VAR_DIR=settings["hub"]["var_dir"], WAGEHUB_BROKER_URL=settings["hub"]["broker_url"],
+               WAGEHUB_DATABASE_URL=settings["hub"]["database_url"])
+    return env
+
+
 def _reset_database(url: str) -> None:
     from sqlalchemy import text
 

@@ -51,10 +51,11 @@ def test_plugins_list_enable_disable(env, hub):
 
 
 def test_send_then_tail_through_a_running_worker(env, hub):
+    """README, "Running it by hand": the order to pay, then the transfer, reach the police."""
     log = open(os.path.join(env["WAGEHUB_VAR_DIR"], "worker.log"), "wb")
     worker = subprocess.Popen([sys.executable, "-m", "hub.cli", "worker"], env=env, stdout=log, stderr=log)
     try:
-        for name in ("hrss-clue.json", "hrss-case.json", "hrss-order.json", "hrss-transfer.json"):
+        for name in ("hrss-order.json", "hrss-transfer.json"):
             wagehub(env, "send", "hrss", str(SAMPLES / name))
         out = ""
         for _ in range(20):
@@ -63,6 +64,8 @@ def test_send_then_tail_through_a_running_worker(env, hub):
                 break
         assert "AJYS" in out and "<YSBH>YS37010320230880</YSBH>" in out
         assert "criminal_transfer" in out
+        again = wagehub(env, "tail", "police").stderr
+        assert "1 message(s) were sent here before and have been read" in again
     finally:
         worker.terminate()
         worker.wait(timeout=20)

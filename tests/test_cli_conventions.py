@@ -22,26 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def logging_restored():
-    """In-process commands set up logging; put the test run's back after."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    factory = logging.getLogRecordFactory()
-    libraries = {name: logging.getLogger(name).level for name in ("alembic", "amqp", "kombu", "werkzeug")}
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    logging.setLogRecordFactory(factory)
-    for name, lvl in libraries.items():
-        logging.getLogger(name).setLevel(lvl)
-
-
-@pytest.fixture
-def env(settings):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WAGEHUB_")}
-    env.update(WAGEHUB_VAR_DIR=settings["hub"]["var_dir"], WAGEHUB_BROKER_URL=settings["hub"]["broker_url"],
-               WAGEHUB_DATABASE_URL=settings["hub"]["database_url"])
-    return env
+def env(cli_env):
+    return cli_env
 
 
 def with_a_route_to_nowhere(env, tmp_path) -> dict:
@@ -106,7 +88,7 @@ def test_a_worker_says_the_routes_that_are_off_once_at_start_in_json(env, tmp_pa
     assert not [line for line in lines if line["level"] == "WARNING"]
 
 
-def test_json_log_lines_are_redacted_like_the_text_ones(capsys, logging_restored):
+def test_json_log_lines_are_redacted_like_the_text_ones(capsys):
     from hub.logs import setup_logging
 
     setup_logging("INFO", "json")

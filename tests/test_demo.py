@@ -1,0 +1,95 @@
+"""The demo shows what each agency received in its own format, and the README's "Running it
+by hand" works as written: the order and the transfer reach the police; a transfer sent
+alone is held, and ``wagehub tail`` says so and how to release it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from hub.demo import SHOWN_LINES, SHOWN_WIDTH, run_demo
+from hub.types import NativeMessage
+from tests.conftest import SAMPLES, _sample_personal_data
+
+
+@pytest.fixture(scope="module")
+def demo_lines(tmp_path_factory):
+    lines: list[str] = []
+    assert run_demo(str(tmp_path_factory.mktemp("demo") / "var"), 120, echo=lines.append) == 0
+    return lines
+
+
+def payloads(lines: list[str]) -> dict[str, list[str]]:
+    """The received section's blocks: a header line, then the payload indented by four."""
+    start = next(i for i, line in enumerate(lines) if line.startswith("What each agency received"))
+    blocks: dict[str, list[str]] = {}
+    current = None
+    for line in lines[start + 2:]:
+        if line.startswith("Dead letters"):
+            break
+        if line.startswith("  wagehub.out.") or line.startswith("  webhook "):
+            current = " ".join(line.split()[:2])
+            blocks[current] = []
+        elif line.startswith("    ") and current:
+            blocks[current].append(line[4:])
+    return blocks
+
+
+def test_the_demo_shows_each_native_payload(demo_lines):
+    blocks = payloads(demo_lines)
+    police = blocks["wagehub.out.police AJYS"]
+    assert police[0] == '<?xml version="1.0" encoding="GB18030"?>' and "<YSBH>YS37010320230880</YSBH>" in police[8]
+    assert "<SFZH>370103********5548</SFZH>" in [line.strip() for line in police]  # masked on the screen
+    assert blocks["wagehub.out.housing ASSIGNMENT"][0].startswith("交办编号,线索编号,项目编号")
+    notice = blocks["wagehub.out.hrss NOTICE"]
+    assert notice[:2] == ["{", '  "msgType": "NOTICE",'] and re.match(r"\+ 7 more NOTICE: \w+", notice[-1])
+    union = blocks["wagehub.out.union referral"]
+    assert union[0] == "[sheet 转办]" and union[2].endswith("139****0696")
+    webhook = blocks["webhook POST"]
+    assert webhook[0] == "{" and '  "clue_no": "XS3701032023050880",' in webhook
+    assert "wagehub.out.court referral" in blocks
+
+
+def test_long_payloads_are_cut_and_no_personal_data_shows(demo_lines):
+    for name, block in payloads(demo_lines).items():
+        shown = [line for line in block if not line.startswith("+ ")]
+        assert len(shown) <= SHOWN_LINES + 1, name
+        assert all(len(line) <= SHOWN_WIDTH for line in shown), name
+        if len(shown) == SHOWN_LINES + 1:
+            assert re.fullmatch(r"… \(\d+ more lines\)", shown[-1]), name
+    text = "\n".join(demo_lines)
+    assert not [value for value in _sample_personal_data() if value in text]
+
+
+@pytest.fixture
+def env(cli_env):
+    return cli_env
+
+
+def wagehub(env, *args):
+    return subprocess.run([sys.executable, "-m", "hub.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_tail_says_a_transfer_is_held_and_how_to_release_it(env, hub):
+    hub.pipeline.process([NativeMessage("hrss", (SAMPLES / "hrss-transfer.json").read_bytes(), "t",
+                                        "application/json")])
+    tail = wagehub(env, "tail", "police")
+    assert tail.returncode == 0 and tail.stdout == ""
+    assert "nothing on wagehub.out.police: the queue is empty" in tail.stderr
+    assert "transfer YS37010320230880 is held for the linkage office" in tail.stderr
+    assert "no order to pay ZLZF37010320230880" in tail.stderr
+    assert "wagehub transfers release YS37010320230880 --by NAME" in tail.stderr
+    released = wagehub(env, "transfers", "release", "YS37010320230880", "--by", "张科长", "--reason", "补证中")
+    assert released.returncode == 0, released.stderr
+    after = wagehub(env, "tail", "police")
+    assert "is held" not in after.stderr and "1 delivery(ies) to police not yet sent" in after.stderr
+
+
+def test_tail_names_the_messages_no_worker_has_taken(env, hub):
+    assert wagehub(env, "send", "hrss", str(SAMPLES / "hrss-order.json")).returncode == 0
+    tail = wagehub(env, "tail", "police")
+    assert "1 message(s) wait on wagehub.in.hrss (1): no worker has taken them" in tail.stderr
