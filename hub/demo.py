@@ -108,6 +108,19 @@ def _fill(value: Any, port: int) -> Any:
     return value.replace("{sink_port}", str(port)) if isinstance(value, str) else value
 
 
+def _wait_handled(hub: Hub, agency: str, message_id: str, timeout: float) -> None:
+    """Until the message is applied or dead-lettered (or ``timeout`` seconds pass)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with hub.store.sessions() as session:
+            if session.execute(select(Inbox.message_id).where(Inbox.agency == agency, Inbox.message_id == message_id)
+                               .union(select(DeadLetter.message_id).where(DeadLetter.agency == agency,
+                                                                          DeadLetter.message_id == message_id))
+                               ).first():
+                return
+        time.sleep(0.02)
+
+
 def run_demo(var_dir: str, timeout: float, echo: Callable[[str], None] = print) -> int:
     sink = _Sink()
     threading.Thread(target=sink.serve_forever, daemon=True).start()
@@ -163,6 +176,10 @@ def _run(settings, sink: _Sink, var_dir: str, timeout: float, echo: Callable[[st
                                message_id=f"demo-{adapter.code}-{sample.name}", key=key,
                                headers=dict(sample.headers), settings=settings)
                 echo(f"  {'bad ' if sample.bad else ''}{adapter.code:>8} → hub  {sample.kind or '':<10} {sample.name}")
+                # Each agency has its own consumer: the next event is sent once this one is
+                # applied, as the days between them would have it (a clue's contractor is
+                # known once the project is in the store).
+                _wait_handled(hub, adapter.code, f"demo-{adapter.code}-{sample.name}", timeout)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with hub.store.sessions() as session:
