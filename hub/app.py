@@ -40,6 +40,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, hub=None) -> Flask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.extensions["wagehub"] = hub
+    from hub.web.limits import FailureLimiter
+
+    app.extensions["wagehub.failures"] = FailureLimiter(hub.settings["auth"])
+    app.before_request(lambda: app.extensions["wagehub.failures"].report_due(hub.store))
 
     from hub.web import api, health, reports  # noqa: F401  (reports registers its routes on the api blueprint)
 
@@ -57,7 +61,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HubError)
     def _hub_error(exc: HubError):
-        return jsonify(exc.to_dict()), exc.status
+        return jsonify(exc.to_dict()), exc.status, getattr(exc, "headers", None) or {}
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:

@@ -334,12 +334,15 @@ def tokens() -> None:
 @click.option("--role", required=True, help="admin, linkage, viewer or agency:<code>.")
 @click.option("--label", help="Who or what the token is for.")
 @click.option("--expires-in-days", type=float, help="Expire after this many days.")
-def tokens_create(role: str, label: str | None, expires_in_days: float | None) -> None:
+@click.option("--sender", help="For an agency with several senders (contractor): the one the token speaks for.")
+def tokens_create(role: str, label: str | None, expires_in_days: float | None, sender: str | None) -> None:
     """Create a token and print it alone on standard output (it is shown only once)."""
-    from hub.web.auth import create_token
+    from hub.web.auth import check_role, create_token
 
+    hub = _hub()
     try:
-        click.echo(create_token(_hub().store, role, label, expires_in_days))
+        check_role(role)
+        click.echo(create_token(hub.store, role, label, expires_in_days, sender=hub.check_binding(role, sender)))
     except HubError as exc:
         _fail(exc)
 
@@ -353,6 +356,82 @@ def tokens_revoke(token_or_id: str) -> None:
     if not revoke_token(_hub().store, token_or_id):
         _fail(HubError("no such active token"))
     click.echo("revoked")
+
+
+# -- users ------------------------------------------------------------------------------------------
+
+@main.group()
+def users() -> None:
+    """Console user accounts: people sign in with these (tokens are for systems)."""
+
+
+def _new_password(from_stdin: bool) -> str:
+    """The new password: the first line of standard input, or asked twice on the terminal
+    (never an argument: it would land in the shell's history and the process list)."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        _fail(HubError("no terminal to ask for the password: give it on standard input with --password-stdin"))
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@users.command("create")
+@click.option("--username", required=True, help="Lower-case letters, digits, '.', '_' or '-'.")
+@click.option("--role", required=True, help="admin, linkage, viewer or agency:<code>.")
+@click.option("--sender", help="For an agency with several senders (contractor): the one this person speaks for.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+def users_create(username: str, role: str, sender: str | None, password_stdin: bool) -> None:
+    """Open an account (the password is asked for, or read with --password-stdin)."""
+    from hub.web.accounts import create_user
+
+    hub = _hub()
+    try:
+        sender = hub.check_binding(role, sender)
+        create_user(hub.store, username, role, _new_password(password_stdin),
+                    min_length=hub.settings["auth"]["password_min_length"], sender=sender)
+    except HubError as exc:
+        _fail(exc)
+    click.echo(f"created {username} ({role})")
+
+
+@users.command("disable")
+@click.option("--username", required=True)
+def users_disable(username: str) -> None:
+    """Disable an account: its console sessions end, it can no longer sign in."""
+    from hub.web.accounts import disable_user
+
+    try:
+        disable_user(_hub().store, username)
+    except HubError as exc:
+        _fail(exc)
+    click.echo(f"disabled {username}")
+
+
+@users.command("reset")
+@click.option("--username", required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+def users_reset(username: str, password_stdin: bool) -> None:
+    """Set a new password (enabling a disabled account): the user's sessions end."""
+    from hub.web.accounts import reset_password
+
+    hub = _hub()
+    try:
+        reset_password(hub.store, username, _new_password(password_stdin),
+                       min_length=hub.settings["auth"]["password_min_length"])
+    except HubError as exc:
+        _fail(exc)
+    click.echo(f"password reset for {username}")
+
+
+@users.command("list")
+def users_list() -> None:
+    """Accounts with their role and state."""
+    from hub.web.accounts import list_users
+
+    for user in list_users(_hub().store):
+        state = "disabled" if user.disabled_at else "active"
+        sender = f" sender {user.sender}" if user.sender else ""
+        click.echo(f"{user.username}\t{user.role}{sender}\t{state}")
 
 
 # -- dead letters -------------------------------------------------------------------------------------
@@ -398,19 +477,33 @@ def dead_letters_list(agency: str | None, status: str, limit: int, as_json: bool
 @click.argument("ids", nargs=-1, type=int, required=True)
 @click.option("--file", "fixed", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Replay these fixed bytes instead of the kept ones (one id only).")
-def dead_letters_replay(ids: tuple[int, ...], fixed: Path | None) -> None:
-    """Feed dead letters IDS through the pipeline again (after a fix)."""
+@click.option("--signature", help="The agency's x-wagehub-signature of the fixed bytes (sha256=<hex>).")
+@click.option("--accept-unsigned", is_flag=True,
+              help="Let bytes in whose signature does not hold (audited): needs --by and --reason.")
+@click.option("--by", help="With --accept-unsigned: the admin user account of the person who decides it.")
+@click.option("--reason", help="With --accept-unsigned: why.")
+def dead_letters_replay(ids: tuple[int, ...], fixed: Path | None, signature: str | None, accept_unsigned: bool,
+                        by: str | None, reason: str | None) -> None:
+    """Feed dead letters IDS through the pipeline again (after a fix). The agency's
+    signature is checked again, as on arrival."""
     from hub.app import create_app
-    from hub.web.api import replay
+    from hub.web.api import replay, unsigned_override
 
-    if fixed and len(ids) > 1:
-        _fail(HubError("--file goes with one id"))
+    if (fixed or signature) and len(ids) > 1:
+        _fail(HubError("--file and --signature go with one id"))
+    if (by or reason) and not accept_unsigned:
+        _fail(HubError("--by and --reason go with --accept-unsigned"))
     app = create_app(hub=_hub())
     failed = 0
     with app.app_context():
+        try:
+            override = unsigned_override(by, reason) if accept_unsigned else None
+        except HubError as exc:
+            _fail(exc)
         for dl_id in ids:
             try:
-                result = replay(dl_id, fixed.read_bytes() if fixed else None)
+                result = replay(dl_id, fixed.read_bytes() if fixed else None, signature=signature, override=override,
+                                actor=f"user:{override['by']}@cli" if override else "cli")
             except HubError as exc:
                 click.echo(f"#{dl_id}: {exc}")
                 failed += 1

@@ -119,6 +119,14 @@ class ApiSection(_Section):
     page_max = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 500))
 
 
+class AuthSection(_Section):
+    session_hours = ma.fields.Float(required=True, validate=ma.validate.Range(0.01, 24 * 30))
+    max_failures = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 100000))
+    failure_window = ma.fields.Float(required=True, validate=ma.validate.Range(1, 86400))
+    report_seconds = ma.fields.Float(required=True, validate=ma.validate.Range(0, 86400))
+    password_min_length = ma.fields.Integer(required=True, validate=ma.validate.Range(8, 1024))
+
+
 class BulletinSection(_Section):
     time = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$"))
     subscribers = ma.fields.List(ma.fields.String(), required=True)
@@ -196,6 +204,7 @@ class SettingsSchema(_Section):
     pipeline = ma.fields.Nested(PipelineSection, required=True)
     relay = ma.fields.Nested(RelaySection, required=True)
     api = ma.fields.Nested(ApiSection, required=True)
+    auth = ma.fields.Nested(AuthSection, required=True)
     bulletin = ma.fields.Nested(BulletinSection, required=True)
     followup = ma.fields.Nested(FollowupSection, required=True)
     retention = ma.fields.Nested(RetentionSection, required=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import re
 import threading
 import time
 import tomllib
@@ -32,6 +33,9 @@ from hub.store.models import DeadLetter, Inbox, Outbox, Record
 from hub.types import NativeMessage
 from schemas.validators import mask_id_number, mask_mobile
 
+# A payload's identity number or mobile stands alone (a value between tags, quotes or
+# commas); digits inside the hub's hex ids (out_01a24a4e17933558429f...) are not one.
+_PERSONAL = re.compile(r"(?<![0-9A-Za-z])(?:\d{17}[\dXx]|1\d{10})(?![0-9A-Za-z])")
 SHOWN_LINES = 16  # of a payload, on the demo's screen
 SHOWN_WIDTH = 120
 SUMMARY_FIELDS = ("clue_no", "case_no", "order_no", "transfer_no", "status", "decision", "police_case_no",
@@ -73,7 +77,7 @@ def readable(body: bytes, content_type: str | None, encoding: str | None) -> str
 
 def shown(text: str, lines: int = SHOWN_LINES, width: int = SHOWN_WIDTH) -> list[str]:
     """The first ``lines`` lines, each cut to ``width``, identity numbers and mobiles masked."""
-    all_lines = [redact(line.rstrip()) for line in text.strip("\n").splitlines()]
+    all_lines = [_PERSONAL.sub(lambda m: redact(m.group()), line.rstrip()) for line in text.strip("\n").splitlines()]
     out = [line if len(line) <= width else line[:width - 1] + "…" for line in all_lines[:lines]]
     if len(all_lines) > lines:
         out.append(f"… ({len(all_lines) - lines} more lines)")

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from hub.bulletin import chunks, day_window, matter_districts, region_name
 from hub.store.models import Record
-from schemas.validators import mask_mobile
+from schemas.validators import mask_mobile, mask_name
 
 CLOSING_ENFORCEMENT = ("paid", "terminated")
 
@@ -109,13 +109,6 @@ def followup_sample(session: Session, day: dt.date, settings: Mapping[str, Any])
             "complainants": complainants,
         })
     return items
-
-
-def mask_name(name: str | None) -> str | None:
-    """``王春生`` -> ``王**``: the family name only."""
-    if not name:
-        return name
-    return name[0] + "*" * (len(name) - 1)
 
 
 def mask_names(items: list[dict[str, Any]]) -> list[dict[str, Any]]:

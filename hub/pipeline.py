@@ -476,17 +476,21 @@ class Pipeline:
     # -- stage 2: one transaction ---------------------------------------------------------
 
     def process(self, messages: Iterable[NativeMessage], *, replay_of: int | None = None, claim=None,
-                _attempt: int = 1) -> list[Outcome]:
+                actor: str | None = None, trusted: bool = False, _attempt: int = 1) -> list[Outcome]:
         """Apply a batch of messages; returns one outcome each, in order.
 
         With ``claim`` (a :class:`hub.relay.Claim`), outbox rows to its recipients are
         written claimed by the caller, who delivers them (each outcome's ``deliveries``)
-        once this returns; see :meth:`hub.relay.Relay.claim_ahead`.
+        once this returns; see :meth:`hub.relay.Relay.claim_ahead`. ``actor`` names who
+        handed the messages over (a token's id over HTTP) in the audit log; by default the
+        agency. ``trusted`` skips the signature check: for a replay of a kept row of a message
+        whose signature held, or one a named person decided to accept unsigned (audited by
+        the caller); any other replay is checked again, as on arrival.
 
         Raises :class:`Unavailable` when the database cannot be reached: nothing of the
         batch is applied then, and the caller must not acknowledge it.
         """
-        messages = list(messages)
+        messages = list(messages) if replay_of is not None else [self._scoped(m) for m in messages]
         try:
             # Duplicates are found in the transaction (below); a batch file seen before is
             # found first, so that it is not parsed again for nothing.
@@ -499,10 +503,9 @@ class Pipeline:
             if msg.message_id and (msg.agency, msg.message_id) in seen:
                 prepared.append(_Prepared(msg, Outcome(msg.agency, msg.message_id, "duplicate", kind=msg.kind)))
             else:
-                # A replay is an admin's decision (the bytes may be fixed): no agency signature.
-                prepared.append(self._prepare(msg, trusted=replay_of is not None))
+                prepared.append(self._prepare(msg, trusted=trusted))
         try:
-            self._commit(prepared, replay_of, claim)
+            self._commit(prepared, replay_of, claim, actor)
         except IntegrityError as exc:
             # A concurrent writer committed first: the same message id, or a matter number
             # (clue:..., case:...) this batch also meant to add. Apply the batch again: what
@@ -510,7 +513,8 @@ class Pipeline:
             if _attempt >= 5:
                 raise Unavailable("concurrent writes kept conflicting with this batch") from exc
             log.info("batch of %d met a concurrent write; applying it again", len(prepared))
-            return self.process(messages, replay_of=replay_of, claim=claim, _attempt=_attempt + 1)
+            return self.process(messages, replay_of=replay_of, claim=claim, actor=actor, trusted=trusted,
+                                _attempt=_attempt + 1)
         except (OperationalError, SQLAlchemyError) as exc:
             raise Unavailable(f"database unavailable: {type(exc).__name__}") from exc
         tally: Counter = Counter()
@@ -530,6 +534,15 @@ class Pipeline:
                  ", ".join(f"{n} {what}" for what, n in tally.items()))
         return [p.outcome for p in prepared]
 
+    def _scoped(self, message: NativeMessage) -> NativeMessage:
+        """For an agency with several senders, the message id as the hub keeps it:
+        ``<sender>/<id>``, so one sender's ids never collide with (or squat) another's."""
+        adapter = self.registry.get(message.agency)
+        sender = adapter.sender_of(message) if adapter is not None else None
+        if sender is None or not message.message_id:
+            return message
+        return dataclasses.replace(message, message_id=f"{sender}/{message.message_id}")
+
     @staticmethod
     def _seen(session, messages: list[NativeMessage]) -> set[tuple[str, str]]:
         """(agency, message id) of the messages the inbox already holds."""
@@ -542,7 +555,7 @@ class Pipeline:
         ).all()
         return {(a, m) for a, m in rows if (a, m) in pairs}
 
-    def _commit(self, prepared: list[_Prepared], replay_of: int | None, claim=None) -> None:
+    def _commit(self, prepared: list[_Prepared], replay_of: int | None, claim=None, actor: str | None = None) -> None:
         unclaimed: set[str] = set()  # recipients of rows no one has claimed: their relays are woken
         in_batch: set[tuple[str, str]] = set()
         touched: dict[str, list[str]] = {}  # matter -> matters merged into it
@@ -566,7 +579,7 @@ class Pipeline:
                     o.status = "rejected"
                     o.failures.insert(0, p.whole_failure)
                     o.dead_letters.extend(self._dead_letters(session, msg, [p.whole_failure], replay_of))
-                    trail.append((msg.agency, "message.rejected", f"{msg.agency}/{_clean(_fitted(msg).message_id)}",
+                    trail.append((actor or msg.agency, "message.rejected", f"{msg.agency}/{_clean(_fitted(msg).message_id)}",
                                   {"dead_letters": o.dead_letters, "rule": p.whole_failure.rule,
                                    "body_sha256": hashlib.sha256(msg.body).hexdigest()}))
                     continue
@@ -576,7 +589,7 @@ class Pipeline:
                 unit.inbox.append({"agency": msg.agency, "message_id": msg.message_id, "kind": o.kind,
                                    "received_at": unit.now, "records": len(o.records), "rejected": len(o.failures)})
                 in_batch.add((msg.agency, msg.message_id))
-                trail.append((msg.agency, "message.accepted", f"{msg.agency}/{msg.message_id}",
+                trail.append((actor or msg.agency, "message.accepted", f"{msg.agency}/{msg.message_id}",
                               {"records": o.records, "dead_letters": o.dead_letters,
                                "body_sha256": hashlib.sha256(msg.body).hexdigest()}))
             unit.flush()
@@ -820,14 +833,17 @@ def waiting_behind(session, message_ids: list[str]) -> set[str]:
     return found
 
 
-def message_for_replay(dl: DeadLetter, body: bytes | None = None) -> NativeMessage:
-    """The native message a dead letter stands for (a row replays alone, under its own id)."""
+def message_for_replay(dl: DeadLetter, body: bytes | None = None, signature: str | None = None) -> NativeMessage:
+    """The native message a dead letter stands for (a row replays alone, under its own id),
+    with the signature it came with, or ``signature`` (of fixed bytes) in its place."""
     from hub.retention import PRUNED
 
     message_id = dl.message_id if not dl.row else f"{dl.message_id}#row{dl.row}"
     headers = dict(dl.headers or {})
     if headers.pop(PRUNED, None) and body is None:
         raise Conflict(f"dead letter {dl.id}: its bytes were pruned (retention); replay it with fixed bytes")
+    if signature is not None:
+        headers["x-wagehub-signature"] = signature
     return NativeMessage(agency=dl.agency, body=body if body is not None else dl.body, message_id=message_id,
                          content_type=dl.content_type or None,  # replayed after review, with or without one
                          content_encoding=dl.content_encoding, kind=headers.get("x-wagehub-kind"), headers=headers)

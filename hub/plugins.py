@@ -103,6 +103,12 @@ class Adapter:
         """The key the message must be signed with (per sender, or the plugin's ``key``)."""
         return self._hook("key_from_message")(message=message, settings=self.settings) or self.key
 
+    def sender_of(self, message: NativeMessage) -> str | None:
+        """The sender named by the message, for an agency with several (upper case); else None."""
+        header = self.info.sender_header
+        value = str(message.headers.get(header) or "").strip().upper() if header else ""
+        return value or None
+
     @property
     def delivers_directly(self) -> bool:
         """True when the plugin delivers itself (``deliver_rendered``) instead of a queue."""

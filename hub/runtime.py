@@ -7,6 +7,7 @@ else; several processes share state only through the database and the broker.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from hub import audit
 from hub.broker import Publisher, connect, declare_topology
 from hub.config import load_settings, routes_path
-from hub.errors import ConfigError, SettingsError
+from hub.errors import BadRequest, ConfigError, SettingsError
 from hub.pipeline import Pipeline
 from hub.plugins import Registry, build_plugin_manager
 from hub.routes import load_routes
@@ -86,6 +87,25 @@ class Hub:
     def refresh_plugin_state(self) -> bool:
         """Read admins' enable/disable decisions; True when the enabled set changed."""
         return self.registry.apply_state(self.plugin_state())
+
+    def check_binding(self, role: str, sender: str | None) -> str | None:
+        """The sender a token or user of ``role`` is bound to (upper case): required for an
+        agency with several senders, refused for any other role."""
+        agency = role.split(":", 1)[1] if role.startswith("agency:") else None
+        adapter = self.registry.get(agency) if agency else None
+        several = adapter is not None and adapter.info.sender_header
+        sender = (sender or "").strip().upper() or None
+        if several and sender is None:
+            raise BadRequest(f"agency {agency} has several senders: bind this one to its own with --sender "
+                             f"(the {adapter.info.sender_header} it sends)", details={"field": "sender",
+                                                                                       "rule": "required"})
+        if sender is not None and not several:
+            raise BadRequest(f"--sender goes only with the role of an agency that has several senders, not {role}",
+                             details={"field": "sender", "rule": "not-allowed"})
+        if sender is not None and not re.fullmatch(r"[0-9A-Z][0-9A-Z._-]{0,79}", sender):
+            raise BadRequest("sender must be letters, digits, '.', '_' or '-'", details={"field": "sender",
+                                                                                        "rule": "pattern"})
+        return sender
 
     def set_plugin_enabled(self, name: str, enabled: bool, actor: str | None = None) -> None:
         adapter = self.registry.adapters.get(name) or self.registry.get(name)

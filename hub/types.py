@@ -50,6 +50,14 @@ class AgencyInfo:
     schema_version: str = "1"
     """Canonical schema major version the plugin reads and writes."""
     description: str = ""
+    sender_header: str | None = None
+    """For an agency with several senders, each with its own key (the general contractors'
+    head offices): the inbound header that names the sender (compared in upper case). Each
+    sender is then a principal of its own: its tokens and users are bound to it (``--sender``),
+    and its message ids, receipts and records are its own, never another sender's."""
+    sender_field: str | None = None
+    """With ``sender_header``: the field of a record routed to this agency that names the
+    sender it is for (the contractor's USCC), so each sender reads only what is its own."""
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,16 @@ def mask_mobile(value: str | None) -> str | None:
     return value[:3] + "****" + value[-4:] if _MOBILE_RE.fullmatch(value) else "****"
 
 
+def mask_name(value: str | None) -> str | None:
+    """A person's name for those who may not see it: ``王春生`` -> ``王*生``, ``李娜`` -> ``李*``
+    (the first and, from three characters on, the last character kept)."""
+    if not value:
+        return value
+    if len(value) < 3:
+        return value[0] + "*"
+    return value[0] + "*" * (len(value) - 2) + value[-1]
+
+
 def mask_id_number(value: str | None) -> str | None:
     """Keep the division and the check character: ``370103********234X``."""
     if not value:

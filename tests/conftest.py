@@ -36,6 +36,9 @@ def settings(tmp_path, monkeypatch):
         "relay": {"poll_interval": 0.05, "backoff_start": 0.2},
         # Escalations and bulletins are driven by tests that call the scheduler themselves.
         "linkage": {"check_every": 3600},
+        # Tests send bad tokens by the dozen on purpose, all from 127.0.0.1: the limit on
+        # failures per address is tested with its own figures (tests/console/test_accounts.py).
+        "auth": {"max_failures": 100_000},
         "testing": True,
     }
     settings = load_settings(overrides, environ={})

@@ -21,9 +21,9 @@ def env(settings):
     return env
 
 
-def wagehub(env, *args, check=True, timeout=60):
+def wagehub(env, *args, check=True, timeout=60, input=None):
     proc = subprocess.run([sys.executable, "-m", "hub.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, input=input, stdin=None if input is not None else subprocess.DEVNULL)
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc
@@ -35,6 +35,15 @@ def test_tokens_create_prints_the_token_alone(env, hub):
     bad = wagehub(env, "tokens", "create", "--role", "root", check=False)
     assert bad.returncode == 2 and "role must be" in bad.stderr
     assert wagehub(env, "tokens", "revoke", out.strip()).stdout.strip() == "revoked"
+
+
+def test_a_token_for_one_of_several_senders_is_bound_to_it(env, hub):
+    unbound = wagehub(env, "tokens", "create", "--role", "agency:contractor", check=False)
+    assert unbound.returncode == 2 and "--sender" in unbound.stderr
+    bound = wagehub(env, "tokens", "create", "--role", "agency:contractor", "--sender", "91370103qeflcr639m")
+    assert bound.stdout.startswith("wht_")
+    stray = wagehub(env, "tokens", "create", "--role", "agency:hrss", "--sender", "X", check=False)
+    assert stray.returncode == 2 and "several senders" in stray.stderr
 
 
 def test_plugins_list_enable_disable(env, hub):
@@ -87,6 +96,34 @@ def test_dead_letters_list_and_replay(env, hub):
         fh.write(fixed)
     done = wagehub(env, "dead-letters", "replay", "1", "--file", path)
     assert "replayed" in done.stdout
+
+
+def test_replaying_unsigned_bytes_needs_a_named_admin(env, settings):
+    from sqlalchemy import select
+
+    from hub.runtime import Hub
+    from hub.store.models import AuditEntry
+    from hub.types import NativeMessage
+    from hub.web.accounts import create_user
+
+    settings["plugins"] = {"hrss": {"key": "hrss-secret-key"}}
+    env["WAGEHUB_PLUGINS__HRSS__KEY"] = "hrss-secret-key"
+    hub = Hub(settings)
+    body = (SAMPLES / "hrss-clue.json").read_bytes()
+    [outcome] = hub.pipeline.process([NativeMessage("hrss", body, "unsigned-1", "application/json")])
+    dead = str(outcome.dead_letters[0])
+    still = wagehub(env, "dead-letters", "replay", dead, check=False)
+    assert still.returncode == 1 and "hmac-signature-missing" in still.stdout  # checked again
+    nameless = wagehub(env, "dead-letters", "replay", dead, "--accept-unsigned", "--reason", "phoned", check=False)
+    assert nameless.returncode == 2 and "by" in nameless.stderr
+    create_user(hub.store, "chen.admin", "admin", "a long enough password", min_length=12)
+    done = wagehub(env, "dead-letters", "replay", dead, "--accept-unsigned", "--by", "chen.admin",
+                   "--reason", "hrss confirmed the file by phone")
+    assert "replayed" in done.stdout
+    with hub.store.sessions() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "dead_letter.replay_unsigned")).one()
+    assert entry.actor == "user:chen.admin@cli" and entry.details["reason"] == "hrss confirmed the file by phone"
+    hub.shutdown()
 
 
 def test_db_upgrade_and_help(env):

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from hub.demo import SHOWN_LINES, SHOWN_WIDTH, run_demo
+from hub.demo import SHOWN_LINES, SHOWN_WIDTH, run_demo, shown
 from hub.types import NativeMessage
 from tests.conftest import SAMPLES, _sample_personal_data
 
@@ -62,6 +62,14 @@ def test_long_payloads_are_cut_and_no_personal_data_shows(demo_lines):
             assert re.fullmatch(r"… \(\d+ more lines\)", shown[-1]), name
     text = "\n".join(demo_lines)
     assert not [value for value in _sample_personal_data() if value in text]
+    ids = re.findall(r"\bout_[0-9a-f*]+", text)
+    assert ids and not [i for i in ids if "*" in i]  # the hub's ids are shown whole
+
+
+def test_the_screen_masks_personal_data_not_the_hubs_ids():
+    line = '"msgId": "out_01a24a4e17933558429f67c8", "mobile": "13912345678", <SFZH>11010119900307777X</SFZH>'
+    assert shown(line) == ['"msgId": "out_01a24a4e17933558429f67c8", "mobile": "139****5678", '
+                           '<SFZH>110101********777X</SFZH>']
 
 
 @pytest.fixture

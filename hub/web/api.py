@@ -11,8 +11,9 @@ import base64
 import binascii
 import datetime as dt
 import functools
+import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,8 +29,8 @@ from hub.routes import ENVELOPE
 from hub.store.models import AuditEntry, DeadLetter, Deadline, Escalation, Outbox, Record, utcnow
 from hub.transfers import STATUSES, transfer_numbers, transfer_view
 from hub.types import NativeMessage
-from hub.web.auth import require
-from schemas.validators import mask_id_number, mask_mobile
+from hub.web.auth import refuse_unbound, require
+from schemas.validators import mask_id_number, mask_mobile, mask_name
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -59,7 +60,8 @@ def api_route(rule: str, methods=("GET",), *, roles: tuple[str, ...], summary: s
     def decorator(view: Callable):
         @functools.wraps(view)
         def wrapped(**kwargs):
-            require(hub().store, roles, agency=kwargs.get(agency_arg) if agency_arg else None)
+            principal = require(hub().store, roles, agency=kwargs.get(agency_arg) if agency_arg else None)
+            refuse_unbound(principal, hub().registry)
             refuse_nul(kwargs)
             return view(**kwargs)
 
@@ -155,20 +157,25 @@ def parse_since(raw: str | None) -> dt.datetime | None:
 # -- personal data in responses -------------------------------------------------------------
 
 def mask_personal(data: Any) -> Any:
-    """Mask identity numbers and mobiles for roles without personal-data access."""
+    """Mask identity numbers, mobiles and the names of people (an object with an
+    ``id_number`` and no USCC: complainants, suspects, defendants, workers, an individual
+    employer) for roles without personal-data access. Values already masked (a route's
+    cut: ``139****0696``) are left as they are."""
     if isinstance(data, list):
         return [mask_personal(x) for x in data]
-    if isinstance(data, dict):
+    if isinstance(data, Mapping):
+        person = "id_number" in data and not data.get("uscc")
         out = {}
         for k, v in data.items():
-            if k in ("id_number", "employer_id_number") and isinstance(v, str):
-                out[k] = mask_id_number(v)
-            elif k == "mobile" and isinstance(v, str):
-                out[k] = mask_mobile(v)
+            if isinstance(v, str) and "*" not in v and (k in MASKS or (person and k == "name")):
+                out[k] = MASKS.get(k, mask_name)(v)
             else:
                 out[k] = mask_personal(v)
         return out
     return data
+
+
+MASKS = {"id_number": mask_id_number, "employer_id_number": mask_id_number, "mobile": mask_mobile}
 
 
 def sees_personal_data() -> bool:
@@ -190,17 +197,39 @@ def visible_records(records: list[Record]) -> list[dict]:
             for record_id, payload in session.execute(
                     select(Outbox.record_id, Outbox.payload)
                     .where(Outbox.record_id.in_(routed_ids), Outbox.recipient == agency).order_by(Outbox.id)):
-                if "record" in payload:  # else pruned (retention): no longer shown to the agency
+                # (no record: pruned by retention, no longer shown to the agency)
+                if "record" in payload and for_sender(payload["record"]):
                     routed.setdefault(record_id, payload["record"])
     out = []
     for r in records:
         if r.source_agency == agency:
-            out.append(r.data)
+            if sent_by_me(r.message_id):
+                out.append(r.data)
         elif r.record_id in routed:
             # The route's cut, with the envelope every record carries (the contract's
             # record_id ... matter_id and received_at; none of it personal data).
             out.append({**{k: r.data[k] for k in ENVELOPE if k in r.data}, **routed[r.record_id]})
     return out
+
+
+# -- agencies with several senders ------------------------------------------------------------
+# (each general contractor's head office): a principal bound to one sender sees what that
+# sender sent (its message ids are kept as ``<sender>/<id>``) and what was routed to it
+# (the record's ``sender_field``), never another sender's.
+
+def sent_by_me(message_id: str | None) -> bool:
+    sender = g.principal.sender
+    return sender is None or (message_id or "").startswith(f"{sender}/")
+
+
+def for_sender(routed: dict) -> bool:
+    """Whether a record routed to the principal's agency is for its sender."""
+    sender = g.principal.sender
+    if sender is None:
+        return True
+    adapter = hub().registry.get(g.principal.agency)
+    field = adapter.info.sender_field if adapter is not None else None
+    return bool(field) and str(routed.get(field) or "").strip().upper() == sender
 
 
 # -- inbound ------------------------------------------------------------------------------------
@@ -245,10 +274,17 @@ def inbound(agency: str):
     message = NativeMessage(agency=adapter.code, body=body, message_id=message_id, content_type=content_type,
                             content_encoding=request.headers.get("Content-Encoding"),
                             kind=headers.get("x-wagehub-kind"), headers=headers)
+    sender = g.principal.sender
+    if sender is not None:
+        named = adapter.sender_of(message)
+        if named is None:
+            headers[adapter.info.sender_header] = sender
+        elif named != sender:
+            raise Forbidden(f"{adapter.info.sender_header} must be your own sender {sender}, not {named[:80]}")
     if not h.registry.is_enabled(adapter.code):
         return queued(h, message)
-    outcome = h.pipeline.process([message])[0]
-    result = outcome.to_dict()
+    outcome = h.pipeline.process([message], actor=g.principal.actor)[0]
+    result = {**outcome.to_dict(), "message_id": message_id}  # as sent (the hub keeps <sender>/<id>)
     if outcome.status == "rejected":
         first = outcome.failures[0]
         status = 400 if first.rule in ("json", "xml", "xlsx", "csv", "encoding", "no-dtd") else 422
@@ -311,7 +347,10 @@ def records():
         query = query.where(Record.accepted_at >= since)
     if principal.agency:
         routed = select(Outbox.record_id).where(Outbox.recipient == principal.agency)
-        query = query.where(or_(Record.source_agency == principal.agency, Record.record_id.in_(routed)))
+        own = Record.source_agency == principal.agency
+        if principal.sender:
+            own = own & Record.message_id.startswith(f"{principal.sender}/", autoescape=True)
+        query = query.where(or_(own, Record.record_id.in_(routed)))
     with hub().store.sessions() as session:
         rows = list(session.scalars(query))
     return jsonify(rows_page(rows, limit, lambda r: r.seq, visible_records))
@@ -424,7 +463,7 @@ def _decide(transfer_no: str, decision: str):
         raise BadRequest("reason must be text", details={"field": "reason", "rule": "type"})
     if decision == "return" and not (reason or "").strip():
         raise BadRequest("a return needs the reasons", details={"field": "reason", "rule": "required"})
-    return jsonify(linkage.decide(hub().pipeline, transfer_no, decision, g.principal.role, reason))
+    return jsonify(linkage.decide(hub().pipeline, transfer_no, decision, g.principal.actor, reason))
 
 
 @api_route("/transfers/<transfer_no>/release", methods=("POST",), roles=("linkage",), body="decision",
@@ -482,7 +521,7 @@ def _toggle(name: str, enabled: bool):
     if name not in h.registry.adapters and h.registry.get(name) is None:
         raise NotFound(f"no plugin named {name}")
     try:
-        h.set_plugin_enabled(name, enabled, actor=g.principal.role)
+        h.set_plugin_enabled(name, enabled, actor=g.principal.actor)
     except ConfigError as exc:
         raise HubError(str(exc), status=409) from exc
     adapter = h.registry.adapters.get(name) or h.registry.get(name)
@@ -530,7 +569,9 @@ def dead_letters():
 
 
 @api_route("/dead-letters/<int:dead_letter_id>/replay", methods=("POST",), roles=("admin",),
-           summary="Feed a dead letter through again (optionally with fixed bytes: body_base64)",
+           summary="Feed a dead letter through again (optionally with fixed bytes: body_base64, and the agency's "
+                   "signature of them); the signature is checked again unless accept_unsigned names the person "
+                   "who decided it (by: an admin's username) and why (reason)",
            body="replay", response="ReplayResult", statuses=(200, 400, 404))
 def dead_letter_replay(dead_letter_id: int):
     payload = json_object()
@@ -542,10 +583,41 @@ def dead_letter_replay(dead_letter_id: int):
             fixed = base64.b64decode(payload["body_base64"], validate=True)
         except (binascii.Error, ValueError):
             raise BadRequest("body_base64 is not base64", details={"field": "body_base64", "rule": "base64"}) from None
-    return jsonify(replay(dead_letter_id, fixed, actor=g.principal.role))
+    signature = payload.get("signature")
+    if signature is not None and not isinstance(signature, str):
+        raise BadRequest("signature must be text (sha256=<hex>)", details={"field": "signature", "rule": "type"})
+    override = None
+    if payload.get("accept_unsigned") is not None:
+        if payload["accept_unsigned"] is not True:
+            raise BadRequest("accept_unsigned must be true when given", details={"field": "accept_unsigned",
+                                                                                 "rule": "type"})
+        override = unsigned_override(payload.get("by"), payload.get("reason"))
+    return jsonify(replay(dead_letter_id, fixed, actor=g.principal.actor, signature=signature, override=override))
 
 
-def replay(dead_letter_id: int, body: bytes | None = None, actor: str = "cli") -> dict:
+def unsigned_override(by: Any, reason: Any) -> dict[str, str]:
+    """The person who decides that unauthenticated bytes go in (an enabled admin's
+    username) and why: both required, both audited."""
+    from hub.store.models import User
+
+    if not isinstance(reason, str) or not reason.strip():
+        raise BadRequest("accepting unsigned bytes needs the reason", details={"field": "reason", "rule": "required"})
+    if not isinstance(by, str) or not by.strip():
+        raise BadRequest("accepting unsigned bytes needs the person who decides it: by, an admin's username",
+                         details={"field": "by", "rule": "required"})
+    with hub().store.sessions() as session:
+        user = session.scalars(select(User).where(User.username == by.strip())).first()
+    if user is None or user.disabled_at is not None or user.role != "admin":
+        raise BadRequest(f"by must name an enabled admin user account, not {by.strip()[:64]!r}",
+                         details={"field": "by", "rule": "admin-user"})
+    return {"by": user.username, "reason": reason.strip()}
+
+
+def replay(dead_letter_id: int, body: bytes | None = None, actor: str = "cli", *, signature: str | None = None,
+           override: dict[str, str] | None = None) -> dict:
+    """Feed a dead letter through again. The agency's signature is checked again (of the
+    fixed bytes: give ``signature``, made with the agency's key); ``override`` (the person
+    and the reason, see :func:`unsigned_override`) accepts bytes without one, audited."""
     h = hub()
     if not 0 < dead_letter_id < 2 ** 63:  # beyond any database integer: no such row
         raise NotFound(f"no dead letter {dead_letter_id}")
@@ -555,13 +627,21 @@ def replay(dead_letter_id: int, body: bytes | None = None, actor: str = "cli") -
             raise NotFound(f"no dead letter {dead_letter_id}")
         if dl.status == "replayed":
             return {"dead_letter": dead_letter_view(dl), "outcome": dl.replay_result}
-        message = message_for_replay(dl, body)
+        message = message_for_replay(dl, body, signature)
+        kept_row = bool(dl.row) and body is None
     if h.registry.get(message.agency) is None:
         raise Forbidden(f"no plugin for agency {message.agency}")
-    outcome = h.pipeline.process([message], replay_of=dead_letter_id)[0]
+    # A row's kept bytes were cut from a message whose signature held (rows are read only
+    # after the check); anything else is checked again, unless a person overrides it.
+    trusted = bool(override) or kept_row
+    outcome = h.pipeline.process([message], replay_of=dead_letter_id, actor=actor, trusted=trusted)[0]
     with h.store.session() as session:
-        audit.append(session, actor, "dead_letter.replay", str(dead_letter_id),
-                     {"outcome": outcome.status, "fixed_bytes": body is not None})
+        details = {"outcome": outcome.status, "fixed_bytes": body is not None}
+        if override:
+            details.update(unsigned=True, by=override["by"], reason=override["reason"],
+                           body_sha256=hashlib.sha256(message.body).hexdigest())
+        audit.append(session, actor, "dead_letter.replay_unsigned" if override else "dead_letter.replay",
+                     str(dead_letter_id), details)
         dl = session.get(DeadLetter, dead_letter_id)
         return {"dead_letter": dead_letter_view(dl), "outcome": outcome.to_dict()}
 
@@ -584,17 +664,26 @@ def audit_public_key():
 
 
 @api_route("/receipts/<agency>/<message_id>", roles=("admin", "agency"), agency_arg="agency",
+           params=[_q("sender", "an agency with several senders (contractor): whose message, for admins (an agency's "
+                              "own token or user is bound to its sender)")],
            summary="A signed receipt for a message the agency sent: what became of it, checkable offline",
            response="Receipt", statuses=(200, 403, 404))
 def receipt(agency: str, message_id: str):
+    adapter = hub().registry.get(agency)
+    sender = g.principal.sender or (request.args.get("sender") or "").strip().upper() or None
+    if adapter is not None and adapter.info.sender_header and sender is None:
+        raise BadRequest(f"agency {agency} has several senders: name the sender (?sender=)",
+                         details={"field": "sender", "rule": "required"})
+    kept = f"{sender}/{message_id}" if sender else message_id
     with hub().store.sessions() as session:
         entry = session.scalars(select(AuditEntry).where(
-            AuditEntry.subject == f"{agency}/{message_id}",
+            AuditEntry.subject == f"{agency}/{kept}",
             AuditEntry.action.in_(("message.accepted", "message.rejected"))).order_by(AuditEntry.id.desc())).first()
     if entry is None:
         raise NotFound(f"no message {message_id} from {agency}")
     payload = {
-        "agency": agency, "message_id": message_id, "status": entry.action.split(".", 1)[1],
+        "agency": agency, **({"sender": sender} if sender else {}), "message_id": message_id,
+        "status": entry.action.split(".", 1)[1],
         "records": entry.details.get("records", []), "dead_letters": entry.details.get("dead_letters", []),
         "body_sha256": entry.details.get("body_sha256"), "at": entry.at.astimezone(BEIJING).isoformat(),
         "audit_entry": entry.id, "audit_hash": entry.hash,

@@ -1,7 +1,10 @@
 """Bearer tokens and roles: ``admin``, ``linkage``, ``viewer``, ``agency:<code>``.
 
-Tokens are random, shown once, and stored as their SHA-256 only; they can expire and
-be revoked. Every ``/api/`` route names the roles that may call it.
+Tokens are for systems (people sign in to the console with user accounts,
+``hub.web.accounts``). They are random, shown once, and stored as their SHA-256 only;
+they can expire and be revoked. Every ``/api/`` route names the roles that may call it.
+A bad token is logged (never the token) and counted against its address
+(``hub.web.limits``).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from hub import audit
 from hub.errors import BadRequest, Forbidden, Unauthorized
 from hub.store import Store
 from hub.store.models import ApiToken, utcnow
+from hub.web.limits import client_address, limiter
 
 ROLE_RE = re.compile(r"^(admin|linkage|viewer|agency:[a-z][a-z0-9_-]{0,39})$")
 TOKEN_PREFIX = "wht_"
@@ -27,8 +31,19 @@ TOKEN_PREFIX = "wht_"
 
 @dataclass(frozen=True)
 class Principal:
+    """Who is asking: a system by its token, or a person by their user account."""
+
     role: str
-    token_id: int
+    token_id: int | None = None
+    user_id: int | None = None
+    username: str | None = None
+    sender: str | None = None
+    """For an agency with several senders: the one this principal speaks for."""
+
+    @property
+    def actor(self) -> str:
+        """The name the audit log and decisions carry: the person, or the token's id (with its role)."""
+        return f"user:{self.username}" if self.username else f"{self.role}#{self.token_id}"
 
     @property
     def agency(self) -> str | None:
@@ -42,17 +57,22 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(store: Store, role: str, label: str | None = None, expires_in_days: float | None = None,
-                 actor: str = "cli") -> str:
+def check_role(role: str) -> None:
     if not ROLE_RE.match(role):
-        raise BadRequest(f"role must be admin, linkage, viewer or agency:<code>, not {role!r}")
+        raise BadRequest(f"role must be admin, linkage, viewer or agency:<code>, not {role!r}",
+                         details={"field": "role", "rule": "enum"})
+
+
+def create_token(store: Store, role: str, label: str | None = None, expires_in_days: float | None = None,
+                 actor: str = "cli", sender: str | None = None) -> str:
+    check_role(role)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires = utcnow() + dt.timedelta(days=expires_in_days) if expires_in_days else None
     with store.session() as session:
-        row = ApiToken(token_hash=hash_token(token), role=role, label=label, expires_at=expires)
+        row = ApiToken(token_hash=hash_token(token), role=role, label=label, expires_at=expires, sender=sender)
         session.add(row)
         session.flush()
-        audit.append(session, actor, "token.created", str(row.id), {"role": role, "label": label})
+        audit.append(session, actor, "token.created", str(row.id), {"role": role, "label": label, "sender": sender})
     return token
 
 
@@ -69,22 +89,52 @@ def revoke_token(store: Store, token_or_id: str, actor: str = "cli") -> bool:
         return True
 
 
-def authenticate(store: Store) -> Principal:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("missing bearer token: send Authorization: Bearer <token>")
+def token_problem(row: ApiToken | None) -> str | None:
+    """Why this token row may not be used (None: it may)."""
+    if row is None:
+        return "unknown token"
+    if row.revoked_at is not None:
+        return "token revoked"
+    if row.expires_at is not None and row.expires_at <= utcnow():
+        return "token expired"
+    return None
+
+
+def token_principal(store: Store, token: str) -> tuple[Principal | None, str | None]:
+    """The principal of a token, or None and why not."""
     digest = hash_token(token.strip())
     with store.sessions() as session:
         row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest)).first()
     # compare_digest keeps the final check constant-time even though the lookup is by hash
-    if row is None or not hmac.compare_digest(row.token_hash, digest):
-        raise Unauthorized("unknown token")
-    if row.revoked_at is not None:
-        raise Unauthorized("token revoked")
-    if row.expires_at is not None and row.expires_at <= utcnow():
-        raise Unauthorized("token expired")
-    return Principal(role=row.role, token_id=row.id)
+    if row is not None and not hmac.compare_digest(row.token_hash, digest):
+        row = None
+    problem = token_problem(row)
+    if problem:
+        return None, problem
+    return Principal(role=row.role, token_id=row.id, sender=row.sender), None
+
+
+def authenticate(store: Store) -> Principal:
+    failures = limiter()
+    address = client_address()
+    failures.check(address)
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("missing bearer token: send Authorization: Bearer <token>")
+    principal, problem = token_principal(store, token)
+    if principal is None:
+        failures.failed(address, "token", problem)
+        raise Unauthorized(problem)
+    return principal
+
+
+def refuse_unbound(principal: Principal, registry) -> None:
+    """An agency with several senders takes only principals bound to one of them."""
+    adapter = registry.get(principal.agency) if principal.agency else None
+    if adapter is not None and adapter.info.sender_header and principal.sender is None:
+        raise Forbidden(f"agency {principal.agency} has several senders: this token or user is bound to none "
+                        "(create one with --sender)")
 
 
 def require(store: Store, roles: tuple[str, ...], agency: str | None = None) -> Principal:

@@ -52,6 +52,12 @@ class PluginSchema(ma.Schema):
 
 class ReplaySchema(ma.Schema):
     body_base64 = ma.fields.String(metadata={"description": "fixed native bytes, base64; omit to replay as kept"})
+    signature = ma.fields.String(metadata={"description": "the agency's x-wagehub-signature of the fixed bytes "
+                                                          "(the signature is checked again on replay)"})
+    accept_unsigned = ma.fields.Boolean(metadata={"description": "true: let bytes in whose signature does not hold "
+                                                                "(audited; needs by and reason)"})
+    by = ma.fields.String(metadata={"description": "with accept_unsigned: the deciding admin's username"})
+    reason = ma.fields.String(metadata={"description": "with accept_unsigned: why"})
 
 
 
@@ -101,6 +107,9 @@ def build_spec() -> dict:
                 "401": {"description": "missing, bad, expired or revoked token",
                         "content": {"application/json": {"schema": error_ref}}},
                 "403": {"description": "the token's role may not do this",
+                        "content": {"application/json": {"schema": error_ref}}},
+                "429": {"description": "too many failed sign-ins or bad tokens from this address lately: "
+                                       "wait Retry-After seconds",
                         "content": {"application/json": {"schema": error_ref}}},
             }
             for status in route.statuses:

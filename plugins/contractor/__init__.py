@@ -73,6 +73,8 @@ def register_agency() -> AgencyInfo:
         secret_settings=("key",),
         schema_version="1",
         description="JSON over HTTPS webhooks, each contractor with its own key.",
+        sender_header=CONTRACTOR_HEADER,
+        sender_field="contractor_uscc",
     )
 
 

@@ -22,6 +22,7 @@ from tests.console.conftest import FACTS, SECOND, contractor_settings, describe,
 
 CHROMIUM = os.environ.get("WAGEHUB_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "console"
+PASSWORD = "browser password 1"
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -54,6 +55,7 @@ class Live:
         from hub.app import create_app
         from hub.config import load_settings
         from hub.runtime import Hub, Workers
+        from hub.web.accounts import create_user
         from hub.web.auth import create_token
         from tests.conftest import _purge_queues, _reset_database
         from tests.webhook import WebhookServer
@@ -86,6 +88,9 @@ class Live:
         self.loaded = describe(self.hub)
         self.tokens = {role: create_token(self.hub.store, role, label=f"browser {role}")
                        for role in ("admin", "linkage", "viewer", "agency:police")}
+        self.users = {role: "browser." + role.split(":")[-1] for role in self.tokens}  # people sign in as users
+        for role, username in self.users.items():
+            create_user(self.hub.store, username, role, PASSWORD, min_length=12)
         app = create_app(hub=self.hub)
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.thread = threading.Thread(target=self.server.serve_forever, name="console-http", daemon=True)
@@ -138,8 +143,9 @@ def shot(page, name: str, full: bool = True) -> None:
 def sign_in(page, live, role: str, path: str = "/console/"):
     page.goto(live.url + path)
     assert "/console/signin" in page.url  # not signed in yet: sent to sign in, then back
-    page.get_by_label("访问令牌").fill(live.tokens[role])
-    page.get_by_role("button", name="登录 Sign in").click()
+    page.get_by_label("用户名").fill(live.users[role])
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_role("button", name="登录 Sign in", exact=True).click()
     page.wait_for_load_state()
     assert "/console/signin" not in page.url
 
@@ -151,15 +157,21 @@ def plugin_row(page, live, name: str) -> dict:
             "in": row.locator("[data-queue=in]").inner_text().strip()}
 
 
-def test_sign_in_with_a_token(page, live):
+def test_sign_in_with_a_password_or_a_token(page, live):
     page.goto(live.url + "/console/")
     assert page.url.startswith(live.url + "/console/signin")
     shot(page, "01-signin")
+    page.get_by_label("用户名").fill(live.users["admin"])
+    page.get_by_label("密码").fill("not the password")
+    page.get_by_role("button", name="登录 Sign in", exact=True).click()
+    assert page.get_by_role("alert").inner_text().startswith("用户名或密码错误")
+    page.get_by_text("用访问令牌登录").click()  # systems' operators: a token, under the form
     page.get_by_label("访问令牌").fill("wht_not-a-real-token")
-    page.get_by_role("button", name="登录 Sign in").click()
+    page.get_by_role("button", name="用令牌登录 Sign in with the token").click()
     assert page.get_by_role("alert").inner_text().startswith("令牌无效")
+    page.get_by_text("用访问令牌登录").click()
     page.get_by_label("访问令牌").fill(live.tokens["admin"])
-    page.get_by_role("button", name="登录 Sign in").click()
+    page.get_by_role("button", name="用令牌登录 Sign in with the token").click()
     page.wait_for_url(live.url + "/console/")
     assert page.get_by_role("heading", level=1).inner_text() == "控制台 Console"
     cookie = next(c for c in page.context.cookies() if c["name"] == "wagehub_console")

@@ -304,6 +304,20 @@ def test_viewers_see_personal_data_masked(console, loaded):
     assert "/console/transfers/" not in page  # viewers have no transfers board
 
 
+def test_viewers_see_names_masked_where_identity_numbers_are(console, loaded, client, token):
+    page = console("viewer").get(f"/console/matters/{loaded.matter_id}").text
+    assert "王春生" not in page and "王*生" in page  # the complainant
+    assert "徐建国" not in page and "徐*国" in page  # the suspect
+    assert "海岱建筑劳务有限公司" in page  # an employer is no person: its name stays
+    matter = client.get(f"/api/v1/matters/{loaded.matter_id}", headers=token("viewer")).get_json()
+    clue = next(r for r in matter["records"] if r["type"] == "clue")
+    assert clue["complainant"]["name"] == "王*生" and clue["employer"]["name"] == "海岱建筑劳务有限公司"
+    records = client.get("/api/v1/records?type=criminal_transfer", headers=token("viewer")).get_json()["items"]
+    assert [s["name"] for r in records for s in r["suspects"]] == ["徐*国", "赵*明"]
+    full = client.get(f"/api/v1/records/{clue['record_id']}", headers=token("linkage")).get_json()
+    assert full["complainant"]["name"] == "王春生"
+
+
 def test_an_agency_sees_only_its_share_of_a_matter(console, loaded, app, hub):
     police = console("agency:police")
     page = police.get(f"/console/matters/{loaded.matter_id}").text

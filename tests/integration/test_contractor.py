@@ -82,15 +82,16 @@ def _status(hub):
         return session.scalars(select(Outbox.status).where(Outbox.recipient == "contractor")).one()
 
 
-def test_signed_reply_joins_the_matter_and_reaches_labour_inspection(contractor_hub, agency, token):
+def test_signed_reply_joins_the_matter_and_reaches_labour_inspection(contractor_hub, agency):
     from hub.app import create_app
+    from hub.web.auth import create_token
 
     hub, server = contractor_hub
     client = create_app(hub=hub).test_client()
     send_project_and_clue(agency)
     wait_for(lambda: server.received)  # the contractor answers the clue it was sent
     body = (CONTRACTOR_SAMPLES / "contractor-reply.json").read_bytes()
-    auth = token("agency:contractor")
+    auth = {"Authorization": f"Bearer {create_token(hub.store, 'agency:contractor', sender=USCC)}"}
     headers = {**auth, "message_id": "reply-1", "Content-Type": "application/json", "X-Wagehub-Contractor": USCC}
     forged = client.post("/api/v1/inbound/contractor", data=body,
                          headers={**headers, "X-Wagehub-Signature": signature_for("wrong-key-123", body)})
@@ -117,3 +118,71 @@ def test_plugin_settings_show_no_contractor_key(contractor_hub, token):
     shown = plugins["contractor"]["settings"]["contractors"][USCC]
     assert shown["key"] == "***" and shown["url"] == server.url
     assert KEY not in json.dumps(plugins)
+
+
+OTHER, OTHER_KEY = "91370102MA3C4X2B78", "other-contractor-key"
+
+
+@pytest.fixture
+def two_contractors(settings):
+    """Two head offices, each with its own key, a token bound to each; a project of the
+    first and a clue on it, applied (the notice waits in the outbox for the first)."""
+    from hub.app import create_app
+    from hub.runtime import Hub
+    from hub.types import NativeMessage
+    from hub.web.auth import create_token
+
+    settings["plugins"] = {"contractor": {"contractors": {USCC: {"key": KEY}, OTHER: {"key": OTHER_KEY}}}}
+    hub = Hub(settings)
+    hub.pipeline.process([NativeMessage("housing", PROJECT, "proj-1", "text/csv", "utf-8-sig", "PROJECT")])
+    hub.pipeline.process([NativeMessage("hrss", sample("hrss-clue.json"), "clue-1", "application/json", "utf-8")])
+    client = create_app(hub=hub).test_client()
+    tokens = {who: {"Authorization": f"Bearer {create_token(hub.store, 'agency:contractor', sender=who)}"}
+              for who in (USCC, OTHER)}
+    yield hub, client, tokens
+    hub.shutdown()
+
+
+def reply_from(client, auth, uscc: str, key: str, message_id: str = "reply-1", named: str | None = None):
+    doc = json.loads((CONTRACTOR_SAMPLES / "contractor-reply.json").read_bytes())
+    doc.update(contractor_uscc=uscc, reply_id=f"{uscc}-R1")
+    body = json.dumps(doc, ensure_ascii=False).encode()
+    return client.post("/api/v1/inbound/contractor", data=body, headers={
+        **auth, "Message-Id": message_id, "Content-Type": "application/json",
+        "X-Wagehub-Contractor": named or uscc, "X-Wagehub-Signature": signature_for(key, body)})
+
+
+def test_each_contractor_is_a_principal_of_its_own(two_contractors, token):
+    hub, client, tokens = two_contractors
+    # The other head office sends first, under the id the first will use: no squatting.
+    squat = reply_from(client, tokens[OTHER], OTHER, OTHER_KEY)
+    assert squat.status_code == 202 and squat.json["status"] == "accepted" and squat.json["message_id"] == "reply-1"
+    genuine = reply_from(client, tokens[USCC], USCC, KEY)
+    assert genuine.status_code == 202 and genuine.json["status"] == "accepted"
+    again = reply_from(client, tokens[USCC], USCC, KEY)
+    assert again.json["status"] == "duplicate"  # its own resend is still one
+    # Nor can it speak for the other, even with a body signed right.
+    posing = reply_from(client, tokens[OTHER], USCC, KEY, message_id="reply-2")
+    assert posing.status_code == 403 and "must be your own sender" in posing.json["error"]["message"]
+
+    def replies(auth):
+        items = client.get("/api/v1/records?type=contractor_reply", headers=auth).json["items"]
+        return sorted(r["contractor"]["uscc"] for r in items)
+
+    assert replies(tokens[USCC]) == [USCC] and replies(tokens[OTHER]) == [OTHER]
+    assert replies(token("admin")) == sorted([USCC, OTHER])
+    mine = client.get("/api/v1/records?type=contractor_reply", headers=tokens[USCC]).json["items"][0]
+    assert client.get(f"/api/v1/records/{mine['record_id']}", headers=tokens[OTHER]).status_code == 404
+    # The clue was routed to the first (its project's contractor) only.
+    clues = {who: client.get("/api/v1/records?type=clue", headers=tokens[who]).json["items"] for who in tokens}
+    assert [c["clue_no"] for c in clues[USCC]] == [FACTS["clue_no"]] and clues[OTHER] == []
+    # Receipts: each its own, whatever it asks for; an admin names the sender.
+    own = client.get(f"/api/v1/receipts/contractor/reply-1?sender={USCC}", headers=tokens[OTHER]).json["receipt"]
+    assert own["sender"] == OTHER and own["status"] == "accepted"
+    theirs = client.get(f"/api/v1/receipts/contractor/reply-1?sender={USCC}", headers=token("admin")).json
+    assert theirs["receipt"]["sender"] == USCC and theirs["receipt"]["audit_entry"] != own["audit_entry"]
+    unnamed = client.get("/api/v1/receipts/contractor/reply-1", headers=token("admin"))
+    assert unnamed.status_code == 400 and unnamed.json["error"]["details"]["field"] == "sender"
+    # A token bound to no head office opens nothing of theirs.
+    unbound = client.get("/api/v1/records?type=contractor_reply", headers=token("agency:contractor"))
+    assert unbound.status_code == 403 and "--sender" in unbound.json["error"]["message"]

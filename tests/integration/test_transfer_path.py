@@ -206,15 +206,35 @@ def test_signed_agency_messages(settings, agency):
     with hub.store.sessions() as session:
         letters = {d.rule: d.id for d in session.scalars(select(DeadLetter))}
     assert sorted(letters) == ["hmac-signature", "hmac-signature-missing"]
-    # an admin's replay is trusted: the kept (unsigned) bytes go through after review
+    # A replay checks the signature again: the unsigned bytes stay out ...
     from hub.app import create_app
+    from hub.store.models import AuditEntry
+    from hub.web.accounts import create_user
     from hub.web.auth import create_token
 
     admin = {"Authorization": f"Bearer {create_token(hub.store, 'admin')}"}
-    resp = create_app(hub=hub).test_client().post(
-        f"/api/v1/dead-letters/{letters['hmac-signature-missing']}/replay", headers=admin)
-    assert resp.json["dead_letter"]["status"] == "replayed"
-    assert count(hub, Record) == 3
+    client = create_app(hub=hub).test_client()
+    missing, forged = letters["hmac-signature-missing"], letters["hmac-signature"]
+    resp = client.post(f"/api/v1/dead-letters/{missing}/replay", headers=admin)
+    assert resp.json["dead_letter"]["status"] == "open" and resp.json["outcome"]["status"] == "rejected"
+    assert resp.json["dead_letter"]["rule"] == "hmac-signature-missing" and count(hub, Record) == 2
+    # ... until the agency signs them (its signature of the bytes, sent with the replay) ...
+    signed = {"signature": signature_for("hrss-secret-key", sample("hrss-clue.json"))}
+    resp = client.post(f"/api/v1/dead-letters/{missing}/replay", headers=admin, json=signed)
+    assert resp.json["dead_letter"]["status"] == "replayed" and count(hub, Record) == 3
+    # ... or a named admin accepts them unsigned, with the reason, in the audit log.
+    override = {"accept_unsigned": True, "reason": "hrss confirmed by phone (ticket 7731)"}
+    refused = client.post(f"/api/v1/dead-letters/{forged}/replay", headers=admin, json=override)
+    assert refused.status_code == 400 and refused.json["error"]["details"] == {"field": "by", "rule": "required"}
+    refused = client.post(f"/api/v1/dead-letters/{forged}/replay", headers=admin, json={**override, "by": "nobody"})
+    assert refused.status_code == 400 and refused.json["error"]["details"]["rule"] == "admin-user"
+    create_user(hub.store, "chen.admin", "admin", "a long enough password", min_length=12)
+    resp = client.post(f"/api/v1/dead-letters/{forged}/replay", headers=admin, json={**override, "by": "chen.admin"})
+    assert resp.json["dead_letter"]["status"] == "replayed" and count(hub, Record) == 4
+    with hub.store.sessions() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "dead_letter.replay_unsigned")).one()
+    assert entry.subject == str(forged) and entry.actor.startswith("admin#")
+    assert entry.details["by"] == "chen.admin" and entry.details["reason"] == override["reason"]
     hub.shutdown()
 
 

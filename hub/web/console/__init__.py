@@ -1,9 +1,10 @@
 """The web console at ``/console/``: server-rendered pages for people.
 
 Admins, the legal-linkage office (两法衔接办公室), read-only viewers and agency users sign
-in with an API token; the console keeps the token's id and role in a signed, HttpOnly,
-SameSite session cookie and re-checks the token on every request, so a revoked or
-expired token ends the session. Every POST form carries a CSRF token. Pages reuse the
+in with their user accounts (or an API token); the session is kept on the server and the
+signed, HttpOnly, SameSite cookie holds only its random id, checked on every request with
+its user or token, so signing out, disabling the user, resetting the password or revoking
+the token ends it. Every POST form carries a CSRF token. Pages reuse the
 API layer's views (``hub.web.api``), so the console shows what the API would, cut by the
 same role rules (``docs/console.md`` has the table).
 """

@@ -3,27 +3,28 @@ the security headers of every console response."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import hashlib
 import hmac
 import logging
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, render_template, request, session, url_for
-from sqlalchemy import select
+from sqlalchemy import delete, update
 from werkzeug.exceptions import HTTPException
 
 from hub.errors import BadRequest, Forbidden, HubError
-from hub.store.models import ApiToken, utcnow
-from hub.web.auth import Principal, hash_token
+from hub.store.models import ApiToken, ConsoleSession, User, utcnow
+from hub.web.accounts import user_principal
+from hub.web.auth import Principal, refuse_unbound, token_problem
 from hub.web.console import bp, display
 
 log = logging.getLogger(__name__)
 
-SESSION_SECONDS = 12 * 3600
 PUBLIC = {"console.signin", "console.static"}
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -71,8 +72,8 @@ def allow(*roles: str) -> Callable:
 
 
 def actor() -> str:
-    """Who did it, for the audit log and plugin state: role and token id, via the console."""
-    return f"{g.principal.role}#{g.principal.token_id}@console"
+    """Who did it, for the audit log and plugin state: the person (or the token's id), via the console."""
+    return f"{g.principal.actor}@console"
 
 
 # -- the session ------------------------------------------------------------------------------
@@ -84,50 +85,56 @@ def csrf_token() -> str:
     return token
 
 
-def principal_for_token(token: str) -> tuple[Principal | None, str | None]:
-    """The principal of a pasted API token, or None and why not."""
-    token = token.strip()
-    if not token:
-        return None, "请输入令牌 enter a token"
-    with hub().store.sessions() as s:
-        row = s.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
-    problem = _token_problem(row)
-    if problem:
-        return None, problem
-    return Principal(role=row.role, token_id=row.id), None
-
-
-def _token_problem(row: ApiToken | None) -> str | None:
-    if row is None:
-        return "令牌无效 unknown token"
-    if row.revoked_at is not None:
-        return "令牌已吊销 token revoked"
-    if row.expires_at is not None and row.expires_at <= utcnow():
-        return "令牌已过期 token expired"
-    return None
+def _sid_hash(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
 
 
 def start_session(principal: Principal) -> None:
-    """A fresh session for the signed-in principal (a new CSRF token: no fixation)."""
+    """A fresh server-side session for the signed-in principal: the cookie holds only its
+    random id and a new CSRF token (no fixation). Sessions past their end are cleared away."""
+    sid = secrets.token_urlsafe(32)
+    now = utcnow()
+    hours = hub().settings["auth"]["session_hours"]
+    with hub().store.session() as s:
+        s.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < now - dt.timedelta(days=1)))
+        s.add(ConsoleSession(id_hash=_sid_hash(sid), user_id=principal.user_id, token_id=principal.token_id,
+                             role=principal.role, created_at=now, expires_at=now + dt.timedelta(hours=hours)))
     session.clear()
-    session["tid"] = principal.token_id
-    session["role"] = principal.role
-    session["at"] = int(time.time())
+    session["sid"] = sid
     session["csrf"] = secrets.token_urlsafe(32)
 
 
+def end_session() -> None:
+    """Sign out: the server forgets the session, so a copy of the cookie opens nothing."""
+    sid = session.get("sid")
+    if isinstance(sid, str):
+        with hub().store.session() as s:
+            s.execute(update(ConsoleSession).where(ConsoleSession.id_hash == _sid_hash(sid),
+                                                   ConsoleSession.ended_at.is_(None)).values(ended_at=utcnow()))
+    session.clear()
+
+
 def session_principal() -> Principal | None:
-    """The signed-in principal, re-checked against its token: revoked, expired or changed ends it."""
-    tid, role, at = session.get("tid"), session.get("role"), session.get("at")
-    if not isinstance(tid, int) or not isinstance(role, str) or not isinstance(at, int):
+    """The signed-in principal, checked on every request against the server's session and
+    its user or token: signed out, expired, disabled, password reset, revoked or changed ends it."""
+    sid = session.get("sid")
+    if not isinstance(sid, str):
         return None
-    if time.time() - at > SESSION_SECONDS:
-        return None
+    now = utcnow()
     with hub().store.sessions() as s:
-        row = s.get(ApiToken, tid)
-    if _token_problem(row) or row.role != role:
-        return None
-    return Principal(role=role, token_id=tid)
+        row = s.get(ConsoleSession, _sid_hash(sid))
+        if row is None or row.ended_at is not None or row.expires_at <= now:
+            return None
+        if row.user_id is not None:
+            user = s.get(User, row.user_id)
+            if user is None or user.disabled_at is not None or user.role != row.role \
+                    or user.password_set_at > row.created_at:
+                return None
+            return user_principal(user)
+        token = s.get(ApiToken, row.token_id) if row.token_id is not None else None
+        if token_problem(token) or token.role != row.role:
+            return None
+        return Principal(role=token.role, token_id=token.id, sender=token.sender)
 
 
 def safe_next(target: str | None) -> str | None:
@@ -152,12 +159,12 @@ def guard():
         return None
     principal = session_principal()
     if principal is None:
-        had_session = "tid" in session
-        session.pop("tid", None)
-        session.pop("role", None)
+        had_session = "sid" in session
+        session.pop("sid", None)
         target = request.script_root + request.full_path.rstrip("?") if request.method == "GET" else None
         return redirect(url_for("console.signin", next=target, expired="1" if had_session else None))
     g.principal = principal
+    refuse_unbound(principal, hub().registry)
     return None
 
 
@@ -201,12 +208,13 @@ def error_page(status: int, title: str, message: str):
 
 
 TITLES = {400: "请求有误 Bad request", 403: "无权访问 Forbidden", 404: "未找到 Not found", 409: "冲突 Conflict",
-          413: "内容过大 Too large"}
+          413: "内容过大 Too large", 429: "尝试过多 Too many attempts"}
 
 
 @bp.errorhandler(HubError)
 def _hub_error(exc: HubError):
-    return error_page(exc.status, TITLES.get(exc.status, "出错了 Error"), exc.message)
+    body, status = error_page(exc.status, TITLES.get(exc.status, "出错了 Error"), exc.message)
+    return body, status, getattr(exc, "headers", None) or {}
 
 
 @bp.errorhandler(HTTPException)

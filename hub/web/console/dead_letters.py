@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 
 from hub.errors import BadRequest, HubError, NotFound
 from hub.store.models import DeadLetter
-from hub.web.api import dead_letter_view, replay
+from hub.web.api import dead_letter_view, replay, sent_by_me
 from hub.web.console import bp
 from hub.web.console.access import actor, allow, hub
 from hub.web.console.display import decode_body, encode_fixed
@@ -41,6 +41,8 @@ def _filters() -> tuple[list, dict[str, str]]:
     where = []
     if args["agency"]:
         where.append(DeadLetter.agency == args["agency"])
+    if g.principal.sender:  # one of an agency's several senders sees its own (kept as <sender>/<id>)
+        where.append(DeadLetter.message_id.startswith(f"{g.principal.sender}/", autoescape=True))
     if args["kind"]:
         where.append(DeadLetter.kind == args["kind"])
     if args["reason"]:
@@ -61,7 +63,7 @@ def _filters() -> tuple[list, dict[str, str]]:
 
 def _visible(dl: DeadLetter | None) -> DeadLetter:
     """The dead letter if this principal may see it; another agency's is not found."""
-    if dl is None or (g.principal.agency and dl.agency != g.principal.agency):
+    if dl is None or (g.principal.agency and dl.agency != g.principal.agency) or not sent_by_me(dl.message_id):
         raise NotFound("没有这封死信，或不属于你的单位 no such dead letter for you")
     return dl
 

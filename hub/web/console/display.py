@@ -181,21 +181,6 @@ PREVIEW_CHARS = 64 * 1024  # all cells' text together: the page stays small what
 PREVIEW_LIMITS = workbook.Limits(seconds=5.0)
 
 
-def mask_personal(data: Any) -> Any:
-    """``hub.web.api.mask_personal``, leaving values a route already masked (``139****0696``) as they are."""
-    if isinstance(data, list):
-        return [mask_personal(x) for x in data]
-    if isinstance(data, Mapping):
-        out = {}
-        for k, v in data.items():
-            if k in ("id_number", "employer_id_number", "mobile") and isinstance(v, str):
-                out[k] = v if "*" in v else (mask_mobile(v) if k == "mobile" else mask_id_number(v))
-            else:
-                out[k] = mask_personal(v)
-        return out
-    return data
-
-
 def mask_text(text: str) -> str:
     """Identity numbers and mobiles in free text, masked as the API masks them in fields."""
     text = ID_NUMBER_RE.sub(lambda m: mask_id_number(m.group(0)) or "", text)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, session, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from hub import audit
 from hub.store.models import DeadLetter
+from hub.web import accounts
+from hub.web.auth import token_principal
 from hub.web.console import bp
-from hub.web.console.access import NAV, allow, csrf_token, hub, principal_for_token, safe_next, start_session
+from hub.web.console.access import NAV, actor, allow, csrf_token, end_session, hub, safe_next, start_session
+from hub.web.limits import client_address, limiter
 
 
 @bp.route("/signin", methods=("GET", "POST"))
@@ -16,23 +19,52 @@ def signin():
     csrf_token()  # the sign-in form is CSRF-protected too
     next_url = safe_next(request.values.get("next"))
     error = None
+    status = 200
     if request.method == "POST":
-        principal, error = principal_for_token(request.form.get("token", ""))
+        failures, address = limiter(), client_address()
+        failures.check(address)
+        if "token" in request.form:
+            kind = "token"
+            token = request.form.get("token", "").strip()
+            principal, error = token_principal(hub().store, token) if token else (None, "enter a token")
+        else:
+            kind = "password"
+            username, password = request.form.get("username", ""), request.form.get("password", "")
+            principal, error = accounts.sign_in(hub().store, username, password) if username and password \
+                else (None, "enter your username and password")
         if principal is not None:
             start_session(principal)
             with hub().store.session() as s:
-                audit.append(s, f"{principal.role}#{principal.token_id}@console", "console.signed_in",
-                             str(principal.token_id))
+                audit.append(s, f"{principal.actor}@console", "console.signed_in",
+                             principal.username or str(principal.token_id), {"with": kind})
             return redirect(next_url or url_for("console.index"))
+        if not error.startswith("enter"):
+            failures.failed(address, "signin", f"{kind}: {error}")
+        error = SIGNIN_ERRORS.get(error, error)
+        status = 401
     elif request.args.get("expired"):
         error = "会话已结束，请重新登录 your session ended: sign in again"
-    status = 401 if request.method == "POST" else 200
-    return render_template("console/signin.html", error=error, next_url=next_url), status
+    hours = hub().settings["auth"]["session_hours"]
+    return render_template("console/signin.html", error=error, next_url=next_url,
+                           config_hours=f"{hours:g}"), status
+
+
+SIGNIN_ERRORS = {
+    "enter a token": "请输入令牌 enter a token",
+    "enter your username and password": "请输入用户名和密码 enter your username and password",
+    "wrong username or password": "用户名或密码错误 wrong username or password",
+    "account disabled": "账号已停用 account disabled",
+    "unknown token": "令牌无效 unknown token",
+    "token revoked": "令牌已吊销 token revoked",
+    "token expired": "令牌已过期 token expired",
+}
 
 
 @bp.post("/signout")
 def signout():
-    session.clear()
+    with hub().store.session() as s:
+        audit.append(s, actor(), "console.signed_out", g.principal.username or str(g.principal.token_id))
+    end_session()
     flash("已退出 signed out", "ok")
     return redirect(url_for("console.signin"))
 

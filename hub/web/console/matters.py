@@ -19,10 +19,10 @@ from hub import deadlines, matters
 from hub.errors import NotFound
 from hub.ids import BEIJING
 from hub.store.models import Deadline, Escalation, MatterKey, Outbox, Record, utcnow
-from hub.web.api import escalation_view, matter_view, sees_personal_data, visible_records
+from hub.web.api import escalation_view, for_sender, mask_personal, matter_view, sees_personal_data, visible_records
 from hub.web.console import bp
 from hub.web.console.access import allow, hub
-from hub.web.console.display import flatten, mask_personal, summary
+from hub.web.console.display import flatten, summary
 
 USCC_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
 NUMBER_FIELDS = ("project_code", "clue_no", "case_no", "order_no", "transfer_no", "case_number", "mediation_no")
@@ -120,8 +120,9 @@ def agency_view(matter_id: str, agency: str) -> dict | None:
         if live is None:
             return None
         rows = _rows(session, live)
-        deliveries = list(session.scalars(select(Outbox).where(Outbox.matter_id == live, Outbox.recipient == agency)
-                                          .order_by(Outbox.id)))
+        deliveries = [d for d in session.scalars(select(Outbox).where(Outbox.matter_id == live,
+                                                                       Outbox.recipient == agency)
+                                                 .order_by(Outbox.id)) if for_sender(d.payload.get("record") or {})]
         now = utcnow()
         steps = [deadlines.view(d, now) for d in session.scalars(
             select(Deadline).where(Deadline.matter_id == live, Deadline.owner == agency).order_by(Deadline.due_at))]
