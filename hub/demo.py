@@ -112,14 +112,19 @@ def _fill(value: Any, port: int) -> Any:
     return value.replace("{sink_port}", str(port)) if isinstance(value, str) else value
 
 
+def _ends(model, message_id: str):
+    return (model.message_id == message_id) | model.message_id.endswith("/" + message_id, autoescape=True)
+
+
 def _wait_handled(hub: Hub, agency: str, message_id: str, timeout: float) -> None:
     """Until the message is applied or dead-lettered (or ``timeout`` seconds pass)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with hub.store.sessions() as session:
-            if session.execute(select(Inbox.message_id).where(Inbox.agency == agency, Inbox.message_id == message_id)
+            # (an agency with several senders stores ids as ``<sender>/<id>``)
+            if session.execute(select(Inbox.message_id).where(Inbox.agency == agency, _ends(Inbox, message_id))
                                .union(select(DeadLetter.message_id).where(DeadLetter.agency == agency,
-                                                                          DeadLetter.message_id == message_id))
+                                                                          _ends(DeadLetter, message_id)))
                                ).first():
                 return
         time.sleep(0.02)

@@ -55,7 +55,8 @@ def test_every_sample_reaches_the_agencies_the_routes_promise(six_agencies, head
                        content_encoding=s.content_encoding, headers=headers)
         # Each agency has its own consumer, so only what is applied is ordered: the events are
         # days apart (a clue's contractor is known once the project was applied, not published).
-        wait_for(lambda s=s: count_rows(hub, Inbox, Inbox.message_id == f"whole-{s.name}"), timeout=30)
+        wait_for(lambda s=s: count_rows(hub, Inbox, Inbox.message_id.endswith(f"whole-{s.name}", autoescape=True)),
+                 timeout=30)
     got = {code: agency.receive(code, n) for code, n in EXPECTED.items()}
     assert {code: len(msgs) for code, msgs in got.items()} == EXPECTED
 
