@@ -21,6 +21,23 @@ from prometheus_client.registry import Collector
 
 log = logging.getLogger(__name__)
 
+
+def _ensure_shared_dir() -> None:
+    """In multiprocess mode each metric writes a file in the directory as it is made:
+    make the directory, or say in one line why it cannot be."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path:
+        try:
+            os.makedirs(path, exist_ok=True)
+        except OSError as exc:
+            from hub.errors import ConfigError
+
+            raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR={path}: cannot make the metrics directory "
+                              f"({exc.strerror})") from exc
+
+
+_ensure_shared_dir()
+
 MESSAGES = Counter("wagehub_inbound_messages_total", "Inbound messages handled", ["agency", "outcome"])
 DEAD_LETTERS = Counter("wagehub_dead_letters_total", "Dead letters written", ["agency"])
 DELIVERIES = Counter("wagehub_deliveries_total", "Outbound deliveries", ["agency", "outcome"])

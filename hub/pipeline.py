@@ -285,6 +285,12 @@ def _named(path: str | None, names: Mapping[str, str] | None) -> str | None:
     return native if native == path else f"{native} ({path})"
 
 
+def schema_refusal(exc: RecordInvalid, names: Mapping[str, str] | None) -> tuple[str, str | None]:
+    """(reason, field) of a record the shared schema refused, as the hub words it: each field
+    by the agency's own name (``Parsed.fields``), the canonical path after it."""
+    return "; ".join(f"{_named(path, names)}: {msg}" for path, msg in exc.errors), _native(exc.field, names)
+
+
 # The message's properties the store keeps, with the longest value each column holds. A
 # longer message id or kind is refused (an accepted message's are stored); the content
 # type and encoding, kept only with a dead letter, are cut to fit there.
@@ -397,9 +403,9 @@ class Pipeline:
                 canonical = normalise_record(record)
             except RecordInvalid as exc:
                 where = f"row {item.row}: " if item.row else ""
-                reason = "; ".join(f"{_named(path, item.fields)}: {msg}" for path, msg in exc.errors)
+                reason, field = schema_refusal(exc, item.fields)
                 prep.outcome.failures.append(Failure(
-                    f"{where}{reason}", _native(exc.field, item.fields), exc.rule, item.kind, item.row or 0, item.raw))
+                    f"{where}{reason}", field, exc.rule, item.kind, item.row or 0, item.raw))
                 return
             # (source_ref last: it repeats a field of the record, which is the one to name)
             if (bad := _unstorable_path(dict(sorted(canonical.items(), key=lambda kv: kv[0] == "source_ref")))) \

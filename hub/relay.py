@@ -259,7 +259,8 @@ class Relay:
             "x-wagehub-record-id": row.record_id,
             "x-wagehub-source": row.source_agency,
             "x-wagehub-matter": row.matter_id,
-            "x-wagehub-kind": row.kind,
+            # The kind written, where the plugin chose another than the route's (police BCYS for AJYS).
+            "x-wagehub-kind": rendered.headers.get("x-wagehub-kind") or row.kind,
         }
         if adapter.key:
             headers["x-wagehub-signature"] = signature_for(adapter.key, rendered.body)

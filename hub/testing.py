@@ -95,6 +95,7 @@ import pytest
 from hub import hookspecs
 from hub.errors import InvalidMessage, SettingsError
 from hub.matters import REF_NAMES
+from hub.pipeline import schema_refusal
 from hub.routes import ALWAYS, Route, RouteSchema, get_path, load_routes
 from hub.types import AgencyInfo, Delivery, NativeMessage, Parsed, Rejected, Rendered, Sample
 from schemas import PERSONAL_FIELDS, RECORD_SCHEMAS, SCHEMAS, RecordInvalid, normalise_record
@@ -732,8 +733,8 @@ class Conformance:
             elif isinstance(item, Parsed):
                 try:
                     canonical(self.code, item)
-                except RecordInvalid as exc:
-                    reasons.append((str(exc), exc.field))
+                except RecordInvalid as exc:  # worded as the hub words it: the agency's field names
+                    reasons.append(schema_refusal(exc, item.fields))
         return reasons, None
 
     def check_bad_samples(self) -> None:

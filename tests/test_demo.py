@@ -45,7 +45,7 @@ def test_the_demo_shows_each_native_payload(demo_lines):
     assert "<SFZH>370103********5548</SFZH>" in [line.strip() for line in police]  # masked on the screen
     assert blocks["wagehub.out.housing ASSIGNMENT"][0].startswith("交办编号,线索编号,项目编号")
     notice = blocks["wagehub.out.hrss NOTICE"]
-    assert notice[:2] == ["{", '  "msgType": "NOTICE",'] and re.match(r"\+ 7 more NOTICE: \w+", notice[-1])
+    assert notice[:2] == ["{", '  "msgType": "NOTICE",'] and re.match(r"\+ \d+ more NOTICE: \w+", notice[-1])
     union = blocks["wagehub.out.union referral"]
     assert union[0] == "[sheet 转办]" and union[2].endswith("139****0696")
     webhook = blocks["webhook POST"]

@@ -49,7 +49,10 @@ def render_record(delivery: Delivery, settings: dict[str, Any]) -> Rendered:
 _SAMPLES = (
     ("court-judgment.json", inbound.JUDGMENT, "2023-09-01T15:20:00+08:00", False, ""),
     ("court-enforcement.json", inbound.ENFORCEMENT, "2023-10-10T10:00:00+08:00", False, ""),
+    # format 1.2: the workers of the individual employer's matter win their civil case against him
+    ("court-judgment-individual.json", inbound.JUDGMENT, "2023-10-20T10:00:00+08:00", False, ""),
     ("bad/court-float-amount.json", inbound.JUDGMENT, "", True, "amount_ordered"),
+    ("bad/court-both-employers.json", inbound.JUDGMENT, "", True, "exactly-one"),
 )
 
 

@@ -121,6 +121,18 @@ class _Obj:
         except ValueError:
             raise invalid(self._p(name), "date", "must be an ISO date YYYY-MM-DD", self.kind) from None
 
+    def employer(self, *, required: bool) -> tuple[str | None, str | None]:
+        """(credit code, identity number): a company or, format 1.2, an individual defendant
+        employer (``employer_id_number`` beside ``employer_credit_code``), never both."""
+        code = self.text("employer_credit_code", required=False)
+        person = self.text("employer_id_number", required=False)
+        if (code and person) or (required and not (code or person)):
+            what = "are both given" if code else "are both missing"
+            raise invalid(self._p("employer_credit_code"), "exactly-one",
+                          f"and {self._p('employer_id_number')} {what}: the employer is a company (credit code) "
+                          "or an individual (identity number), exactly one", self.kind)
+        return code, person
+
     def objects(self, name: str) -> list[_Obj]:
         value = self._raw(name, False)
         if value is None:
@@ -131,13 +143,15 @@ class _Obj:
 
 
 def _judgment(body: _Obj) -> dict[str, Any]:
+    uscc, id_number = body.employer(required=True)
     return {
         "case_number": body.case_number("case_number"),
         "court_code": body.text("court_code"),
         "procedure": body.text("procedure"),
         "transfer_no": body.text("transfer_no", required=False),
         "hrss_case_no": body.text("hrss_case_no", required=False),
-        "employer_uscc": body.text("employer_credit_code"),
+        "employer_uscc": uscc,
+        "employer_id_number": id_number,
         "defendants": [_compact({"name": d.text("name"), "id_number": d.text("id_number", required=False)})
                        for d in body.objects("defendants")],
         "verdict": body.text("verdict"),
@@ -152,12 +166,15 @@ def _enforcement(body: _Obj) -> dict[str, Any]:
     if "执" not in case_number:
         raise invalid("body.case_number", "enforcement-case-number",
                       "must be an enforcement case number (执 in it)", ENFORCEMENT)
+    uscc, id_number = body.employer(required=False)
     return {
         "case_number": case_number,
         "judgment_case_number": body.case_number("judgment_case_number"),
         "status": body.text("status"),
         "amount_paid": body.money("amount_paid"),
         "updated_on": body.date("updated_on"),
+        "employer_uscc": uscc,
+        "employer_id_number": id_number,
     }
 
 
@@ -176,6 +193,7 @@ JUDGMENT_FIELDS = {
     "transfer_no": "body.transfer_no",
     "hrss_case_no": "body.hrss_case_no",
     "employer_uscc": "body.employer_credit_code",
+    "employer_id_number": "body.employer_id_number",
     "defendants": "body.defendants",
     "defendants[].name": "body.defendants[].name",
     "defendants[].id_number": "body.defendants[].id_number",
@@ -191,6 +209,8 @@ ENFORCEMENT_FIELDS = {
     "status": "body.status",
     "amount_paid": "body.amount_paid",
     "updated_on": "body.updated_on",
+    "employer_uscc": "body.employer_credit_code",
+    "employer_id_number": "body.employer_id_number",
 }
 FIELDS = {JUDGMENT: JUDGMENT_FIELDS, ENFORCEMENT: ENFORCEMENT_FIELDS}
 """doc_type -> its canonical field paths as the court names them."""

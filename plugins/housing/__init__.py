@@ -3,9 +3,10 @@
 Reads ``PROJECT`` batches (projects under supervision) as canonical ``project`` records
 and ``PAYROLL`` batches (wages due and paid per worker and month) as derived
 ``payroll_shortfall`` records, one per project and month where someone was paid less than
-due; writes ``ASSIGNMENT`` (交办) for a clue that names a project (see
-docs/formats/housing.md). ``source_ref`` is the project code, or ``<project>/<month>``
-for a shortfall.
+due, and (format 1.2) ``ANSWER`` rows (交办回复) as ``assignment_answer`` records;
+writes ``ASSIGNMENT`` (交办) for a clue that names a project and ``REMINDER`` (催办) when
+its answer is overdue (see docs/formats/housing.md). ``source_ref`` is the project code,
+``<project>/<month>`` for a shortfall, the assignment number for an answer.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def register_agency() -> AgencyInfo:
         name="住建 real-name and wage platform (实名制平台)",
         version=__version__,
         kinds_in=inbound.KINDS_IN,
-        kinds_out=(outbound.ASSIGNMENT,),
+        kinds_out=outbound.KINDS_OUT,
         settings_schema=PluginSettings(),
         secret_settings=("key",),
         schema_version="1",
@@ -44,7 +45,7 @@ def parse_message(message: NativeMessage, settings: dict[str, Any]) -> Iterator[
 
 @hookimpl
 def render_record(delivery: Delivery, settings: dict[str, Any]) -> Rendered:
-    return outbound.render_assignment(delivery)
+    return outbound.render(delivery)
 
 
 # name, kind, encoding, business time (the demo replays samples in this order), bad, what a refusal names.
@@ -53,6 +54,10 @@ def render_record(delivery: Delivery, settings: dict[str, Any]) -> Rendered:
 _SAMPLES = (
     ("housing-project.csv", inbound.PROJECT, "utf-8-sig", "2023-01-05T00:00:00+08:00", False, ""),
     ("housing-payroll.csv", inbound.PAYROLL, "gb18030", "2023-05-10T00:00:00+08:00", False, ""),
+    # format 1.2: the answer to the clue's assignment. Its 交办编号 is the hub's ASSIGNMENT message
+    # id, which a real platform copies from what it received: a sample cannot know it.
+    ("housing-answer.csv", inbound.ANSWER, "utf-8-sig", "2023-05-30T00:00:00+08:00", False, ""),
+    ("bad/housing-answer-bad-result.csv", inbound.ANSWER, "utf-8-sig", "", True, "处理结果"),
 )
 
 

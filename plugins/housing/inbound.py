@@ -42,7 +42,8 @@ from schemas.validators import check_id_number
 
 PROJECT = "PROJECT"
 PAYROLL = "PAYROLL"
-KINDS_IN = (PROJECT, PAYROLL)
+ANSWER = "ANSWER"
+KINDS_IN = (PROJECT, PAYROLL, ANSWER)
 
 # column -> required
 PROJECT_COLUMNS = {
@@ -54,7 +55,10 @@ PAYROLL_COLUMNS = {
     "项目编号": True, "工人姓名": True, "身份证号": True, "所属月份": True, "出勤天数": True,
     "应发工资(元)": True, "实发工资(元)": True, "发放日期": False, "发放方式": False,
 }
-COLUMNS = {PROJECT: PROJECT_COLUMNS, PAYROLL: PAYROLL_COLUMNS}
+# 交办回复 (format 1.2): the page lists the columns without saying which are required; an
+# answer names its assignment, its date and its result, the amount and note may be empty.
+ANSWER_COLUMNS = {"交办编号": True, "答复日期": True, "处理结果": True, "已支付金额(元)": False, "备注": False}
+COLUMNS = {PROJECT: PROJECT_COLUMNS, PAYROLL: PAYROLL_COLUMNS, ANSWER: ANSWER_COLUMNS}
 
 # canonical field path -> the column it is read from, spelt as the row refusals name it
 # (``Parsed.fields``): a refusal by the shared schema then names the column the agency knows.
@@ -67,11 +71,15 @@ PROJECT_FIELDS = {
 # payroll_shortfall: its totals (worker_count, amount_*) and source_ref (project/month) are
 # derived from many rows, no one column: left out.
 PAYROLL_FIELDS = {"project_code": "项目编号", "month": "所属月份"}
-FIELDS = {PROJECT: PROJECT_FIELDS, PAYROLL: PAYROLL_FIELDS}
+ANSWER_FIELDS = {"source_ref": "交办编号", "assignment_no": "交办编号", "answered_on": "答复日期", "result": "处理结果",
+                 "amount_paid": "已支付金额(元)", "note": "备注"}
+FIELDS = {PROJECT: PROJECT_FIELDS, PAYROLL: PAYROLL_FIELDS, ANSWER: ANSWER_FIELDS}
 
 YES_NO = {"是": True, "否": False}
 PROJECT_STATUSES = {"在建": "under_construction", "停工": "halted", "竣工": "completed"}
 PAY_METHODS = ("专户代发", "银行代发", "现金")
+ANSWER_RESULTS = {"已解决": "resolved", "处理中": "in_progress", "不属实": "unsubstantiated"}
+_ASSIGNMENT_MAX = 200  # the hub's own message ids (the ASSIGNMENT's 交办编号) are at most 200 characters
 
 _ENCODINGS = {
     "utf-8": "utf-8", "utf8": "utf-8", "utf-8-sig": "utf-8-sig", "utf8-sig": "utf-8-sig",
@@ -164,7 +172,7 @@ def resolve_kind(declared: str | None, columns: dict[str, int]) -> str:
             # Name what is missing from the kind the header looks most like.
             kind = max(KINDS_IN, key=lambda k: sum(c in columns for c in COLUMNS[k]))
             missing = [c for c, req in COLUMNS[kind].items() if req and c not in columns]
-            raise invalid("header", "kind", "is neither a PROJECT nor a PAYROLL header row (closest: "
+            raise invalid("header", "kind", f"is not a {', '.join(KINDS_IN)} header row (closest: "
                           f"{kind}, missing {', '.join(missing) or 'nothing'}); set x-wagehub-kind", None)
         kind = complete[0]
     for column, required in COLUMNS[kind].items():
@@ -257,6 +265,21 @@ def project_record(row: _Row) -> dict:
     }
 
 
+def answer_record(row: _Row) -> dict:
+    """An ANSWER row (交办回复) as an ``assignment_answer``."""
+    paid = row.get("已支付金额(元)")
+    assignment = row.required("交办编号")
+    if len(assignment) > _ASSIGNMENT_MAX:
+        raise RowError("交办编号", "length", f"must be at most {_ASSIGNMENT_MAX} characters")
+    return {
+        "assignment_no": assignment,
+        "answered_on": date("答复日期", row.required("答复日期")),
+        "result": choice("处理结果", row.required("处理结果"), ANSWER_RESULTS),
+        "amount_paid": yuan(money("已支付金额(元)", paid)) if paid else None,
+        "note": row.get("备注") or None,
+    }
+
+
 def payroll_row(row: _Row) -> tuple[str, str, str, decimal.Decimal, decimal.Decimal]:
     """Check one payroll row; return (project code, month, identity number, due, paid)."""
     project = code("项目编号", row.required("项目编号"))
@@ -311,7 +334,7 @@ def parse(message: NativeMessage) -> Iterator[Parsed | Rejected]:
         if column:
             index[column] = i
     kind = resolve_kind(message.kind, index)
-    rows = _project_rows if kind == PROJECT else _payroll_rows
+    rows = {PROJECT: _project_rows, PAYROLL: _payroll_rows, ANSWER: _answer_rows}[kind]
     return rows(message, reader, header, index, encoding)
 
 
@@ -332,16 +355,26 @@ def _rejected(n: int, err: RowError, kind: str, header: list[str], fields: list[
                     raw=row_bytes(header, fields, encoding))
 
 
-def _project_rows(message, reader, header, index, encoding) -> Iterator[Parsed | Rejected]:
-    width = len(header)
-    for n, fields in _records(message, reader, PROJECT):
-        try:
-            record = project_record(_Row(fields, index, width))
-        except RowError as err:
-            yield _rejected(n, err, PROJECT, header, fields, encoding)
-            continue
-        yield Parsed(type="project", record=record, source_ref=record["project_code"], kind=PROJECT,
-                     row=n, raw=row_bytes(header, fields, encoding), fields=PROJECT_FIELDS)
+def _row_records(kind: str, record_type: str, read, key: str):
+    """A batch of rows that each give one record (PROJECT, ANSWER): a bad row is rejected alone."""
+
+    def rows(message, reader, header, index, encoding) -> Iterator[Parsed | Rejected]:
+        width = len(header)
+        for n, fields in _records(message, reader, kind):
+            try:
+                record = read(_Row(fields, index, width))
+            except RowError as err:
+                yield _rejected(n, err, kind, header, fields, encoding)
+                continue
+            yield Parsed(type=record_type, record={k: v for k, v in record.items() if v is not None},
+                         source_ref=record[key], kind=kind, row=n, raw=row_bytes(header, fields, encoding),
+                         fields=FIELDS[kind])
+
+    return rows
+
+
+_project_rows = _row_records(PROJECT, "project", project_record, "project_code")
+_answer_rows = _row_records(ANSWER, "assignment_answer", answer_record, "assignment_no")
 
 
 def _payroll_rows(message, reader, header, index, encoding) -> Iterator[Parsed | Rejected]:

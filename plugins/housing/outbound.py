@@ -1,4 +1,5 @@
-"""housing outbound: ``ASSIGNMENT`` (交办), one CSV row per clue assigned to the project's department.
+"""housing outbound: ``ASSIGNMENT`` (交办), one CSV row per clue assigned to the project's
+department, and (format 1.2) ``REMINDER`` (催办) when its answer is overdue.
 
 UTF-8 with a byte-order mark (what Excel on a Chinese desktop opens correctly), CRLF
 line ends (RFC 4180). Every cell is neutralised against formula injection: a cell
@@ -21,6 +22,10 @@ from hub import Delivery, Rendered
 from schemas.fields import BEIJING
 
 ASSIGNMENT = "ASSIGNMENT"
+REMINDER = "REMINDER"
+KINDS_OUT = (ASSIGNMENT, REMINDER)
+REMINDER_HEADER = ("交办编号", "线索编号", "办结期限", "催办级别", "催办日期")
+REMINDER_LEVELS = {"agency": "1", "supervision": "2"}
 HEADER = ("交办编号", "线索编号", "项目编号", "总包单位统一社会信用代码", "欠薪人数", "欠薪金额(元)", "交办日期", "办结期限")
 DEFAULT_DEADLINE_DAYS = 10
 
@@ -65,9 +70,44 @@ def _first(delivery: Delivery, field: str, ref: str) -> Any:
     return value
 
 
+def render(delivery: Delivery) -> Rendered:
+    kind = delivery.kind.upper()
+    if kind == REMINDER:
+        return render_reminder(delivery)
+    if kind != ASSIGNMENT:
+        raise ValueError(f"housing writes {' or '.join(KINDS_OUT)} only, not {delivery.kind!r}")
+    return render_assignment(delivery)
+
+
+def _csv(header: tuple[str, ...], row: tuple, kind: str) -> Rendered:
+    """A header and one row, cells neutralised, UTF-8 with BOM, CRLF."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerow([safe_cell(v) for v in row])
+    return Rendered(body=buf.getvalue().encode("utf-8-sig"), content_type="text/csv",
+                    content_encoding="utf-8-sig", headers={"x-wagehub-kind": kind})
+
+
+def render_reminder(delivery: Delivery) -> Rendered:
+    """REMINDER (催办, format 1.2): an assignment's answer is overdue; 催办级别 1 reminder, 2 supervision."""
+    if delivery.record_type != "escalation":
+        raise ValueError(f"housing writes REMINDER from an escalation, not from {delivery.record_type!r}")
+    level = REMINDER_LEVELS.get(delivery.record.get("level"))
+    if level is None:
+        raise ValueError(f"housing REMINDER: level must be one of {', '.join(REMINDER_LEVELS)}")
+    assignment = _first(delivery, "assignment_no", "assignment_no")
+    if not assignment:
+        raise ValueError("housing REMINDER: no assignment number (交办编号) in the record or the matter")
+    if not delivery.created_at:
+        raise ValueError("a REMINDER needs delivery.created_at: its date is the reminder's date")
+    due = delivery.record.get("due_at")
+    row = (assignment, _first(delivery, "clue_no", "clue_no"), beijing_date(due).isoformat() if due else None, level,
+           beijing_date(delivery.created_at).isoformat())
+    return _csv(REMINDER_HEADER, row, REMINDER)
+
+
 def render_assignment(delivery: Delivery) -> Rendered:
-    if delivery.kind.upper() != ASSIGNMENT:
-        raise ValueError(f"housing writes ASSIGNMENT only, not {delivery.kind!r}")
     created = delivery.created_at or delivery.record.get("received_at")
     if not created:
         raise ValueError("an ASSIGNMENT needs delivery.created_at: its date is the assignment date")
@@ -87,9 +127,4 @@ def render_assignment(delivery: Delivery) -> Rendered:
         assigned_on.isoformat(),
         due_on.isoformat(),
     )
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(HEADER)
-    writer.writerow([safe_cell(v) for v in row])
-    return Rendered(body=buf.getvalue().encode("utf-8-sig"), content_type="text/csv",
-                    content_encoding="utf-8-sig", headers={"x-wagehub-kind": ASSIGNMENT})
+    return _csv(HEADER, row, ASSIGNMENT)

@@ -1,9 +1,12 @@
 """hrss: the labour inspection case system (人社 / 劳动保障监察), JSON over UTF-8.
 
 Reads ``CLUE``, ``CASE_STATUS``, ``PAY_ORDER`` and ``TRANSFER`` messages as canonical
-``clue``, ``case``, ``payment_order`` and ``criminal_transfer`` records, and writes
-``NOTICE`` messages back (see docs/formats/hrss.md). ``source_ref`` is the agency's
-own number: clueNo, caseNo, orderNo, transferNo.
+``clue``, ``case``, ``payment_order`` and ``criminal_transfer`` records, and (format 1.2)
+``RECONSIDER``, ``SUPERVISE``, ``EXTENSION`` and ``PAYMENT`` as
+``reconsideration_request``, ``supervision_request``, ``case_extension`` and
+``wage_payment``; writes ``NOTICE`` messages back (see docs/formats/hrss.md).
+``source_ref`` is the agency's own number: clueNo, caseNo, orderNo, transferNo (the
+transfer's for a request on it, the case's for an extension or payment).
 """
 
 from __future__ import annotations
@@ -50,10 +53,28 @@ _SAMPLES = (
     ("hrss-case.json", "CASE_STATUS", "2023-05-22T16:00:00+08:00", False, ""),
     ("hrss-order.json", "PAY_ORDER", "2023-06-01T00:00:00+08:00", False, ""),
     ("hrss-transfer.json", "TRANSFER", "2023-06-20T00:00:00+08:00", False, ""),
+    # format 1.2: the dossier sent again with the workers one by one, as the police asked
+    # (police-materials.xml); a payment after the transfer; the case's period extended.
+    ("hrss-transfer-resubmitted.json", "TRANSFER", "2023-06-23T00:00:00+08:00", False, ""),
+    ("hrss-payment.json", "PAYMENT", "2023-07-05T00:00:00+08:00", False, ""),
+    ("hrss-extension.json", "EXTENSION", "2023-08-10T00:00:00+08:00", False, ""),
+    # a second matter: an individual employer (包工头), declined, reconsidered, supervision asked
+    ("hrss-order-individual.json", "PAY_ORDER", "2023-07-03T00:00:00+08:00", False, ""),
+    ("hrss-transfer-individual.json", "TRANSFER", "2023-07-20T00:00:00+08:00", False, ""),
+    ("hrss-reconsider.json", "RECONSIDER", "2023-07-26T00:00:00+08:00", False, ""),
+    ("hrss-supervise.json", "SUPERVISE", "2023-07-31T00:00:00+08:00", False, ""),
     ("bad/hrss-bad-idcheck.json", "CLUE", "", True, "id_number"),
     ("bad/hrss-bad-json.json", "CLUE", "", True, "json"),
     ("bad/hrss-bad-amount.json", "PAY_ORDER", "", True, "amount"),
     ("bad/hrss-unknown-type.json", None, "", True, "msgType"),
+    ("bad/hrss-bad-worker-count.json", "TRANSFER", "", True, "worker-count"),
+    ("bad/hrss-bad-worker-sum.json", "TRANSFER", "", True, "data.amountFen"),
+    ("bad/hrss-bad-both-employers.json", "PAY_ORDER", "", True, "exactly-one"),
+    ("bad/hrss-bad-no-employer.json", "TRANSFER", "", True, "employerIdNo"),
+    ("bad/hrss-bad-extension.json", "EXTENSION", "", True, "workingDays"),
+    ("bad/hrss-bad-payment.json", "PAYMENT", "", True, "data.full"),
+    ("bad/hrss-bad-reconsider.json", "RECONSIDER", "", True, "data.reason"),
+    ("bad/hrss-bad-supervise.json", "SUPERVISE", "", True, "requestDate"),
 )
 
 

@@ -134,6 +134,19 @@ class _Obj:
             out.append(_Obj(item, f"{self._p(name)}[{i}]", self.kind))
         return out
 
+    def employer_ids(self, uscc: tuple[_Obj, str], id_number: tuple[_Obj, str], *, required: bool
+                     ) -> tuple[str | None, str | None]:
+        """(credit code, identity number) of an employer that is a company or an individual
+        (format 1.2): never both; neither only where the employer's number is optional."""
+        code = uscc[0].text(uscc[1], required=False)
+        person = id_number[0].text(id_number[1], required=False)
+        if (code and person) or (required and not (code or person)):
+            what = "are both given" if code else "are both missing"
+            raise invalid(uscc[0]._p(uscc[1]), "exactly-one",
+                          f"and {id_number[0]._p(id_number[1])} {what}: the employer is a company (credit code) or "
+                          "an individual (identity number), exactly one", self.kind)
+        return code, person
+
     def texts(self, name: str, required: bool = True) -> list[str] | None:
         items = self._typed(name, required, (list,), "a list")
         if items is None:
@@ -162,10 +175,8 @@ def _clue(d: _Obj) -> tuple[str, dict[str, Any]]:
             "id_number": complainant.text("idNo", required=False),
             "mobile": complainant.text("mobile"),
         },
-        "employer": {
-            "name": employer.text("name"),
-            "uscc": employer.text("creditCode", required=False),
-        },
+        "employer": _employer(employer.text("name"),
+                              *d.employer_ids((employer, "creditCode"), (employer, "idNo"), required=False)),
         "project_code": d.text("projectCode", required=False),
         "worker_count": d.count("workerCount"),
         "amount_owed": d.fen("amountFen"),
@@ -186,15 +197,18 @@ def _case(d: _Obj) -> tuple[str, dict[str, Any]]:
         "handler": d.text("handler", required=False),
         "amount_recovered": d.fen("recoveredFen", required=False),
         "workers_paid": d.count("paidWorkers", required=False),
+        "workers": _workers(d),
     }
     return record["case_no"], record
 
 
 def _order(d: _Obj) -> tuple[str, dict[str, Any]]:
+    uscc, id_number = d.employer_ids((d, "creditCode"), (d, "employerIdNo"), required=True)
     record = {
         "order_no": d.text("orderNo"),
         "case_no": d.text("caseNo"),
-        "employer_uscc": d.text("creditCode"),
+        "employer_uscc": uscc,
+        "employer_id_number": id_number,
         "amount": d.fen("amountFen"),
         "issued_on": d.date("issueDate"),
         "due_on": d.date("dueDate"),
@@ -209,7 +223,8 @@ def _transfer(d: _Obj) -> tuple[str, dict[str, Any]]:
         "transfer_no": d.text("transferNo"),
         "case_no": d.text("caseNo"),
         "order_no": d.text("orderNo"),
-        "employer": {"name": d.text("employerName"), "uscc": d.text("creditCode")},
+        "employer": _employer(d.text("employerName"),
+                              *d.employer_ids((d, "creditCode"), (d, "employerIdNo"), required=True)),
         "suspects": [
             _compact({"name": s.text("name"), "id_number": s.text("idNo"), "role": s.text("role", required=False)})
             for s in d.objs("suspects")
@@ -220,8 +235,50 @@ def _transfer(d: _Obj) -> tuple[str, dict[str, Any]]:
         "transferred_on": d.date("transferDate"),
         "police_unit": d.text("policeUnit"),
         "summary": d.text("summary", required=False),
+        "workers": _workers(d),
     }
     return record["transfer_no"], record
+
+
+def _employer(name: str | None, uscc: str | None, id_number: str | None) -> dict[str, Any]:
+    return {"name": name, "uscc": uscc, "id_number": id_number}
+
+
+def _workers(d: _Obj) -> list[dict[str, Any]] | None:
+    """``workers`` one by one (format 1.2); absent: only the totals are known."""
+    items = d.objs("workers", required=False)
+    if items is None:
+        return None
+    return [{"name": w.text("name"), "id_number": w.text("idNo"), "amount": w.fen("amountFen"),
+             "period_from": w.month("periodFrom"), "period_to": w.month("periodTo")} for w in items]
+
+
+def _transfer_request(d: _Obj) -> tuple[str, dict[str, Any]]:
+    """RECONSIDER and SUPERVISE: a request on a transfer, with its date and reason."""
+    record = {"transfer_no": d.text("transferNo"), "requested_on": d.date("requestDate"), "reason": d.text("reason")}
+    return record["transfer_no"], record
+
+
+def _extension(d: _Obj) -> tuple[str, dict[str, Any]]:
+    record = {
+        "case_no": d.text("caseNo"),
+        "approved_on": d.date("approvedDate"),
+        "working_days": d.count("workingDays"),
+        "reason": d.text("reason", required=False),
+    }
+    return record["case_no"], record
+
+
+def _payment(d: _Obj) -> tuple[str, dict[str, Any]]:
+    record = {
+        "case_no": d.text("caseNo"),
+        "transfer_no": d.text("transferNo", required=False),
+        "amount_paid": d.fen("paidFen"),
+        "paid_on": d.date("paidDate"),
+        "workers_paid": d.count("paidWorkers", required=False),
+        "full": d.code("full", COMPLIED),
+    }
+    return record["case_no"], record
 
 
 # Canonical field paths as hrss names them (``Parsed.fields``), so that a refusal by the
@@ -229,6 +286,14 @@ def _transfer(d: _Obj) -> tuple[str, dict[str, Any]]:
 # path, and its sub-fields where their names differ; a list by its own path, and its
 # items' fields with ``[]`` (the item's index fills it: ``data.suspects[0].idNo``).
 # ``source_ref`` is the record's number.
+WORKERS_FIELDS = {
+    "workers": "data.workers",
+    "workers[].name": "data.workers[].name",
+    "workers[].id_number": "data.workers[].idNo",
+    "workers[].amount": "data.workers[].amountFen",
+    "workers[].period_from": "data.workers[].periodFrom",
+    "workers[].period_to": "data.workers[].periodTo",
+}
 CLUE_FIELDS = {
     "source_ref": "data.clueNo",
     "clue_no": "data.clueNo",
@@ -239,6 +304,7 @@ CLUE_FIELDS = {
     "complainant.id_number": "data.complainant.idNo",
     "employer": "data.employer",
     "employer.uscc": "data.employer.creditCode",
+    "employer.id_number": "data.employer.idNo",
     "project_code": "data.projectCode",
     "worker_count": "data.workerCount",
     "amount_owed": "data.amountFen",
@@ -256,12 +322,14 @@ CASE_FIELDS = {
     "handler": "data.handler",
     "amount_recovered": "data.recoveredFen",
     "workers_paid": "data.paidWorkers",
+    **WORKERS_FIELDS,
 }
 ORDER_FIELDS = {
     "source_ref": "data.orderNo",
     "order_no": "data.orderNo",
     "case_no": "data.caseNo",
     "employer_uscc": "data.creditCode",
+    "employer_id_number": "data.employerIdNo",
     "amount": "data.amountFen",
     "issued_on": "data.issueDate",
     "due_on": "data.dueDate",
@@ -276,6 +344,7 @@ TRANSFER_FIELDS = {
     # (no native object for the employer: its two fields stand at the top of data)
     "employer.name": "data.employerName",
     "employer.uscc": "data.creditCode",
+    "employer.id_number": "data.employerIdNo",
     "suspects": "data.suspects",
     "suspects[].name": "data.suspects[].name",
     "suspects[].id_number": "data.suspects[].idNo",
@@ -286,6 +355,29 @@ TRANSFER_FIELDS = {
     "transferred_on": "data.transferDate",
     "police_unit": "data.policeUnit",
     "summary": "data.summary",
+    **WORKERS_FIELDS,
+}
+REQUEST_FIELDS = {
+    "source_ref": "data.transferNo",
+    "transfer_no": "data.transferNo",
+    "requested_on": "data.requestDate",
+    "reason": "data.reason",
+}
+EXTENSION_FIELDS = {
+    "source_ref": "data.caseNo",
+    "case_no": "data.caseNo",
+    "approved_on": "data.approvedDate",
+    "working_days": "data.workingDays",
+    "reason": "data.reason",
+}
+PAYMENT_FIELDS = {
+    "source_ref": "data.caseNo",
+    "case_no": "data.caseNo",
+    "transfer_no": "data.transferNo",
+    "amount_paid": "data.paidFen",
+    "paid_on": "data.paidDate",
+    "workers_paid": "data.paidWorkers",
+    "full": "data.full",
 }
 
 # msgType -> (canonical record type, mapper); NOTICE is outbound only.
@@ -294,8 +386,15 @@ KINDS_IN = {
     "CASE_STATUS": ("case", _case),
     "PAY_ORDER": ("payment_order", _order),
     "TRANSFER": ("criminal_transfer", _transfer),
+    # format 1.2
+    "RECONSIDER": ("reconsideration_request", _transfer_request),
+    "SUPERVISE": ("supervision_request", _transfer_request),
+    "EXTENSION": ("case_extension", _extension),
+    "PAYMENT": ("wage_payment", _payment),
 }
-FIELDS = {"CLUE": CLUE_FIELDS, "CASE_STATUS": CASE_FIELDS, "PAY_ORDER": ORDER_FIELDS, "TRANSFER": TRANSFER_FIELDS}
+FIELDS = {"CLUE": CLUE_FIELDS, "CASE_STATUS": CASE_FIELDS, "PAY_ORDER": ORDER_FIELDS, "TRANSFER": TRANSFER_FIELDS,
+          "RECONSIDER": REQUEST_FIELDS, "SUPERVISE": REQUEST_FIELDS, "EXTENSION": EXTENSION_FIELDS,
+          "PAYMENT": PAYMENT_FIELDS}
 """msgType -> its canonical field paths as hrss names them."""
 
 

@@ -30,6 +30,11 @@ NOTICE_KINDS = {
     "mediation_result": "MEDIATION_RESULT",
     "payroll_shortfall": "PAYROLL_SHORTFALL",
     "project": "PROJECT_RISK",
+    # format 1.2
+    "reconsideration_decision": "RECONSIDER_DECISION",
+    # The police asking for materials is their answer to the transfer for now: a police
+    # decision, told apart by data.record.type (the format names no kind of its own for it).
+    "materials_request": "POLICE_DECISION",
 }
 
 # refs key -> (record fields holding that hrss number, first found wins; delivery.refs key)

@@ -1,9 +1,11 @@
 """police: the public security case system (公安), XML packets in GB18030 or UTF-8.
 
 Reads ``AJJS`` (receipt of a transfer) and ``LAJD`` (decision on opening a case) as
-canonical ``police_receipt`` and ``police_decision`` records, and writes ``AJYS``
-(transfer of a suspected crime) from a ``criminal_transfer`` (see
-docs/formats/police.md). XML is only ever parsed with defusedxml; DTDs are refused.
+canonical ``police_receipt`` and ``police_decision`` records, and (format 1.2) ``FYJD``
+and ``BCCL`` as ``reconsideration_decision`` and ``materials_request``; writes ``AJYS``
+(transfer of a suspected crime, ``BCYS`` when sent again) from a ``criminal_transfer``,
+``FYSQ`` from a ``reconsideration_request``, ``ZFQK`` from a ``wage_payment`` and
+``CBTZ`` from an escalation (see docs/formats/police.md). XML is only ever parsed with defusedxml; DTDs are refused.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def register_agency() -> AgencyInfo:
         name="公安 public security",
         version=__version__,
         kinds_in=tuple(inbound.KINDS_IN),
-        kinds_out=("AJYS",),
+        kinds_out=outbound.KINDS_OUT,
         settings_schema=PoliceSettingsSchema(),
         secret_settings=("key",),
         schema_version="1",
@@ -65,15 +67,23 @@ def parse_message(message: NativeMessage, settings: dict[str, Any]) -> list[Pars
 
 @hookimpl
 def render_record(delivery: Delivery, settings: dict[str, Any]) -> Rendered:
-    return outbound.render_transfer(delivery, settings or {})
+    return outbound.render(delivery, settings or {})
 
 
 # name, kind, encoding, business time (the demo replays samples in this order), bad, what a refusal names
 _SAMPLES = (
     ("police-receipt.xml", "AJJS", "gb18030", "2023-06-21T09:30:00+08:00", False, ""),
     ("police-decision.xml", "LAJD", "gb18030", "2023-06-28T15:00:00+08:00", False, ""),
+    # format 1.2: the police ask for the workers one by one before deciding (hrss sends the
+    # dossier again: hrss-transfer-resubmitted.json); the individual employer's transfer is
+    # declined, reconsidered and the decline upheld.
+    ("police-materials.xml", "BCCL", "gb18030", "2023-06-21T11:00:00+08:00", False, ""),
+    ("police-decision-declined.xml", "LAJD", "gb18030", "2023-07-24T16:00:00+08:00", False, ""),
+    ("police-reconsideration.xml", "FYJD", "gb18030", "2023-07-28T10:00:00+08:00", False, ""),
     ("bad/police-dtd.xml", "AJJS", "utf-8", "", True, "DTD"),
     ("bad/police-missing-ysbh.xml", "LAJD", "gb18030", "", True, "YSBH"),
+    ("bad/police-fyjd-no-case-number.xml", "FYJD", "gb18030", "", True, "LAAJBH"),
+    ("bad/police-bccl-no-materials.xml", "BCCL", "gb18030", "", True, "QSCL"),
 )
 
 

@@ -1,4 +1,5 @@
-"""police inbound: XML packets (``AJJS`` receipts, ``LAJD`` decisions) as canonical records.
+"""police inbound: XML packets (``AJJS`` receipts, ``LAJD`` decisions; format 1.2: ``FYJD``
+reconsideration decisions, ``BCCL`` requests for materials) as canonical records.
 
 Packets are parsed with defusedxml only: a DTD is refused (``no-dtd``) and no entity,
 internal or external, is ever expanded. Expat cannot decode GB18030 itself, so the
@@ -19,6 +20,7 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Any
 from xml.etree.ElementTree import Element
 
@@ -29,6 +31,7 @@ from hub import InvalidMessage, NativeMessage, Parsed
 from schemas.fields import BEIJING
 
 DECISIONS = {"1": "opened", "2": "declined", "3": "returned"}
+RECONSIDERATION_DECISIONS = {"1": "opened", "2": "upheld"}
 
 _PROLOG_RE = re.compile(rb"""\A<\?xml[^>]*?\sencoding\s*=\s*(["'])([A-Za-z][A-Za-z0-9._-]*)\1""")
 _DECL_ENCODING_RE = re.compile(r"""\A(<\?xml[^>]*?)\s+encoding\s*=\s*(["'])[^"']*\2""")
@@ -140,22 +143,38 @@ def _receipt(b: _Body) -> tuple[str, dict[str, Any]]:
     return f"{transfer_no}/AJJS/{stamp}", record
 
 
-def _decision(b: _Body) -> tuple[str, dict[str, Any]]:
+def _decider(kind: str, table: dict[str, str]) -> Callable[[_Body], tuple[str, dict[str, Any]]]:
+    """A reader of LAJD, or of FYJD (format 1.2: the answer to a reconsideration, shaped as LAJD)."""
+
+    def read(b: _Body) -> tuple[str, dict[str, Any]]:
+        transfer_no = b.text("YSBH")
+        decision = b.code("JDLX", table)
+        decided_at, stamp = b.time("JDSJ")
+        record = {
+            "transfer_no": transfer_no,
+            "decision": decision,
+            "police_case_no": b.text("LAAJBH", required=False),
+            "decided_at": decided_at,
+            "reason": b.text("LY", required=False),
+        }
+        return f"{transfer_no}/{kind}/{stamp}", record
+
+    return read
+
+
+def _materials(b: _Body) -> tuple[str, dict[str, Any]]:
+    """BCCL (format 1.2): the police ask for missing materials instead of deciding."""
     transfer_no = b.text("YSBH")
-    decision = b.code("JDLX", DECISIONS)
-    decided_at, stamp = b.time("JDSJ")
-    record = {
-        "transfer_no": transfer_no,
-        "decision": decision,
-        "police_case_no": b.text("LAAJBH", required=False),
-        "decided_at": decided_at,
-        "reason": b.text("LY", required=False),
-    }
-    return f"{transfer_no}/LAJD/{stamp}", record
+    missing = b.text("QSCL")
+    requested_at, stamp = b.time("TZSJ")
+    return f"{transfer_no}/BCCL/{stamp}", {"transfer_no": transfer_no, "missing": missing,
+                                           "requested_at": requested_at}
 
 
 # PACKET TYPE -> (canonical record type, mapper); AJYS is outbound only.
-KINDS_IN = {"AJJS": ("police_receipt", _receipt), "LAJD": ("police_decision", _decision)}
+KINDS_IN = {"AJJS": ("police_receipt", _receipt), "LAJD": ("police_decision", _decider("LAJD", DECISIONS)),
+            "FYJD": ("reconsideration_decision", _decider("FYJD", RECONSIDERATION_DECISIONS)),
+            "BCCL": ("materials_request", _materials)}
 
 # Canonical field paths as the police name them (``Parsed.fields``), spelt as this
 # plugin's own refusals spell a tag (``BODY/YSBH``), so that a refusal by the shared
@@ -168,7 +187,8 @@ DECISION_FIELDS = {
     "decided_at": "BODY/JDSJ",
     "reason": "BODY/LY",
 }
-FIELDS = {"AJJS": RECEIPT_FIELDS, "LAJD": DECISION_FIELDS}
+MATERIALS_FIELDS = {"transfer_no": "BODY/YSBH", "missing": "BODY/QSCL", "requested_at": "BODY/TZSJ"}
+FIELDS = {"AJJS": RECEIPT_FIELDS, "LAJD": DECISION_FIELDS, "FYJD": DECISION_FIELDS, "BCCL": MATERIALS_FIELDS}
 """PACKET TYPE -> its canonical field paths as the police name them."""
 
 
@@ -179,7 +199,8 @@ def parse(message: NativeMessage) -> list[Parsed]:
     if kind is None:
         raise invalid("PACKET/@TYPE", "required", "is required", message.kind)
     if kind not in KINDS_IN:
-        raise invalid("PACKET/@TYPE", "enum", f"must be one of {', '.join(KINDS_IN)} (AJYS is outbound only)",
+        raise invalid("PACKET/@TYPE", "enum", f"must be one of {', '.join(KINDS_IN)} (the hub's own kinds are "
+                      "outbound only)",
                       None)
     bodies = root.findall("BODY")
     if len(bodies) != 1:

@@ -156,3 +156,47 @@ def test_usernames_are_plain_names(hub, username):
 
     with pytest.raises(BadRequest, match="username must be"):
         create_user(hub.store, username, "viewer", PASSWORD, min_length=12)
+
+
+def test_the_migration_keeps_the_tokens_made_before_it(settings):
+    """A store made before user accounts (revision 0002) upgrades in place: its tokens work."""
+    from sqlalchemy import text
+
+    from hub.app import create_app
+    from hub.runtime import Hub
+    from hub.store import Store
+    from hub.web.auth import hash_token
+
+    old = Store(settings["hub"]["database_url"])
+    old.upgrade("0002")
+    with old.session() as session:
+        session.execute(text("INSERT INTO api_tokens (token_hash, role, created_at) VALUES (:h, 'admin', :at)"),
+                        {"h": hash_token("wht_made-before"), "at": "2026-01-01 00:00:00"})
+    old.dispose()
+    hub = Hub(settings)  # migrates to head
+    client = create_app(hub=hub).test_client()
+    assert client.get("/api/v1/plugins", headers={"Authorization": "Bearer wht_made-before"}).status_code == 200
+    assert password_sign_in(client, "nobody", PASSWORD).status_code == 401  # the users table is there
+    hub.shutdown()
+
+
+def test_a_contractor_user_sees_its_own_head_office_s_dead_letters_only(app, hub, loaded):
+    from hub.store.models import DeadLetter
+    from tests.console.conftest import FACTS
+
+    with hub.store.sessions() as session:
+        [(dead_id, kept_as)] = session.execute(select(DeadLetter.id, DeadLetter.message_id)
+                                               .where(DeadLetter.agency == "contractor")).all()
+    assert kept_as == f"{FACTS['contractor_uscc']}/whole-contractor-bad-outcome.json"  # ids are each sender's
+    create_user(hub.store, "hq.lujian", "agency:contractor", PASSWORD, min_length=12, sender=FACTS["contractor_uscc"])
+    create_user(hub.store, "hq.other", "agency:contractor", PASSWORD, min_length=12, sender="91370102MA3C4X2B78")
+    own, other = app.test_client(), app.test_client()
+    password_sign_in(own, "hq.lujian", PASSWORD)
+    password_sign_in(other, "hq.other", PASSWORD)
+    assert f"/console/dead-letters/{dead_id}" in own.get("/console/dead-letters").text
+    assert own.get(f"/console/dead-letters/{dead_id}").status_code == 200
+    assert f"/console/dead-letters/{dead_id}" not in other.get("/console/dead-letters").text
+    assert other.get(f"/console/dead-letters/{dead_id}").status_code == 404
+    unbound = app.test_client()
+    sign_in(unbound, create_token(hub.store, "agency:contractor"))
+    assert unbound.get("/console/dead-letters").status_code == 403

@@ -159,7 +159,7 @@ def test_plugins_health_readiness_metrics_openapi(client, token):
     plugins = client.get("/api/v1/plugins", headers=token("admin")).json["items"]
     names = {p["name"]: p for p in plugins}
     assert {"hrss", "police"} <= set(names)
-    assert names["police"]["kinds_out"] == ["AJYS"] and names["police"]["enabled"] is True
+    assert names["police"]["kinds_out"] == ["AJYS", "FYSQ", "ZFQK", "CBTZ", "BCYS"] and names["police"]["enabled"] is True
     assert client.get("/healthz").json == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json["checks"] == {"database": "ok", "broker": "ok"}

@@ -56,12 +56,11 @@ def documented_metrics() -> list[str]:
 
 
 @pytest.fixture
-def env(settings, tmp_path):
+def env(settings, cli_env):
     os.makedirs(settings["hub"]["var_dir"], exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WAGEHUB_", "PROMETHEUS_"))}
-    env.update(WAGEHUB_VAR_DIR=settings["hub"]["var_dir"], WAGEHUB_BROKER_URL=settings["hub"]["broker_url"],
-               WAGEHUB_DATABASE_URL=settings["hub"]["database_url"], WAGEHUB_LINKAGE__CHECK_EVERY="3600",
-               WAGEHUB_RELAY__BACKOFF_START="0.2", WAGEHUB_RELAY__BACKOFF_MAX="0.5")
+    env = {k: v for k, v in cli_env.items() if not k.startswith("PROMETHEUS_")}
+    env.update(WAGEHUB_LINKAGE__CHECK_EVERY="3600", WAGEHUB_RELAY__BACKOFF_START="0.2",
+               WAGEHUB_RELAY__BACKOFF_MAX="0.5")
     return env
 
 
@@ -182,3 +181,21 @@ def scrape_or_none(url):
         return scrape(url)
     except OSError:
         return None
+
+
+def test_a_worker_sharing_a_metrics_directory_makes_it_or_says_why_not(env, hub, tmp_path):
+    shared = tmp_path / "not-yet" / "metrics"
+    port = free_port()
+    worker = subprocess.Popen([sys.executable, "-m", "hub.cli", "worker", "--metrics-port", str(port)],
+                              env={**env, "PROMETHEUS_MULTIPROC_DIR": str(shared)}, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        got = wait_for(lambda: scrape_or_none(f"http://127.0.0.1:{port}/metrics"), timeout=60, interval=0.2)
+    finally:
+        stop(worker)
+    assert list(shared.glob("histogram_*.db")) and got["wagehub_batch_seconds_count"] == 0
+    (tmp_path / "a-file").write_text("")
+    bad = subprocess.run([sys.executable, "-m", "hub.cli", "worker"], capture_output=True, text=True, timeout=60,
+                         env={**env, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "a-file" / "metrics")})
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert f"PROMETHEUS_MULTIPROC_DIR={tmp_path / 'a-file' / 'metrics'}: cannot make" in bad.stderr

@@ -8,7 +8,6 @@ import base64
 import datetime as dt
 import hashlib
 import json
-import os
 import subprocess
 import sys
 
@@ -18,7 +17,9 @@ from hub import retention
 from hub.store.models import AuditEntry, DeadLetter, Outbox, Record, utcnow
 from tests.conftest import count_rows, sample, wait_for
 
-LEGAL = {"criminal_transfer", "police_receipt", "police_decision", "linkage_decision", "court_judgment"}
+LEGAL = {"criminal_transfer", "police_receipt", "police_decision", "linkage_decision", "materials_request",
+         "reconsideration_request", "reconsideration_decision", "supervision_request", "supervision_opinion",
+         "court_judgment"}
 FIXED = sample("bad/hrss-bad-idcheck.json").replace(b"370103198212262340", b"37010319821226234X")
 
 
@@ -162,12 +163,10 @@ def test_the_clock_prunes_once_a_day_at_its_time(hub, workers, agency, client, t
     verified(client, token)
 
 
-def test_wagehub_prune_prints_progress_and_counts(hub, workers, agency, client, token, settings):
+def test_wagehub_prune_prints_progress_and_counts(hub, workers, agency, client, token, cli_env):
     feed(hub, agency, client, token)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WAGEHUB_")}
-    env.update(WAGEHUB_VAR_DIR=settings["hub"]["var_dir"], WAGEHUB_BROKER_URL=settings["hub"]["broker_url"],
-               WAGEHUB_DATABASE_URL=settings["hub"]["database_url"],
-               WAGEHUB_RETENTION__DELIVERED_OUTBOX_DAYS="0.00001", WAGEHUB_RETENTION__REPLAYED_DEAD_LETTER_DAYS="0.00001")
+    env = {**cli_env, "WAGEHUB_RETENTION__DELIVERED_OUTBOX_DAYS": "0.00001",
+           "WAGEHUB_RETENTION__REPLAYED_DEAD_LETTER_DAYS": "0.00001"}
     tomorrow = (dt.date.today() + dt.timedelta(days=2)).isoformat()
 
     def wagehub(*args):

@@ -59,3 +59,30 @@ fields = ["clue_no"]
 {params_line}
 ''', encoding="utf-8")
     return path
+
+
+def test_a_dossier_sent_again_reaches_the_police_as_bcys_named_so_on_the_queue(hub, agency):
+    """The outbox row asks for AJYS (the one transfer-to-police route) with ``params.round`` 2:
+    the police plugin writes a BCYS, and the queue's ``x-wagehub-kind`` says what it wrote."""
+    from hub import NativeMessage
+    from hub.ids import new_id
+    from hub.runtime import Workers
+    from hub.store.models import Outbox
+    from plugins import hrss
+
+    [parsed] = hrss.parse_message(message=NativeMessage(
+        agency="hrss", body=sample("hrss-transfer.json"), content_type="application/json"), settings={})
+    record = {"type": "criminal_transfer", "source_agency": "hrss", "source_ref": parsed.source_ref,
+              **parsed.record}
+    with hub.store.session() as session:
+        session.add(Outbox(message_id=new_id("out"), record_id="rec-round-2", record_type="criminal_transfer",
+                           source_agency="hrss", matter_id="mat-round", recipient="police", kind="AJYS",
+                           route="transfer-to-police",
+                           payload={"record": record, "refs": {}, "params": {"round": 2},
+                                    "created_at": "2023-06-23T09:00:00+08:00"}))
+    with Workers(hub):
+        [message] = agency.receive("police", 1)
+    assert message.headers["x-wagehub-kind"] == "BCYS"
+    text = message.raw.decode("gb18030")
+    assert '<PACKET TYPE="BCYS"' in text and "<BCCS>2</BCCS>" in text
+    assert record["transfer_no"] in text

@@ -18,6 +18,15 @@ from tests.webhook import WebhookServer
 
 FACTS = json.loads(sample("facts.json"))
 EXPECTED = {"police": 1, "hrss": 8, "union": 1, "housing": 1, "court": 1}
+# Format 1.2's samples: steps of this matter (materials asked for, the dossier sent again, a
+# payment, an extension), a second matter of an individual employer, a housing answer.
+# The first test replays the matter as every agency sent it before; the second, all of them.
+FORMAT_1_2 = {
+    "police-materials.xml", "hrss-transfer-resubmitted.json", "hrss-payment.json", "hrss-extension.json",
+    "hrss-order-individual.json", "hrss-transfer-individual.json", "police-decision-declined.xml",
+    "hrss-reconsider.json", "police-reconsideration.xml", "hrss-supervise.json", "court-judgment-individual.json",
+    "housing-answer.csv",
+}
 CONTRACTOR_KEY = "contractor-key-1"
 
 
@@ -42,11 +51,12 @@ def six_agencies(settings, head_office):
     hub.shutdown()
 
 
-def test_every_sample_reaches_the_agencies_the_routes_promise(six_agencies, head_office, agency, token):
-    hub, client = six_agencies
-    # The built-in agencies' matter: a plugin installed besides them (examples/procuratorate) ships its own.
+def publish_samples(hub, agency, keep=lambda sample: True) -> None:
+    """The built-in agencies' good samples, in the order of their events, as their agencies send them
+    (a plugin installed besides them, examples/procuratorate, ships its own)."""
     builtin = [a for a in hub.registry.adapters.values() if a.plugin.__name__.startswith("plugins.")]
-    samples = sorted(((s.at, a, s) for a in builtin for s in a.samples() if not s.bad), key=lambda item: item[0])
+    samples = sorted(((s.at, a, s) for a in builtin for s in a.samples() if not s.bad and keep(s)),
+                     key=lambda item: item[0])
     for _, adapter, s in samples:
         headers = {**s.headers, **({"x-wagehub-kind": s.kind} if s.kind else {})}
         if adapter.code == "contractor":
@@ -57,6 +67,11 @@ def test_every_sample_reaches_the_agencies_the_routes_promise(six_agencies, head
         # days apart (a clue's contractor is known once the project was applied, not published).
         wait_for(lambda s=s: count_rows(hub, Inbox, Inbox.message_id.endswith(f"whole-{s.name}", autoescape=True)),
                  timeout=30)
+
+
+def test_every_sample_reaches_the_agencies_the_routes_promise(six_agencies, head_office, agency, token):
+    hub, client = six_agencies
+    publish_samples(hub, agency, keep=lambda s: s.name not in FORMAT_1_2)
     got = {code: agency.receive(code, n) for code, n in EXPECTED.items()}
     assert {code: len(msgs) for code, msgs in got.items()} == EXPECTED
 
@@ -106,3 +121,27 @@ def test_every_sample_reaches_the_agencies_the_routes_promise(six_agencies, head
     assert times == sorted(times)
     wait_for(lambda: client.get(f"/api/v1/transfers/{FACTS['transfer_no']}",
                                 headers=token("linkage")).json["status"] == "closed")
+
+
+def test_the_format_1_2_steps_reach_whoever_the_routes_name(six_agencies, agency):
+    """With format 1.2's samples: the reconsideration request and the payment after the transfer
+    reach the police in their own packets (FYSQ, ZFQK), the police's answers reach labour
+    inspection (RECONSIDER_DECISION, and the request for materials as a POLICE_DECISION)."""
+    import time
+
+    hub, _client = six_agencies
+    publish_samples(hub, agency)
+    police_kinds, notices = set(), []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not ({"FYSQ", "ZFQK"} <= police_kinds and
+                                                 {"RECONSIDER_DECISION", "materials_request"} <= set(notices)):
+        for message in agency.receive("police", 1, timeout=0.5):
+            police_kinds.add(message.headers["x-wagehub-kind"])
+            if message.headers["x-wagehub-kind"] == "ZFQK":
+                zfqk = message.raw.decode("gb18030")
+        for message in agency.receive("hrss", 1, timeout=0.5):
+            data = json.loads(message.raw)["data"]
+            notices += [data["kind"], data["record"]["type"]]
+    assert {"FYSQ", "ZFQK"} <= police_kinds and {"RECONSIDER_DECISION", "materials_request"} <= set(notices)
+    assert f"<YSBH>{FACTS['transfer_no']}</YSBH><ZFJE>100000.00</ZFJE>" in zfqk
+

@@ -21,6 +21,13 @@ RECORDS["supervision_opinion"] = [{
     "transfer_no": "YS37010320230912", "opinion": "explain_not_opening", "reason": "欠薪数额较大且经责令支付仍不支付",
     "reply_due_on": "2023-07-17", "procuratorate": "济南市历下区人民检察院", "issued_at": "2023-07-10T09:00:00+08:00",
 }]
+# The police's samples uphold their decline on reconsideration; a case opened after all goes
+# to the court as well (reopened-case-to-court).
+RECORDS["reconsideration_decision"].append({
+    "type": "reconsideration_decision", "source_agency": "police", "source_ref": "YS37010320230881/FYJD/20230728100000",
+    "received_at": "2023-07-28T10:30:00+08:00", "transfer_no": "YS37010320230881", "decision": "opened",
+    "police_case_no": "A370103202300881", "decided_at": "2023-07-28T10:00:00+08:00",
+})
 
 
 class TestHrss(PluginConformance):

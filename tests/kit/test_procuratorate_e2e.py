@@ -31,12 +31,12 @@ FACTS = json.loads(sample("facts.json"))
 
 def routes_file(tmp_path: Path) -> Path:
     """The hub's routes, plus the example's routes.toml where the hub's lack them."""
-    hub_routes = (ROOT / "config" / "routes.toml").read_text(encoding="utf-8")
+    hub_routes = (ROOT / "hub" / "defaults" / "routes.toml").read_text(encoding="utf-8")
     have = {r["name"] for r in tomllib.loads(hub_routes).get("routes", [])}
     text = (EXAMPLE / "routes.toml").read_text(encoding="utf-8")
     missing = [r for r in tomllib.loads(text)["routes"] if r["name"] not in have]
     if not missing:
-        return ROOT / "config" / "routes.toml"
+        return ROOT / "hub" / "defaults" / "routes.toml"
     path = tmp_path / "routes.toml"
     path.write_text(hub_routes + "\n" + text, encoding="utf-8")
     return path
@@ -64,14 +64,14 @@ def test_installed_for_real_and_discovered_by_its_entry_point():
     registry = Registry(build_plugin_manager(), {})
     adapter = registry.get("procuratorate")
     assert adapter.plugin is wagehub_procuratorate and adapter.name == "procuratorate"
-    assert adapter.info.schema_version == "1.1" and registry.is_enabled("procuratorate")
+    assert adapter.info.schema_version == "1.2" and registry.is_enabled("procuratorate")
 
 
 def test_its_own_suite_passes_with_the_kit():
     run = run_pytest("-q", str(EXAMPLE / "tests"), cwd=ROOT)
     out = run.stdout + run.stderr
     assert run.returncode == 0, out
-    assert "16 passed" in out, out
+    assert "19 passed" in out, out
 
 
 def pending_for(h, recipient: str) -> list[str]:

@@ -76,7 +76,8 @@ def test_registers_with_the_hub_specs():
 
 def test_samples_are_shipped_and_dated_by_issued_at():
     samples = {s.name: s for s in court.register_samples()}
-    assert set(samples) == {"court-judgment.json", "court-enforcement.json", "court-float-amount.json"}
+    assert set(samples) == {"court-judgment.json", "court-enforcement.json", "court-float-amount.json",
+                            "court-judgment-individual.json", "court-both-employers.json"}
     for name, body in (("court-judgment.json", JUDGMENT), ("court-enforcement.json", ENFORCEMENT)):
         sample = samples[name]
         assert sample.body == body and not sample.bad
@@ -173,7 +174,7 @@ def test_whole_document_problems(body, field, rule):
 
 
 @pytest.mark.parametrize("change, field, rule", [
-    ({"employer_credit_code": ...}, "body.employer_credit_code", "required"),
+    ({"employer_credit_code": ...}, "body.employer_credit_code", "exactly-one"),
     ({"case_number": None}, "body.case_number", "required"),
     ({"case_number": 2023}, "body.case_number", "type"),
     ({"sentence_months": "27"}, "body.sentence_months", "integer"),
@@ -253,9 +254,13 @@ def test_native_field_names_are_schema_paths_named_as_the_plugins_refusals(doc_t
 def test_every_field_the_court_sends_is_named_natively(sample):
     (parsed,) = parse(sample)
     assert parsed.fields is inbound.FIELDS[parsed.kind]
-    assert set(parsed.record) | {"source_ref"} == {path for path in parsed.fields if "[]" not in path}
+    mapped = {path for path in parsed.fields if "[]" not in path}
+    # every field read is mapped; what is not read is the employer named the other way (1.2)
+    assert set(parsed.record) | {"source_ref"} <= mapped
+    assert mapped - set(parsed.record) - {"source_ref"} <= {"employer_id_number", "employer_uscc"}
     body = json.loads(sample)["body"]
-    assert {native.removeprefix("body.").split("[]")[0] for native in parsed.fields.values()} <= set(body)
+    assert {native.removeprefix("body.").split("[]")[0] for path, native in parsed.fields.items()
+            if path.split("[]")[0] in parsed.record or path == "source_ref"} <= set(body)
 
 
 def test_enforcement_problems():
@@ -376,3 +381,44 @@ def test_any_json_in_any_field_gives_a_record_or_invalid_message(sample, data):
     else:
         doc[field] = value
     consume(json.dumps(doc).encode())
+
+
+# -- format 1.2: an individual employer, id_number instead of credit_code --------------------------
+
+BOSS = "370103197503121235"
+
+
+def test_a_judgment_against_an_individual_employer():
+    """2013 interpretation Art. 7: the employer may be an individual (包工头), named by identity number."""
+    sample = next(s for s in court.register_samples() if s.name == "court-judgment-individual.json")
+    rec = canonical(parse(sample.body)[0])
+    assert (rec["employer_uscc"], rec["employer_id_number"]) == (None, BOSS)
+    assert (rec["procedure"], rec["hrss_case_no"], rec["amount_ordered"]) == ("civil", "AJ370103202300881",
+                                                                             "126000.00")
+
+
+@pytest.mark.parametrize(("body", "what"), [
+    ({"employer_id_number": BOSS}, "are both given"),
+    ({"employer_credit_code": ...}, "are both missing"),
+])
+def test_both_or_neither_employer_number_is_refused(body, what):
+    err = refused(judgment(**body))
+    assert (err.field, err.rule) == ("body.employer_credit_code", "exactly-one")
+    assert what in err.reason and "body.employer_id_number" in err.reason and BOSS not in err.reason
+
+
+def test_an_individuals_wrong_identity_number_is_named_natively(running_hub):
+    failure = hub_refusal(running_hub, judgment(employer_credit_code=..., employer_id_number="370103197503121234"))
+    assert (failure.field, failure.rule) == ("body.employer_id_number", "id-number-gb11643")
+    assert "370103197503121234" not in failure.reason
+
+
+def test_an_enforcement_may_name_the_employer_either_way_never_both():
+    doc = json.loads(ENFORCEMENT)
+    doc["body"]["employer_id_number"] = BOSS
+    rec = canonical(parse(json.dumps(doc, ensure_ascii=False).encode())[0])
+    assert (rec["employer_uscc"], rec["employer_id_number"]) == (None, BOSS)
+    doc["body"]["employer_credit_code"] = FACTS["employer_uscc"]
+    err = refused(json.dumps(doc, ensure_ascii=False).encode())
+    assert (err.field, err.rule, err.kind) == ("body.employer_credit_code", "exactly-one", "enforcement")
+    assert canonical(parse(ENFORCEMENT)[0])["employer_id_number"] is None  # a 1.1 enforcement reads as before

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import decimal
 import io
 import json
@@ -74,7 +75,7 @@ def test_registers_with_the_hub_specs():
     pm.check_pending()
     (info,) = pm.hook.register_agency()
     assert info.code == "housing"
-    assert set(info.kinds_in) == {"PROJECT", "PAYROLL"} and info.kinds_out == ("ASSIGNMENT",)
+    assert set(info.kinds_in) == {"PROJECT", "PAYROLL", "ANSWER"} and info.kinds_out == ("ASSIGNMENT", "REMINDER")
     assert info.schema_version == "1" and "key" in info.secret_settings
     assert info.settings_schema.load({}) == {"key": None}
     with pytest.raises(ma.ValidationError, match="Unknown field"):
@@ -94,7 +95,11 @@ def test_samples_are_shipped_and_dated_by_their_business_time():
     assert project.at == f"{started}T00:00:00+08:00"
     rows = list(csv.DictReader(io.StringIO(PAYROLL_CSV.decode("gb18030"))))
     assert payroll.at == f"{max(r['发放日期'] for r in rows)}T00:00:00+08:00"
-    assert all(s.content_type == "text/csv" and not s.bad for s in samples.values())
+    assert all(s.content_type == "text/csv" for s in samples.values())
+    assert {name for name, s in samples.items() if s.bad} == {"housing-answer-bad-result.csv"}
+    answer = samples["housing-answer.csv"]
+    [parsed] = parse(answer.body, answer.content_encoding, answer.kind)
+    assert answer.at == f"{canonical(parsed)['answered_on']}T00:00:00+08:00"
 
 
 # -- PROJECT --------------------------------------------------------------------------------------
@@ -516,3 +521,75 @@ def test_a_second_row_for_the_same_worker_and_month_is_refused_not_counted_twice
     shortfalls = {i.record["month"]: i.record for i in items if isinstance(i, hub.Parsed)}
     assert shortfalls["2023-04"]["worker_count"] == 1 and shortfalls["2023-04"]["amount_due"] == "6000.00"
     assert shortfalls["2023-05"]["worker_count"] == 1  # another month is another row
+
+
+# -- format 1.2: ANSWER in, REMINDER out -----------------------------------------------------------
+
+ANSWER_HEADER = ["交办编号", "答复日期", "处理结果", "已支付金额(元)", "备注"]
+
+
+@pytest.mark.parametrize("kind", ["ANSWER", None])  # named by the header, or recognised from the header row
+def test_answers_row_by_row(kind):
+    body = batch([["out_1", "2023-05-30", "已解决", "800", "已足额支付"], ["out_2", "2023/6/1", "不属实", "", ""]],
+                 encoding="utf-8-sig", header=ANSWER_HEADER)
+    first, second = parse(body, "utf-8-sig", kind)
+    assert (first.kind, first.source_ref, first.row) == ("ANSWER", "out_1", 1)
+    want = {"type": "assignment_answer", "assignment_no": "out_1", "answered_on": "2023-05-30", "result": "resolved",
+            "amount_paid": "800.00", "note": "已足额支付", "schema_version": "1.2"}
+    assert {k: canonical(first)[k] for k in want} == want
+    rec = canonical(second)
+    assert (rec["result"], rec["answered_on"], rec["amount_paid"], rec["note"]) == (
+        "unsubstantiated", "2023-06-01", None, None)
+
+
+@pytest.mark.parametrize(("cells", "column", "rule"), [
+    (["out_1", "2023-05-30", "已完成", "", ""], "处理结果", "enum"),
+    (["out_1", "", "已解决", "", ""], "答复日期", "required"),
+    (["out_1", "2023-05-30", "已解决", "-5", ""], "已支付金额(元)", "money-non-negative"),
+    (["", "2023-05-30", "已解决", "", ""], "交办编号", "required"),
+    (["x" * 201, "2023-05-30", "已解决", "", ""], "交办编号", "length"),
+])
+def test_a_bad_answer_row_is_rejected_alone(cells, column, rule):
+    body = batch([cells, ["out_2", "2023-05-30", "处理中", "", ""]], encoding="utf-8-sig", header=ANSWER_HEADER)
+    bad, good = parse(body, "utf-8-sig")
+    assert isinstance(bad, hub.Rejected) and (bad.field, bad.rule, bad.row) == (column, rule, 1)
+    assert f"column {column}" in bad.reason
+    assert canonical(good)["assignment_no"] == "out_2"
+
+
+def test_an_answer_header_missing_its_result_is_named():
+    body = batch([["out_1", "2023-05-30"]], encoding="utf-8-sig", header=["交办编号", "答复日期"])
+    with pytest.raises(hub.InvalidMessage) as info:
+        parse(body, "utf-8-sig", "ANSWER")
+    assert (info.value.field, info.value.rule) == ("处理结果", "required-column")
+
+
+REMINDER = {"type": "escalation", "level": "agency", "rule": "housing_answer", "title": "住建部门答复交办",
+            "due_at": "2023-06-05T15:59:59+00:00", "owner": "housing", "matter_id": "mat-1",
+            "assignment_no": "out_01ASSIGN", "clue_no": FACTS["clue_no"]}
+
+
+@pytest.mark.parametrize(("level", "code"), [("agency", "1"), ("supervision", "2")])
+def test_a_reminder_for_an_overdue_answer(level, code):
+    d = hub.Delivery(recipient="housing", kind="REMINDER", route="escalation-agency", record_type="escalation",
+                     record={**REMINDER, "level": level}, refs={}, message_id="out-r1",
+                     created_at="2023-06-07T01:00:00+00:00")
+    rendered = housing.render_record(delivery=d, settings={})
+    assert rendered.headers == {"x-wagehub-kind": "REMINDER"} and rendered.body.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(rendered.body.decode("utf-8-sig"))))
+    # 办结期限: the due time's Beijing date (23:59:59 on 5 June); 催办日期: the reminder's own date
+    assert rows == [["交办编号", "线索编号", "办结期限", "催办级别", "催办日期"],
+                    ["out_01ASSIGN", FACTS["clue_no"], "2023-06-05", code, "2023-06-07"]]
+
+
+def test_a_reminder_takes_the_matters_numbers_and_needs_an_assignment():
+    record = {k: v for k, v in REMINDER.items() if k not in ("assignment_no", "clue_no")}
+    d = hub.Delivery(recipient="housing", kind="REMINDER", route="escalation-agency", record_type="escalation",
+                     record=record, refs={"assignment_no": ["out_A"], "clue_no": ["XS1", "XS2"]}, message_id="m",
+                     created_at="2023-06-07T09:00:00+08:00")
+    rows = list(csv.reader(io.StringIO(housing.render_record(delivery=d, settings={}).body.decode("utf-8-sig"))))
+    assert rows[1][:2] == ["out_A", "XS1"]
+    with pytest.raises(ValueError, match="assignment number"):
+        housing.render_record(delivery=dataclasses.replace(d, refs={}), settings={})
+    with pytest.raises(ValueError, match="from an escalation"):
+        housing.render_record(delivery=dataclasses.replace(d, record_type="clue"), settings={})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pathlib
 import re
@@ -61,8 +62,8 @@ def refusal(running_hub, text: str):
 def test_register_agency():
     info = police.register_agency()
     assert info.code == "police"
-    assert set(info.kinds_in) == {"AJJS", "LAJD"}
-    assert info.kinds_out == ("AJYS",)
+    assert set(info.kinds_in) == {"AJJS", "LAJD", "FYJD", "BCCL"}
+    assert set(info.kinds_out) == {"AJYS", "BCYS", "FYSQ", "ZFQK", "CBTZ"}
     assert info.schema_version == "1"
     assert "key" in info.secret_settings
     schema = info.settings_schema
@@ -287,29 +288,35 @@ def test_no_value_in_a_reason():
 
 
 def test_samples_are_shipped_in_the_package():
-    assert set(GOOD) == {"police-receipt.xml", "police-decision.xml"}
-    assert {n for n, s in SAMPLES.items() if s.bad} == {"police-dtd.xml", "police-missing-ysbh.xml"}
+    assert set(GOOD) == {"police-receipt.xml", "police-decision.xml", "police-materials.xml",
+                         "police-decision-declined.xml", "police-reconsideration.xml"}
+    assert {n for n, s in SAMPLES.items() if s.bad} == {"police-dtd.xml", "police-missing-ysbh.xml",
+                                                        "police-fyjd-no-case-number.xml",
+                                                        "police-bccl-no-materials.xml"}
     assert all(s.content_type == "application/xml" for s in SAMPLES.values())
 
 
-@pytest.mark.parametrize("name", ["police-dtd.xml", "police-missing-ysbh.xml"])
-def test_bad_samples_are_refused_with_their_reason(name):
+@pytest.mark.parametrize("name", sorted(name for name, s in SAMPLES.items() if s.bad))
+def test_bad_samples_are_refused_with_their_reason(running_hub, name):
+    """Each bad sample is dead-lettered whole, the reason naming the police's tag and the rule."""
     sample = SAMPLES[name]
     assert sample.bad and sample.reason
-    with pytest.raises((hub.InvalidMessage, schemas.RecordInvalid)) as exc:
-        for parsed in parse(sample.body, content_encoding=sample.content_encoding):
-            canonical(parsed)
-    said = f"{exc.value} {getattr(exc.value, 'field', '')} {getattr(exc.value, 'rule', '')}"
-    assert sample.reason.lower() in said.lower()
+    failure = refused_whole(running_hub, "police", sample.body, sample.content_type, sample.content_encoding)
+    assert sample.reason.lower() in f"{failure.reason} {failure.field} {failure.rule}".lower()
+    assert "(rule: " in failure.reason
 
 
 def test_sample_times_are_business_times_and_order_the_whole_matter():
     for sample in GOOD.values():
         rec = canonical(parse(sample.body, content_encoding=sample.content_encoding)[0])
-        assert sample.at == rec["received_at" if rec["type"] == "police_receipt" else "decided_at"]
+        at = {"police_receipt": "received_at", "materials_request": "requested_at"}.get(rec["type"], "decided_at")
+        assert sample.at == rec[at]
     everything = [s for s in [*hrss.register_samples(), *police.register_samples()] if not s.bad]
     ordered = [s.kind for s in sorted(everything, key=lambda s: s.at)]
-    assert ordered == ["CLUE", "CASE_STATUS", "PAY_ORDER", "TRANSFER", "AJJS", "LAJD"]
+    # the first matter: received, materials asked for, the dossier sent again, opened; the
+    # individual employer's: ordered, transferred, declined, reconsidered, supervision asked
+    assert ordered == ["CLUE", "CASE_STATUS", "PAY_ORDER", "TRANSFER", "AJJS", "BCCL", "TRANSFER", "LAJD",
+                       "PAY_ORDER", "PAYMENT", "TRANSFER", "LAJD", "RECONSIDER", "FYJD", "SUPERVISE", "EXTENSION"]
 
 
 # --- render_record: AJYS -----------------------------------------------------------------
@@ -541,3 +548,155 @@ def test_carriage_returns_reach_the_police_as_sent():
     summary = "第一行\r\n第二行\r第三行\n第四行"
     root, _ = reparse(render({**TRANSFER, "summary": summary}))
     assert root.findtext("BODY/AQZY") == summary
+
+
+# --- format 1.2 ------------------------------------------------------------------------------
+
+def _hrss_record(name: str) -> dict:
+    sample = next(s for s in hrss.register_samples() if s.name == name)
+    [parsed] = hrss.parse_message(message=hub.NativeMessage(agency="hrss", body=sample.body,
+                                                            content_type="application/json"), settings={})
+    return schemas.normalise_record({"type": parsed.type, "source_agency": "hrss", "source_ref": parsed.source_ref,
+                                     "received_at": "2023-07-20T09:00:00+08:00", **parsed.record})
+
+
+def test_materials_request_sample():
+    rec = canonical(parse(GOOD["police-materials.xml"].body, content_encoding="gb18030")[0])
+    assert (rec["type"], rec["transfer_no"], rec["requested_at"]) == (
+        "materials_request", FACTS["transfer_no"], "2023-06-21T11:00:00+08:00")
+    assert "逐人欠薪明细" in rec["missing"]
+    assert rec["source_ref"] == f"{FACTS['transfer_no']}/BCCL/20230621110000"
+
+
+@pytest.mark.parametrize(("body", "decision", "case_no", "reason"), [
+    ("<JDLX>2</JDLX><LY>维持</LY>", "upheld", None, "维持"),
+    ("<JDLX>1</JDLX><LAAJBH>A370103202300881</LAAJBH>", "opened", "A370103202300881", None),
+])
+def test_reconsideration_decisions(body, decision, case_no, reason):
+    text = packet("FYJD", f"<YSBH>YS37010320230881</YSBH>{body}<JDSJ>2023-07-28 10:00:00</JDSJ>")
+    [parsed] = parse(text)
+    rec = canonical(parsed)
+    assert (rec["type"], rec["decision"], rec["police_case_no"], rec["reason"]) == (
+        "reconsideration_decision", decision, case_no, reason)
+    assert parsed.source_ref == "YS37010320230881/FYJD/20230728100000"
+
+
+@pytest.mark.parametrize(("kind", "body", "field", "rule"), [
+    ("FYJD", "<YSBH>Y</YSBH><JDLX>3</JDLX><JDSJ>2023-07-28 10:00:00</JDSJ><LY>x</LY>", "BODY/JDLX", "enum"),
+    ("FYJD", "<YSBH>Y</YSBH><JDLX>2</JDLX><JDSJ>2023-07-28 10:00:00</JDSJ>", "BODY/LY", "required-if"),
+    ("FYJD", "<YSBH>Y</YSBH><JDLX>1</JDLX><JDSJ>2023-07-28 10:00:00</JDSJ>", "BODY/LAAJBH", "required-if"),
+    ("BCCL", "<YSBH>Y</YSBH><QSCL>台账</QSCL><TZSJ>2023-06-21</TZSJ>", "BODY/TZSJ", "time-format"),
+    ("BCCL", "<QSCL>台账</QSCL><TZSJ>2023-06-21 11:00:00</TZSJ>", "BODY/YSBH", "required"),
+])
+def test_new_packets_refused_by_their_tag(running_hub, kind, body, field, rule):
+    failure = refusal(running_hub, packet(kind, body))
+    assert (failure.field, failure.rule, failure.kind) == (field, rule, kind)
+
+
+def _body(rendered: hub.Rendered):
+    root, _ = reparse(rendered)
+    return root, root.find("BODY")
+
+
+def test_ajys_of_an_individual_employer_with_workers():
+    """Individual employer: DWMC his name, TYXYDM empty, SFZH after it; GRMX per worker, no identity number."""
+    record = {**_hrss_record("hrss-transfer-individual.json"), "order_due_on": "2023-07-13"}
+    routed = police_route().project(record, lambda rtype: None)
+    rendered = render(routed)
+    root, body = _body(rendered)
+    assert root.get("TYPE") == "AJYS"
+    tags = [child.tag for child in body]
+    assert tags[tags.index("DWMC"):tags.index("DWMC") + 3] == ["DWMC", "TYXYDM", "SFZH"]
+    assert body.findtext("DWMC") == "刘德海" and not body.findtext("TYXYDM")
+    assert body.findtext("SFZH") == record["employer"]["id_number"]
+    grmx = body.findall("GRMX")
+    assert len(grmx) == 10 and tags.index("GRMX") == tags.index("QXJE") + 1
+    first = record["workers"][0]
+    assert [(g.tag, g.text) for g in grmx[0]] == [("XM", first["name"]), ("JE", first["amount"]),
+                                                  ("QJ", "2023-03..2023-05")]
+    text = rendered.body.decode("gb18030")
+    assert not any(w["id_number"] in text for w in record["workers"])
+
+
+def police_route():
+    from hub.config import load_settings
+    from hub.routes import load_routes
+
+    cfg = load_settings({}, environ={})
+    return next(r for r in load_routes(cfg["hub"]["routes_file"]) if r.name == "transfer-to-police")
+
+
+def test_the_route_gives_the_police_no_workers_identity_numbers():
+    record = _hrss_record("hrss-transfer-individual.json")
+    routed = police_route().project(record, lambda rtype: None)
+    assert routed["workers"][0] == {k: record["workers"][0][k] for k in ("name", "amount", "period_from", "period_to")}
+    assert routed["employer"]["id_number"] == record["employer"]["id_number"]  # SFZH: the police need it
+    assert routed["suspects"][0]["id_number"]
+
+
+@pytest.mark.parametrize(("round_no", "kind", "bccs"), [(None, "AJYS", None), (1, "AJYS", None), (2, "BCYS", "2"),
+                                                        ("3", "BCYS", "3")])
+def test_a_dossier_sent_again_is_bcys_with_its_round(round_no, kind, bccs):
+    params = {} if round_no is None else {"round": round_no}
+    rendered = render(params=params)
+    root, body = _body(rendered)
+    assert root.get("TYPE") == kind and rendered.headers["x-wagehub-kind"] == kind
+    assert body.findtext("BCCS") == bccs
+    if bccs:
+        assert [c.tag for c in body][:3] == ["YSBH", "BCCS", "YSDW"]
+
+
+@pytest.mark.parametrize("round_no", [0, "two", True, -1, 1.5])
+def test_a_round_that_is_no_whole_number_is_refused(round_no):
+    with pytest.raises(ValueError, match="params.round"):
+        render(params={"round": round_no})
+
+
+def test_fysq_from_a_reconsideration_request():
+    record = _hrss_record("hrss-reconsider.json")
+    root, body = _body(render(record, kind="FYSQ", record_type="reconsideration_request"))
+    assert root.get("TYPE") == "FYSQ"
+    assert {c.tag: c.text for c in body} == {"YSBH": "YS37010320230881", "SQRQ": "2023-07-26",
+                                             "LY": record["reason"]}
+
+
+@pytest.mark.parametrize(("full", "qbzf"), [(False, "0"), (True, "1")])
+def test_zfqk_from_a_payment_after_the_transfer(full, qbzf):
+    """Criminal Law Art. 276-1 para. 3: the police learn of wages paid before prosecution."""
+    record = {**_hrss_record("hrss-payment.json"), "full": full}
+    root, body = _body(render(record, kind="ZFQK", record_type="wage_payment"))
+    assert root.get("TYPE") == "ZFQK"
+    assert {c.tag: c.text for c in body} == {"YSBH": FACTS["transfer_no"], "ZFJE": "100000.00",
+                                             "ZFRQ": "2023-07-05", "QBZF": qbzf}
+
+
+ESCALATION = {"type": "escalation", "level": "agency", "rule": "police_decide", "title": "公安机关作出立案决定",
+              "subject": "transfer", "due_at": "2023-06-24T01:30:00+00:00", "start_at": "2023-06-21T09:30:00+08:00",
+              "owner": "police", "matter_id": "mat-1", "overdue_since": "2023-06-24T01:30:00+00:00",
+              "transfer_no": FACTS["transfer_no"]}
+
+
+@pytest.mark.parametrize(("level", "jb"), [("agency", "1"), ("supervision", "2")])
+def test_cbtz_for_an_overdue_police_step(level, jb):
+    root, body = _body(render({**ESCALATION, "level": level}, kind="CBTZ", record_type="escalation"))
+    assert root.get("TYPE") == "CBTZ"
+    assert {c.tag: c.text for c in body} == {"YSBH": FACTS["transfer_no"], "SX": "公安机关作出立案决定",
+                                             "QX": "2023-06-24 09:30:00", "JB": jb}
+
+
+def test_cbtz_takes_the_matters_transfer_when_the_step_names_none():
+    record = {k: v for k, v in ESCALATION.items() if k != "transfer_no"}
+    delivery = hub.Delivery(recipient="police", kind="CBTZ", route="escalation-agency", record_type="escalation",
+                            record=record, refs={"transfer_no": ["YS-FIRST", "YS-LATER"]}, message_id="out-9",
+                            created_at="2023-06-25T10:00:00+08:00")
+    _root, body = _body(police.render_record(delivery=delivery, settings={}))
+    assert body.findtext("YSBH") == "YS-FIRST"
+    with pytest.raises(ValueError, match="no transfer number"):
+        police.render_record(delivery=dataclasses.replace(delivery, refs={}), settings={})
+
+
+@pytest.mark.parametrize(("kind", "record_type"), [("FYSQ", "criminal_transfer"), ("CBTZ", "wage_payment"),
+                                                   ("LAJD", "police_decision")])
+def test_a_kind_from_the_wrong_record_is_refused(kind, record_type):
+    with pytest.raises(ValueError, match="police writes"):
+        render(kind=kind, record_type=record_type)

@@ -56,3 +56,35 @@ def test_numbers_the_route_left_out_come_from_the_matter():
                         record={"decision": "opened"}, refs={"transfer_no": ["YS1", "YS2"]}, message_id="out-2",
                         created_at="2023-06-28T08:00:00+08:00")
     assert json.loads(plugin.render_record(delivery=delivery, settings={}).body)["transferNo"] == "YS1"
+
+
+def test_a_payment_after_a_transfer_is_written_as_zfqk():
+    """Criminal Law Art. 276-1 para. 3: a payment before prosecution matters to the procuratorate."""
+    delivery = Delivery(recipient="procuratorate", kind="ZFQK", route="r", record_type="wage_payment",
+                        record={"case_no": "AJ1", "transfer_no": "YS1", "amount_paid": "100000.00",
+                                "paid_on": "2023-07-05", "workers_paid": 6, "full": False},
+                        refs={}, message_id="out-3", created_at="2023-07-05T09:00:00+08:00")
+    doc = json.loads(plugin.render_record(delivery=delivery, settings={}).body)
+    assert doc == {"docType": "ZFQK", "docId": "out-3", "sentAt": "2023-07-05 09:00:00", "transferNo": "YS1",
+                   "caseNo": "AJ1", "amountPaid": "100000.00", "paidOn": "2023-07-05", "paidWorkers": 6, "full": "0"}
+
+
+def test_a_supervision_request_is_written_as_jdjy():
+    delivery = Delivery(recipient="procuratorate", kind="JDJY", route="r", record_type="supervision_request",
+                        record={"transfer_no": "YS1", "requested_on": "2023-07-31", "reason": "复议维持不予立案"},
+                        refs={}, message_id="out-4", created_at="2023-07-31T09:00:00+08:00")
+    doc = json.loads(plugin.render_record(delivery=delivery, settings={}).body)
+    assert doc == {"docType": "JDJY", "docId": "out-4", "sentAt": "2023-07-31 09:00:00", "transferNo": "YS1",
+                   "requestedOn": "2023-07-31", "reason": "复议维持不予立案"}
+
+
+def test_an_individual_employer_and_the_workers_go_with_a_transfer():
+    delivery = Delivery(recipient="procuratorate", kind="YSCB", route="r", record_type="criminal_transfer",
+                        record={"transfer_no": "YS1", "employer": {"name": "刘某", "uscc": None,
+                                                                  "id_number": "370103196601215548"},
+                                "workers": [{"name": "甲", "amount": "20000.00", "period_from": "2023-01",
+                                             "period_to": "2023-04"}]},
+                        refs={}, message_id="out-5", created_at="2023-07-20T09:00:00+08:00")
+    doc = json.loads(plugin.render_record(delivery=delivery, settings={}).body)
+    assert doc["employer"] == {"name": "刘某", "idNo": "370103196601215548"}
+    assert doc["workers"] == [{"name": "甲", "amount": "20000.00", "periodFrom": "2023-01", "periodTo": "2023-04"}]

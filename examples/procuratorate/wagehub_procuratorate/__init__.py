@@ -1,8 +1,9 @@
 """procuratorate: the procuratorate's supervision of transfers (检察院 · 立案监督), JSON over UTF-8.
 
 Reads ``JDYJ`` supervision opinions (监督意见) as canonical ``supervision_opinion``
-records, and writes ``YSCB`` (a criminal transfer, copied to the procuratorate) and
-``LAQK`` (the police's decision on it) documents (see FORMAT.md). ``source_ref`` is the
+records, and writes ``YSCB`` (a criminal transfer, copied to the procuratorate), ``LAQK``
+(the police's decision on it), ``ZFQK`` (wages paid after it) and ``JDJY`` (labour
+inspection's request for supervision) documents (see FORMAT.md). ``source_ref`` is the
 opinion's document number.
 
 A third-party plugin: a distribution of its own, found by the hub through the
@@ -33,8 +34,9 @@ def register_agency() -> AgencyInfo:
         kinds_out=tuple(outbound.WRITERS),
         settings_schema=PluginSettings(),
         secret_settings=("key",),
-        # supervision_opinion came with canonical schema 1.1
-        schema_version="1.1",
+        # supervision_opinion came with canonical schema 1.1; wage_payment and
+        # supervision_request, and individual employers and workers, with 1.2
+        schema_version="1.2",
         description="JSON documents, camelCase keys, codes as strings, Beijing times without offset.",
     )
 

@@ -1,4 +1,5 @@
-"""procuratorate outbound: ``YSCB`` (a criminal transfer) and ``LAQK`` (a police decision).
+"""procuratorate outbound: ``YSCB`` (a criminal transfer), ``LAQK`` (a police decision),
+``ZFQK`` (wages paid after a transfer) and ``JDJY`` (labour inspection asks for supervision).
 
 Each document is built from the fields the route lets through, nothing else, and is
 deterministic: ``docId`` and ``sentAt`` come from the delivery, keys are sorted.
@@ -16,6 +17,8 @@ from schemas.fields import BEIJING
 
 YSCB = "YSCB"
 LAQK = "LAQK"
+ZFQK = "ZFQK"
+JDJY = "JDJY"
 DECISION_CODES = {"opened": "1", "declined": "2", "returned": "3"}
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -46,7 +49,9 @@ def _transfer(delivery: Delivery) -> dict[str, Any]:
         "caseNo": _first(delivery, "case_no"),
         "orderNo": _first(delivery, "order_no"),
         "orderDueOn": rec.get("order_due_on"),
-        "employer": {"name": employer.get("name"), "creditCode": employer.get("uscc")},
+        # A company (creditCode) or an individual employer (idNo, canonical schema 1.2).
+        "employer": {"name": employer.get("name"), "creditCode": employer.get("uscc"),
+                     "idNo": employer.get("id_number")},
         "suspects": [{"name": s.get("name"), "idNo": s.get("id_number"), "role": s.get("role")}
                      for s in rec.get("suspects") or []],
         "workerCount": rec.get("worker_count"),
@@ -55,6 +60,9 @@ def _transfer(delivery: Delivery) -> dict[str, Any]:
         "transferredOn": rec.get("transferred_on"),
         "policeUnit": rec.get("police_unit"),
         "summary": rec.get("summary"),
+        "workers": None if rec.get("workers") is None else [
+            {"name": w.get("name"), "amount": w.get("amount"), "periodFrom": w.get("period_from"),
+             "periodTo": w.get("period_to")} for w in rec["workers"]],
     }
 
 
@@ -72,10 +80,33 @@ def _decision(delivery: Delivery) -> dict[str, Any]:
     }
 
 
+def _payment(delivery: Delivery) -> dict[str, Any]:
+    """Wages paid after the transfer: Criminal Law Art. 276-1 para. 3 lets punishment be
+    reduced or waived when they are paid before prosecution."""
+    rec = delivery.record
+    full = rec.get("full")
+    return {
+        "transferNo": _first(delivery, "transfer_no"),
+        "caseNo": _first(delivery, "case_no"),
+        "amountPaid": rec.get("amount_paid"),
+        "paidOn": rec.get("paid_on"),
+        "paidWorkers": rec.get("workers_paid"),
+        "full": None if full is None else ("1" if full else "0"),
+    }
+
+
+def _supervision_request(delivery: Delivery) -> dict[str, Any]:
+    rec = delivery.record
+    return {"transferNo": _first(delivery, "transfer_no"), "requestedOn": rec.get("requested_on"),
+            "reason": rec.get("reason")}
+
+
 # native kind -> (canonical record type it is written from, writer)
 WRITERS: dict[str, tuple[str, Callable[[Delivery], dict[str, Any]]]] = {
     YSCB: ("criminal_transfer", _transfer),
     LAQK: ("police_decision", _decision),
+    ZFQK: ("wage_payment", _payment),
+    JDJY: ("supervision_request", _supervision_request),
 }
 
 
