@@ -13,7 +13,8 @@ PostgreSQL; prints the tables and writes every figure to ``bench/results/bench.j
 ``public`` schema and purges the hub's queues: never point it at a hub in use.
 
 Parts (each also runs alone: ``python bench/throughput.py``, ``bench/http_api.py``,
-``bench/housing_payroll.py``, ``bench/union_workbook.py``, ``bench/bulk_insert.py``):
+``bench/housing_payroll.py``, ``bench/union_workbook.py``, ``bench/bulk_insert.py``; the
+parsers on 10 MB values only alone: ``bench/huge_values.py``):
 
 1. throughput: raw kombu baselines (a) and (b), the store-and-forward floor (f), the hub
    with 1, 2 and 4 ``wagehub worker`` processes on the same bodies, a 20,000-message backlog drained, latency at half the rate;

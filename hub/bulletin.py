@@ -25,7 +25,8 @@ Every figure is read from the canonical records and deadlines of the store, for 
 ``overdue_total`` / ``overdue_by_owner`` and ``overdue_items``
     deadlines open at the end of the day with ``due_at`` before it: those still
     ``open``, and those done ``late`` after the day (so a past day's bulletin does not
-    change when the step is finally done). ``cancelled`` deadlines never count.
+    change when the step is finally done, or becomes moot). A window that is a right
+    (reconsideration, supervision: ``deadlines.WINDOWS``) never counts.
 
 A record's district is its own ``region_code``; else the ``region_code`` of its
 matter's first clue (else first project); else ``unknown``. A deadline's district is
@@ -72,7 +73,8 @@ XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.she
 CHANNEL_NAMES = {"qr_code": "扫码", "hotline": "热线", "petition": "信访", "walk_in": "来访", "online": "网上",
                  "referral": "转办"}
 STAGE_NAMES = {"held": "暂缓待补", "transferred": "已移送", "received": "已接收", "opened": "已立案",
-               "declined": "不予立案", "returned": "退回补充", "judged": "已判决", "closed": "已结案"}
+               "declined": "不予立案", "returned": "退回补充", "reconsidering": "提请复议", "supervised": "立案监督",
+               "judged": "已判决", "closed": "已结案"}
 
 
 # -- the day ----------------------------------------------------------------------------------
@@ -218,8 +220,13 @@ def _latest_by(rows: list[Record], field: str) -> dict[str, Record]:
 
 def open_at_end(end: dt.datetime):
     """Deadlines still open at ``end`` and due before it (see the module docstring)."""
-    return and_(Deadline.due_at < end, Deadline.start_at < end,
-                or_(Deadline.status == "open", and_(Deadline.status == "late", Deadline.done_at >= end)))
+    from hub.deadlines import WINDOWS
+
+    # (a step that became moot, or was done late, after the day was still open that day;
+    # a window, such as the right to ask for reconsideration, is never overdue)
+    return and_(Deadline.due_at < end, Deadline.start_at < end, Deadline.rule.not_in(sorted(WINDOWS)),
+                or_(Deadline.status == "open",
+                    and_(Deadline.status.in_(("late", "moot")), Deadline.done_at >= end)))
 
 
 def build_bulletin(session: Session, day: dt.date, settings: Mapping[str, Any]) -> dict[str, Any]:

@@ -94,6 +94,11 @@ def run(host: str, port: int, no_workers: bool) -> None:
             if self.command != "HEAD" and code >= 200 and code not in (204, 304):
                 self.wfile.write(body)
 
+        def send_header(self, keyword, value):
+            """No ``Server: Werkzeug/… Python/…`` header: it tells a prober which versions to attack."""
+            if keyword.lower() != "server":
+                super().send_header(keyword, value)
+
         def make_environ(self):
             environ = super().make_environ()
             for key, value in self.headers.items():
@@ -102,9 +107,15 @@ def run(host: str, port: int, no_workers: bool) -> None:
                     environ.setdefault(name if name == "CONTENT_TYPE" else f"HTTP_{name}", value.replace("\r\n", ""))
             return environ
 
+    import signal
+
     from hub.app import create_app
     from hub.runtime import Workers
 
+    def stop(*_):
+        raise KeyboardInterrupt  # the server returns, and the finally below stops the workers
+
+    signal.signal(signal.SIGTERM, stop)
     hub = _hub()
     hub.log_start()
     app = create_app(hub=hub)
@@ -118,7 +129,10 @@ def run(host: str, port: int, no_workers: bool) -> None:
         run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=QueueHeaders)
     finally:
         if workers:
-            workers.stop()
+            workers.stop()  # signs the chain's head as it is left
+        else:
+            hub.checkpoint()
+            hub.shutdown()
 
 
 @main.command()
@@ -594,15 +608,29 @@ def audit() -> None:
 
 
 @audit.command("verify")
-def audit_verify() -> None:
-    """Walk the hash chain; exit 1 and name the first broken entry if it does not hold."""
-    from hub.audit import verify
+@click.option("--heads", "heads_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Signed heads kept elsewhere (JSON lines, as GET /api/v1/audit/heads gives them), "
+                   "checked besides the hub's head file. Repeatable.")
+def audit_verify(heads_files: tuple[str, ...]) -> None:
+    """Walk the hash chain and hold it against the signed heads kept outside the database;
+    exit 1 naming the first bad sequence number (a rewrite or a truncation) if it does not hold."""
+    from hub.audit import read_heads
 
     hub = _hub()
-    with hub.store.sessions() as session:
-        result = verify(session, hub.settings["hub"]["secret_key"])
+    heads = [head for path in heads_files for head in read_heads(Path(path))]
+    result = hub.verify_audit(heads)
     click.echo(json.dumps(result, ensure_ascii=False))
     sys.exit(0 if result["ok"] else 1)
+
+
+@audit.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign the chain's head now and append it to the head file (a no-op when nothing was
+    appended since the last signed head)."""
+    hub = _hub()
+    head = hub.checkpoint()
+    click.echo(json.dumps(head or {"checkpoint": None, "reason": "nothing appended since the last signed head"},
+                          ensure_ascii=False))
 
 
 # -- database and demo ------------------------------------------------------------------------------

@@ -21,10 +21,10 @@ from typing import Any
 import marshmallow as ma
 
 from hub.errors import ConfigError
+from hub.keys import check_secret
 
 # default.toml, routes.toml and demo.toml, shipped inside the package (package data).
 DEFAULTS = resources.files("hub.defaults")
-DEV_SECRET = "dev-insecure-secret-change-me"
 ENV_PREFIX = "WAGEHUB_"
 # Top-level environment names kept short for the settings everyone sets.
 _SHORT_ENV = {
@@ -86,9 +86,15 @@ class HubSection(_Section):
     var_dir = ma.fields.String(required=True)
     broker_url = ma.fields.String(required=True)
     database_url = ma.fields.String(required=True)
-    secret_key = ma.fields.String(required=True, validate=ma.validate.Length(min=8))
+    secret_key = ma.fields.String(required=True)
     routes_file = ma.fields.String(required=True)
     timezone = ma.fields.String(required=True)
+
+
+class AuditSection(_Section):
+    key_file = ma.fields.String(required=True)
+    heads_file = ma.fields.String(required=True)
+    checkpoint_every = ma.fields.Float(required=True, validate=ma.validate.Range(1, 60))
 
 
 class BrokerSection(_Section):
@@ -158,6 +164,7 @@ class RetentionSection(_Section):
 
 
 class LimitSchema(_Section):
+    off = ma.fields.Boolean(load_default=False)
     same_day = ma.fields.Boolean(load_default=False)
     hours = ma.fields.Float(load_default=None, validate=ma.validate.Range(0, 24 * 366))
     days = ma.fields.Integer(load_default=None, validate=ma.validate.Range(0, 3660))
@@ -167,8 +174,10 @@ class LimitSchema(_Section):
     def _one(self, data, **kwargs):
         given = [k for k in ("hours", "days", "working_days") if data.get(k) is not None] + \
             (["same_day"] if data.get("same_day") else [])
+        if data.get("off") and not given:
+            return
         if len(given) != 1:
-            raise ma.ValidationError("give exactly one of same_day, hours, days, working_days")
+            raise ma.ValidationError("give exactly one of same_day, hours, days, working_days (or off = true)")
 
 
 class ThresholdSchema(_Section):
@@ -179,6 +188,7 @@ class ThresholdSchema(_Section):
                                    validate=ma.validate.Range(30000, 100000, error="must be within 30,000-100,000 yuan"))
     collective_workers = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 100000))
     required_evidence = ma.fields.List(ma.fields.String(), required=True)
+    company_only_evidence = ma.fields.List(ma.fields.String(), load_default=lambda: ["E03"])
     evasion_evidence = ma.fields.String(required=True)
     evasion_words = ma.fields.List(ma.fields.String(), required=True)
 
@@ -191,6 +201,8 @@ class LinkageSection(_Section):
     supervision_recipients = ma.fields.List(ma.fields.String(), required=True)
     reconciliation_tolerance = ma.fields.Decimal(required=True, as_string=True)
     thresholds = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(ThresholdSchema), required=True)
+    release_when_complete = ma.fields.Boolean(required=True)
+    payment_moots_criminal_steps = ma.fields.Boolean(required=True)
 
     @ma.validates_schema
     def _province_has_thresholds(self, data, **kwargs):
@@ -200,6 +212,7 @@ class LinkageSection(_Section):
 
 class SettingsSchema(_Section):
     hub = ma.fields.Nested(HubSection, required=True)
+    audit = ma.fields.Nested(AuditSection, required=True)
     broker = ma.fields.Nested(BrokerSection, required=True)
     pipeline = ma.fields.Nested(PipelineSection, required=True)
     relay = ma.fields.Nested(RelaySection, required=True)
@@ -210,6 +223,14 @@ class SettingsSchema(_Section):
     retention = ma.fields.Nested(RetentionSection, required=True)
     linkage = ma.fields.Nested(LinkageSection, required=True)
     deadlines = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(LimitSchema), required=True)
+
+    @ma.validates_schema
+    def _every_step_has_a_limit(self, data, **kwargs):
+        from hub.deadlines import EXPLICIT_DUE, RULES
+
+        missing = sorted(set(RULES) - EXPLICIT_DUE - set(data.get("deadlines") or {}))
+        if missing:
+            raise ma.ValidationError({"deadlines": [f"no limit for {', '.join(missing)} (give one, or off = true)"]})
     plugins = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Dict(), load_default=dict)
     testing = ma.fields.Boolean(load_default=False)
 
@@ -246,9 +267,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
         hub["broker_url"] = f"embedded:///{var_dir / 'broker.sqlite3'}"
     if not hub["database_url"]:
         hub["database_url"] = f"sqlite:///{var_dir / 'wagehub.sqlite3'}"
-    if hub["mode"] == "production" and hub["secret_key"] == DEV_SECRET:
-        raise ConfigError("hub.secret_key: production mode refuses the development secret; "
-                          "set WAGEHUB_SECRET_KEY")
+    check_secret(hub["mode"], hub["secret_key"])
     return settings
 
 

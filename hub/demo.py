@@ -5,7 +5,9 @@ order the events happened; the hub's workers run in this process, and a small we
 receiver on 127.0.0.1 plays the agencies that have no queue; then the matter's timeline,
 what each agency received in its own format (the payloads, indented and cut to a few lines,
 identity numbers and mobiles masked on the screen), and the dead letters of the bad
-samples are printed.
+samples are printed. Last, two criminal transfers (``hub/defaults/demo-stories.toml``) are
+followed step by step: one resubmitted after the police asked for materials, one
+reconsidered after a decline.
 """
 
 from __future__ import annotations
@@ -112,22 +114,42 @@ def _fill(value: Any, port: int) -> Any:
     return value.replace("{sink_port}", str(port)) if isinstance(value, str) else value
 
 
-def _ends(model, message_id: str):
-    return (model.message_id == message_id) | model.message_id.endswith("/" + message_id, autoescape=True)
+def _tell_stories(hub, settings, timeout: float) -> list[tuple[dict, dict]] | None:
+    """Send each story's messages in order, each once the hub has taken the one before;
+    returns each story with its transfer as the API shows it (None: timed out)."""
+    from hub.transfers import transfer_view
 
-
-def _wait_handled(hub: Hub, agency: str, message_id: str, timeout: float) -> None:
-    """Until the message is applied or dead-lettered (or ``timeout`` seconds pass)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    stories = tomllib.loads((DEFAULTS / "demo-stories.toml").read_text(encoding="utf-8"))["stories"]
+    out = []
+    for story in stories:
+        for i, message in enumerate(story["messages"]):
+            message_id = f"demo-{story['transfer_no']}-{i}"
+            body = message["body"].encode()
+            adapter = hub.registry.get(message["agency"])
+            try:
+                key = adapter.key_for(NativeMessage(adapter.code, body, message_id, message["content_type"]))
+            except InvalidMessage:
+                key = None
+            with hub.connection() as conn:
+                publish_native(conn, message["agency"], body, content_type=message["content_type"],
+                               message_id=message_id, key=key, settings=settings)
+            deadline = time.monotonic() + timeout
+            while not _taken(hub, message["agency"], message_id):
+                if time.monotonic() > deadline:
+                    return None
+                time.sleep(0.05)
         with hub.store.sessions() as session:
-            # (an agency with several senders stores ids as ``<sender>/<id>``)
-            if session.execute(select(Inbox.message_id).where(Inbox.agency == agency, _ends(Inbox, message_id))
-                               .union(select(DeadLetter.message_id).where(DeadLetter.agency == agency,
-                                                                          _ends(DeadLetter, message_id)))
-                               ).first():
-                return
-        time.sleep(0.02)
+            out.append((story, transfer_view(session, story["transfer_no"], settings)))
+    return out
+
+
+def _taken(hub, agency: str, message_id: str) -> bool:
+    """Applied or dead-lettered (an agency with several senders keeps ``<sender>/<id>``)."""
+    with hub.store.sessions() as session:
+        return any(session.execute(select(func.count()).select_from(model).where(
+            model.agency == agency, (model.message_id == message_id)
+            | model.message_id.endswith("/" + message_id, autoescape=True))).scalar() > 0
+            for model in (Inbox, DeadLetter))
 
 
 def run_demo(var_dir: str, timeout: float, echo: Callable[[str], None] = print) -> int:
@@ -188,7 +210,10 @@ def _run(settings, sink: _Sink, var_dir: str, timeout: float, echo: Callable[[st
                 # Each agency has its own consumer: the next event is sent once this one is
                 # applied, as the days between them would have it (a clue's contractor is
                 # known once the project is in the store).
-                _wait_handled(hub, adapter.code, f"demo-{adapter.code}-{sample.name}", timeout)
+                until = time.monotonic() + timeout
+                while not _taken(hub, adapter.code, f"demo-{adapter.code}-{sample.name}") \
+                        and time.monotonic() < until:
+                    time.sleep(0.02)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with hub.store.sessions() as session:
@@ -202,6 +227,10 @@ def _run(settings, sink: _Sink, var_dir: str, timeout: float, echo: Callable[[st
             time.sleep(0.2)
         else:
             echo(f"timed out after {timeout}s: {done} of {len(samples)} messages handled, {pending} deliveries pending")
+            return 1
+        stories = _tell_stories(hub, settings, timeout)
+        if stories is None:
+            echo(f"timed out after {timeout}s on the criminal-linkage stories")
             return 1
     elapsed = time.monotonic() - started
     with hub.store.sessions() as session:
@@ -242,6 +271,16 @@ def _run(settings, sink: _Sink, var_dir: str, timeout: float, echo: Callable[[st
     for dl in dead:
         row = f" row {dl.row}" if dl.row else ""
         echo(f"  #{dl.id} {dl.agency:<8} {dl.kind or '-':<10}{row} {dl.reason}")
+    echo("")
+    echo("Criminal linkage: two transfers followed step by step (docs/linkage.md):")
+    for story, view in stories:
+        echo(f"  {view['transfer_no']}  {story['title']}")
+        for event in view["timeline"]:
+            round_no = f" round {event['round']}" if event.get("round") else ""
+            echo(f"    {(event['at'] or '')[:16].replace('T', ' ')}  {event['status']:<14}{round_no}")
+        echo(f"    status now: {view['status']}; its steps:")
+        for s in view["steps"]:
+            echo(f"    {s['key']:<48} {s['status']:<8} due {s['due_at'][:16].replace('T', ' ')}")
     echo("")
     echo(f"done in {elapsed:.1f}s. Next: `wagehub run` serves the API on http://127.0.0.1:8000/ "
          f"(see README).")

@@ -264,9 +264,9 @@ class Store:
         self._db = self._open()
 
     def _open(self) -> sqlite3.Connection:
-        parent = os.path.dirname(self.path)
-        if parent:
-            os.makedirs(parent, exist_ok=True)
+        from hub.keys import private_file
+
+        private_file(self.path)  # 0600 in a 0700 folder (messages hold personal data); WAL and SHM take its mode
         db = sqlite3.connect(
             self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
         )

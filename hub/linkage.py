@@ -32,6 +32,69 @@ def _months(period_from: str | None, period_to: str | None) -> int | None:
     return (y2 - y1) * 12 + (m2 - m1) + 1
 
 
+def amount_test(facts: Mapping[str, Any], linkage: Mapping[str, Any]) -> dict[str, Any]:
+    """"Relatively large" (数额较大) by the 2013 interpretation, Art. 3: (1) any one worker
+    owed wages of three months or more (``individual_months``) amounting to the province's
+    figure (``individual``, inside 5,000-20,000 yuan) or more; or (2) ten or more workers
+    (``collective_workers``) owed the province's figure (``collective``, inside
+    30,000-100,000 yuan) or more in total. "Or more" includes the figure itself
+    (Criminal Law Art. 99).
+
+    ``facts``: ``workers`` one by one (name, amount, period_from, period_to), else the
+    totals ``worker_count`` and ``amount_owed`` (with ``period_from``/``period_to`` when
+    known). Without the list, branch (1) can be judged only for a single worker, whose
+    total is his own: amounts are never averaged. ``individual`` is True, False, or None
+    (could not be judged).
+    """
+    rules = linkage["thresholds"][linkage["province"]]
+    floor, months_needed = Decimal(rules["individual"]), int(rules["individual_months"])
+    workers = facts.get("workers")
+    qualifying: list[int] = []
+    if workers:
+        count = len(workers)
+        total = sum((Decimal(w["amount"]) for w in workers), Decimal(0))
+        for i, w in enumerate(workers):
+            months = _months(w.get("period_from"), w.get("period_to"))
+            if Decimal(w["amount"]) >= floor and months is not None and months >= months_needed:
+                qualifying.append(i)
+        individual: bool | None = bool(qualifying)
+        largest = max(workers, key=lambda w: Decimal(w["amount"]))
+        most = {"amount": f"{Decimal(largest['amount']):.2f}",
+                "months": _months(largest.get("period_from"), largest.get("period_to"))}
+    else:
+        count = int(facts.get("worker_count") or 0)
+        total = Decimal(facts.get("amount_owed") or 0)
+        months = _months(facts.get("period_from"), facts.get("period_to"))
+        if count == 1 and months is not None:
+            individual = total >= floor and months >= months_needed
+            qualifying = [0] if individual else []
+        else:
+            individual = None
+        most = None
+    collective = count >= int(rules["collective_workers"]) and total >= Decimal(rules["collective"])
+    return {"owed": f"{total:.2f}", "workers": count, "listed": bool(workers), "qualifying_workers": len(qualifying),
+            "individual": individual, "collective": collective, "large": bool(individual) or collective,
+            "largest_claim": most, "province": linkage["province"]}
+
+
+def _amount_detail(result: Mapping[str, Any], linkage: Mapping[str, Any]) -> str:
+    rules = linkage["thresholds"][linkage["province"]]
+    text = (f"not relatively large (2013 interpretation Art. 3): {result['owed']} yuan for {result['workers']} "
+            f"worker(s); province {linkage['province']} needs one worker owed {rules['individual']} yuan or more "
+            f"for {rules['individual_months']} months or more, or {rules['collective']} yuan or more in total for "
+            f"{rules['collective_workers']} workers or more")
+    if result["individual"] is None:
+        text += ("; the one-worker branch could not be judged: the transfer lists no workers one by one "
+                 "(workers), and amounts are never averaged")
+    return text
+
+
+def employer_is_individual(employer: Mapping[str, Any] | None) -> bool:
+    """An individual without the standing to employ (不具备用工主体资格的个人, 2013
+    interpretation Art. 7): named by an identity number, with no credit code."""
+    return bool(employer) and not employer.get("uscc") and bool(employer.get("id_number"))
+
+
 def check_dossier(transfer: Mapping[str, Any], related: list[Mapping[str, Any]],
                   linkage: Mapping[str, Any]) -> dict[str, Any]:
     """Check a transfer against the rules; ``related`` are the other records of its matter."""
@@ -54,20 +117,29 @@ def check_dossier(transfer: Mapping[str, Any], related: list[Mapping[str, Any]],
         if any(o.get("complied") for o in orders):
             lack("order.unpaid", "the order to pay has been complied with")
 
-    amount = Decimal(transfer["amount_owed"])
-    workers = int(transfer["worker_count"])
-    clue = next((r for r in related if r["type"] == "clue"), None)
-    months = _months(clue.get("period_from"), clue.get("period_to")) if clue else None
-    per_worker = (amount / workers) if workers else Decimal(0)
-    individual = per_worker >= rules["individual"] and months is not None and months >= rules["individual_months"]
-    collective = amount >= rules["collective"] and workers >= rules["collective_workers"]
-    if not (individual or collective):
-        lack("amount", f"not relatively large: {amount:.2f} yuan for {workers} worker(s) (province "
-                       f"{linkage['province']}: {rules['individual']} yuan per worker for {rules['individual_months']} "
-                       f"months or more, or {rules['collective']} yuan for {rules['collective_workers']} workers or more)")
+    facts: dict[str, Any] = {"worker_count": transfer["worker_count"], "amount_owed": transfer["amount_owed"]}
+    source = "transfer"
+    if transfer.get("workers"):
+        facts["workers"] = transfer["workers"]
+    else:
+        case = next((r for r in reversed(related) if r["type"] == "case" and r.get("case_no") == transfer["case_no"]
+                     and r.get("workers")), None)
+        if case is not None:
+            facts["workers"], source = case["workers"], "case"
+        elif int(transfer["worker_count"]) == 1:
+            clue = next((r for r in related if r["type"] == "clue"), None)
+            if clue is not None:
+                facts.update(period_from=clue.get("period_from"), period_to=clue.get("period_to"))
+    amount = amount_test(facts, linkage)
+    amount["source"] = source
+    if not amount["large"]:
+        lack("amount", _amount_detail(amount, linkage))
 
+    individual = employer_is_individual(transfer.get("employer"))
     evidence = set(transfer.get("evidence") or [])
     for code in rules["required_evidence"]:
+        if individual and code in rules["company_only_evidence"]:
+            continue  # an individual employer has no business registration (E03)
         if code not in evidence:
             lack(f"evidence.{code}", f"evidence {code} is not in the dossier")
     summary = transfer.get("summary") or ""
@@ -87,8 +159,8 @@ def check_dossier(transfer: Mapping[str, Any], related: list[Mapping[str, Any]],
     return {
         "complete": not missing,
         "missing": missing,
-        "amount": {"owed": f"{amount:.2f}", "workers": workers, "per_worker": f"{per_worker:.2f}",
-                   "months": months, "individual": individual, "collective": collective},
+        "amount": amount,
+        "employer": "individual" if individual else "unit",
         "province": linkage["province"],
     }
 
@@ -159,7 +231,9 @@ def duplicate_reason(a: Mapping[str, Any], b: Mapping[str, Any]) -> str | None:
     idb = (b.get("complainant") or {}).get("id_number")
     if ida and ida == idb:
         return "same complainant identity number"
-    ea, eb = (a.get("employer") or {}).get("uscc"), (b.get("employer") or {}).get("uscc")
+    from hub.matters import employer_key
+
+    ea, eb = employer_key(a.get("employer")), employer_key(b.get("employer"))
     if ea and ea == eb and a.get("project_code") and a.get("project_code") == b.get("project_code") \
             and periods_overlap(a, b):
         return "same employer and project, overlapping period"
@@ -177,12 +251,38 @@ def matter_records(session: Session, matter_id: str) -> list[dict[str, Any]]:
                                           .order_by(Record.occurred_at, Record.seq)).all()]
 
 
+NOTICE_KINDS = {"held": "DOSSIER_HELD", "released": "DOSSIER_RELEASED", "returned": "TRANSFER_RETURNED"}
+
+
+def decision_notice(record: Mapping[str, Any], matter_id: str, decision: str, result: Mapping[str, Any],
+                    reason: str | None = None) -> dict[str, Any]:
+    """The outbox row telling the agency that made a transfer what became of its dossier
+    (``linkage_decision``: held with what is missing, released, returned with the reasons)."""
+    from hub.ids import iso, new_id, now_beijing
+    from hub.store.models import utcnow
+
+    missing = result.get("missing", [])
+    now = utcnow()
+    return {
+        "message_id": new_id("out"), "record_id": record["record_id"], "record_type": "linkage_decision",
+        "source_agency": "hub", "matter_id": matter_id, "recipient": record["source_agency"], "kind": "NOTICE",
+        "route": f"linkage-{decision}", "status": "pending", "attempts": 0, "next_attempt_at": now,
+        "created_at": now, "claimed_until": None,
+        "payload": {"record": {"type": "linkage_decision", "transfer_no": record["transfer_no"],
+                               "case_no": record["case_no"], "decision": decision, "reason": reason,
+                               "missing": [m["item"] for m in missing],
+                               "missing_details": [m["detail"] for m in missing]},
+                    "refs": {"transfer_no": [record["transfer_no"]], "case_no": [record["case_no"]]},
+                    "params": {"notice_kind": NOTICE_KINDS[decision]}, "created_at": iso(now_beijing())},
+    }
+
+
 def decide(pipeline, transfer_no: str, decision: str, actor: str, reason: str | None = None) -> dict[str, Any]:
     """The linkage office releases a held transfer to the police, or returns it to labour
-    inspection with its reasons. Recorded in the audit log; returns the hold's view."""
+    inspection with its reasons. Recorded in the audit log, and told to the agency that
+    made the transfer; returns the hold's view."""
     from hub import audit
     from hub.errors import Conflict, NotFound
-    from hub.ids import iso, new_id, now_beijing
     from hub.store.models import Outbox, utcnow
 
     if decision not in ("release", "return"):
@@ -196,22 +296,10 @@ def decide(pipeline, transfer_no: str, decision: str, actor: str, reason: str | 
         record = session.scalars(select(Record).where(Record.record_id == hold.record_id)).one().data
         hold.status = "released" if decision == "release" else "returned"
         hold.decided_by, hold.decided_at, hold.reason = actor, utcnow(), reason
+        recipients = {record["source_agency"]}  # told either way
         if decision == "release":
-            recipients = pipeline.release(session, record)
-        else:
-            missing = hold.missing.get("missing", [])
-            recipients = {record["source_agency"]}  # back to the agency that made the transfer
-            session.add(Outbox(
-                message_id=new_id("out"), record_id=record["record_id"], record_type="linkage_decision",
-                source_agency="hub", matter_id=hold.matter_id, recipient=record["source_agency"], kind="NOTICE",
-                route="linkage-return",
-                payload={"record": {"type": "linkage_decision", "transfer_no": transfer_no, "case_no": record["case_no"],
-                                    "decision": "returned", "reason": reason,
-                                    "missing": [m["item"] for m in missing],
-                                    "missing_details": [m["detail"] for m in missing]},
-                         "refs": {"transfer_no": [transfer_no], "case_no": [record["case_no"]]},
-                         "params": {"notice_kind": "TRANSFER_RETURNED"}, "created_at": iso(now_beijing())},
-            ))
+            recipients |= pipeline.release(session, record)
+        session.add(Outbox(**decision_notice(record, hold.matter_id, hold.status, hold.missing, reason)))
         audit.append(session, actor, f"transfer.{hold.status}", transfer_no,
                      {"record_id": hold.record_id, "reason": reason})
         view = hold_view(hold)

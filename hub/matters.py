@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from hub.ids import BEIJING, new_id
 from hub.store import any_of, insert_rows
-from hub.store.models import Matter, MatterKey, Outbox, Record, utcnow
+from hub.store.models import Matter, MatterKey, Outbox, Record, TransferHold, utcnow
 from schemas import RECORD_SCHEMAS, link_keys
 
 # The business time of each record type: orders the matter's timeline.
@@ -36,6 +36,13 @@ OCCURRED_AT = {
     "payroll_shortfall": "month",
     "contractor_reply": "replied_at",
     "supervision_opinion": "issued_at",
+    "reconsideration_request": "requested_on",
+    "supervision_request": "requested_on",
+    "case_extension": "approved_on",
+    "wage_payment": "paid_on",
+    "reconsideration_decision": "decided_at",
+    "materials_request": "requested_at",
+    "assignment_answer": "answered_on",
 }
 
 # Namespace of a link key -> the name of the number in refs.
@@ -43,7 +50,11 @@ REF_NAMES = {
     "clue": "clue_no", "case": "case_no", "order": "order_no", "transfer": "transfer_no",
     "project": "project_code", "police_case": "police_case_no", "court_case": "court_case_number",
     "mediation": "mediation_no", "contractor_reply": "reply_no", "supervision_opinion": "opinion_no",
+    "assignment": "assignment_no",
 }
+
+# Early warnings: records about a project (or an employer) before anyone complains.
+WARNINGS = ("project", "payroll_shortfall")
 
 
 def occurred_at(record: Mapping[str, Any]) -> dt.datetime:
@@ -57,18 +68,44 @@ def occurred_at(record: Mapping[str, Any]) -> dt.datetime:
     return utcnow()
 
 
+def hashed(id_number: str) -> str:
+    """An identity number as joining keys hold it: hashed (personal data)."""
+    return hashlib.sha256(id_number.encode()).hexdigest()[:40]
+
+
+def employer_key(employer: Mapping[str, Any] | None) -> str | None:
+    """An employer as a key: its credit code, or (an individual, 2013 interpretation Art. 7)
+    its hashed identity number."""
+    employer = employer or {}
+    if employer.get("uscc"):
+        return employer["uscc"]
+    if employer.get("id_number"):
+        return "p" + hashed(employer["id_number"])
+    return None
+
+
 def soft_keys(record: Mapping[str, Any]) -> list[str]:
-    """Keys that may reveal a duplicate complaint: the complainant (hashed: personal data)
-    and the employer plus project (joined only when the periods overlap)."""
-    if record.get("type") != "clue":
+    """Keys that may reveal the same arrears: for a clue, the complainant (hashed: personal
+    data), the employer plus project (joined only when the periods overlap), and the project
+    (or, with none, the employer) its early warnings are about; for an early warning, the
+    employer of its project."""
+    rtype = record.get("type")
+    if rtype == "project":
+        uscc = (record.get("contractor") or {}).get("uscc")
+        return [f"employer:{uscc}"] if uscc else []
+    if rtype != "clue":
         return []
     keys = []
     person = (record.get("complainant") or {}).get("id_number")
     if person:
-        keys.append("person:" + hashlib.sha256(person.encode()).hexdigest()[:40])
-    uscc = (record.get("employer") or {}).get("uscc")
-    if uscc and record.get("project_code"):
-        keys.append(f"employer-project:{uscc}:{record['project_code']}")
+        keys.append("person:" + hashed(person))
+    employer = employer_key(record.get("employer"))
+    if employer and record.get("project_code"):
+        keys.append(f"employer-project:{employer}:{record['project_code']}")
+    if record.get("project_code"):
+        keys.append(f"project:{record['project_code']}")
+    elif employer:
+        keys.append(f"employer:{employer}")
     return keys
 
 
@@ -181,6 +218,13 @@ class Linker:
                     self.numbers[matter_id].append((seq + i, k))
         return matter_id
 
+    def add_key(self, matter_id: str, key: str) -> None:
+        """Tie one more number to a matter (the hub's own: an assignment it sent)."""
+        self.new_keys.append({"key": key, "matter_id": matter_id, "seq": time.time_ns() // 1000})
+        self.keys[key] = matter_id
+        if matter_id in self.numbers:
+            self.numbers[matter_id].append((time.time_ns() // 1000, key))
+
     def refs(self, matter_id: str) -> dict[str, list[str]]:
         """The matter's numbers by kind (``case_no``: [...]), oldest first."""
         if matter_id not in self.numbers:
@@ -208,6 +252,16 @@ class Linker:
                 continue
             if key.startswith("person:"):
                 return matter_id
+            if key.startswith(("project:", "employer:")):
+                # An early warning joins the complaint about its project (or employer), not
+                # another project's warnings; a complaint joins a matter of early warnings,
+                # not another complaint.
+                self.before_read()
+                complaint = self.session.execute(select(Record.seq).where(
+                    Record.matter_id == matter_id, Record.type == "clue").limit(1)).first() is not None
+                if complaint == (record.get("type") in WARNINGS):
+                    return matter_id
+                continue
             self.before_read()
             for (other,) in self.session.execute(select(Record.data).where(Record.matter_id == matter_id,
                                                                            Record.type == "clue")):
@@ -244,6 +298,7 @@ def _merge(session: Session, into: str, others: list[str]) -> None:
     session.execute(update(MatterKey).where(MatterKey.matter_id.in_(others)).values(matter_id=into))
     session.execute(update(Record).where(Record.matter_id.in_(others)).values(matter_id=into))
     session.execute(update(Outbox).where(Outbox.matter_id.in_(others)).values(matter_id=into))
+    session.execute(update(TransferHold).where(TransferHold.matter_id.in_(others)).values(matter_id=into))
     session.execute(update(Matter).where(Matter.id.in_(others)).values(merged_into=into))
     rows = session.execute(select(Record.seq, Record.data).where(Record.matter_id == into)).all()
     for seq, data in rows:

@@ -36,7 +36,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import aliased
 
-from hub import audit, deadlines, linkage, matters, metrics
+from hub import audit, deadlines, linkage, matters, metrics, transfers
 from hub.errors import Conflict, InvalidMessage, Unavailable
 from hub.ids import iso, new_id, now_beijing
 from hub.plugins import Registry
@@ -155,6 +155,7 @@ class _Prepared:
     outcome: Outcome
     records: list[tuple[dict[str, Any], str]] = field(default_factory=list)  # (record, fingerprint)
     whole_failure: Failure | None = None
+    names: dict[int, Mapping[str, str] | None] = field(default_factory=dict)  # id(record) -> Parsed.fields
 
 
 class _Unit:
@@ -420,6 +421,8 @@ class Pipeline:
             fp = hashlib.sha256(json.dumps(what, sort_keys=True,
                                            ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")).hexdigest()
             prep.records.append((canonical, fp))
+            if canonical["type"] in transfers.STATE_CHECKED:
+                prep.names[id(canonical)] = item.fields
             prep.outcome.kind = prep.outcome.kind or item.kind
 
         if not self._parse(adapter, message, prep, take):
@@ -581,6 +584,8 @@ class Pipeline:
                 if msg.message_id and (msg.agency, msg.message_id) in in_batch:
                     o.status = "duplicate"
                     continue
+                if p.whole_failure is None and p.records:
+                    self._check_state(unit, p)
                 if p.whole_failure is not None:
                     o.status = "rejected"
                     o.failures.insert(0, p.whole_failure)
@@ -602,8 +607,10 @@ class Pipeline:
             unclaimed |= self._wait_in_line(unit, prepared)
             merged_away = {m for ms in touched.values() for m in ms}
             live = {m: merged for m, merged in touched.items() if m not in merged_away}
+            unclaimed |= self._recheck_held(unit, live)
             deadlines.refresh_many(session, live, self.settings["deadlines"],
-                                   known={m: unit.local[m] for m in live if m in unit.linker.whole})
+                                   known={m: unit.local[m] for m in live if m in unit.linker.whole},
+                                   linkage=self.settings["linkage"])
             if replay_of is not None:
                 self._mark_replay(session, replay_of, prepared[0].outcome)
             audit.append_many(session, trail)
@@ -667,23 +674,35 @@ class Pipeline:
             if route.hold == "dossier" and not released:
                 if dossier_ok is None:
                     unit.flush()
-                    dossier_ok = self._dossier_passes(session, record, matter_id)
+                    dossier_ok = self._dossier_passes(session, record, matter_id, written)
                 if not dossier_ok:
                     continue
             if refs is None:
                 refs = unit.linker.refs(matter_id)
 
+            params = self._params(route)
+            if record["type"] == "criminal_transfer":
+                if "round" not in cache:
+                    unit.flush()
+                    cache["round"] = transfer_round(session, record, matter_id)
+                params["round"] = cache["round"]
+            message_id = new_id("out")
+            if link_as := params.pop("link_as", None):
+                # The hub's own number for what it sent (an assignment): an answer quoting it
+                # joins this matter.
+                unit.linker.add_key(matter_id, f"{link_as}:{message_id}")
+                refs = None
             payload = {
                 "record": route.project(record, related),
-                "refs": refs,
-                "params": self._params(route),
+                "refs": refs if refs is not None else unit.linker.refs(matter_id),
+                "params": params,
                 "created_at": iso(now_beijing()),
             }
             claimed = (unit.claim is not None and route.to in unit.claim.recipients and not released
                        and unit.claim_room > 0)
             unit.claim_room -= claimed
             written.append({
-                "message_id": new_id("out"), "record_id": record["record_id"], "record_type": record["type"],
+                "message_id": message_id, "record_id": record["record_id"], "record_type": record["type"],
                 "source_agency": record["source_agency"], "matter_id": matter_id, "recipient": route.to,
                 "kind": route.kind, "route": route.name, "payload": payload, "status": "pending", "attempts": 0,
                 "next_attempt_at": unit.now, "created_at": unit.now,
@@ -718,10 +737,76 @@ class Pipeline:
             outcome.deliveries = [row for row in outcome.deliveries if row["message_id"] not in behind]
         return {ours[message_id][1] for message_id in behind}
 
-    def _dossier_passes(self, session, record: dict[str, Any], matter_id: str) -> bool:
+    def _check_state(self, unit: _Unit, p: _Prepared) -> None:
+        """Refuse a message whose record cannot apply to its matter as the store holds it
+        (a reconsideration of a transfer never declined...): whole, so nothing of it applies."""
+        for record, fp in p.records:
+            if record["type"] not in transfers.STATE_CHECKED or \
+                    (p.message.agency, record["type"], fp) in unit.fingerprints:
+                continue
+            unit.flush()
+            found = transfers.refusal(unit.session, record)
+            if found is None:
+                continue
+            path, rule, why = found
+            names = p.names.get(id(record))
+            p.whole_failure = Failure(f"{_named(path, names)}: {why} (rule: {rule})", _native(path, names), rule,
+                                      p.message.kind)
+            p.records = []
+            return
+
+    def _recheck_held(self, unit: _Unit, live: Mapping[str, Any]) -> set[str]:
+        """Check again each held dossier of the matters this batch touched, so its missing
+        list is current; one now complete goes to the police when ``[linkage]
+        release_when_complete`` (else it waits, complete, for the linkage office).
+        Returns the recipients of the rows written."""
+        if not live:
+            return set()
+        session = unit.session
+        unit.flush()
+        session.flush()
+        recipients: set[str] = set()
+        held = session.scalars(select(TransferHold).where(any_of(session, TransferHold.matter_id, sorted(live)),
+                                                          TransferHold.status == "held")).all()
+        for hold in held:
+            latest = linkage.latest_hold(session, hold.transfer_no)
+            if latest is not None and latest.record_id != hold.record_id:
+                continue
+            records = linkage.matter_records(session, hold.matter_id)
+            record = next((r for r in records if r["record_id"] == hold.record_id), None)
+            if record is None:
+                continue
+            result = linkage.check_dossier(record, [r for r in records if r["record_id"] != hold.record_id],
+                                           self.settings["linkage"])
+            before = [m["item"] for m in hold.missing.get("missing", [])]
+            now = [m["item"] for m in result["missing"]]
+            hold.missing = {**result, "rechecked_at": iso(now_beijing())}
+            if before != now:
+                audit.append(session, "hub", "dossier.rechecked", hold.transfer_no,
+                             {"record_id": hold.record_id, "missing": now})
+            if result["complete"] and self.settings["linkage"]["release_when_complete"]:
+                hold.status, hold.decided_by, hold.decided_at = "released", "hub", utcnow()
+                hold.reason = "every missing item arrived"
+                audit.append(session, "hub", "transfer.released", hold.transfer_no,
+                             {"record_id": hold.record_id, "reason": hold.reason})
+                rows = self._route(unit, {**record, "matter_id": hold.matter_id}, hold.matter_id, released=True)
+                unit.outbox.append(linkage.decision_notice(record, hold.matter_id, "released", result, hold.reason))
+                recipients.update(row["recipient"] for row in [*rows, unit.outbox[-1]])
+        unit.flush()
+        return recipients
+
+    def _dossier_passes(self, session, record: dict[str, Any], matter_id: str, held: list[dict[str, Any]]) -> bool:
+        """Check a transfer's dossier and keep the result; a held one is told to the agency
+        that made it (a row appended to ``held``)."""
         related = [r for r in linkage.matter_records(session, matter_id) if r["record_id"] != record["record_id"]]
         result = linkage.check_dossier(record, related, self.settings["linkage"])
         status = "passed" if result["complete"] else "held"
+        # A later sending of the same transfer (补充移送) takes the place of one still held.
+        session.execute(update(TransferHold).where(TransferHold.transfer_no == record["transfer_no"],
+                                                   TransferHold.status == "held",
+                                                   TransferHold.record_id != record["record_id"])
+                        .values(status="superseded", decided_by="hub", decided_at=utcnow(),
+                                reason="sent again before a decision").execution_options(synchronize_session=False))
         session.merge(TransferHold(record_id=record["record_id"], transfer_no=record["transfer_no"],
                                    matter_id=matter_id, status=status, missing=result))
         audit.append(session, "hub", f"dossier.{status}", record["transfer_no"],
@@ -729,6 +814,7 @@ class Pipeline:
         if status == "held":
             log.info("transfer %s held for the linkage office: %s", record["transfer_no"],
                      ", ".join(m["item"] for m in result["missing"]))
+            held.append(linkage.decision_notice(record, matter_id, "held", result))
         return result["complete"]
 
     def release(self, session, record: dict[str, Any]) -> set[str]:
@@ -808,6 +894,19 @@ class Pipeline:
         elif outcome.failures:
             first = outcome.failures[0]
             dl.reason, dl.field, dl.rule = first.reason, first.field, first.rule
+
+
+def transfer_round(session, record: Mapping[str, Any], matter_id: str) -> int:
+    """The round of a transfer record: 1, then 2, 3... for each sending of the same
+    transfer number (补充移送 after the police asked for materials)."""
+    number = record["transfer_no"]
+    before = 0
+    for (data,) in session.execute(select(Record.data).where(Record.matter_id == matter_id,
+                                                             Record.type == "criminal_transfer").order_by(Record.seq)):
+        if data.get("record_id") == record["record_id"]:
+            break
+        before += data.get("transfer_no") == number
+    return before + 1
 
 
 def _chunks(items: Iterable, size: int) -> Iterator[list]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hub import audit
+from hub import audit, keys
 from hub.broker import Publisher, connect, declare_topology
 from hub.config import load_settings, routes_path
 from hub.errors import BadRequest, ConfigError, SettingsError
@@ -32,6 +32,10 @@ class Hub:
     def __init__(self, settings: Mapping[str, Any] | None = None, *, extra_plugins: Iterable[object] = (),
                  entry_points: bool = True, migrate: bool = True):
         self.settings = dict(settings) if settings is not None else load_settings()
+        # No configured secret: the one kept under var/ (made on first start).
+        self.settings["hub"] = {**self.settings["hub"], "secret_key": keys.session_secret(self.settings)}
+        self.audit_key = keys.audit_signing_key(self.settings)
+        self.heads_file = keys.heads_path(self.settings)
         self.pm = build_plugin_manager(extra_plugins, entry_points=entry_points)
         self.registry = Registry(self.pm, self.settings.get("plugins", {}))
         self.routes = []
@@ -126,6 +130,20 @@ class Hub:
         self.refresh_plugin_state()
         log.info("plugin %s %s by %s", adapter.name, "enabled" if enabled else "disabled", actor or "cli")
 
+    # -- the audit chain's signed heads ---------------------------------------------------------
+
+    def checkpoint(self) -> dict[str, Any] | None:
+        """Sign the audit chain's head (when entries were appended since the last time) and
+        append it to the head file; the signed head, or None."""
+        return audit.checkpoint_now(self.store, self.audit_key, self.heads_file)
+
+    def verify_audit(self, heads: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
+        """Verify the chain against the head file's signed heads and ``heads`` (an auditor's)."""
+        kept = audit.read_heads(self.heads_file) + list(heads)  # read before the chain: see audit.verify
+        with self.store.sessions() as session:
+            return audit.verify(session, kept, public_key=keys.public_b64(self.audit_key),
+                                legacy_secrets=(self.settings["hub"]["secret_key"], keys.DEV_SECRET))
+
     # -- lifecycle ----------------------------------------------------------------------------
 
     def startup(self) -> None:
@@ -192,6 +210,10 @@ class Workers:
         self.direct.wake.set()
         for t in self.threads[consumers:]:
             t.join(timeout)
+        try:
+            self.hub.checkpoint()  # the chain's head as it is left
+        except Exception as exc:  # noqa: BLE001  (database down: the last minute's head stands)
+            log.warning("audit checkpoint on shutdown failed: %s", type(exc).__name__)
         self.hub.shutdown()
 
     @property

@@ -1,10 +1,14 @@
-"""Work the hub does by the clock: escalating overdue steps, and the daily bulletin.
+"""Work the hub does by the clock: signing the audit chain's head (every
+``audit.checkpoint_every`` seconds), escalating overdue steps, and the daily bulletin.
 
-Each overdue step is escalated once per level: first to the agency that owes it (on its
-queue, when its plugin writes a kind for it: ``[linkage] escalation_kinds``) and to the
-linkage office (``GET /api/v1/escalations``), then, once ``escalation_grace_hours`` have
-passed, to the supervisory level (督导). A unique key per step and level makes it once
-even with several workers.
+Each overdue step is escalated once per level: first to the agency that owes it, in its
+own format (on its queue, when its plugin writes a kind for it: ``[linkage]
+escalation_kinds``: the police's 催办通知, housing's 催办, labour inspection's notice) and
+to the linkage office (``GET /api/v1/escalations``, which lists them all), then, once
+``escalation_grace_hours`` have passed, at the supervisory level (督导) to the same agency
+and to ``supervision_recipients``. A step that is done or moot (the matter was paid or
+closed) is not overdue, and a window that is a right (``deadlines.WINDOWS``) never is.
+A unique key per step and level makes it once even with several workers.
 """
 
 from __future__ import annotations
@@ -12,15 +16,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from hub import audit, deadlines, matters
+from hub import deadlines, matters
 from hub.ids import BEIJING, iso, new_id, now_beijing
-from hub.store.models import Deadline, Escalation, Outbox, utcnow
+from hub.store.models import Deadline, Escalation, Outbox, Record, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +37,8 @@ def escalate(hub, now: dt.datetime | None = None) -> int:
     grace = dt.timedelta(hours=cfg["escalation_grace_hours"])
     created = 0
     with hub.store.sessions() as session:
-        overdue = list(session.scalars(select(Deadline).where(Deadline.status == "open", Deadline.due_at < now)
+        overdue = list(session.scalars(select(Deadline).where(Deadline.status == "open", Deadline.due_at < now,
+                                                              Deadline.rule.not_in(sorted(deadlines.WINDOWS)))
                                        .order_by(Deadline.due_at).limit(1000)))
         done = {(e.deadline_key, e.level): e for e in session.scalars(
             select(Escalation).where(Escalation.deadline_key.in_([d.key for d in overdue])))}
@@ -41,7 +47,8 @@ def escalate(hub, now: dt.datetime | None = None) -> int:
         if first is None:
             created += _escalate(hub, d, "agency", [d.owner], now)
         elif (d.key, "supervision") not in done and first.created_at + grace <= now:
-            created += _escalate(hub, d, "supervision", list(cfg["supervision_recipients"]), now)
+            created += _escalate(hub, d, "supervision",
+                                 list(dict.fromkeys([d.owner, *cfg["supervision_recipients"]])), now)
     return created
 
 
@@ -54,7 +61,8 @@ def _escalate(hub, d: Deadline, level: str, recipients: list[str], now: dt.datet
             session.flush()
             refs = matters.refs(session, d.matter_id)
             record = {"type": "escalation", "level": level, **deadlines.view(d, now),
-                      "overdue_since": d.due_at.astimezone(BEIJING).isoformat(), "matter_id": d.matter_id}
+                      "overdue_since": d.due_at.astimezone(BEIJING).isoformat(), "matter_id": d.matter_id,
+                      **numbers(session, d, refs)}
             for agency in recipients:
                 if agency not in kinds or hub.registry.get(agency) is None:
                     continue
@@ -70,6 +78,26 @@ def _escalate(hub, d: Deadline, level: str, recipients: list[str], now: dt.datet
     return 1
 
 
+def numbers(session, d: Deadline, refs: Mapping[str, list[str]]) -> dict[str, str]:
+    """The numbers the owner knows the step by: the step's own (``transfer_no``,
+    ``case_no``, ``clue_no``, ``order_no``...), the matter's case and clue where it has
+    one, and for a housing assignment the number the hub gave it (its message id)."""
+    field = deadlines.subject_field(d.rule)
+    out = {field: d.subject}
+    for name in ("transfer_no", "case_no", "clue_no"):
+        if name not in out and refs.get(name):
+            out[name] = refs[name][0]
+    if field == "clue_no":
+        sent = session.execute(
+            select(Outbox.message_id).join(Record, Record.record_id == Outbox.record_id)
+            .where(Outbox.matter_id == d.matter_id, Outbox.recipient == d.owner, Record.type == "clue",
+                   Record.source_ref == d.subject).order_by(Outbox.id).limit(1)).first()
+        assigned = set(refs.get("assignment_no") or [])
+        if sent is not None and (not assigned or sent[0] in assigned):
+            out["assignment_no"] = sent[0]
+    return out
+
+
 class Scheduler:
     """Runs the clock-driven work on a thread of the worker process."""
 
@@ -77,13 +105,13 @@ class Scheduler:
         self.hub = hub
         self.on_work = on_work
         self.every = hub.settings["linkage"]["check_every"]
+        self.checkpoint_every = hub.settings["audit"]["checkpoint_every"]
         from hub.retention import Daily
 
         self.prune = Daily(hub)
 
     def run_once(self, now: dt.datetime | None = None) -> int:
-        with self.hub.store.session() as session:
-            audit.checkpoint(session, self.hub.settings["hub"]["secret_key"])
+        self.hub.checkpoint()
         n = escalate(self.hub, now)
         n += publish_due_bulletin(self.hub, now)
         if n and self.on_work:
@@ -92,9 +120,14 @@ class Scheduler:
         return n
 
     def run(self, stop: threading.Event) -> None:
-        while not stop.wait(self.every):
+        due = time.monotonic() + self.every
+        while not stop.wait(max(0.0, min(self.checkpoint_every, due - time.monotonic()))):
             try:
-                self.run_once()
+                if time.monotonic() >= due:
+                    due = time.monotonic() + self.every
+                    self.run_once()
+                else:
+                    self.hub.checkpoint()
             except Exception as exc:  # noqa: BLE001  (database down: try again next round)
                 log.warning("scheduler: %s", type(exc).__name__)
 

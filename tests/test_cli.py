@@ -165,7 +165,8 @@ def test_linkage_office_on_the_command_line(env, hub):
 
 def test_run_serves_the_api_with_the_queues_header_names(env, hub):
     """`wagehub run`: the contract's inbound headers over HTTP are the queue's, message_id and
-    content_type included, though most servers drop header names with an underscore."""
+    content_type included, though most servers drop header names with an underscore. No
+    answer names the server software; on SIGTERM it signs the audit chain's head."""
     import http.client
     import socket
     import time
@@ -193,6 +194,7 @@ def test_run_serves_the_api_with_the_queues_header_names(env, hub):
             "content_encoding": "utf-8"})
         resp = conn.getresponse()
         assert resp.status == 202, resp.read()
+        assert resp.getheader("Server") is None
         assert b'"message_id":"run-1"' in resp.read().replace(b" ", b"")
 
         # What the server refuses before the app sees it is JSON too, never an HTML page,
@@ -204,6 +206,7 @@ def test_run_serves_the_api_with_the_queues_header_names(env, hub):
                 answer = b""
                 while chunk := raw_conn.recv(65536):
                     answer += chunk
+            assert b"Werkzeug" not in answer and b"Python" not in answer
             if answer.startswith(b"HTTP/"):
                 head, _, payload = answer.partition(b"\r\n\r\n")
                 assert head.split()[1] == str(status).encode() and b"Content-Type: application/json" in head
@@ -216,6 +219,8 @@ def test_run_serves_the_api_with_the_queues_header_names(env, hub):
         server.terminate()
         server.wait(timeout=20)
         log.close()
+    verified = json.loads(wagehub(env, "audit", "verify").stdout)
+    assert verified["ok"] is True and verified["heads_checked"] == 1
 
 
 def test_a_message_sent_before_any_worker_ran_waits_in_its_queue(env, settings):
@@ -247,3 +252,24 @@ def test_tail_keep_reads_each_message_once_and_leaves_them_queued(env, hub):
     assert wagehub(env, "tail", "union", "--keep", timeout=30).stdout == peek  # still there, once each
     assert wagehub(env, "tail", "union", timeout=30).stdout == peek  # taken now
     assert wagehub(env, "tail", "union", timeout=30).stdout == ""
+
+
+def test_audit_checkpoint_then_verify_finds_a_cut(env, hub, tmp_path):
+    from sqlalchemy import delete
+
+    from hub.store.models import AuditEntry
+
+    wagehub(env, "tokens", "create", "--role", "viewer")
+    head = json.loads(wagehub(env, "audit", "checkpoint").stdout)
+    assert head["seq"] >= 1 and head["signature"] and head["public_key"]
+    assert json.loads(wagehub(env, "audit", "checkpoint").stdout)["checkpoint"] is None  # nothing new
+    kept = tmp_path / "kept-heads.jsonl"
+    kept.write_text(json.dumps(head) + "\n")
+    assert json.loads(wagehub(env, "audit", "verify", "--heads", str(kept)).stdout)["heads_checked"] == 2
+    with hub.store.session() as session:
+        session.execute(delete(AuditEntry).where(AuditEntry.seq >= head["seq"]))
+    os.unlink(os.path.join(env["WAGEHUB_VAR_DIR"], "audit-heads.jsonl"))
+    assert json.loads(wagehub(env, "audit", "verify").stdout)["ok"] is True  # nothing left to tell
+    cut = wagehub(env, "audit", "verify", "--heads", str(kept), check=False)
+    result = json.loads(cut.stdout)
+    assert cut.returncode == 1 and result["first_bad_seq"] == head["seq"] and "truncated" in result["reason"]

@@ -47,7 +47,7 @@ def test_version_is_the_package_version():
 
 @pytest.mark.parametrize("variables, named", [
     ({"WAGEHUB_PIPELINE__BATCH_SIZE": "abc"}, "pipeline.batch_size (WAGEHUB_PIPELINE__BATCH_SIZE): Not a valid integer"),
-    ({"WAGEHUB_MODE": "production"}, "hub.secret_key"),
+    ({"WAGEHUB_MODE": "production", "WAGEHUB_SECRET_KEY": "shorter-than-32-bytes"}, "hub.secret_key"),
 ])
 def test_a_setting_that_cannot_work_is_one_line_and_exit_code_2(variables, named, env):
     proc = wagehub({**env, **variables}, "plugins", "list")

@@ -8,11 +8,33 @@ from hub.config import load_settings
 from hub.errors import ConfigError
 
 
-def test_production_refuses_the_development_secret():
-    with pytest.raises(ConfigError, match="secret_key"):
-        load_settings(environ={"WAGEHUB_MODE": "production"})
-    ok = load_settings(environ={"WAGEHUB_MODE": "production", "WAGEHUB_SECRET_KEY": "a-real-secret-from-the-vault"})
-    assert ok["hub"]["secret_key"] == "a-real-secret-from-the-vault"
+@pytest.mark.parametrize("secret", ["dev-insecure-secret-change-me", "only-28-bytes-of-secret-here"])
+def test_production_refuses_a_shipped_or_short_secret(secret):
+    assert load_settings(environ={"WAGEHUB_SECRET_KEY": secret})["hub"]["secret_key"] == secret  # development
+    with pytest.raises(ConfigError, match="hub.secret_key"):
+        load_settings(environ={"WAGEHUB_MODE": "production", "WAGEHUB_SECRET_KEY": secret})
+    strong = "x" * 32
+    ok = load_settings(environ={"WAGEHUB_MODE": "production", "WAGEHUB_SECRET_KEY": strong})
+    assert ok["hub"]["secret_key"] == strong
+
+
+def test_no_configured_secret_means_a_random_one_kept_under_var(tmp_path):
+    """Production without a secret set is fine too: the generated one is 64 random characters."""
+    import os
+    import stat
+
+    from hub import keys
+
+    var = tmp_path / "var"
+    settings = load_settings({"hub": {"var_dir": str(var)}}, environ={"WAGEHUB_MODE": "production"})
+    assert settings["hub"]["secret_key"] == ""
+    secret = keys.session_secret(settings)
+    assert len(secret) >= 64 and secret != keys.DEV_SECRET
+    assert keys.session_secret(settings) == secret  # the next start (or another process) reads the same
+    assert stat.S_IMODE(os.stat(var / "session-secret").st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(var).st_mode) == 0o700
+    other = load_settings({"hub": {"var_dir": str(tmp_path / "elsewhere")}}, environ={})
+    assert keys.session_secret(other) != secret
 
 
 def test_environment_over_file_over_defaults(tmp_path):

@@ -73,9 +73,10 @@ def test_the_sample_matter_has_every_step_met_late_or_open():
     assert dues["order_due"].due_at == at("2023-06-15T23:59:59") and dues["order_due"].status == "open"
     assert dues["police_decide"].due_at == at("2023-06-24T23:59:59")
     assert dues["police_decide"].status == "late"          # decided on 28 June
-    assert dues["police_request_materials"].status == "cancelled"  # the case was opened, nothing asked
+    assert dues["police_decide"].key == "police_decide:YS37010320230880#1"  # round 1
+    assert "police_request_materials" not in dues          # nothing asked: a right unused, no step
     assert dues["handover_after_opening"].status == "open"
-    assert all(d.owner in ("hrss", "police", "housing") for d in dues.values())
+    assert all(d.owner in ("hrss", "police", "housing", "linkage") for d in dues.values())
 
 
 def test_late_first_contact_and_returned_transfers():
@@ -98,3 +99,79 @@ def test_a_complied_order_is_met():
     order = canonical("hrss-order.json", accepted_at="2023-06-10T10:00:00+08:00")
     paid = dict(order, complied=True)
     assert by_rule(dl.compute([order, paid], LIMITS))["order_due"].status == "met"
+
+
+def step(records, key, **kw):
+    return {d.key: d for d in dl.compute(records, LIMITS, **kw)}[key]
+
+
+def transfer_again(on: str) -> dict:
+    again = canonical("hrss-transfer.json")
+    again["transferred_on"] = on
+    return again
+
+
+def test_a_resubmission_is_a_round_of_its_own_never_done_before_it_starts():
+    """移送规定 Art. 8: the police decide within 3 days of each receipt; a second review's
+    receipt and decision are its own (they once shared the first round's key)."""
+    first = canonical("hrss-transfer.json")
+    returned = police("police_decision", decision="returned", police_case_no=None, reason="缺工资表",
+                      decided_at="2023-06-21T15:00:00+08:00")
+    second_receipt = police("police_receipt", received_at="2023-06-24T09:00:00+08:00")
+    opened = police("police_decision", decided_at="2023-06-25T10:00:00+08:00")
+    records = [first, police("police_receipt"), returned, transfer_again("2023-06-23"), second_receipt, opened]
+    one = step(records, "police_decide:YS37010320230880#1")
+    two = step(records, "police_decide:YS37010320230880#2")
+    assert one.status == "met" and one.done_at == at("2023-06-21T15:00:00")
+    assert two.start_at == at("2023-06-24T09:00:00") and two.done_at == at("2023-06-25T10:00:00")
+    assert two.status == "met" and two.done_at >= two.start_at
+    assert step(records, "complete_materials:YS37010320230880#1").status == "met"
+    assert dl.transfer_rounds(records)["YS37010320230880"][1].n == 2
+
+
+def test_paid_in_full_moots_every_open_step_and_a_new_complaint_reopens():
+    """Criminal Law Art. 276-1 ¶3: paid in full, nothing is left to chase; a later complaint is a new life."""
+    clue, order = canonical("hrss-clue.json"), canonical("hrss-order.json")
+    paid = normalise_record({"type": "wage_payment", "source_agency": "hrss", "source_ref": "p",
+                             "case_no": "AJ370103202300880", "amount_paid": "382848.00", "paid_on": "2023-06-20",
+                             "full": True, "received_at": "2023-06-20T10:00:00+08:00"})
+    dues = {d.key: d for d in dl.compute([clue, order, paid], LIMITS)}
+    assert dues["order_due:ZLZF37010320230880"].status == "moot"
+    assert "paid in full" in dues["order_due:ZLZF37010320230880"].moot
+    later = canonical("hrss-clue.json", received_at="2023-08-01T09:00:00+08:00")
+    later["clue_no"] = "XS3701032023080001"
+    dues = {d.key: d for d in dl.compute([clue, order, paid, later], LIMITS)}
+    assert dues["first_contact:XS3701032023080001"].status == "open"
+    assert dues["order_due:ZLZF37010320230880"].status == "moot"
+    spared = {**dl_settings()["linkage"], "payment_moots_criminal_steps": False}
+    receipt = police("police_receipt", received_at="2023-06-19T09:30:00+08:00")
+    transfer = canonical("hrss-transfer.json")
+    dues = {d.key: d for d in dl.compute([clue, order, transfer, receipt, paid], LIMITS, spared)}
+    assert dues["police_decide:YS37010320230880#1"].status == "open"  # the criminal case goes on
+    assert dues["order_due:ZLZF37010320230880"].status == "moot"
+
+
+def dl_settings():
+    return load_settings(environ={})
+
+
+def test_an_extension_adds_its_working_days_to_the_closing_limit():
+    """劳动保障监察条例 Art. 17: 60 working days, extended by up to 30 with approval."""
+    case = canonical("hrss-case.json")
+    ext = normalise_record({"type": "case_extension", "source_agency": "hrss", "source_ref": "e",
+                            "case_no": "AJ370103202300880", "approved_on": "2023-08-01", "working_days": 30,
+                            "received_at": "2023-08-01T10:00:00+08:00"})
+    due = step([case, ext], "close_case:AJ370103202300880").due_at
+    assert due.date() == dl.add_working_days(dt.date(2023, 5, 22), 90)
+
+
+def test_a_window_that_passes_unused_is_moot_not_overdue():
+    """移送规定 Art. 9: labour inspection may ask for reconsideration within 3 days: a right."""
+    from hub.store.models import Deadline
+
+    row = Deadline(key="reconsideration_request:YS1#1", rule="reconsideration_request", subject="YS1",
+                   owner="hrss", title="t", source="s", start_at=at("2023-06-23T10:00:00"),
+                   due_at=at("2023-06-26T23:59:59"), status="open")
+    assert dl.view(row, at("2023-06-25T10:00:00"))["status"] == "open"
+    view = dl.view(row, at("2023-07-01T10:00:00"))
+    assert view["status"] == "moot" and view["moot_reason"] == dl.WINDOW_PASSED and not view["overdue"]

@@ -101,3 +101,15 @@ def test_tail_names_the_messages_no_worker_has_taken(env, hub):
     assert wagehub(env, "send", "hrss", str(SAMPLES / "hrss-order.json")).returncode == 0
     tail = wagehub(env, "tail", "police")
     assert "1 message(s) wait on wagehub.in.hrss (1): no worker has taken them" in tail.stderr
+
+
+def test_the_demo_follows_a_resubmitted_and_a_reconsidered_transfer(demo_lines):
+    """移送规定 Art. 8 and 9: a second round after the police asked for materials; a decline
+    reconsidered into an opened case."""
+    start = next(i for i, line in enumerate(demo_lines) if line.startswith("Criminal linkage:"))
+    text = "\n".join(demo_lines[start:])
+    assert re.search(r"police_decide:YS37010220230881#2\s+met", text)
+    assert re.search(r"complete_materials:YS37010220230881#1\s+met", text)
+    assert re.search(r"reconsidering\s+round 1", text) and re.search(r"reconsideration_answer:YS37010420230882#1\s+met",
+                                                                       text)
+    assert text.count("status now: opened") == 2

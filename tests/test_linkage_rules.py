@@ -24,7 +24,48 @@ def test_the_sample_dossier_is_complete():
     transfer, related = sample_matter()
     result = check_dossier(transfer, related, LINKAGE)
     assert result["complete"] and result["missing"] == []
-    assert result["amount"]["per_worker"] == "15952.00" and result["amount"]["months"] == 4
+    # 24 workers, 382,848 yuan: the collective branch; no list, so the one-worker branch is not judged
+    assert result["amount"]["collective"] is True and result["amount"]["individual"] is None
+
+
+def worker(amount: str, period_from: str = "2023-01", period_to: str = "2023-04") -> dict:
+    return {"name": "工人", "id_number": "37010319821226234X", "amount": amount, "period_from": period_from,
+            "period_to": period_to}
+
+
+def test_one_worker_owed_enough_for_three_months_is_enough_never_the_average():
+    """2013 interpretation Art. 3 (1): any one worker; amounts are never averaged."""
+    transfer, related = sample_matter()
+    five = [worker("20000.00"), *[worker("500.00", "2023-04") for _ in range(4)]]
+    transfer.update(worker_count=5, amount_owed="22000.00", workers=five)
+    result = check_dossier(transfer, related, LINKAGE)
+    assert result["complete"] and result["amount"]["individual"] is True
+    assert result["amount"]["qualifying_workers"] == 1
+    # averaged: 6,000 each for 4 months would pass; each owed 2 months does not
+    four = [worker("6000.00", "2023-03") for _ in range(4)]
+    transfer.update(worker_count=4, amount_owed="24000.00", workers=four)
+    assert items(check_dossier(transfer, related, LINKAGE)) == ["amount"]
+
+
+def test_without_the_list_the_one_worker_branch_is_said_not_judged():
+    transfer, related = sample_matter()
+    transfer.update(amount_owed="60000.00", worker_count=8)
+    result = check_dossier(transfer, related, LINKAGE)
+    assert items(result) == ["amount"] and "could not be judged" in result["missing"][0]["detail"]
+    # a single worker's total is his own: judged, with the clue's months
+    transfer.update(amount_owed="6000.00", worker_count=1)
+    assert check_dossier(transfer, related, LINKAGE)["complete"]
+
+
+def test_an_individual_employer_needs_no_business_registration():
+    """2013 interpretation Art. 7: a person without the standing to employ has no E03."""
+    transfer, related = sample_matter()
+    transfer["employer"] = {"name": "张某某", "uscc": None, "id_number": "370103196601215548"}
+    transfer["evidence"] = ["E01", "E02", "E04"]
+    result = check_dossier(transfer, related, LINKAGE)
+    assert result["complete"] and result["employer"] == "individual"
+    transfer["employer"] = {"name": "海岱", "uscc": "91370103JURQ283F5B", "id_number": None}
+    assert items(check_dossier(transfer, related, LINKAGE)) == ["evidence.E03"]
 
 
 def test_every_missing_item_is_listed():
@@ -48,21 +89,22 @@ def test_every_missing_item_is_listed():
 
 def test_thresholds_come_from_the_province_configuration():
     transfer, related = sample_matter()
-    transfer.update(amount_owed="60000.00", worker_count=8)  # 7,500 per worker for 4 months
+    eight = [worker("7500.00") for _ in range(8)]
+    transfer.update(amount_owed="60000.00", worker_count=8, workers=eight)  # 7,500 each for 4 months
     assert check_dossier(transfer, related, LINKAGE)["complete"]
     strict = copy.deepcopy(LINKAGE)
     strict["thresholds"]["370000"].update(individual=Decimal("10000"))
     result = check_dossier(transfer, related, strict)
-    assert items(result) == ["amount"] and "10000 yuan per worker" in result["missing"][0]["detail"]
+    assert items(result) == ["amount"] and "one worker owed 10000 yuan" in result["missing"][0]["detail"]
     # ten or more workers and the collective figure: relatively large whatever each is owed
-    transfer.update(amount_owed="36000.00", worker_count=12)
+    transfer.update(amount_owed="36000.00", worker_count=12, workers=None)
     assert check_dossier(transfer, related, strict)["complete"]
     strict["thresholds"]["370000"].update(collective=Decimal("50000"))
     assert items(check_dossier(transfer, related, strict)) == ["amount"]
     other = copy.deepcopy(LINKAGE)
     other["thresholds"]["320000"] = dict(other["thresholds"]["370000"], individual=Decimal("20000"))
     other["province"] = "320000"
-    transfer.update(amount_owed="60000.00", worker_count=8)
+    transfer.update(amount_owed="60000.00", worker_count=8, workers=eight)
     assert items(check_dossier(transfer, related, other)) == ["amount"]
 
 

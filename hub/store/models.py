@@ -247,7 +247,10 @@ class Deadline(Base):
     due_at: Mapped[dt.datetime] = mapped_column()
     done_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     status: Mapped[str] = mapped_column(String(16))
-    """``open``, ``met``, ``late`` (done after its due time) or ``cancelled``."""
+    """``open``, ``met``, ``late`` (done after its due time) or ``moot`` (closed unmet: the
+    matter no longer needs it; ``done_at`` is then when it became moot)."""
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """Why a ``moot`` step is no longer needed."""
     region_code: Mapped[str | None] = mapped_column(String(6), nullable=True)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -285,11 +288,17 @@ class TransferHold(Base):
 
 
 class AuditEntry(Base):
-    """Tamper-evident log: each entry's hash covers its content and the previous hash."""
+    """Tamper-evident log: each entry's hash covers its sequence number, its content and the
+    previous hash (``hub.audit``)."""
 
     __tablename__ = "audit_log"
+    # (action, seq): the newest signing key and checkpoint are found without a scan.
+    __table_args__ = (UniqueConstraint("seq", name="uq_audit_log_seq"), Index("ix_audit_log_action_seq", "action", "seq"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    # 2: the hash covers seq; 1: written before sequence numbers (kept as they were).
+    hash_version: Mapped[int] = mapped_column(Integer, default=2)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     actor: Mapped[str] = mapped_column(String(120))
     action: Mapped[str] = mapped_column(String(80))

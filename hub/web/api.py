@@ -20,7 +20,7 @@ from typing import Any
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import or_, select
 
-from hub import audit, deadlines, linkage, matters
+from hub import audit, deadlines, keys, linkage, matters
 from hub.broker import IN_EXCHANGE, OutMessage, PublishError
 from hub.errors import BadRequest, ConfigError, Forbidden, HubError, NotFound, Unavailable
 from hub.ids import BEIJING
@@ -648,17 +648,27 @@ def replay(dead_letter_id: int, body: bytes | None = None, actor: str = "cli", *
 
 # -- audit ------------------------------------------------------------------------------------------
 
-@api_route("/audit/verify", roles=("admin",), summary="Check the tamper-evident audit log end to end",
-           response="AuditResult", statuses=(200,))
+@api_route("/audit/verify", roles=("admin",), summary="Check the tamper-evident audit log end to end, against "
+           "the signed heads kept outside the database", response="AuditResult", statuses=(200,))
 def audit_verify():
-    with hub().store.sessions() as session:
-        return jsonify(audit.verify(session, hub().settings["hub"]["secret_key"]))
+    return jsonify(hub().verify_audit())
+
+
+@api_route("/audit/heads", roles=ALL_READERS,
+           summary="Signed heads of the audit chain (seq, hash, at, public_key, signature), newest first: keep "
+                   "them, a later chain must still contain each",
+           params=[_q("limit", "page size, at most 500", "integer"), _q("cursor", "from next_cursor")],
+           response="HeadPage", statuses=(200, 400))
+def audit_heads():
+    limit, before = page_limit(), decode_cursor()
+    heads = audit.newest_heads(hub().heads_file, limit + 1, before_seq=before or None)
+    return jsonify(rows_page(heads, limit, key=lambda h: h["seq"], view=list))
 
 
 @api_route("/audit/public-key", roles=ALL_READERS,
-           summary="The hub's Ed25519 public key: checks receipts and audit checkpoints offline", response="Key")
+           summary="The hub's Ed25519 public key: checks receipts and signed heads offline", response="Key")
 def audit_public_key():
-    return jsonify({"algorithm": "Ed25519", "public_key": audit.public_key_b64(hub().settings["hub"]["secret_key"]),
+    return jsonify({"algorithm": "Ed25519", "public_key": keys.public_b64(hub().audit_key),
                     "encoding": "base64 of the raw 32-byte key; signatures are over the JSON payload with sorted "
                                 "keys and no spaces"})
 
@@ -686,7 +696,6 @@ def receipt(agency: str, message_id: str):
         "status": entry.action.split(".", 1)[1],
         "records": entry.details.get("records", []), "dead_letters": entry.details.get("dead_letters", []),
         "body_sha256": entry.details.get("body_sha256"), "at": entry.at.astimezone(BEIJING).isoformat(),
-        "audit_entry": entry.id, "audit_hash": entry.hash,
+        "audit_entry": entry.id, "audit_seq": entry.seq, "audit_hash": entry.hash,
     }
-    return jsonify({"receipt": payload, "signature": audit.sign(hub().settings["hub"]["secret_key"], payload),
-                    "algorithm": "Ed25519"})
+    return jsonify({"receipt": payload, "signature": audit.sign(hub().audit_key, payload), "algorithm": "Ed25519"})

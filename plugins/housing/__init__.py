@@ -58,6 +58,7 @@ _SAMPLES = (
     # id, which a real platform copies from what it received: a sample cannot know it.
     ("housing-answer.csv", inbound.ANSWER, "utf-8-sig", "2023-05-30T00:00:00+08:00", False, ""),
     ("bad/housing-answer-bad-result.csv", inbound.ANSWER, "utf-8-sig", "", True, "处理结果"),
+    ("bad/housing-bad-deposit.csv", inbound.PROJECT, "utf-8-sig", "", True, "工资保证金"),
 )
 
 

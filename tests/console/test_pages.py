@@ -294,8 +294,11 @@ def test_a_matter_shows_every_agency_in_time_order_with_who_owes_the_next_step(c
     assert [t for t in types if t in builtin] == [*builtin[:7], "criminal_transfer", *builtin[7:]]
     times = re.findall(r'<p class="when">([^<]+)</p>', page.split('id="timeline"')[1])
     assert times == sorted(times)
-    steps = rows_of(page, "next-steps")
-    assert steps and "逾期 overdue" in steps[0] and "人社" in steps[0]
+    # the court's enforcement was paid: nothing is left to chase, every open step is moot, with why
+    assert rows_of(page, "next-steps") == []
+    every = rows_of(page, "steps")
+    assert every and "逾期 overdue" not in page.split('id="steps"')[1]
+    assert any("无需办理 moot" in row and "court enforcement paid" in row for row in every)
     assert FACTS["complainant_id"] in page  # the linkage office sees personal data
     assert f'href="/console/transfers/{FACTS["transfer_no"]}"' in page
 
@@ -316,7 +319,8 @@ def test_viewers_see_names_masked_where_identity_numbers_are(console, loaded, cl
     clue = next(r for r in matter["records"] if r["type"] == "clue")
     assert clue["complainant"]["name"] == "王*生" and clue["employer"]["name"] == "海岱建筑劳务有限公司"
     records = client.get("/api/v1/records?type=criminal_transfer", headers=token("viewer")).get_json()["items"]
-    assert [s["name"] for r in records for s in r["suspects"]] == ["徐*国", "赵*明"]
+    # (the sample transfer sent twice, the individual employer's, the second matter's)
+    assert sorted(s["name"] for r in records for s in r["suspects"]) == sorted(["徐*国", "徐*国", "刘*海", "赵*明"])
     full = client.get(f"/api/v1/records/{clue['record_id']}", headers=token("linkage")).get_json()
     assert full["complainant"]["name"] == "王春生"
 
@@ -354,12 +358,15 @@ def test_transfers_board_lists_overdue_first_and_filters(console, loaded):
     linkage = console("linkage")
     page = linkage.get("/console/transfers").text
     board = re.findall(r'data-transfer="([^"]+)" data-overdue="(true|false)"', page)
-    # (YS37010320230881: the individual employer's transfer of the samples, declined and reconsidered)
-    assert {t for t, _ in board} == {FACTS["transfer_no"], "YS37010320230881", SECOND["transfer_no"]}
-    assert board[0] == (FACTS["transfer_no"], "true") and board[-1] == (SECOND["transfer_no"], "false")
+    # YS37010320230881: the individual employer's transfer of the samples, declined and
+    # reconsidered, its steps overdue; the sample transfer is closed (its enforcement paid):
+    # none of its steps is overdue any more
+    assert board == [("YS37010320230881", "true"), (SECOND["transfer_no"], "false"), (FACTS["transfer_no"], "false")]
     assert '<tr class="overdue"' in page
     overdue = re.findall(r'data-transfer="([^"]+)"', linkage.get("/console/transfers?overdue=1").text)
-    assert FACTS["transfer_no"] in overdue and SECOND["transfer_no"] not in overdue
+    assert overdue == ["YS37010320230881"]
+    assert re.findall(r'data-transfer="([^"]+)"', linkage.get("/console/transfers?status=closed").text) == \
+        [FACTS["transfer_no"]]
     assert re.findall(r'data-transfer="([^"]+)"', linkage.get("/console/transfers?status=held").text) == \
         [SECOND["transfer_no"]]
     assert re.findall(r'data-transfer="([^"]+)"', linkage.get("/console/transfers?district=370102").text) == \
@@ -373,9 +380,8 @@ def test_transfers_export_as_xlsx(console, loaded):
     assert re.match(r'attachment; filename="transfers-\d{8}-\d{4}\.xlsx"', response.headers["Content-Disposition"])
     values = [list(r) for r in load_workbook(io.BytesIO(response.data))["移送看板"].iter_rows(values_only=True)]
     assert values[0][0] == "移送编号 transfer_no"
-    assert {v[0] for v in values[1:]} == {FACTS["transfer_no"], "YS37010320230881", SECOND["transfer_no"]}
-    assert values[1][0] == FACTS["transfer_no"]
-    assert values[1][2] == "是 yes" and float(values[1][9]) == 382848.0
+    assert [v[0] for v in values[1:]] == ["YS37010320230881", SECOND["transfer_no"], FACTS["transfer_no"]]
+    assert values[3][2] == "否 no" and float(values[3][9]) == 382848.0  # closed: nothing overdue
 
 
 def test_transfers_export_neutralises_formulas():

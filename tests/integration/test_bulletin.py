@@ -189,7 +189,8 @@ def channels(**counts) -> dict:
 
 
 def stages(**counts) -> dict:
-    base = dict.fromkeys(("held", "transferred", "received", "opened", "declined", "returned", "judged", "closed"), 0)
+    base = dict.fromkeys(("held", "transferred", "received", "opened", "declined", "returned", "reconsidering", "supervised", "judged",
+                          "closed"), 0)
     return {**base, **counts}
 
 

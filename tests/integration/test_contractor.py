@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +10,7 @@ from sqlalchemy import select
 from hub.pipeline import signature_for
 from hub.store.models import Outbox, Record
 from plugins.contractor import SAMPLES as CONTRACTOR_SAMPLES
-from tests.conftest import sample, wait_for
+from tests.conftest import count_rows, sample, wait_for
 from tests.webhook import WebhookServer
 
 USCC = "91370103QEFLCR639M"
@@ -42,16 +41,17 @@ def contractor_hub(settings, request):
     server.close()
 
 
-def send_project_and_clue(agency):
+def send_project_and_clue(hub, agency):
     agency.publish("housing", PROJECT, message_id="proj-1", content_type="text/csv", content_encoding="utf-8-sig",
                    headers={"x-wagehub-kind": "PROJECT"})
-    time.sleep(0.3)  # the project first, as on the ground: the notice names its contractor
+    # the project first, as on the ground: the notice names its contractor
+    wait_for(lambda: count_rows(hub, Record, Record.type == "project") == 1)
     agency.publish("hrss", sample("hrss-clue.json"), message_id="clue-1")
 
 
 def test_a_clue_on_a_project_reaches_its_contractor_signed(contractor_hub, agency):
     hub, server = contractor_hub
-    send_project_and_clue(agency)
+    send_project_and_clue(hub, agency)
     wait_for(lambda: server.received)
     [(_, headers, body)] = server.received
     assert headers["X-Wagehub-Signature"] == signature_for(KEY, body)
@@ -63,7 +63,7 @@ def test_a_clue_on_a_project_reaches_its_contractor_signed(contractor_hub, agenc
 @pytest.mark.parametrize("contractor_hub", [503], indirect=True)
 def test_a_contractor_that_is_down_delays_only_its_own_deliveries(contractor_hub, agency):
     hub, server = contractor_hub
-    send_project_and_clue(agency)
+    send_project_and_clue(hub, agency)
     for name in ("hrss-case.json", "hrss-order.json", "hrss-transfer.json"):
         agency.publish("hrss", sample(name), message_id=f"m-{name}")
     assert len(agency.receive("police", 1)) == 1  # the queues go on while the contractor fails
@@ -88,7 +88,7 @@ def test_signed_reply_joins_the_matter_and_reaches_labour_inspection(contractor_
 
     hub, server = contractor_hub
     client = create_app(hub=hub).test_client()
-    send_project_and_clue(agency)
+    send_project_and_clue(hub, agency)
     wait_for(lambda: server.received)  # the contractor answers the clue it was sent
     body = (CONTRACTOR_SAMPLES / "contractor-reply.json").read_bytes()
     auth = {"Authorization": f"Bearer {create_token(hub.store, 'agency:contractor', sender=USCC)}"}

@@ -96,7 +96,7 @@ def test_samples_are_shipped_and_dated_by_their_business_time():
     rows = list(csv.DictReader(io.StringIO(PAYROLL_CSV.decode("gb18030"))))
     assert payroll.at == f"{max(r['发放日期'] for r in rows)}T00:00:00+08:00"
     assert all(s.content_type == "text/csv" for s in samples.values())
-    assert {name for name, s in samples.items() if s.bad} == {"housing-answer-bad-result.csv"}
+    assert {name for name, s in samples.items() if s.bad} == {"housing-answer-bad-result.csv", "housing-bad-deposit.csv"}
     answer = samples["housing-answer.csv"]
     [parsed] = parse(answer.body, answer.content_encoding, answer.kind)
     assert answer.at == f"{canonical(parsed)['answered_on']}T00:00:00+08:00"

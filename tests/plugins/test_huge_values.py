@@ -1,6 +1,7 @@
 """10 MB values in every parser: each field of each good sample in turn holds a 10 MB
 string (and, in JSON, a 10-million-digit number); the parser maps the message or refuses
-it with a reason and a rule, in bounded time, and no reason repeats the value.
+it with a reason and a rule, and no reason repeats the value. How long each takes is
+measured by ``bench/huge_values.py``, not asserted here.
 
 Then one such message per agency goes through the hub's pipeline: stored, or
 dead-lettered with its reason and original bytes.
@@ -12,7 +13,6 @@ import io
 import json
 import os
 import re
-import time
 import zipfile
 
 import pytest
@@ -29,7 +29,6 @@ from tests.conftest import record_fuzz_counts
 
 MB = 1 << 20
 SIZE = 10 * MB
-LIMIT_SECONDS = 10.0
 HUGE_TEXT = "欠" * (SIZE // 3)  # 10 MB of UTF-8 (and of GB18030: 2 bytes each, 6.7 MB)
 HUGE_NUMBER = "9" * SIZE
 USCC = "91370103QEFLCR639M"
@@ -172,28 +171,20 @@ def _report_counts():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("agency", sorted(PLUGINS))
-def test_a_10_mb_value_in_any_field_maps_or_is_refused_in_bounded_time(agency):
+def test_a_10_mb_value_in_any_field_maps_or_is_refused(agency):
     seen: dict[str, int] = {}
-    slowest = 0.0
-    for sample, name, body in cases(agency):
-        started = time.perf_counter()
+    for sample, _name, body in cases(agency):
         outcome = judge(agency, sample, body)
-        took = time.perf_counter() - started
-        slowest = max(slowest, took)
-        assert took < LIMIT_SECONDS, f"{sample.name} {name}: {took:.1f}s"
         seen[outcome] = seen.get(outcome, 0) + 1
     _COUNTS[agency] = sum(seen.values())
     assert _COUNTS[agency] >= 3
-    print(f"\n{agency}: {_COUNTS[agency]} cases with a 10 MB value, {seen}, slowest {slowest:.2f}s")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("agency", sorted(PLUGINS))
 def test_a_10_mb_message_through_the_pipeline_is_stored_or_dead_lettered(hub, agency):
-    sample, name, body = cases(agency)[0]
-    started = time.perf_counter()
+    sample, _name, body = cases(agency)[0]
     [outcome] = hub.pipeline.process([message(agency, sample, body)])
-    assert time.perf_counter() - started < LIMIT_SECONDS
     assert outcome.status in ("accepted", "rejected")
     assert outcome.records or outcome.dead_letters
     for failure in outcome.failures:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask import render_template, request
 from sqlalchemy import select
 
-from hub import audit
 from hub.store.models import AuditEntry
 from hub.web.console import bp
 from hub.web.console.access import allow, hub
@@ -27,8 +26,8 @@ def audit_log():
         query = query.where(AuditEntry.actor.contains(actor, autoescape=True))
     if before:
         query = query.where(AuditEntry.id < before)
+    verified = hub().verify_audit() if request.args.get("verify") else None
     with hub().store.sessions() as s:
-        verified = audit.verify(s) if request.args.get("verify") else None
         rows = list(s.scalars(query))
         actions = sorted(a for (a,) in s.execute(select(AuditEntry.action).distinct()))
     more = len(rows) > PAGE

@@ -40,7 +40,7 @@ RECORD_TYPES = {
 STATUS_NAMES = {
     **{k: f"{v} {k}" for k, v in STAGE_NAMES.items()},
     "open": "未办 open", "overdue": "逾期 overdue", "met": "按时 met", "late": "超时办结 late",
-    "cancelled": "已取消 cancelled", "replayed": "已重放 replayed", "accepted": "已接受 accepted",
+    "cancelled": "已取消 cancelled", "moot": "无需办理 moot", "replayed": "已重放 replayed", "accepted": "已接受 accepted",
     "rejected": "被拒 rejected", "duplicate": "重复 duplicate", "passed": "审查通过 passed",
     "released": "已放行 released", "pending": "待发 pending", "sent": "已发送 sent",
     "undeliverable": "无法送达 undeliverable", "failed": "失败 failed",
