@@ -27,11 +27,12 @@ METHODS = ["专户代发", "银行代发", "现金", ""]
 
 
 
-def lines(rows: int, seed: int = 20230520, bad_every: int = 1000):
+def lines(rows: int, seed: int = 20230520, bad_every: int = 1000, projects: str = "370103202363"):
+    """A payroll of ``rows`` rows over 40 projects ``<projects>00``..``<projects>39``."""
     rng = random.Random(seed)
     yield HEADER.encode("gb18030")
     for i in range(rows):
-        project = f"370103202363{i % 40:02d}"
+        project = f"{projects}{i % 40:02d}"
         month = f"2023-{1 + (i // 40) % 6:02d}"
         # One row per worker per project and month, as the format has it: row i is worker
         # i // 240 of its project (i % 40) and month (i // 40 % 6).

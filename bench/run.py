@@ -13,8 +13,8 @@ PostgreSQL; prints the tables and writes every figure to ``bench/results/bench.j
 ``public`` schema and purges the hub's queues: never point it at a hub in use.
 
 Parts (each also runs alone: ``python bench/throughput.py``, ``bench/http_api.py``,
-``bench/housing_payroll.py``, ``bench/union_workbook.py``, ``bench/bulk_insert.py``; the
-parsers on 10 MB values only alone: ``bench/huge_values.py``):
+``bench/housing_payroll.py``, ``bench/union_workbook.py``, ``bench/bulk_insert.py``,
+``bench/union_referral.py``; the parsers on 10 MB values only alone: ``bench/huge_values.py``):
 
 1. throughput: raw kombu baselines (a) and (b), the store-and-forward floor (f), the hub
    with 1, 2 and 4 ``wagehub worker`` processes on the same bodies, a 20,000-message backlog drained, latency at half the rate;
@@ -23,7 +23,13 @@ parsers on 10 MB values only alone: ``bench/huge_values.py``):
 3. HTTP: inbound POST and record GETs under gunicorn, a load generator on loopback;
 4. bulk inserts: SQLAlchemy's ``insert()`` executemany against the store's own (COPY on
    PostgreSQL), client and server CPU per row;
-5. fairness (``bench/fairness.py``): the longest wait of an hrss message sent right after a
+5. render: the union referral workbook by each writer (openpyxl, its write-only mode,
+   XlsxWriter when installed, the plugin's template), ms per referral;
+6. mix: the mix agencies send (``bench/mix.py``: clues with and without a project, case
+   updates, orders, transfers, police receipts and decisions, court judgments, payroll
+   batches, union ledgers, in the shares written there), each path alone and the mix,
+   beside (a), (b) and the floor (f) taken in the same run, and latency at half load.
+7. fairness (``bench/fairness.py``): the longest wait of an hrss message sent right after a
    50,000-row union ledger and a 200,000-row payroll, publish to applied (target: 1 s).
 """
 
@@ -47,7 +53,9 @@ sys.path.insert(0, str(BENCH))
 import bulk_insert  # noqa: E402
 import fairness  # noqa: E402
 import http_api  # noqa: E402
+import mix  # noqa: E402
 import throughput  # noqa: E402
+import union_referral  # noqa: E402
 
 LOCAL_BROKER = "amqp://guest:guest@127.0.0.1:5672//"
 LOCAL_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -120,7 +128,7 @@ def main() -> None:
     ap.add_argument("--broker-url", default="", help=f"with --services (default {LOCAL_BROKER})")
     ap.add_argument("--database-url", default="", help=f"with --services (default {LOCAL_DATABASE})")
     ap.add_argument("--quick", action="store_true", help="small runs: checks the benchmark, not the hub")
-    ap.add_argument("--skip", default="", help="parts to leave out, comma-separated: throughput,batch,http,bulk,fairness")
+    ap.add_argument("--skip", default="", help="parts to leave out, comma-separated: throughput,mix,batch,http,bulk,render,fairness")
     ap.add_argument("--json", default=str(BENCH / "results" / "bench.json"))
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -130,7 +138,8 @@ def main() -> None:
     started = time.time()
     report: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                 "platform": platform.platform(), "loadavg_before": os.getloadavg()},
-                    "quick": args.quick, "throughput": [], "batch": [], "http": [], "bulk": [], "fairness": []}
+                    "quick": args.quick, "throughput": [], "mix": [], "batch": [], "http": [], "bulk": [],
+                                "render": [], "fairness": []}
     if "throughput" not in skip:
         for name, broker, database in targets:
             say(f"== throughput: {name}")
@@ -139,6 +148,13 @@ def main() -> None:
             else:
                 result = throughput.run(broker, database)
             report["throughput"].append(result)
+    if "mix" not in skip:
+        for name, broker, database in targets:
+            say(f"== the mix agencies send: {name}")
+            if args.quick:  # the mix alone, small: checks the scenario works end to end
+                report["mix"].append(mix.run(broker, database, n=300, per_path=0, latency_seconds=2))
+            else:
+                report["mix"].append(mix.run(broker, database))
     if "batch" not in skip:
         report["batch"] = batches(targets, args.quick)
     if "http" not in skip:
@@ -151,6 +167,9 @@ def main() -> None:
             url = database or f"sqlite:///{tempfile.mkdtemp(prefix='wagehub-bulk-')}/bench.sqlite3"
             figures = bulk_insert.run(url, batches=5 if args.quick else 50, rounds=1 if args.quick else 2)
             report["bulk"].append({"target": name, "ways": figures})
+    if "render" not in skip:
+        say("== render: the union referral workbook, each writer")
+        report["render"] = union_referral.run(300 if args.quick else 2000)
     if "fairness" not in skip:
         for name, broker, database in targets:
             say(f"== fairness: an hrss message behind a union ledger and a payroll ({name})")
@@ -165,6 +184,11 @@ def main() -> None:
               "commit, no hub work) with as many processes; each a process of its own")
         print(throughput.table(report["throughput"]))
         print()
+    if report["mix"]:
+        print("The mix agencies send (bench/mix.py: shares per 100 messages; msg/s = inbound messages, deliv/s = "
+              "deliveries to queues and the webhook); (a), (b), (f) taken in the same run; CPU per inbound message")
+        print(mix.table(report["mix"]))
+        print()
     if report["batch"]:
         print("Batch files")
         print(batch_table(report["batch"]))
@@ -177,6 +201,9 @@ def main() -> None:
         print("Bulk inserts of outbox rows, 200 per transaction (insert_rows: COPY on PostgreSQL)")
         print(bulk_table(report["bulk"]))
         print()
+    if report["render"]:
+        print("Rendering the union referral workbook (same row, same rules, same bytes each time)")
+        print(union_referral.table(report["render"]))
     if report["fairness"]:
         print("Fairness: an hrss message published right after a union ledger and a housing payroll, "
               "publish to applied (target: at most 1 s); the big files' own times beside it")

@@ -67,17 +67,19 @@ def _connection(url: str, confirms: bool = False):
     return Connection(url, heartbeat=0, transport_options={"confirm_publish": confirms})
 
 
-def _publish(url: str, mode: str, n: int, rate: float, ready, go, sent) -> None:
+def _publish(url: str, mode: str, n: int, rate: float, ready, go, sent, make=body, only: str = "",
+             base: int = 0) -> None:
     """Publish bench bodies ``0..n-1``: ``naive`` (kombu's confirm_publish), ``unconfirmed``,
     ``pipelined`` (the hub's publisher) to the baseline queue, ``floor`` (pipelined, to the
     forwarders' queue) or ``hub`` (pipelined, as an agency, to ``wagehub.in``). With ``rate``, one message every 1/rate s; each publish time
-    goes into ``sent`` (shared memory, by message number)."""
+    goes into ``sent`` (shared memory, by message number). ``make(i, *[only])`` gives message ``i``
+    (the mix's bodies: bench/mix.py, with headers as a fifth item), numbered from ``base``."""
     from kombu import Exchange, Producer
 
     from hub.broker import IN_EXCHANGE, OutMessage, Publisher
     from hub.config import load_settings
 
-    items = [body(i) for i in range(n)]
+    items = [make(base + i, only) if only else make(base + i) for i in range(n)]
     if mode in ("naive", "unconfirmed"):
         conn = _connection(url, confirms=mode == "naive")
         producer = Producer(conn.channel())
@@ -89,7 +91,7 @@ def _publish(url: str, mode: str, n: int, rate: float, ready, go, sent) -> None:
     go.wait()
     batch: list = []
     started = time.perf_counter()
-    for i, (agency, data, ctype, cenc) in enumerate(items):
+    for i, (agency, data, ctype, cenc, *more) in enumerate(items):
         if rate:
             delay = started + i / rate - time.perf_counter()
             if delay > 0:
@@ -100,8 +102,8 @@ def _publish(url: str, mode: str, n: int, rate: float, ready, go, sent) -> None:
                              content_encoding=cenc, message_id=f"b-{i}", delivery_mode=2, retry=False)
             continue
         exchange, key = {"hub": (IN_EXCHANGE, agency), "floor": (default, FLOOR_IN)}.get(mode, (default, BASELINE_QUEUE))
-        batch.append(OutMessage(routing_key=key, body=data, message_id=f"bench-{i}", content_type=ctype,
-                                content_encoding=cenc, exchange=exchange))
+        batch.append(OutMessage(routing_key=key, body=data, message_id=f"bench-{base + i}", content_type=ctype,
+                                content_encoding=cenc, exchange=exchange, headers=more[0] if more else {}))
         if len(batch) >= (1 if rate else 100) or i == n - 1:
             if not all(publisher.publish_many(batch)):
                 raise SystemExit("the broker did not confirm a publish")
@@ -261,6 +263,21 @@ def reset(broker_url: str, database_url: str, var: str) -> dict:
     return settings
 
 
+def purge_out(settings: dict) -> None:
+    """Empty the recipients' queues (what a set-up step delivered is not a run's)."""
+    from kombu import Queue
+
+    from hub.runtime import Hub
+
+    hub = Hub(settings)
+    with hub.connection() as conn:
+        channel = conn.channel()
+        for code in hub.registry.codes():
+            Queue(f"wagehub.out.{code}", no_declare=True).bind(channel).purge()
+        channel.close()
+    hub.shutdown()
+
+
 def _worker_env(settings: dict) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WAGEHUB_")}
     env.update(WAGEHUB_VAR_DIR=settings["hub"]["var_dir"], WAGEHUB_BROKER_URL=settings["hub"]["broker_url"],
@@ -268,9 +285,10 @@ def _worker_env(settings: dict) -> dict:
     return env
 
 
-def start_workers(settings: dict, count: int) -> list[subprocess.Popen]:
+def start_workers(settings: dict, count: int, extra_env: dict | None = None) -> list[subprocess.Popen]:
     log = open(os.path.join(settings["hub"]["var_dir"], "workers.log"), "ab")
-    return [subprocess.Popen([sys.executable, "-m", "hub.cli", "worker"], env=_worker_env(settings), cwd=ROOT,
+    env = {**_worker_env(settings), **(extra_env or {})}
+    return [subprocess.Popen([sys.executable, "-m", "hub.cli", "worker"], env=env, cwd=ROOT,
                              stdout=log, stderr=log) for _ in range(count)]
 
 

@@ -25,7 +25,8 @@ import hub
 from plugins.union.inbound import COLUMNS
 
 
-def workbook(rows: int, seed: int = 20230525, bad_every: int = 0) -> bytes:
+def workbook(rows: int, seed: int = 20230525, bad_every: int = 0, numbers: str = "370103") -> bytes:
+    """A ledger of ``rows`` rows, mediations ``TJ<numbers><row:07d>`` of clues ``XS<numbers>…``."""
     rng = random.Random(seed)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("调解台账")
@@ -35,7 +36,7 @@ def workbook(rows: int, seed: int = 20230525, bad_every: int = 0) -> bytes:
         disputed = rng.randint(1000, 900000) + rng.choice((0, 0.5, 0.25))
         outcome = rng.choice(("成功", "部分成功", "失败"))
         ws.append([
-            f"TJ370103{i:07d}", f"XS37010320230{i:05d}", None,
+            f"TJ{numbers}{i:07d}", f"XS{numbers}20230{i:05d}", None,
             "2023-02-30" if bad_every and i % bad_every == bad_every - 1  # no such day: a bad row
             else day if i % 2 else day.strftime("%Y-%m-%d"),
             f"海岱建筑劳务有限公司{i % 97}", "91370103JURQ283F5B", rng.randint(1, 60),

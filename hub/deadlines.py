@@ -129,6 +129,7 @@ def is_working_day(day: dt.date) -> bool:
     return _calendar().is_working_day(day)
 
 
+@functools.lru_cache(maxsize=4096)  # the same few start days, over and over: a batch's clues share a day
 def add_working_days(day: dt.date, n: int) -> dt.date:
     """The ``n``-th working day after ``day`` (the day itself is not counted)."""
     current = day

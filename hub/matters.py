@@ -45,6 +45,11 @@ OCCURRED_AT = {
     "assignment_answer": "answered_on",
 }
 
+DUPLICATE_PAGE = 50  # a matter's clues read at a time by the duplicate check
+DELIVERY_REFS = 20
+"""The oldest numbers of each kind a delivery carries (``Delivery.refs``): a matter of
+thousands of complaints would otherwise put every clue number in every delivery."""
+
 # Namespace of a link key -> the name of the number in refs.
 REF_NAMES = {
     "clue": "clue_no", "case": "case_no", "order": "order_no", "transfer": "transfer_no",
@@ -131,17 +136,20 @@ class Linker:
 
     :meth:`prefetch` reads every number of a batch in one query; the numbers and matters a
     batch adds wait in memory until :meth:`flush` inserts them in bulk. ``before_read`` is
-    called before any query that reads records (the caller flushes what it holds back), so
-    a query always sees the whole transaction. A concurrent writer that added the same
+    called before a merge (the caller flushes what it holds back), so it sees the whole
+    transaction; the duplicate check reads the records held back through ``held`` instead. A concurrent writer that added the same
     number first makes the insert fail on its primary key: the caller applies the batch
     again, and the number then joins its matter.
     """
 
-    def __init__(self, session: Session, before_read=None):
+    def __init__(self, session: Session, before_read=None, held=None):
         self.session = session
         self.before_read = before_read or self.flush
+        # held(matter_id, type): the records of the caller's transaction not yet written
+        self.held = held or (lambda matter_id, rtype: ())
         self.keys: dict[str, str | None] = {}  # key -> matter (None: known not to exist)
         self.numbers: dict[str, list[tuple[int, str]]] = {}  # matter -> its (seq, key), when all known
+        self._refs: dict[str, tuple[list, int, dict[str, list[str]]]] = {}  # refs() of a matter's numbers
         self.new_matters: list[dict[str, Any]] = []
         self.new_keys: list[dict[str, Any]] = []
         self.bumped: set[str] = set()  # existing matters whose updated_at moves
@@ -226,10 +234,15 @@ class Linker:
             self.numbers[matter_id].append((time.time_ns() // 1000, key))
 
     def refs(self, matter_id: str) -> dict[str, list[str]]:
-        """The matter's numbers by kind (``case_no``: [...]), oldest first."""
+        """The matter's numbers by kind (``case_no``: [...]), oldest first, at most
+        :data:`DELIVERY_REFS` of each; worked out once while the matter's numbers stay as they are."""
         if matter_id not in self.numbers:
             self._load_numbers({matter_id})
-        return _refs_of(sorted(self.numbers[matter_id]))
+        numbers = self.numbers[matter_id]
+        cached = self._refs.get(matter_id)
+        if cached is None or cached[0] is not numbers or cached[1] != len(numbers):
+            cached = self._refs[matter_id] = (numbers, len(numbers), _refs_of(sorted(numbers), DELIVERY_REFS))
+        return cached[2]
 
     def flush(self) -> None:
         """Insert the matters and numbers held back, and move the touched matters' time."""
@@ -262,11 +275,22 @@ class Linker:
                 if complaint == (record.get("type") in WARNINGS):
                     return matter_id
                 continue
-            self.before_read()
-            for (other,) in self.session.execute(select(Record.data).where(Record.matter_id == matter_id,
-                                                                           Record.type == "clue")):
-                if duplicate_reason(other, record):
+            # This transaction's clues of the matter (held back, not flushed: a flush per clue
+            # would write a batch a row at a time), then the store's, latest first, a page at a
+            # time (an index seek): the first overlap ends the search, however big the matter.
+            if any(duplicate_reason(other, record) for other in self.held(matter_id, "clue")):
+                return matter_id
+            last = None
+            while True:
+                query = select(Record.seq, Record.data).where(Record.matter_id == matter_id, Record.type == "clue")
+                if last is not None:
+                    query = query.where(Record.seq < last)
+                rows = self.session.execute(query.order_by(Record.seq.desc()).limit(DUPLICATE_PAGE)).all()
+                if any(duplicate_reason(other, record) for _seq, other in rows):
                     return matter_id
+                if len(rows) < DUPLICATE_PAGE:
+                    break
+                last = rows[-1][0]
         return None
 
     def _oldest(self, matter_ids: list[str]) -> str:
@@ -320,20 +344,23 @@ def resolve(session: Session, matter_id: str) -> str | None:
     return None
 
 
-def refs(session: Session, matter_id: str) -> dict[str, list[str]]:
-    """The matter's numbers by kind (``case_no``: [...]), oldest first."""
+def refs(session: Session, matter_id: str, per_kind: int | None = None) -> dict[str, list[str]]:
+    """The matter's numbers by kind (``case_no``: [...]), oldest first; at most ``per_kind``
+    of each (a delivery's: :data:`DELIVERY_REFS`)."""
     rows = session.execute(
         select(MatterKey.seq, MatterKey.key).where(MatterKey.matter_id == matter_id).order_by(MatterKey.seq, MatterKey.key)
     ).all()
-    return _refs_of(rows)
+    return _refs_of(rows, per_kind)
 
 
-def _refs_of(numbers) -> dict[str, list[str]]:
+def _refs_of(numbers, per_kind: int | None = None) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for _seq, key in numbers:
         ns, _, number = key.partition(":")
         if ns in REF_NAMES:  # not the duplicate-finding keys (a hashed person is no number to share)
-            out.setdefault(REF_NAMES[ns], []).append(number)
+            kind = out.setdefault(REF_NAMES[ns], [])
+            if per_kind is None or len(kind) < per_kind:
+                kind.append(number)
     return out
 
 

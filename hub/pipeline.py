@@ -171,7 +171,7 @@ class _Unit:
         self.claim = claim  # hub.relay.Claim: outbox rows to its recipients are written claimed
         self.claim_room = CLAIM_AHEAD_ROWS
         self.now = utcnow()
-        self.linker = matters.Linker(session, before_read=self.flush)
+        self.linker = matters.Linker(session, before_read=self.flush, held=self.held)
         self.fingerprints: set[tuple[str, str, str]] = set()  # (agency, type, fingerprint) stored
         self.records: list[dict[str, Any]] = []
         self.outbox: list[dict[str, Any]] = []
@@ -191,6 +191,10 @@ class _Unit:
                        any_of(self.session, Record.fingerprint, {fp for _, _, fp in chunk}))).all()
             self.fingerprints.update(row for row in map(tuple, found) if row in wanted)
         self.linker.prefetch([record for p in prepared for record, _ in p.records])
+
+    def held(self, matter_id: str, rtype: str) -> list[dict[str, Any]]:
+        """The records of one matter and type this transaction holds back (not yet written)."""
+        return [r["data"] for r in self.records if r["matter_id"] == matter_id and r["type"] == rtype]
 
     def flush(self) -> None:
         self.linker.flush()
@@ -664,7 +668,10 @@ class Pipeline:
 
         def related(rtype: str) -> dict | None:
             if rtype not in cache:
-                unit.flush()
+                # The query must see this transaction's records of that type, if it holds any; else
+                # the batch goes on being held back (a flush per clue was most of a clue's cost).
+                if any(r["type"] == rtype for r in unit.records):
+                    unit.flush()
                 cache[rtype] = matters.related(session, matter_id, rtype, record)
             return cache[rtype]
 

@@ -31,6 +31,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import aliased
 
 from hub import audit, metrics
 from hub.broker import OutMessage, Publisher, PublishError
@@ -92,11 +93,20 @@ class Relay:
         enabled = self.recipients()
         if not enabled:
             return []
+        earlier = aliased(Outbox)
         with self.store.session() as session:
             query = (
                 select(Outbox.__table__)  # plain rows: nothing for the ORM to track
                 .where(Outbox.status == "pending", Outbox.next_attempt_at <= now, Outbox.recipient.in_(enabled),
-                       or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now))
+                       or_(Outbox.claimed_until.is_(None), Outbox.claimed_until < now),
+                       # Not a row behind one of its matter and recipient that this round cannot
+                       # take (waiting out a backoff, or claimed elsewhere): left in the batch, a
+                       # matter's queue of such rows filled it, and every other matter's rows waited
+                       # behind them (an index seek per row: ix_outbox_matter).
+                       ~select(earlier.id).where(
+                           earlier.matter_id == Outbox.matter_id, earlier.recipient == Outbox.recipient,
+                           earlier.status == "pending", earlier.id < Outbox.id,
+                           or_(earlier.next_attempt_at > now, earlier.claimed_until >= now)).exists())
                 .order_by(Outbox.id)
                 .limit(self.batch_size)
             )

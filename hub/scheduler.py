@@ -59,7 +59,7 @@ def _escalate(hub, d: Deadline, level: str, recipients: list[str], now: dt.datet
             escalation = Escalation(deadline_key=d.key, level=level, matter_id=d.matter_id, owner=d.owner)
             session.add(escalation)
             session.flush()
-            refs = matters.refs(session, d.matter_id)
+            refs = matters.refs(session, d.matter_id, matters.DELIVERY_REFS)
             record = {"type": "escalation", "level": level, **deadlines.view(d, now),
                       "overdue_since": d.due_at.astimezone(BEIJING).isoformat(), "matter_id": d.matter_id,
                       **numbers(session, d, refs)}

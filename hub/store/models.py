@@ -82,6 +82,8 @@ class Record(Base):
     __table_args__ = (
         UniqueConstraint("source_agency", "type", "fingerprint", name="uq_records_fingerprint"),
         Index("ix_records_matter", "matter_id", "occurred_at"),
+        # A matter's latest record of a type (a route's extra fields): a seek, however big the matter.
+        Index("ix_records_matter_type", "matter_id", "type", "seq"),
         Index("ix_records_type_seq", "type", "seq"),
     )
 
@@ -118,7 +120,9 @@ class Outbox(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_pending", "status", "next_attempt_at", "id"),
-        Index("ix_outbox_matter", "matter_id", "recipient", "id"),
+        # An earlier pending row of the same matter and recipient (``waiting_behind``): a seek past
+        # the rows already sent, not a walk over all of the matter's.
+        Index("ix_outbox_matter", "matter_id", "recipient", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

@@ -321,6 +321,9 @@ def test_viewers_see_names_masked_where_identity_numbers_are(console, loaded, cl
     records = client.get("/api/v1/records?type=criminal_transfer", headers=token("viewer")).get_json()["items"]
     # (the sample transfer sent twice, the individual employer's, the second matter's)
     assert sorted(s["name"] for r in records for s in r["suspects"]) == sorted(["徐*国", "徐*国", "刘*海", "赵*明"])
+    individual = next(r for r in records if r["employer"].get("id_number"))
+    assert individual["employer"]["name"] == "刘*海"  # an individual employer is a person
+    assert all("*" in w["name"] for r in records for w in r.get("workers") or [])
     full = client.get(f"/api/v1/records/{clue['record_id']}", headers=token("linkage")).get_json()
     assert full["complainant"]["name"] == "王春生"
 

@@ -185,3 +185,35 @@ def test_a_round_sends_no_row_ahead_of_an_earlier_undelivered_one_of_its_matter(
         relay.publisher.close()
     got = agency.receive("hrss", 2, timeout=20)
     assert [m.headers["x-wagehub-record-id"] for m in got] == [first.records[0], second.records[0]]
+
+
+def test_rows_behind_one_waiting_out_a_backoff_do_not_hold_other_matters_rows(hub, settings, agency):
+    """A round takes rows in id order, so many: if a matter's rows waiting behind one in
+    backoff filled the round, no other matter's row was ever reached until that backoff
+    ended (up to ``relay.backoff_max``). The round skips such rows in its query instead."""
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from hub.broker import Publisher
+    from hub.relay import Relay
+    from hub.store.models import utcnow
+
+    hub.declare_topology()
+    [first] = hub.pipeline.process([receipt(21)])
+    with hub.store.session() as session:  # its delivery failed: it waits an hour
+        session.execute(update(Outbox).values(next_attempt_at=utcnow() + dt.timedelta(hours=1), attempts=5))
+    [behind] = hub.pipeline.process([NativeMessage(agency="court", body=judgment(21), message_id="hnd-j21",
+                                                   content_type="application/json")])
+    [other] = hub.pipeline.process([receipt(22)])  # a matter of its own
+    relay = Relay(hub.store, hub.registry, Publisher(settings), settings)
+    relay.batch_size = 1  # as a round whose batch a matter's long queue fills
+    try:
+        assert relay.run_once() == 1
+    finally:
+        relay.publisher.close()
+    [got] = agency.receive("hrss", 1, timeout=20)
+    assert got.headers["x-wagehub-record-id"] == other.records[0]
+    with hub.store.sessions() as session:
+        pending = set(session.execute(select(Outbox.record_id).where(Outbox.status == "pending")).scalars())
+    assert pending == {first.records[0], behind.records[0]}  # the matter keeps its order

@@ -518,6 +518,37 @@ def test_referral_bytes_are_deterministic():
     assert other != first
 
 
+_XML_CANNOT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]) | st.sampled_from("=+-@\t\r\n &<>'\""),
+                max_size=40)
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(clue_no=_TEXT, region=_TEXT, name=_TEXT, uscc=_TEXT, workers=st.integers(0, 10**9),
+       amount=st.decimals(min_value=0, max_value=10**13, places=2, allow_nan=False))
+def test_referral_reads_back_exactly_through_openpyxl(clue_no, region, name, uscc, workers, amount):
+    """The hand-written template reads back in openpyxl as the row: every text exactly (less
+    what XML cannot carry), a string cell, quote-prefixed when it starts like a formula."""
+    record = {**CLUE, "clue_no": clue_no, "region_code": region, "employer": {"name": name, "uscc": uscc},
+              "worker_count": workers, "amount_owed": str(amount)}
+    body = union.render_record(delivery=delivery(record), settings={}).body
+    xlsx.check_archive(body)
+    sheet = openpyxl.load_workbook(io.BytesIO(body))["转办"]
+    texts = {"A": clue_no or FACTS["clue_no"], "C": region, "D": name, "E": uscc}  # no number: the route's
+    for column, text in texts.items():
+        cell = sheet[f"{column}2"]
+        written = _XML_CANNOT.sub("", text)
+        assert cell.value == (written or None)
+        if written:
+            assert cell.data_type == "s"
+            assert cell.quotePrefix == written.startswith(("=", "+", "-", "@", "\t", "\r"))
+    assert sheet["B2"].value == dt.datetime(2023, 5, 22) and sheet["B2"].number_format == "yyyy-mm-dd"
+    assert sheet["F2"].value == workers
+    assert sheet["G2"].value == pytest.approx(float(amount), abs=0.001) and sheet["G2"].number_format == "0.00"
+    assert sheet["H2"].value == "139****0696"
+    assert [sheet.column_dimensions[c].width for c in "ABCDEFGH"] == list(union.outbound.WIDTHS)
+
+
 def test_referral_only():
     with pytest.raises(ValueError, match="referral"):
         union.render_record(delivery=delivery(kind="NOTICE"), settings={})
