@@ -204,6 +204,7 @@ def main() -> None:
     if report["render"]:
         print("Rendering the union referral workbook (same row, same rules, same bytes each time)")
         print(union_referral.table(report["render"]))
+        print()
     if report["fairness"]:
         print("Fairness: an hrss message published right after a union ledger and a housing payroll, "
               "publish to applied (target: at most 1 s); the big files' own times beside it")
