@@ -16,11 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import functools
-import io
 import math
 import re
 import struct
-import zipfile
 import zlib
 from collections.abc import Sequence
 from typing import Any
