@@ -29,6 +29,8 @@ Parts (each also runs alone: ``python bench/throughput.py``, ``bench/http_api.py
    updates, orders, transfers, police receipts and decisions, court judgments, payroll
    batches, union ledgers, in the shares written there), each path alone and the mix,
    beside (a), (b) and the floor (f) taken in the same run, and latency at half load.
+7. fairness (``bench/fairness.py``): the longest wait of an hrss message sent right after a
+   50,000-row union ledger and a 200,000-row payroll, publish to applied (target: 1 s).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
 import bulk_insert  # noqa: E402
+import fairness  # noqa: E402
 import http_api  # noqa: E402
 import mix  # noqa: E402
 import throughput  # noqa: E402
@@ -125,7 +128,7 @@ def main() -> None:
     ap.add_argument("--broker-url", default="", help=f"with --services (default {LOCAL_BROKER})")
     ap.add_argument("--database-url", default="", help=f"with --services (default {LOCAL_DATABASE})")
     ap.add_argument("--quick", action="store_true", help="small runs: checks the benchmark, not the hub")
-    ap.add_argument("--skip", default="", help="parts to leave out, comma-separated: throughput,mix,batch,http,bulk,render")
+    ap.add_argument("--skip", default="", help="parts to leave out, comma-separated: throughput,mix,batch,http,bulk,render,fairness")
     ap.add_argument("--json", default=str(BENCH / "results" / "bench.json"))
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -136,7 +139,7 @@ def main() -> None:
     report: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                 "platform": platform.platform(), "loadavg_before": os.getloadavg()},
                     "quick": args.quick, "throughput": [], "mix": [], "batch": [], "http": [], "bulk": [],
-                                "render": []}
+                                "render": [], "fairness": []}
     if "throughput" not in skip:
         for name, broker, database in targets:
             say(f"== throughput: {name}")
@@ -167,6 +170,11 @@ def main() -> None:
     if "render" not in skip:
         say("== render: the union referral workbook, each writer")
         report["render"] = union_referral.run(300 if args.quick else 2000)
+    if "fairness" not in skip:
+        for name, broker, database in targets:
+            say(f"== fairness: an hrss message behind a union ledger and a payroll ({name})")
+            sizes = dict(union_rows=5_000, payroll_rows=20_000, rounds=1) if args.quick else dict(rounds=2)
+            report["fairness"].append({"target": name, **fairness.run(broker, database, **sizes)})
     report["seconds"] = round(time.time() - started)
 
     print()
@@ -196,6 +204,11 @@ def main() -> None:
     if report["render"]:
         print("Rendering the union referral workbook (same row, same rules, same bytes each time)")
         print(union_referral.table(report["render"]))
+        print()
+    if report["fairness"]:
+        print("Fairness: an hrss message published right after a union ledger and a housing payroll, "
+              "publish to applied (target: at most 1 s); the big files' own times beside it")
+        print(fairness.table(report["fairness"]))
         print()
     load = os.getloadavg()
     print(f"{report['seconds']} s in all; load average before {report['machine']['loadavg_before'][0]:.2f}, "

@@ -302,8 +302,10 @@ def stop_workers(procs: list[subprocess.Popen]) -> None:
             p.kill()
 
 
-def _wait_consuming(settings: dict, count: int, timeout: float = 60) -> None:
-    """Until the workers consume (their start-up, plugin loading included, is not timed)."""
+def _wait_consuming(settings: dict, count: int, timeout: float = 60,
+                    agencies: tuple[str, ...] = ("police", "court")) -> None:
+    """Until the workers consume (their start-up, plugin loading included, is not timed):
+    ``count`` processes, each with its consumers of ``agencies`` (each logs its own)."""
     log = os.path.join(settings["hub"]["var_dir"], "workers.log")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -311,7 +313,7 @@ def _wait_consuming(settings: dict, count: int, timeout: float = 60) -> None:
             text = Path(log).read_text(errors="replace")
         except FileNotFoundError:
             text = ""
-        if text.count("consuming wagehub.in") >= count:
+        if all(text.count(f"consuming wagehub.in.{a}") >= count for a in agencies):
             return
         time.sleep(0.2)
     raise SystemExit(f"the workers did not start; see {log}")

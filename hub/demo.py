@@ -144,11 +144,12 @@ def _tell_stories(hub, settings, timeout: float) -> list[tuple[dict, dict]] | No
 
 
 def _taken(hub, agency: str, message_id: str) -> bool:
+    """Applied or dead-lettered (an agency with several senders keeps ``<sender>/<id>``)."""
     with hub.store.sessions() as session:
-        return session.execute(select(func.count()).select_from(Inbox).where(
-            Inbox.agency == agency, Inbox.message_id == message_id)).scalar() > 0 or \
-            session.execute(select(func.count()).select_from(DeadLetter).where(
-                DeadLetter.agency == agency, DeadLetter.message_id == message_id)).scalar() > 0
+        return any(session.execute(select(func.count()).select_from(model).where(
+            model.agency == agency, (model.message_id == message_id)
+            | model.message_id.endswith("/" + message_id, autoescape=True))).scalar() > 0
+            for model in (Inbox, DeadLetter))
 
 
 def run_demo(var_dir: str, timeout: float, echo: Callable[[str], None] = print) -> int:
@@ -206,6 +207,13 @@ def _run(settings, sink: _Sink, var_dir: str, timeout: float, echo: Callable[[st
                                message_id=f"demo-{adapter.code}-{sample.name}", key=key,
                                headers=dict(sample.headers), settings=settings)
                 echo(f"  {'bad ' if sample.bad else ''}{adapter.code:>8} → hub  {sample.kind or '':<10} {sample.name}")
+                # Each agency has its own consumer: the next event is sent once this one is
+                # applied, as the days between them would have it (a clue's contractor is
+                # known once the project is in the store).
+                until = time.monotonic() + timeout
+                while not _taken(hub, adapter.code, f"demo-{adapter.code}-{sample.name}") \
+                        and time.monotonic() < until:
+                    time.sleep(0.02)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with hub.store.sessions() as session:

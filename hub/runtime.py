@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -160,7 +161,8 @@ class Hub:
 
 
 class Workers:
-    """The inbound consumer and the outbox relay of one process, on threads."""
+    """The inbound consumers (one per agency: see :mod:`hub.worker`) and the outbox relays
+    of one process, on threads."""
 
     def __init__(self, hub: Hub):
         from hub.relay import Relay
@@ -171,7 +173,8 @@ class Workers:
         self.stop_event = threading.Event()
         self.relay = Relay(hub.store, hub.registry, hub.publisher(), hub.settings)
         self.direct = Relay(hub.store, hub.registry, None, hub.settings, direct=True)
-        self.inbound = InboundWorker(hub, relay=self.relay)
+        # Every installed agency has its consumer; a disabled one's consumes nothing until enabled.
+        self.inbound = {code: InboundWorker(hub, relay=self.relay, agencies=(code,)) for code in hub.registry.codes()}
         self.scheduler = Scheduler(hub, on_work=self._wake_relays)
         hub.pipeline.on_commit.append(self.relay.poke)
         hub.pipeline.on_commit.append(self.direct.poke)
@@ -184,7 +187,8 @@ class Workers:
     def start(self) -> None:
         self.hub.startup()
         self.threads = [
-            threading.Thread(target=self.inbound.run, name="wagehub-inbound", daemon=True),
+            *(threading.Thread(target=w.run, name=f"wagehub-inbound-{code}", daemon=True)
+              for code, w in self.inbound.items()),
             threading.Thread(target=self.relay.run, args=(self.stop_event,), name="wagehub-relay", daemon=True),
             threading.Thread(target=self.direct.run, args=(self.stop_event,), name="wagehub-direct", daemon=True),
             threading.Thread(target=self.scheduler.run, args=(self.stop_event,), name="wagehub-clock", daemon=True),
@@ -193,21 +197,29 @@ class Workers:
             t.start()
 
     def stop(self, timeout: float = 10) -> None:
-        # The inbound consumer first: its last batch is handed to the relay, which delivers
-        # it before it stops too (else it waits for its claim to run out).
-        self.inbound.should_stop = True
-        for t in self.threads[:1]:
-            t.join(timeout)
+        # The inbound consumers first: their last batches are handed to the relay, which
+        # delivers them before it stops too (else it waits for their claim to run out).
+        for worker in self.inbound.values():
+            worker.should_stop = True
+        consumers = len(self.inbound)
+        until = time.monotonic() + timeout
+        for t in self.threads[:consumers]:
+            t.join(max(0.0, until - time.monotonic()))
         self.stop_event.set()
         self.relay.wake.set()
         self.direct.wake.set()
-        for t in self.threads[1:]:
+        for t in self.threads[consumers:]:
             t.join(timeout)
         try:
             self.hub.checkpoint()  # the chain's head as it is left
         except Exception as exc:  # noqa: BLE001  (database down: the last minute's head stands)
             log.warning("audit checkpoint on shutdown failed: %s", type(exc).__name__)
         self.hub.shutdown()
+
+    @property
+    def consuming(self) -> list[str]:
+        """The agencies whose queues are consumed now."""
+        return [code for worker in self.inbound.values() for code in worker.consuming]
 
     def __enter__(self) -> Workers:
         self.start()

@@ -3,8 +3,8 @@
 Reads the mediation ledger (调解台账), a workbook sent as a batch, as canonical
 ``mediation_result`` records, one per row, and writes ``referral`` workbooks (转办) for
 clues referred to mediation (see docs/formats/union.md). ``source_ref`` is the
-mediation number (调解编号). Workbooks over the size limit or zip bombs are refused
-before they are opened.
+mediation number (调解编号). Workbooks over the size limit, zip bombs and workbooks that
+would cost too much work to read (:mod:`hub.workbook`) are refused before they are opened.
 """
 
 from __future__ import annotations
@@ -38,6 +38,29 @@ class UnionSettingsSchema(PluginSettings):
         load_default=xlsx.MAX_RATIO, validate=ma.validate.Range(min=1, error="must be at least {min} (rule: range)"),
         metadata={"description": "largest unpacked/packed size ratio of a workbook over 1 MiB unpacked "
                                  "(default 100)"})
+    # The work a workbook may cost (hub.workbook): each refused under the rule of its name.
+    max_rows = ma.fields.Integer(
+        load_default=xlsx.workbook.MAX_ROWS,
+        validate=ma.validate.Range(min=1, error="must be at least {min} (rule: range)"),
+        metadata={"description": "highest row number a sheet may use (rule max-rows; default 200,000)"})
+    max_columns = ma.fields.Integer(
+        load_default=xlsx.workbook.MAX_COLUMNS,
+        validate=ma.validate.Range(min=1, max=16384, error="must be {min} to {max} (rule: range)"),
+        metadata={"description": "highest column any cell may use, 1 = A (rule max-columns; default 256, IV)"})
+    max_cells = ma.fields.Integer(
+        load_default=xlsx.workbook.MAX_CELLS,
+        validate=ma.validate.Range(min=1, error="must be at least {min} (rule: range)"),
+        metadata={"description": "most cells of a sheet: those written, or rows × columns used if more "
+                                 "(rule max-cells; default 5,000,000)"})
+    max_text = ma.fields.Integer(
+        load_default=xlsx.workbook.MAX_TEXT,
+        validate=ma.validate.Range(min=1024, error="must be at least {min} (rule: range)"),
+        metadata={"description": "longest text, tag or comment of a workbook's XML, in bytes "
+                                 "(rule max-text; default 256 KiB)"})
+    max_seconds = ma.fields.Float(
+        load_default=xlsx.workbook.MAX_SECONDS,
+        validate=ma.validate.Range(min=0, min_inclusive=False, error="must be more than {min} (rule: range)"),
+        metadata={"description": "CPU seconds reading one workbook may take (rule max-seconds; default 60)"})
 
 
 @hookimpl

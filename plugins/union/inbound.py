@@ -227,20 +227,17 @@ def _blank(values: tuple) -> bool:
 
 def parse(message: NativeMessage, settings: dict[str, Any]) -> Iterator[Parsed | Rejected]:
     """Check the package and the header now; return a generator over the rows."""
-    xlsx.check_archive(
-        message.body,
-        max_bytes=int(settings.get("max_bytes") or xlsx.MAX_BYTES),
-        max_uncompressed=int(settings.get("max_uncompressed") or xlsx.MAX_UNCOMPRESSED),
-        max_ratio=float(settings.get("max_ratio") or xlsx.MAX_RATIO),
-        kind=MEDIATION,
-    )
+    limits = xlsx.Limits.from_settings(settings)
+    deadline = limits.deadline(MEDIATION)
+    scan = xlsx.check_archive(message.body, limits=limits, kind=MEDIATION, deadline=deadline)
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(message.body), read_only=True, data_only=True)
         _read_locale_dates(workbook)
         sheet = workbook.worksheets[0]
-        # The sheet's <dimension> is a hint some exporters get wrong: read every row there is.
+        # The sheet's <dimension> is a hint some exporters get wrong: read every row there is,
+        # as wide as its cells go (never padded further: the guard found how far that is).
         sheet.reset_dimensions()
-        rows = sheet.iter_rows(values_only=True)
+        rows = sheet.iter_rows(values_only=True, max_col=scan.columns or None)
         header = next(rows, None)
     except Exception as exc:  # openpyxl raises many types on damaged packages; none is a plugin bug
         raise invalid("body", "xlsx", f"is not an XLSX workbook openpyxl can read ({type(exc).__name__})",
@@ -262,11 +259,11 @@ def parse(message: NativeMessage, settings: dict[str, Any]) -> Iterator[Parsed |
             workbook.close()
             raise invalid(column, "required-column", "is a required column, missing from the header row",
                           MEDIATION)
-    return _rows(workbook, sheet.title, rows, header, index)
+    return _rows(workbook, sheet.title, rows, header, index, deadline)
 
 
-def _rows(workbook, title: str, rows: Iterator[tuple], header: tuple, index: dict[str, int]
-          ) -> Iterator[Parsed | Rejected]:
+def _rows(workbook, title: str, rows: Iterator[tuple], header: tuple, index: dict[str, int],
+          deadline: xlsx.workbook.Deadline) -> Iterator[Parsed | Rejected]:
     width = len(header)
     n = 0
     try:
@@ -279,6 +276,7 @@ def _rows(workbook, title: str, rows: Iterator[tuple], header: tuple, index: dic
                 raise invalid("body", "xlsx", f"cannot be read past data row {n} ({type(exc).__name__})",
                               MEDIATION) from exc
             n += 1
+            deadline.check()
             if _blank(values):
                 continue
 

@@ -1,9 +1,8 @@
 """Workbook plumbing for the union plugin: the zip guard, one-row workbooks, fixed zip bytes.
 
-- :func:`check_archive` refuses, before openpyxl sees them, bodies over the size limit,
-  bytes that are not a zip package with a workbook in it, and zip bombs. Sizes are not
-  taken on trust: every part is inflated once, in bounded chunks, counting what really
-  comes out, so a part that lies about its size is caught too.
+- :func:`check_archive` (:mod:`hub.workbook`) refuses, before openpyxl sees them, bodies
+  over the size limit, bytes that are not a zip package with a workbook in it, zip bombs,
+  and workbooks that would cost too much work to read (rows, columns, cells, text).
 - :func:`one_row_workbook` writes the header and one row as a workbook of their own
   (``Parsed.raw``/``Rejected.raw``: a row can be dead-lettered and replayed alone). It
   writes the few SpreadsheetML parts, and their stored (uncompressed) zip, by hand:
@@ -14,15 +13,12 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import decimal
 import functools
-import io
 import math
 import re
 import struct
-import zipfile
 import zlib
 from collections.abc import Sequence
 from typing import Any
@@ -31,88 +27,12 @@ from xml.sax.saxutils import quoteattr
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import to_excel
 
-from hub import InvalidMessage
+from hub import workbook
 
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-MiB = 1 << 20
-MAX_BYTES = 10 * MiB
-MAX_UNCOMPRESSED = 100 * MiB
-MAX_RATIO = 100.0
-RATIO_FLOOR = 1 * MiB
-"""Below this much uncompressed XML the ratio is not judged: tiny parts compress oddly."""
-MAX_PARTS = 1000
-_CHUNK = 1 << 16
-_REQUIRED_PARTS = ("[Content_Types].xml",)  # openpyxl finds the workbook part through it
-
-
-def invalid(field: str | None, rule: str, what: str, kind: str | None) -> InvalidMessage:
-    """An :class:`InvalidMessage` whose reason names the field and rule, never a value."""
-    subject = field or "message"
-    return InvalidMessage(f"{subject} {what} (rule: {rule})", field=field, rule=rule, kind=kind)
-
-
-def check_archive(body: bytes, *, max_bytes: int = MAX_BYTES, max_uncompressed: int = MAX_UNCOMPRESSED,
-                  max_ratio: float = MAX_RATIO, kind: str | None = None) -> None:
-    """Refuse a body that is too big, not an XLSX package, or a zip bomb."""
-    if len(body) > max_bytes:
-        raise invalid("body", "max-bytes", f"is {len(body)} bytes, over the limit of {max_bytes}", kind)
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(body))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, KeyError,
-            IndexError, NotImplementedError, UnicodeDecodeError, struct.error):
-        raise invalid("body", "xlsx", "is not an XLSX workbook: not a zip package", kind) from None
-    with archive:
-        parts = archive.infolist()
-        if len(parts) > MAX_PARTS:
-            raise invalid("body", "zip-bomb", f"has {len(parts)} zip entries, over the limit of {MAX_PARTS}", kind)
-        names = {p.filename for p in parts}
-        for name in _REQUIRED_PARTS:
-            if name not in names:
-                raise invalid("body", "xlsx", f"is not an XLSX workbook: the zip package has no {name}", kind)
-        compressed = max(1, sum(p.compress_size for p in parts))
-        declared = sum(p.file_size for p in parts)
-        _check_sizes(declared, compressed, max_uncompressed, max_ratio, kind)
-        total = 0
-        for part in parts:
-            total += _inflated_size(archive, part, max_uncompressed - total, kind)
-        _check_sizes(total, compressed, max_uncompressed, max_ratio, kind)
-
-
-def _check_sizes(uncompressed: int, compressed: int, max_uncompressed: int, max_ratio: float,
-                 kind: str | None) -> None:
-    if uncompressed > max_uncompressed:
-        raise invalid("body", "zip-bomb", f"unpacks to more than {max_uncompressed} bytes", kind)
-    if uncompressed >= RATIO_FLOOR and uncompressed / compressed > max_ratio:
-        raise invalid("body", "zip-bomb",
-                      f"unpacks {uncompressed / compressed:.0f} times its size, over the limit of {max_ratio:g}", kind)
-
-
-def _inflated_size(archive: zipfile.ZipFile, part: zipfile.ZipInfo, budget: int, kind: str | None) -> int:
-    """Inflate one part in bounded chunks and count it; stop as soon as it is too much."""
-    if part.flag_bits & 0x1:
-        raise invalid("body", "xlsx", "is not a readable XLSX workbook: it is encrypted", kind)
-    if part.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise invalid("body", "xlsx", "is not an XLSX workbook: unsupported zip compression", kind)
-    # zipfile stops at the size a part declares; let it run past, to see whether it lies.
-    probe = copy.copy(part)
-    probe.file_size = max(part.file_size, budget) + 1
-    size = 0
-    try:
-        with archive.open(probe) as stream:
-            while chunk := stream.read(_CHUNK):
-                size += len(chunk)
-                if size > part.file_size:
-                    raise invalid("body", "zip-bomb", "has a zip entry larger than it declares", kind)
-                if size > budget:
-                    raise invalid("body", "zip-bomb", "unpacks to more than the limit", kind)
-    except InvalidMessage:
-        raise
-    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, RuntimeError, NotImplementedError,
-            struct.error):
-        raise invalid("body", "xlsx", "is not an XLSX workbook: a zip entry is damaged", kind) from None
-    if size != part.file_size:
-        raise invalid("body", "xlsx", "is not an XLSX workbook: a zip entry is shorter than it declares", kind)
-    return size
+# The zip guard and the work guard are the hub's (the console's previews go through them too).
+XLSX_TYPE = workbook.XLSX_TYPE
+MAX_BYTES, MAX_UNCOMPRESSED, MAX_RATIO = workbook.MAX_BYTES, workbook.MAX_UNCOMPRESSED, workbook.MAX_RATIO
+Limits, check_archive, invalid = workbook.Limits, workbook.check_archive, workbook.invalid
 
 
 # -- writing -----------------------------------------------------------------------------------

@@ -6,8 +6,9 @@ import base64
 import io
 import json
 import re
+import zipfile
 
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 from sqlalchemy import select, update
 
 from hub.errors import SettingsError
@@ -211,6 +212,63 @@ def test_decoding_helpers():
     assert encode_fixed("a\r\nb", b"x\ny", "gb18030") == b"a\nb"
     assert encode_fixed("证", b"\xef\xbb\xbfx", "utf-8-sig") == "\ufeff证".encode()
     assert encode_fixed("证", b"x", "gb18030") == "证".encode("gb18030")
+
+
+def _workbook(sheet_xml: bytes | None = None, dimension: bytes | None = None, sheet_bytes: int = 0) -> bytes:
+    """The union sample ledger, its sheet's ``<dimension>`` replaced, or its sheet padded with
+    ``sheet_bytes`` of empty elements (a zip bomb: they pack a thousand to one)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(sample("union-mediation.xlsx"))) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                if dimension is not None:
+                    data = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="' + dimension + b'"', data)
+                if sheet_bytes:
+                    with dst.open(info.filename, "w") as part:
+                        part.write(data.replace(b"</worksheet>", b""))
+                        for _ in range(sheet_bytes // (1 << 20)):
+                            part.write(b"<a/>" * (1 << 18))
+                        part.write(b"</worksheet>")
+                    continue
+            dst.writestr(info, data)
+    return out.getvalue()
+
+
+def test_a_zip_bomb_is_shown_as_bytes_never_unpacked():
+    bomb = _workbook(sheet_bytes=64 << 20)
+    assert len(bomb) < 200_000
+    shown = decode_body(bomb, decode_body.__globals__["XLSX"], "binary", masked=False)
+    assert shown["rows"] is None and "(rule: zip-bomb)" in shown["note"]
+    assert shown["hex"].startswith("00000000  50 4b 03 04")
+
+
+def test_a_workbook_claiming_the_whole_sheet_shows_only_its_cells(console, hub):
+    """A ``<dimension>`` of A1:XFD1048576 once rendered 16,384 cells a row; the page stays small."""
+    body = _workbook(dimension=b"A1:XFD1048576")
+    shown = decode_body(body, decode_body.__globals__["XLSX"], "binary", masked=True)
+    assert [len(row) for row in shown["rows"]] == [13, 13]
+    # (sent to hrss, which reads JSON: dead-lettered with the workbook's content type)
+    hub.pipeline.process([NativeMessage("hrss", body, "wide", decode_body.__globals__["XLSX"], "binary")])
+    with hub.store.sessions() as session:
+        [dead_letter_id] = session.scalars(select(DeadLetter.id).where(DeadLetter.message_id == "wide")).all()
+    page = console("admin").get(f"/console/dead-letters/{dead_letter_id}").text
+    assert len(page) < 100_000 and page.count("<td>") < 100
+
+
+def test_a_preview_is_cut_to_size():
+    rows = [[f"{r}-{c}-" + "长" * 300 for c in range(40)] for r in range(80)]
+    wb = Workbook()
+    for row in rows:
+        wb.active.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    shown = decode_body(buf.getvalue(), decode_body.__globals__["XLSX"], "binary", masked=False)
+    assert all(len(row) == 30 for row in shown["rows"])
+    assert all(len(cell) <= 200 for row in shown["rows"] for cell in row)
+    assert sum(len(cell) for row in shown["rows"] for cell in row) <= 64 * 1024
+    assert "first 30 columns" in shown["note"] and "characters" in shown["note"]
 
 
 # -- matters ----------------------------------------------------------------------------------

@@ -186,12 +186,12 @@ def test_a_worker_backing_off_from_a_locked_store_keeps_its_broker_connection_al
     workers = Workers(hub)
     workers.start()
     try:
-        wait_for(lambda: workers.inbound.consuming, timeout=20)
+        wait_for(lambda: "police" in workers.consuming, timeout=20)
         for i in range(5):
             agency.publish("police", RECEIPT.format(i=i).encode(), message_id=f"half-{i}",
                            content_type="application/xml")
         wait_for(lambda: done(hub, 5), timeout=30)
-        consumer = workers.inbound.live.connection  # the AMQP connection consumed on
+        consumer = workers.inbound["police"].live.connection  # the AMQP connection consumed on
         time.sleep(5 * HEARTBEAT)  # idle: heartbeats alone keep it open
         fault.on(hub)
         for i in range(5, 25):
@@ -203,8 +203,8 @@ def test_a_worker_backing_off_from_a_locked_store_keeps_its_broker_connection_al
         lost = [r.getMessage() for r in caplog.records
                 if r.name in ("kombu.mixins", "hub.worker") and "lost" in r.getMessage()]
         assert not lost, lost  # the consumer's connection lived through the backoff
-        assert workers.inbound.live.connection is consumer
-        assert not workers.inbound.connection.connected  # no other connection was opened for it
+        assert workers.inbound["police"].live.connection is consumer
+        assert not workers.inbound["police"].connection.connected  # no other connection was opened for it
         assert count(hub, Record) == 25
         assert all(t.is_alive() for t in workers.threads)
     finally:

@@ -137,7 +137,7 @@ def test_an_unwritable_sqlite_store_makes_the_worker_back_off_without_acking(set
         fault.attach(hub)
         workers = Workers(hub)
         workers.start()
-        wait_for(lambda: workers.inbound.consuming, timeout=20)
+        wait_for(lambda: "police" in workers.consuming, timeout=20)
         return hub, workers
 
     hub, workers = new_workers()

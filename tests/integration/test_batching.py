@@ -78,7 +78,7 @@ def test_batch_wait_ms_lingers_for_company_as_long_as_it_says(settings, agency, 
     workers = Workers(hub)
     workers.start()
     try:
-        wait_for(lambda: workers.inbound.consuming, timeout=20)
+        wait_for(lambda: "police" in workers.consuming, timeout=20)
         for i in range(4):  # one every 150 ms: all within the linger, past 250 ms in all
             agency.publish("police", RECEIPT.format(i=i).encode(), message_id=f"linger-{i}",
                            content_type="application/xml")

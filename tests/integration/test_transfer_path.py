@@ -163,7 +163,7 @@ def test_bad_samples_are_dead_lettered_with_reason_and_replayable(hub, workers, 
 def test_disabled_plugin_keeps_its_queue_and_resumes_when_enabled(hub, workers, agency, client, token):
     resp = client.post("/api/v1/plugins/hrss/disable", headers=token("admin"))
     assert resp.status_code == 200 and resp.json["enabled"] is False
-    wait_for(lambda: "hrss" not in workers.inbound.consuming, timeout=10)
+    wait_for(lambda: "hrss" not in workers.consuming, timeout=10)
     agency.publish("hrss", sample("hrss-clue.json"), message_id="while-disabled")
     import time
 

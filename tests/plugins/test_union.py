@@ -85,7 +85,9 @@ def test_registers_with_the_hub_specs():
     (info,) = pm.hook.register_agency()
     assert info.code == "union" and info.kinds_in == ("mediation",) and info.kinds_out == ("referral",)
     assert info.settings_schema.load({}) == {"key": None, "max_bytes": 10 * MiB,
-                                             "max_uncompressed": 100 * MiB, "max_ratio": 100.0}
+                                             "max_uncompressed": 100 * MiB, "max_ratio": 100.0,
+                                             "max_rows": 200_000, "max_columns": 256, "max_cells": 5_000_000,
+                                             "max_text": 256 * 1024, "max_seconds": 60.0}
     assert info.settings_schema.load({"max_bytes": "2048"})["max_bytes"] == 2048
     with pytest.raises(ma.ValidationError, match="Unknown field"):
         info.settings_schema.load({"max_byte": 1})
@@ -293,7 +295,7 @@ def bomb(size: int) -> bytes:
         archive.writestr("xl/workbook.xml", b"<workbook/>")
         with archive.open("xl/worksheets/sheet1.xml", "w") as part:
             for _ in range(size // MiB):
-                part.write(b"\0" * MiB)
+                part.write(b"<a/>" * (MiB // 4))
     return buf.getvalue()
 
 
@@ -337,6 +339,97 @@ def test_zip_bomb_that_lies_about_its_size():
         assert archive.getinfo(name).file_size == 1000
     err = refused(bytes(body), max_ratio=1e9)
     assert err.rule == "zip-bomb" and "larger than it declares" in err.reason
+
+
+# -- the work guard: a small workbook must not cost much work ------------------------------------
+
+SHEET_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def sheet_of(xml: str, header: bool = True, prefix: str = "") -> bytes:
+    """A workbook (written with zipfile: no spreadsheet program writes these) whose first sheet's
+    data is ``xml`` after the ledger's header row."""
+    p = f"{prefix}:" if prefix else ""
+    cells = "".join(f'<{p}c t="inlineStr"><{p}is><{p}t>{name}</{p}t></{p}is></{p}c>' for name in HEADER)
+    ns = f'xmlns{":" + prefix if prefix else ""}="{SHEET_NS}"'
+    sheet = (f'<?xml version="1.0" encoding="UTF-8"?><{p}worksheet {ns}><{p}sheetData>'
+             + (f'<{p}row r="1">{cells}</{p}row>' if header else "") + xml + f"</{p}sheetData></{p}worksheet>")
+    with zipfile.ZipFile(io.BytesIO(LEDGER)) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    parts = {name: data for name, data in parts.items() if "sharedStrings" not in name}
+    parts["xl/worksheets/sheet1.xml"] = sheet.encode()
+    return zip_of(parts)
+
+
+# 40,000 rows of one empty cell at column XFD, a few KB zipped: openpyxl padded each row to
+# 16,384 values and the plugin walked them all (14 s of CPU on the test machine).
+FAR_RIGHT = '<row><c r="XFD1"/></row>' * 40_000
+
+
+@pytest.mark.parametrize(("xml", "prefix", "rule"), [
+    (FAR_RIGHT, "", "max-columns"),
+    ('<x:row><x:c r="XFD1"/></x:row>' * 3, "x", "max-columns"),  # with a namespace prefix
+    ('<row><c foo=">" r="IW1"/></row>', "", "max-columns"),  # r after a quoted ">"
+    ('<row r="1048576"><c r="A1048576"><v>1</v></c></row>', "", "max-rows"),  # a million empty rows before it
+    ("<!--" + "x" * 300_000 + "-->", "", "max-text"),  # expat re-reads a long token: quadratic
+    ("<!--" + "<x>" * 100_000 + "-->", "", "max-text"),  # "<" inside a comment hides no length
+    ('<row><c t="inlineStr"><is><t>' + "x" * 300_000 + "</t></is></c></row>", "", "max-text"),
+])
+def test_a_workbook_that_costs_too_much_work_is_refused_before_it_is_read(xml, prefix, rule):
+    body = sheet_of(xml, prefix=prefix)
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:  # too little for the zip guard to judge its ratio
+        assert len(body) < 20_000 and sum(p.file_size for p in archive.infolist()) < xlsx.workbook.RATIO_FLOOR
+    err = refused(body)
+    assert (err.field, err.rule) == ("body", rule)
+    assert f"(rule: {rule})" in err.reason
+
+
+def test_cells_are_bounded_by_the_area_rows_and_columns_span():
+    rows = "".join(f'<row r="{i}"><c r="A{i}"><v>1</v></c><c r="M{i}"><v>1</v></c></row>' for i in range(2, 102))
+    body = sheet_of(rows)
+    assert len(parse(body, max_cells=101 * 13)) == 100  # 101 rows of columns A to M: just fits
+    err = refused(body, max_cells=101 * 13 - 1)
+    assert (err.field, err.rule) == ("body", "max-cells")
+
+
+@pytest.mark.parametrize(("limits", "rule"), [({"max_rows": 1}, "max-rows"), ({"max_columns": 12}, "max-columns"),
+                                              ({"max_text": 10}, "max-text"), ({"max_seconds": 1e-9}, "max-seconds")])
+def test_each_work_limit_is_a_setting(limits, rule):
+    assert parse(LEDGER)  # the sample: 2 rows, 13 columns, short texts, read in a few ms
+    err = refused(LEDGER, **limits)
+    assert (err.field, err.rule) == ("body", rule)
+
+
+def test_time_is_bounded_while_the_rows_are_read(monkeypatch):
+    """Whatever the other bounds miss, reading stops once the CPU time is spent (checked each row)."""
+    body = workbook([ledger_row(f"TJ{i}") for i in range(50)])
+    items = union.parse_message(message=message(body), settings={})
+    clock = iter([0.0, 1e9])  # the guard's reading, then a row's: past the deadline
+    monkeypatch.setattr(xlsx.workbook.time, "thread_time", lambda: next(clock, 1e9))
+    with pytest.raises(hub.InvalidMessage) as err:
+        list(items)
+    assert err.value.rule == "max-seconds"
+
+
+def test_a_refused_workbook_is_dead_lettered_whole_with_its_bytes(running_hub):
+    body = sheet_of(FAR_RIGHT)
+    [outcome] = running_hub.pipeline.process([message(body)])
+    assert outcome.status == "rejected" and not outcome.records
+    [failure] = list(outcome.failures)
+    assert (failure.field, failure.rule) == ("body", "max-columns")
+    from hub.store.models import DeadLetter
+    with running_hub.store.sessions() as session:
+        [letter] = session.query(DeadLetter).all()
+        assert letter.body == body and letter.rule == "max-columns"
+
+
+def test_rows_are_never_padded_past_the_columns_cells_use():
+    """A ``<dimension>`` of the whole sheet makes no row wider than its cells."""
+    body = _rewrite(workbook([ledger_row()]), "xl/worksheets/sheet1.xml", b'<dimension ref="A1:M2" />',
+                    b'<dimension ref="A1:XFD1048576"/>')
+    [parsed] = parse(body)
+    assert parsed.record["mediation_no"] == "TJ1"
+    assert xlsx.check_archive(body).columns == 13
 
 
 # -- referral -------------------------------------------------------------------------------------

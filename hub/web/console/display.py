@@ -11,7 +11,9 @@ import zipfile
 from collections.abc import Mapping
 from typing import Any
 
+from hub import workbook
 from hub.bulletin import STAGE_NAMES
+from hub.errors import InvalidMessage
 from hub.ids import BEIJING
 from schemas.divisions import division_name
 from schemas.validators import mask_id_number, mask_mobile
@@ -172,6 +174,11 @@ MOBILE_RE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 TEXT_ENCODINGS = ("utf-8", "utf-8-sig", "gb18030")
 PREVIEW_BYTES = 2048
 PREVIEW_ROWS = 50
+PREVIEW_COLUMNS = 30
+PREVIEW_CELL_CHARS = 200
+PREVIEW_CHARS = 64 * 1024  # all cells' text together: the page stays small whatever the workbook
+# A preview is read under the hub's work guard (hub.workbook), with less time than a parse.
+PREVIEW_LIMITS = workbook.Limits(seconds=5.0)
 
 
 def mask_text(text: str) -> str:
@@ -191,6 +198,39 @@ def _encoding_of(content_encoding: str | None, body: bytes) -> str | None:
     return None
 
 
+def _workbook_rows(body: bytes, clean) -> tuple[list[list[str]], str, str | None]:
+    """The first rows of a workbook's first sheet, read under the work guard and cut to size:
+    ``PREVIEW_ROWS`` rows, ``PREVIEW_COLUMNS`` columns, ``PREVIEW_CELL_CHARS`` characters a
+    cell and ``PREVIEW_CHARS`` in all, whatever its ``<dimension>`` claims."""
+    from openpyxl import load_workbook
+
+    deadline = PREVIEW_LIMITS.deadline()
+    scan = workbook.check_archive(body, limits=PREVIEW_LIMITS, deadline=deadline)
+    wb = load_workbook(io.BytesIO(body), read_only=True, data_only=True)
+    try:
+        ws = wb.worksheets[0]
+        ws.reset_dimensions()
+        width = min(scan.columns or PREVIEW_COLUMNS, PREVIEW_COLUMNS)
+        rows: list[list[str]] = []
+        cut, left = [], PREVIEW_CHARS
+        for i, row in enumerate(ws.iter_rows(values_only=True, max_col=width, max_row=PREVIEW_ROWS + 1)):
+            deadline.check()
+            if i >= PREVIEW_ROWS:
+                cut.append(f"前 {PREVIEW_ROWS} 行 first {PREVIEW_ROWS} rows")
+                break
+            cells = ["" if v is None else clean(str(v))[:PREVIEW_CELL_CHARS] for v in row]
+            left -= sum(map(len, cells))
+            if left < 0:
+                cut.append(f"前 {PREVIEW_CHARS} 字 first {PREVIEW_CHARS} characters")
+                break
+            rows.append(cells)
+        if scan.columns > width:
+            cut.append(f"前 {width} 列 first {width} columns")
+        return rows, f"XLSX · {ws.title}", "；".join(cut) or None
+    finally:
+        wb.close()
+
+
 def decode_body(body: bytes, content_type: str | None, content_encoding: str | None, *,
                 masked: bool) -> dict[str, Any]:
     """The original message for people: ``text`` (decoded in its encoding), ``rows``
@@ -200,19 +240,10 @@ def decode_body(body: bytes, content_type: str | None, content_encoding: str | N
     clean = mask_text if masked else (lambda s: s)
     if content_type == XLSX and zipfile.is_zipfile(io.BytesIO(body)):
         try:
-            from openpyxl import load_workbook
-
-            wb = load_workbook(io.BytesIO(body), read_only=True, data_only=True)
-            ws = wb.worksheets[0]
-            rows = []
-            for i, row in enumerate(ws.iter_rows(values_only=True)):
-                if i >= PREVIEW_ROWS:
-                    out["note"] = f"前 {PREVIEW_ROWS} 行 first {PREVIEW_ROWS} rows"
-                    break
-                rows.append(["" if v is None else clean(str(v)) for v in row])
-            wb.close()
-            out["rows"], out["encoding"] = rows, f"XLSX · {ws.title}"
+            out["rows"], out["encoding"], out["note"] = _workbook_rows(body, clean)
             return out
+        except InvalidMessage as exc:  # too big or too much work to read: its bytes are shown below
+            out["note"] = f"工作簿未预览 workbook not previewed (rule: {exc.rule})"
         except Exception as exc:  # noqa: BLE001  (a broken workbook is shown as bytes below)
             out["note"] = f"工作簿无法读取 workbook unreadable: {type(exc).__name__}"
     encoding = _encoding_of(content_encoding, body)
