@@ -8,7 +8,7 @@
 On RabbitMQ the queues are quorum queues with a delivery limit and a dead-letter
 exchange (``wagehub.dlx`` → ``wagehub.dead``), and publishing uses publisher confirms,
 pipelined: a batch is published, then its confirms are collected together
-(``../shared/BROKERS.md``: one round trip per message is ten times slower).
+(one round trip per message is about ten times slower; see docs/deployment.md).
 The embedded broker (``hub.embedded``) commits each publish to SQLite before returning.
 """
 

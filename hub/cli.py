@@ -207,10 +207,13 @@ def plugins_list(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    click.echo(f"{'NAME':<14}{'AGENCY':<12}{'VERSION':<10}{'ENABLED':<9}{'IN':<36}{'OUT':<16}HEALTH")
-    for r in rows:
-        click.echo(f"{r['name']:<14}{r['agency']:<12}{r['version']:<10}{'yes' if r['enabled'] else 'no':<9}"
-                   f"{r['in']:<36}{r['out']:<16}{r['health']}")
+    # Columns as wide as their longest value, so a plugin with many kinds stays aligned.
+    table = [("NAME", "AGENCY", "VERSION", "ENABLED", "IN", "OUT", "HEALTH")]
+    table += [(r["name"], r["agency"], r["version"], "yes" if r["enabled"] else "no", r["in"], r["out"],
+               r["health"]) for r in rows]
+    widths = [max(len(line[i]) for line in table) + 2 for i in range(6)]
+    for line in table:
+        click.echo("".join(cell.ljust(w) for cell, w in zip(line, widths)) + line[6])
 
 
 @plugins.command("enable")

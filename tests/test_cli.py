@@ -49,6 +49,10 @@ def test_a_token_for_one_of_several_senders_is_bound_to_it(env, hub):
 def test_plugins_list_enable_disable(env, hub):
     listing = wagehub(env, "plugins", "list").stdout
     assert "hrss" in listing and "police" in listing
+    # Every row's health sits under HEALTH, however many kinds a plugin has.
+    header, *rows = listing.splitlines()
+    assert rows and all(row.rstrip().endswith(" ok") and row.index(" ok") + 1 == header.index("HEALTH")
+                        for row in rows)
     wagehub(env, "plugins", "disable", "police")
     hub.refresh_plugin_state()
     assert not hub.registry.is_enabled("police")
