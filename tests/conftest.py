@@ -82,6 +82,10 @@ def _reset_database(url: str) -> None:
 
     engine = make_engine(url)
     with engine.begin() as conn:
+        # A connection an earlier test left open (a failed test's, a killed process's) would
+        # hold its locks and stall every test after it: end them, this database's only.
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
