@@ -1,5 +1,6 @@
 """Work the hub does by the clock: signing the audit chain's head (every
-``audit.checkpoint_every`` seconds), escalating overdue steps, and the daily bulletin.
+``audit.checkpoint_every`` seconds), escalating overdue steps, the daily bulletin, and the
+dishonest-employer list's proposals and expiries (``hub/listing.py``).
 
 Each overdue step is escalated once per level: first to the agency that owes it, in its
 own format (on its queue, when its plugin writes a kind for it: ``[linkage]
@@ -111,9 +112,13 @@ class Scheduler:
         self.prune = Daily(hub)
 
     def run_once(self, now: dt.datetime | None = None) -> int:
+        from hub import listing
+
         self.hub.checkpoint()
         n = escalate(self.hub, now)
         n += publish_due_bulletin(self.hub, now)
+        n += listing.propose_due(self.hub, now)
+        n += listing.expire_due(self.hub, now)
         if n and self.on_work:
             self.on_work()
         self.prune.run_if_due(now)

@@ -158,13 +158,13 @@ def parse_since(raw: str | None) -> dt.datetime | None:
 
 def mask_personal(data: Any) -> Any:
     """Mask identity numbers, mobiles and the names of people (an object with an
-    ``id_number`` and no USCC: complainants, suspects, defendants, workers, an individual
-    employer) for roles without personal-data access. Values already masked (a route's
+    ``id_number`` and no USCC or credit code: complainants, suspects, defendants, workers, an
+    individual employer, a listed person) for roles without personal-data access. Values already masked (a route's
     cut: ``139****0696``) are left as they are."""
     if isinstance(data, list):
         return [mask_personal(x) for x in data]
     if isinstance(data, Mapping):
-        person = "id_number" in data and not data.get("uscc")
+        person = "id_number" in data and not (data.get("uscc") or data.get("credit_code"))
         out = {}
         for k, v in data.items():
             if isinstance(v, str) and "*" not in v and (k in MASKS or (person and k == "name")):
@@ -492,6 +492,38 @@ def escalations():
     with hub().store.sessions() as session:
         rows = list(session.scalars(query))
     return jsonify(rows_page(rows, limit, lambda e: e.id, lambda rows: [escalation_view(e) for e in rows]))
+
+
+# -- the dishonest-employer list -----------------------------------------------------------------
+
+@api_route("/listings", roles=("admin", "linkage", "viewer"),
+           summary="The dishonest-employer list (失信联合惩戒对象名单): each listing with its term and history",
+           params=[_q("status", "listed, removed or expired")], response="ListingList", statuses=(200, 400))
+def listings():
+    from hub import listing
+
+    status = request.args.get("status") or None
+    if status is not None and status not in listing.STATUSES:
+        raise BadRequest(f"status must be one of {', '.join(listing.STATUSES)}",
+                         details={"field": "status", "rule": "enum"})
+    with hub().store.sessions() as session:
+        items = listing.listings(session, status)
+    if not sees_personal_data():
+        items = mask_personal(items)
+    return jsonify({"items": items, "next_cursor": None})
+
+
+@api_route("/listings/<list_no>", roles=("admin", "linkage", "viewer"),
+           summary="One listing: the employer, its term and every decision on it", response="Listing",
+           statuses=(200, 404))
+def listing_one(list_no: str):
+    from hub import listing
+
+    with hub().store.sessions() as session:
+        view = listing.listing(session, list_no)
+    if view is None:
+        raise NotFound(f"no listing {list_no}")
+    return jsonify(view if sees_personal_data() else mask_personal(view))
 
 
 # -- plugins --------------------------------------------------------------------------------------

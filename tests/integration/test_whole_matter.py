@@ -17,7 +17,9 @@ from tests.conftest import sample, wait_for
 from tests.webhook import WebhookServer
 
 FACTS = json.loads(sample("facts.json"))
-EXPECTED = {"police": 1, "hrss": 8, "union": 1, "housing": 1, "court": 1}
+# hrss: the agencies' records, and the hub's proposal to list the employer once the police
+# opened the case (LISTING_CANDIDATE, 人社部令第45号 Art. 5).
+EXPECTED = {"police": 1, "hrss": 9, "union": 1, "housing": 1, "court": 1}
 # Format 1.2's samples: steps of this matter (materials asked for, the dossier sent again, a
 # payment, an extension), a second matter of an individual employer, a housing answer.
 # The first test replays the matter as every agency sent it before; the second, all of them.
@@ -25,7 +27,7 @@ FORMAT_1_2 = {
     "police-materials.xml", "hrss-transfer-resubmitted.json", "hrss-payment.json", "hrss-extension.json",
     "hrss-order-individual.json", "hrss-transfer-individual.json", "police-decision-declined.xml",
     "hrss-reconsider.json", "police-reconsideration.xml", "hrss-supervise.json", "court-judgment-individual.json",
-    "housing-answer.csv",
+    "housing-answer.csv", "hrss-listing.json",
 }
 CONTRACTOR_KEY = "contractor-key-1"
 
@@ -84,8 +86,8 @@ def test_every_sample_reaches_the_agencies_the_routes_promise(six_agencies, head
     assert {code: len(msgs) for code, msgs in got.items()} == EXPECTED
 
     notices = sorted(json.loads(m.raw)["data"]["kind"] for m in got["hrss"])
-    assert notices == ["CONTRACTOR_REPLY", "COURT_RULING", "COURT_RULING", "MEDIATION_RESULT", "PAYROLL_SHORTFALL",
-                       "POLICE_DECISION", "POLICE_RECEIPT", "PROJECT_RISK"]
+    assert notices == ["CONTRACTOR_REPLY", "COURT_RULING", "COURT_RULING", "LISTING_CANDIDATE", "MEDIATION_RESULT",
+                       "PAYROLL_SHORTFALL", "POLICE_DECISION", "POLICE_RECEIPT", "PROJECT_RISK"]
     wait_for(lambda: head_office.received)
     [(_, _, notice)] = head_office.received
     assert json.loads(notice)["contractor_uscc"] == FACTS["contractor_uscc"]

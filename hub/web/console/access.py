@@ -51,6 +51,7 @@ NAV = (
     Page("console.matter_search", "案件时间线 Matters", ("admin", "linkage", "viewer", "agency")),
     Page("console.transfers", "移送看板 Transfers", ("admin", "linkage")),
     Page("console.bulletin", "日通报 Daily bulletin", ("admin", "linkage", "viewer")),
+    Page("console.listings", "失信名单 Dishonest employers", ("admin", "linkage", "viewer")),
     Page("console.audit_log", "审计 Audit", ("admin", "linkage")),
 )
 
@@ -194,6 +195,8 @@ def _context():
         "status_name": (lambda s: display.STATUS_NAMES.get(s, s)),
         "region": display.region_label,
         "ref_name": (lambda name: display.REF_NAMES.get(name, name)),
+        "listing_status": (lambda s: display.LISTING_STATUSES.get(s, s)),
+        "listing_action": (lambda a: display.LISTING_ACTIONS.get(a, a)),
     }
 
 
