@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from hub import deadlines, matters
+from hub import deadlines, matters, owners
 from hub.ids import BEIJING, iso, new_id, now_beijing
 from hub.store.models import Deadline, Escalation, Outbox, Record, utcnow
 
@@ -61,8 +61,11 @@ def _escalate(hub, d: Deadline, level: str, recipients: list[str], now: dt.datet
             session.add(escalation)
             session.flush()
             refs = matters.refs(session, d.matter_id, matters.DELIVERY_REFS)
+            leader = owners.matter_leader(session, d.matter_id)
+            # ``owner`` is the agency that owes the step; ``leader`` the matter's 包案 leader, when named
             record = {"type": "escalation", "level": level, **deadlines.view(d, now),
                       "overdue_since": d.due_at.astimezone(BEIJING).isoformat(), "matter_id": d.matter_id,
+                      "leader": {k: leader[k] for k in owners.LEADER_FIELDS} if leader else None,
                       **numbers(session, d, refs)}
             for agency in recipients:
                 if agency not in kinds or hub.registry.get(agency) is None:

@@ -20,7 +20,7 @@ from typing import Any
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import or_, select
 
-from hub import audit, deadlines, keys, linkage, matters
+from hub import audit, deadlines, keys, linkage, matters, owners
 from hub.broker import IN_EXCHANGE, OutMessage, PublishError
 from hub.errors import BadRequest, ConfigError, Forbidden, HubError, NotFound, Unavailable
 from hub.ids import BEIJING
@@ -369,6 +369,7 @@ def matter_view(session, matter_id: str) -> dict | None:
     steps = [deadlines.view(d, now) for d in session.scalars(
         select(Deadline).where(Deadline.matter_id == live).order_by(Deadline.due_at))]
     escalated = list(session.scalars(select(Escalation).where(Escalation.matter_id == live).order_by(Escalation.id)))
+    leader = owners.matter_leader(session, live)
     return {
         "matter_id": live,
         "refs": matters.refs(session, live),
@@ -380,15 +381,69 @@ def matter_view(session, matter_id: str) -> dict | None:
         "steps": steps,
         "next_steps": [{"owner": s["owner"], "title": s["title"], "due_at": s["due_at"], "overdue": s["overdue"]}
                        for s in steps if s["status"] in ("open", "overdue")],
-        "escalations": [escalation_view(e) for e in escalated],
+        "escalations": [escalation_view(e, leader) for e in escalated],
+        "leader": leader,
+        "project_groups": owners.groups_of(session, live),
         "duplicates": linkage.duplicates(records),
         "reconciliation": linkage.reconcile(records, settings["linkage"]["reconciliation_tolerance"]),
     }
 
 
-def escalation_view(e: Escalation) -> dict:
+def escalation_view(e: Escalation, leader: dict | None = None) -> dict:
+    """An escalation: ``owner`` the agency that owes the step, ``leader`` the matter's 包案 leader."""
     return {"id": e.id, "deadline": e.deadline_key, "level": e.level, "owner": e.owner, "matter_id": e.matter_id,
-            "at": e.created_at.astimezone(BEIJING).isoformat()}
+            "at": e.created_at.astimezone(BEIJING).isoformat(),
+            "leader": {k: leader[k] for k in owners.LEADER_FIELDS} if leader else None}
+
+
+# -- named owners: a matter's 包案 leader, a project's 五员 group ----------------------------------
+
+@api_route("/matters/<matter_id>/leader", methods=("PUT",), roles=("linkage", "admin"), body="leader",
+           summary="Name the matter's 包案 leader {name, post, unit} (audited)", response="Leader",
+           statuses=(200, 400, 404))
+def matter_leader_set(matter_id: str):
+    with hub().store.session() as session:
+        return jsonify(owners.set_leader(session, matter_id, request.get_json(silent=True), g.principal.actor))
+
+
+@api_route("/matters/<matter_id>/leader", methods=("DELETE",), roles=("linkage", "admin"),
+           summary="Clear the matter's 包案 leader (audited)", response="Leader", statuses=(200, 404))
+def matter_leader_clear(matter_id: str):
+    with hub().store.session() as session:
+        owners.clear_leader(session, matter_id, g.principal.actor)
+    return jsonify({"matter_id": matter_id, "leader": None})
+
+
+@api_route("/projects/<project_code>/group", methods=("PUT",), roles=("linkage", "admin"), body="group",
+           summary="Name a project's 五员 group {members: [{name, post}]} (audited)", response="Group",
+           statuses=(200, 400, 404))
+def project_group_set(project_code: str):
+    with hub().store.session() as session:
+        return jsonify(owners.set_group(session, project_code, request.get_json(silent=True), g.principal.actor))
+
+
+@api_route("/projects/<project_code>/group", roles=("admin", "linkage", "viewer"),
+           summary="A project's 五员 group", response="Group", statuses=(200, 404))
+def project_group_get(project_code: str):
+    with hub().store.sessions() as session:
+        view = owners.project_group(session, project_code)
+    if view is None:
+        raise NotFound(f"project {project_code} has no group")
+    return jsonify(view)
+
+
+@api_route("/leaders", roles=("admin", "linkage", "viewer"),
+           summary="The named 包案 leaders with the number of matters each owns", response="LeaderList")
+def leaders():
+    with hub().store.sessions() as session:
+        return jsonify({"items": owners.leaders(session), "next_cursor": None})
+
+
+@api_route("/leaders/<name>/matters", roles=("admin", "linkage", "viewer"),
+           summary="A leader's view: the matters the leader owns, with their overdue steps", response="MatterList")
+def leader_matters(name: str):
+    with hub().store.sessions() as session:
+        return jsonify({"items": owners.owned(session, name), "next_cursor": None})
 
 
 @api_route("/matters/<matter_id>", roles=("admin", "linkage", "viewer"),
@@ -491,7 +546,10 @@ def escalations():
         query = query.where(Escalation.level == request.args["level"])
     with hub().store.sessions() as session:
         rows = list(session.scalars(query))
-    return jsonify(rows_page(rows, limit, lambda e: e.id, lambda rows: [escalation_view(e) for e in rows]))
+        led = owners.leaders_of(session, [matters.resolve(session, e.matter_id) or e.matter_id for e in rows])
+        live = {e.id: matters.resolve(session, e.matter_id) or e.matter_id for e in rows}
+    return jsonify(rows_page(rows, limit, lambda e: e.id,
+                             lambda rows: [escalation_view(e, led.get(live[e.id])) for e in rows]))
 
 
 # -- the dishonest-employer list -----------------------------------------------------------------

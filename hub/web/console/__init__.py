@@ -43,6 +43,7 @@ from hub.web.console import (  # noqa: E402
     home,  # noqa: F401
     listings,  # noqa: F401
     matters,  # noqa: F401
+    owners_pages,  # noqa: F401
     plugins,  # noqa: F401
     transfers,  # noqa: F401
 )

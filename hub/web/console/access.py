@@ -50,6 +50,7 @@ NAV = (
     Page("console.dead_letters", "死信 Dead letters", ("admin", "agency")),
     Page("console.matter_search", "案件时间线 Matters", ("admin", "linkage", "viewer", "agency")),
     Page("console.transfers", "移送看板 Transfers", ("admin", "linkage")),
+    Page("console.leaders", "包案领导 Leaders", ("admin", "linkage", "viewer")),
     Page("console.bulletin", "日通报 Daily bulletin", ("admin", "linkage", "viewer")),
     Page("console.listings", "失信名单 Dishonest employers", ("admin", "linkage", "viewer")),
     Page("console.audit_log", "审计 Audit", ("admin", "linkage")),
