@@ -26,6 +26,9 @@ FORMAT_1_2 = {
     "hrss-order-individual.json", "hrss-transfer-individual.json", "police-decision-declined.xml",
     "hrss-reconsider.json", "police-reconsideration.xml", "hrss-supervise.json", "court-judgment-individual.json",
     "housing-answer.csv",
+    # the bank's wage-account feeds and the real-name roster (the project's early warnings)
+    "bank-guarantee.txt", "bank-deposit.txt", "bank-missed.txt", "bank-payout.txt", "housing-roster.csv",
+    "housing-contract.csv",
 }
 CONTRACTOR_KEY = "contractor-key-1"
 

@@ -1,4 +1,4 @@
-"""The six built-in plugins pass the conformance kit, on the hub's own routes (hub/defaults/routes.toml).
+"""The seven built-in plugins pass the conformance kit, on the hub's own routes (hub/defaults/routes.toml).
 
 Each class is what a plugin author writes in the plugin's own tests; the built-ins take
 the records other agencies send them from each other's samples.
@@ -7,11 +7,11 @@ the records other agencies send them from each other's samples.
 from __future__ import annotations
 
 from hub.testing import PluginConformance, canonical_records
-from plugins import contractor, court, housing, hrss, police, union
+from plugins import bank, contractor, court, housing, hrss, police, union
 
 CONTRACTOR_SETTINGS = {"contractors": {"91370103QEFLCR639M": {"name": "山东鲁建建工集团有限公司",
                                                               "key": "conformance-only-key"}}}
-RECORDS = canonical_records(hrss, police, housing, court, union, contractor,
+RECORDS = canonical_records(hrss, police, housing, court, union, contractor, bank,
                             settings={"contractor": CONTRACTOR_SETTINGS})
 # The procuratorate's supervision opinion reaches labour inspection as a NOTICE; its plugin
 # is a separate distribution (examples/procuratorate), so the record is written out here.
@@ -68,3 +68,8 @@ def test_every_builtin_plugin_is_tested_here():
     tested = {cls.plugin.__name__.rsplit(".", 1)[-1] for cls in PluginConformance.__subclasses__()
               if cls.__module__ == __name__}
     assert builtin == tested
+
+
+class TestBank(PluginConformance):
+    plugin = bank
+    records = RECORDS

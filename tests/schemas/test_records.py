@@ -233,6 +233,61 @@ EXAMPLES: dict[str, tuple[dict, dict]] = {
         {"schema_version": "1.2", "assignment_no": "out_01HZX", "answered_on": "2023-05-30", "result": "resolved",
          "amount_paid": "800.00", "note": None},
     ),
+    # early warning on construction projects (1.2)
+    "account_deposit": (
+        {"project_code": "37010320236387", "account_no": "1602002419200123456", "credited_on": "2023-03-31",
+         "amount": "42152", "payer_uscc": "91370103P0G7QEYF7X", "month": "2023-03"},
+        {"schema_version": "1.2", "project_code": "37010320236387", "account_no": "1602002419200123456",
+         "credited_on": "2023-03-31", "amount": "42152.00", "payer_uscc": "91370103P0G7QEYF7X", "month": "2023-03"},
+    ),
+    "worker_payout": (
+        {"project_code": "37010320236387", "account_no": "1602002419200123456", "worker": {"name": "高秀英", "id_number": "370103197611248807"},
+         "amount": "6704", "paid_on": "2023-05-10", "result": "failed", "failure_reason": "收款账户户名不符"},
+        {"schema_version": "1.2", "project_code": "37010320236387", "account_no": "1602002419200123456",
+         "worker": {"name": "高秀英", "id_number": "370103197611248807"}, "amount": "6704.00", "paid_on": "2023-05-10", "result": "failed",
+         "failure_reason": "收款账户户名不符"},
+    ),
+    "deposit_event": (
+        {"project_code": "37010320236387", "contractor_uscc": "91370103QEFLCR639M", "event": "guarantee",
+         "amount": "500000", "event_on": "2023-01-20", "guarantee_no": "LG3701032023000118"},
+        {"schema_version": "1.2", "project_code": "37010320236387", "contractor_uscc": "91370103QEFLCR639M",
+         "event": "guarantee", "amount": "500000.00", "event_on": "2023-01-20", "guarantee_no": "LG3701032023000118"},
+    ),
+    "missed_funding": (
+        {"project_code": "37010320236387", "account_no": "1602002419200123456", "month": "2023-04",
+         "amount_due": "43155", "amount_credited": "25179", "builder_uscc": "91370103P0G7QEYF7X"},
+        {"schema_version": "1.2", "project_code": "37010320236387", "account_no": "1602002419200123456",
+         "month": "2023-04", "amount_due": "43155.00", "amount_credited": "25179.00",
+         "builder_uscc": "91370103P0G7QEYF7X"},
+    ),
+    "roster_entry": (
+        {"project_code": "37010320236387", "worker": {"name": "高秀英", "id_number": "370103197611248807"}, "team": "钢筋班", "entered_on": "2023-03-01"},
+        {"schema_version": "1.2", "project_code": "37010320236387", "worker": {"name": "高秀英", "id_number": "370103197611248807"}, "team": "钢筋班", "trade": None,
+         "entered_on": "2023-03-01", "left_on": None, "subcontractor_uscc": None},
+    ),
+    "labour_contract": (
+        {"contract_no": "HT202303001", "project_code": "37010320236387", "worker": {"name": "高秀英", "id_number": "370103197611248807"},
+         "employer_uscc": "91370103QEFLCR639M", "signed_on": "2023-02-27", "pay_basis": "daily", "wage_rate": "300"},
+        {"schema_version": "1.2", "contract_no": "HT202303001", "project_code": "37010320236387", "worker": {"name": "高秀英", "id_number": "370103197611248807"},
+         "employer_uscc": "91370103QEFLCR639M", "signed_on": "2023-02-27", "pay_basis": "daily",
+         "wage_rate": "300.00", "ends_on": None},
+    ),
+    "payroll_entry": (
+        {"project_code": "37010320236387", "worker": {"name": "高秀英", "id_number": "370103197611248807"}, "month": "2023-04", "days": 22, "amount_due": "6704",
+         "amount_paid": "0", "method": "special_account"},
+        {"schema_version": "1.2", "project_code": "37010320236387", "worker": {"name": "高秀英", "id_number": "370103197611248807"}, "month": "2023-04", "days": 22,
+         "amount_due": "6704.00", "amount_paid": "0.00", "paid_on": None, "method": "special_account"},
+    ),
+    "risk": (
+        {"project_code": "37010320236387", "risk_no": "rsk_1", "rule": "missed-labour-cost", "category": "bank",
+         "status": "raised", "month": "2023-04", "amount": "17976", "detail": "应拨付 43155.00, 实际 25179.00",
+         "source": "保障农民工工资支付条例 Art. 27, 29", "raised_on": "2023-05-06"},
+        {"schema_version": "1.2", "project_code": "37010320236387", "risk_no": "rsk_1", "rule": "missed-labour-cost",
+         "category": "bank", "status": "raised", "month": "2023-04", "amount": "17976.00", "worker_count": None,
+         "amount_due": None, "amount_paid": None, "amount_short": None, "detail": "应拨付 43155.00, 实际 25179.00",
+         "source": "保障农民工工资支付条例 Art. 27, 29", "raised_on": "2023-05-06", "cleared_on": None,
+         "raised_by": None, "cleared_by": None, "region_code": None},
+    ),
 }
 
 
@@ -444,6 +499,16 @@ INVALID = [
     ("materials_request", {"requested_at": "2023-06-21T09:00:00"}, "requested_at", "time-with-offset"),
     ("assignment_answer", {"result": "done"}, "result", "enum"),
     ("assignment_answer", {"amount_paid": "-1"}, "amount_paid", "money-non-negative"),
+    ("account_deposit", {"month": "2023-13"}, "month", "month-format"),
+    ("worker_payout", {"failure_reason": None}, "failure_reason", "required-if"),
+    ("worker_payout", {"worker": {"name": "高秀英", "id_number": "370103197611248806"}}, "worker.id_number",
+     "id-number-gb11643"),
+    ("deposit_event", {"guarantee_no": None}, "guarantee_no", "required-if"),
+    ("missed_funding", {"builder_uscc": "91370103P0G7QEYF7Y"}, "builder_uscc", "uscc-gb32100"),
+    ("roster_entry", {"left_on": "2023-02-01"}, "left_on", "date-order"),
+    ("labour_contract", {"pay_basis": "weekly"}, "pay_basis", "enum"),
+    ("payroll_entry", {"days": 32}, "days", "range"),
+    ("risk", {"rule": "unknown-rule"}, "rule", "enum"),
 ]
 
 
