@@ -52,6 +52,7 @@ OCCURRED_AT = {
     "labour_contract": "signed_on",
     "payroll_entry": "month",
     "risk": "raised_on",
+    "credit_listing": "decision_date",
 }
 
 DUPLICATE_PAGE = 50  # a matter's clues read at a time by the duplicate check
