@@ -1,5 +1,6 @@
 """Work the hub does by the clock: signing the audit chain's head (every
-``audit.checkpoint_every`` seconds), escalating overdue steps, the daily bulletin, and the
+``audit.checkpoint_every`` seconds), escalating overdue steps, raising the early-warning
+risks whose time has come (``hub.risks``: a shortfall on payday), the daily bulletin, and the
 dishonest-employer list's proposals and expiries (``hub/listing.py``).
 
 Each overdue step is escalated once per level: first to the agency that owes it, in its
@@ -24,7 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from hub import deadlines, matters, owners
+from hub import deadlines, matters, owners, risks
 from hub.ids import BEIJING, iso, new_id, now_beijing
 from hub.store.models import Deadline, Escalation, Outbox, Record, utcnow
 
@@ -119,6 +120,7 @@ class Scheduler:
 
         self.hub.checkpoint()
         n = escalate(self.hub, now)
+        n += risks.sweep(self.hub.pipeline, now)
         n += publish_due_bulletin(self.hub, now)
         n += listing.propose_due(self.hub, now)
         n += listing.expire_due(self.hub, now)

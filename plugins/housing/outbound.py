@@ -1,6 +1,7 @@
 """housing outbound: ``ASSIGNMENT`` (交办), one CSV row per clue assigned to the project's
-department, and (format 1.2) ``REMINDER`` (催办) when its answer is overdue and ``CREDIT``
-(失信惩戒) when an employer is listed as a dishonest wage payer, removed early, or its term ends.
+department, and (format 1.2) ``REMINDER`` (催办) when its answer is overdue, ``RISK``
+(风险预警) when the hub raises an early warning on a project, and ``CREDIT`` (失信惩戒) when
+an employer is listed as a dishonest wage payer, removed early, or its term ends.
 
 UTF-8 with a byte-order mark (what Excel on a Chinese desktop opens correctly), CRLF
 line ends (RFC 4180). Every cell is neutralised against formula injection: a cell
@@ -24,8 +25,10 @@ from schemas.fields import BEIJING
 
 ASSIGNMENT = "ASSIGNMENT"
 REMINDER = "REMINDER"
+RISK = "RISK"
 CREDIT = "CREDIT"
-KINDS_OUT = (ASSIGNMENT, REMINDER, CREDIT)
+KINDS_OUT = (ASSIGNMENT, REMINDER, RISK, CREDIT)
+RISK_HEADER = ("预警编号", "项目编号", "规则", "所属月份", "金额(元)", "说明", "预警日期")
 CREDIT_HEADER = ("名单编号", "统一社会信用代码或身份证号", "名称", "动作", "列入日期", "移出日期", "依据")
 CREDIT_ACTIONS = {"list": "列入", "remove": "移出", "expire": "到期"}
 REMINDER_HEADER = ("交办编号", "线索编号", "办结期限", "催办级别", "催办日期")
@@ -78,6 +81,8 @@ def render(delivery: Delivery) -> Rendered:
     kind = delivery.kind.upper()
     if kind == REMINDER:
         return render_reminder(delivery)
+    if kind == RISK:
+        return render_risk(delivery)
     if kind == CREDIT:
         return render_credit(delivery)
     if kind != ASSIGNMENT:
@@ -134,6 +139,19 @@ def render_assignment(delivery: Delivery) -> Rendered:
         due_on.isoformat(),
     )
     return _csv(HEADER, row, ASSIGNMENT)
+
+
+def render_risk(delivery: Delivery) -> Rendered:
+    """RISK (风险预警, format 1.2): an early warning the hub raised on a project; 所属月份
+    ``yyyy-MM`` or empty, 预警日期 the day it was raised."""
+    if delivery.record_type != "risk":
+        raise ValueError(f"housing writes RISK from a risk, not from {delivery.record_type!r}")
+    r = delivery.record
+    if not r.get("risk_no") or not r.get("rule"):
+        raise ValueError("housing RISK: the risk has no number or rule")
+    row = (r["risk_no"], r.get("project_code"), r["rule"], r.get("month"), r.get("amount"), r.get("detail"),
+           r.get("raised_on"))
+    return _csv(RISK_HEADER, row, RISK)
 
 
 def render_credit(delivery: Delivery) -> Rendered:
