@@ -1,4 +1,4 @@
-"""The six built-in plugins pass the conformance kit, on the hub's own routes (hub/defaults/routes.toml).
+"""The built-in plugins pass the conformance kit, on the hub's own routes (hub/defaults/routes.toml).
 
 Each class is what a plugin author writes in the plugin's own tests; the built-ins take
 the records other agencies send them from each other's samples.
@@ -7,12 +7,13 @@ the records other agencies send them from each other's samples.
 from __future__ import annotations
 
 from hub.testing import PluginConformance, canonical_records
-from plugins import contractor, court, housing, hrss, police, union
+from plugins import contractor, court, gov, housing, hrss, police, union
 
 CONTRACTOR_SETTINGS = {"contractors": {"91370103QEFLCR639M": {"name": "山东鲁建建工集团有限公司",
                                                               "key": "conformance-only-key"}}}
-RECORDS = canonical_records(hrss, police, housing, court, union, contractor,
-                            settings={"contractor": CONTRACTOR_SETTINGS})
+GOV_SETTINGS = {"governments": {"370103": {"name": "历下区人民政府", "key": "conformance-only-key"}}}
+RECORDS = canonical_records(hrss, police, housing, court, union, contractor, gov,
+                            settings={"contractor": CONTRACTOR_SETTINGS, "gov": GOV_SETTINGS})
 # The procuratorate's supervision opinion reaches labour inspection as a NOTICE; its plugin
 # is a separate distribution (examples/procuratorate), so the record is written out here.
 RECORDS["supervision_opinion"] = [{
@@ -68,3 +69,9 @@ def test_every_builtin_plugin_is_tested_here():
     tested = {cls.plugin.__name__.rsplit(".", 1)[-1] for cls in PluginConformance.__subclasses__()
               if cls.__module__ == __name__}
     assert builtin == tested
+
+
+class TestGov(PluginConformance):
+    plugin = gov
+    records = RECORDS
+    settings = GOV_SETTINGS

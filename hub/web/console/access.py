@@ -50,6 +50,7 @@ NAV = (
     Page("console.dead_letters", "死信 Dead letters", ("admin", "agency")),
     Page("console.matter_search", "案件时间线 Matters", ("admin", "linkage", "viewer", "agency")),
     Page("console.transfers", "移送看板 Transfers", ("admin", "linkage")),
+    Page("console.escalations", "催办与督导 Escalations", ("admin", "linkage")),
     Page("console.bulletin", "日通报 Daily bulletin", ("admin", "linkage", "viewer")),
     Page("console.audit_log", "审计 Audit", ("admin", "linkage")),
 )
@@ -98,7 +99,7 @@ def start_session(principal: Principal) -> None:
     with hub().store.session() as s:
         s.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < now - dt.timedelta(days=1)))
         s.add(ConsoleSession(id_hash=_sid_hash(sid), user_id=principal.user_id, token_id=principal.token_id,
-                             role=principal.role, created_at=now, expires_at=now + dt.timedelta(hours=hours)))
+                             role=principal.stored_role, created_at=now, expires_at=now + dt.timedelta(hours=hours)))
     session.clear()
     session["sid"] = sid
     session["csrf"] = secrets.token_urlsafe(32)
@@ -134,7 +135,7 @@ def session_principal() -> Principal | None:
         token = s.get(ApiToken, row.token_id) if row.token_id is not None else None
         if token_problem(token) or token.role != row.role:
             return None
-        return Principal(role=token.role, token_id=token.id, sender=token.sender)
+        return Principal.of(token.role, token_id=token.id, sender=token.sender)
 
 
 def safe_next(target: str | None) -> str | None:
