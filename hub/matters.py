@@ -43,6 +43,7 @@ OCCURRED_AT = {
     "reconsideration_decision": "decided_at",
     "materials_request": "requested_at",
     "assignment_answer": "answered_on",
+    "credit_listing": "decision_date",
 }
 
 DUPLICATE_PAGE = 50  # a matter's clues read at a time by the duplicate check
