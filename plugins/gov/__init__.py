@@ -244,6 +244,10 @@ def bulletin_for(record: dict[str, Any], area: str | None) -> dict[str, Any]:
         total = record.get("total")
     else:
         total: dict[str, Any] = {"region_code": area, "region_name": "合计"}
+        for key, value in (record.get("total") or {}).items():  # every figure, zero where none counts
+            if key not in total:
+                total[key] = {k: 0 for k in value} if isinstance(value, dict) else \
+                    "0.00" if key.startswith("amount_") else 0
         for row in districts:
             for key, value in row.items():
                 if key in ("region_code", "region_name"):

@@ -158,6 +158,7 @@ def test_the_console_route_by_route_for_a_district_user(console, escalated):
     assert mine in north and "第二督导组" in north
     assert theirs not in user.get("/console/escalations?group=south").text
     assert user.get("/console/audit").status_code == 403  # the log spans every district
+    assert "审计 Audit" not in home.text.split("<main")[0]  # nor does the menu offer it
 
 
 def test_the_console_lists_each_groups_supervision_escalations(console, escalated):

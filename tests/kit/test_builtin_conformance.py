@@ -30,6 +30,20 @@ RECORDS["reconsideration_decision"].append({
     "police_case_no": "A370103202300881", "decided_at": "2023-07-28T10:00:00+08:00",
 })
 
+# Labour inspection's listing decisions (人社部令第45号) reach the employer's district
+# government: a company by credit code, an individual by identity number.
+RECORDS["credit_listing"] = [{
+    "type": "credit_listing", "source_agency": "hrss", "source_ref": "SX370103202301", "received_at":
+    "2023-08-01T09:00:00+08:00", "list_no": "SX370103202301", "action": "list", "credit_code": "91370103JURQ283F5B",
+    "name": "海岱建筑劳务有限公司", "basis": "拒不支付劳动报酬被判处刑罚（人社部令第45号第五条）",
+    "decision_date": "2023-08-01", "start_date": "2023-08-01", "end_date": "2026-07-31", "region_code": "370103",
+}, {
+    "type": "credit_listing", "source_agency": "hrss", "source_ref": "SX370103202302", "received_at":
+    "2023-08-02T09:00:00+08:00", "list_no": "SX370103202302", "action": "list", "id_number": "37010319821226234X",
+    "name": "王某", "basis": "个人用工拖欠农民工工资数额较大（人社部令第45号第五条）",
+    "decision_date": "2023-08-02", "start_date": "2023-08-02", "end_date": "2026-08-01", "region_code": "370103",
+}]
+
 
 class TestHrss(PluginConformance):
     plugin = hrss

@@ -130,7 +130,8 @@ BULLETIN = {"type": "daily_bulletin", "date": "2023-05-22", "districts": [
      "clues_by_channel": {"hotline": 1}, "overdue_by_owner": {"hrss": 1}},
     {"region_code": "370202", "region_name": "市南区", "clues_total": 7, "amount_owed": "1.00",
      "clues_by_channel": {"hotline": 7}, "overdue_by_owner": {}}],
-    "total": {"clues_total": 10}, "overdue_items": [{"region_code": "370103", "rule": "close_case"}]}
+    "total": {"clues_total": 10, "amount_owed": "16.50", "clues_by_channel": {"hotline": 10, "petition": 0},
+              "overdue_by_owner": {"hrss": 1}}, "overdue_items": [{"region_code": "370103", "rule": "close_case"}]}
 
 
 def test_each_government_gets_its_own_areas_bulletin_signed_with_its_key():
@@ -153,8 +154,9 @@ def test_each_government_gets_its_own_areas_bulletin_signed_with_its_key():
         # the city takes in its districts, not another city's
         assert [r["region_code"] for r in got["370100"]["districts"]] == ["370102", "370103"]
         assert got["370100"]["total"]["clues_total"] == 3 and got["370100"]["total"]["amount_owed"] == "15.50"
-        assert got["370100"]["total"]["clues_by_channel"] == {"hotline": 3}
+        assert got["370100"]["total"]["clues_by_channel"] == {"hotline": 3, "petition": 0}
         assert got["370104"]["districts"] == [] and got["370104"]["total"]["region_code"] == "370104"
+        assert got["370104"]["total"]["clues_total"] == 0 and got["370104"]["total"]["amount_owed"] == "0.00"
     finally:
         for s in servers.values():
             s.close()

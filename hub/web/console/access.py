@@ -41,6 +41,8 @@ class Page:
     endpoint: str
     title: str
     roles: tuple[str, ...]
+    scoped: bool = True
+    """Open to a district-scoped role too (the audit log spans every district: not)."""
 
 
 # The navigation, in order; ``allow`` on each view is what enforces the roles.
@@ -52,7 +54,7 @@ NAV = (
     Page("console.transfers", "移送看板 Transfers", ("admin", "linkage")),
     Page("console.escalations", "催办与督导 Escalations", ("admin", "linkage")),
     Page("console.bulletin", "日通报 Daily bulletin", ("admin", "linkage", "viewer")),
-    Page("console.audit_log", "审计 Audit", ("admin", "linkage")),
+    Page("console.audit_log", "审计 Audit", ("admin", "linkage"), scoped=False),
 )
 
 
@@ -183,7 +185,7 @@ def headers(response):
 @bp.context_processor
 def _context():
     principal = g.get("principal")
-    nav = [p for p in NAV if principal is not None and principal.may(p.roles)]
+    nav = [p for p in NAV if principal is not None and principal.may(p.roles) and (p.scoped or not principal.scope)]
     registry = hub().registry
     return {
         "csrf_token": csrf_token,
