@@ -27,6 +27,9 @@ FORMAT_1_2 = {
     "hrss-reconsider.json", "police-reconsideration.xml", "hrss-supervise.json", "court-judgment-individual.json",
     "housing-answer.csv",
     "gov-answer.json",
+    # the bank's wage-account feeds and the real-name roster (the project's early warnings)
+    "bank-guarantee.txt", "bank-deposit.txt", "bank-missed.txt", "bank-payout.txt", "housing-roster.csv",
+    "housing-contract.csv",
 }
 CONTRACTOR_KEY = "contractor-key-1"
 
@@ -135,8 +138,10 @@ def test_every_sample_reaches_the_agencies_the_routes_promise(six_agencies, head
         pending = session.scalars(select(Outbox).where(Outbox.status != "sent")).all()
     assert pending == []
     view = client.get(f"/api/v1/matters/{transfer.matter_id}", headers=token("linkage")).json
-    # the project's early warnings first (joined by its code), then every agency's records
-    assert [r["type"] for r in view["records"]] == [
+    # the project's early warnings first (joined by its code), then every agency's records;
+    # the payroll's rows one by one beside them (a payroll_entry a worker)
+    assert sum(r["type"] == "payroll_entry" for r in view["records"]) == 7
+    assert [r["type"] for r in view["records"] if r["type"] != "payroll_entry"] == [
         "project", "payroll_shortfall", "clue", "case", "mediation_result", "contractor_reply", "payment_order",
         "criminal_transfer", "police_receipt", "police_decision", "court_judgment", "court_enforcement"]
     times = [r["occurred_at"] for r in view["records"]]

@@ -7,12 +7,12 @@ the records other agencies send them from each other's samples.
 from __future__ import annotations
 
 from hub.testing import PluginConformance, canonical_records
-from plugins import contractor, court, gov, housing, hrss, police, union
+from plugins import bank, contractor, court, gov, housing, hrss, police, union
 
 CONTRACTOR_SETTINGS = {"contractors": {"91370103QEFLCR639M": {"name": "山东鲁建建工集团有限公司",
                                                               "key": "conformance-only-key"}}}
 GOV_SETTINGS = {"governments": {"370103": {"name": "历下区人民政府", "key": "conformance-only-key"}}}
-RECORDS = canonical_records(hrss, police, housing, court, union, contractor, gov,
+RECORDS = canonical_records(hrss, police, housing, court, union, contractor, bank, gov,
                             settings={"contractor": CONTRACTOR_SETTINGS, "gov": GOV_SETTINGS})
 # The procuratorate's supervision opinion reaches labour inspection as a NOTICE; its plugin
 # is a separate distribution (examples/procuratorate), so the record is written out here.
@@ -83,6 +83,11 @@ def test_every_builtin_plugin_is_tested_here():
     tested = {cls.plugin.__name__.rsplit(".", 1)[-1] for cls in PluginConformance.__subclasses__()
               if cls.__module__ == __name__}
     assert builtin == tested
+
+
+class TestBank(PluginConformance):
+    plugin = bank
+    records = RECORDS
 
 
 class TestGov(PluginConformance):
