@@ -22,6 +22,25 @@ RECORDS["supervision_opinion"] = [{
     "transfer_no": "YS37010320230912", "opinion": "explain_not_opening", "reason": "欠薪数额较大且经责令支付仍不支付",
     "reply_due_on": "2023-07-17", "procuratorate": "济南市历下区人民检察院", "issued_at": "2023-07-10T09:00:00+08:00",
 }]
+# The hub's own early warnings on a project (hub.risks) reach labour inspection as a NOTICE
+# and housing as a RISK row: one raised, one cleared.
+RECORDS["risk"] = [{
+    "type": "risk", "source_agency": "hub", "source_ref": "rsk_conformance1", "received_at": "2023-05-16T00:00:05+08:00",
+    "risk_no": "rsk_conformance1", "project_code": "37010320236387", "rule": "payroll-shortfall",
+    "category": "payroll", "status": status, "month": "2023-04", "amount": "17976.00", "worker_count": 3,
+    "amount_due": "17976.00", "amount_paid": "0.00", "amount_short": "17976.00",
+    "detail": "3 worker(s) paid less than due; payday 2023-05-15", "source": "保障农民工工资支付条例 Arts. 3, 12, 14",
+    "raised_on": "2023-05-16", "region_code": "370103", **extra,
+} for status, extra in (("raised", {}), ("cleared", {"cleared_on": "2023-05-20"}))] + [{
+    "type": "risk", "source_agency": "hub", "source_ref": f"rsk_conformance{i}", "received_at": "2023-05-06T10:00:00+08:00",
+    "risk_no": f"rsk_conformance{i}", "project_code": "37010320236387", "rule": rule, "category": category,
+    "status": "raised", "detail": detail, "source": source, "raised_on": "2023-05-06", "region_code": "370103", **extra,
+} for i, (rule, category, detail, source, extra) in enumerate((
+    ("missed-labour-cost", "bank", "应拨付 43155.00, 实际拨付 25179.00", "保障农民工工资支付条例 Arts. 24, 27, 29",
+     {"month": "2023-04", "amount": "17976.00"}),
+    ("no-wage-deposit", "project", "neither a cash deposit nor a valid bank guarantee", "保障农民工工资支付条例 Art. 32",
+     {}),
+), start=2)]
 # The police's samples uphold their decline on reconsideration; a case opened after all goes
 # to the court as well (reopened-case-to-court).
 RECORDS["reconsideration_decision"].append({
