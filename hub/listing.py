@@ -49,6 +49,15 @@ STATUSES = ("listed", "removed", "expired")
 _ENDED = {"remove": "removed", "expire": "expired"}
 
 
+def region_of(session, matter_id: str) -> str | None:
+    """The district a listing is sent to when its decision names none (labour inspection's
+    format has no area): its matter's (the first clue's, else its project's)."""
+    from hub.store.models import Matter
+
+    row = session.get(Matter, matter_id)
+    return row.region_code if row is not None else None
+
+
 def subject_key(record: Mapping[str, Any]) -> str | None:
     """The listed employer as a joining key: its credit code, or its hashed identity number."""
     return matters.employer_key({"uscc": record.get("credit_code"), "id_number": record.get("id_number")})

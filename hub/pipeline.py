@@ -667,6 +667,8 @@ class Pipeline:
             merged: list[str] = []
             matter_id = unit.linker.link(record, merged)
             touched.setdefault(matter_id, []).extend(merged)
+            if record["type"] == listing.TYPE and not record.get("region_code"):
+                record["region_code"] = listing.region_of(unit.session, matter_id)
             record.update(record_id=record_id, matter_id=matter_id, accepted_at=iso(now_beijing()))
             if matter_id in unit.linker.whole:
                 unit.local.setdefault(matter_id, []).append(record)
@@ -812,8 +814,8 @@ class Pipeline:
                     (p.message.agency, record["type"], fp) in unit.fingerprints:
                 continue
             unit.flush()
-            check = listing.refusal if record["type"] in listing.STATE_CHECKED else transfers.refusal
-            found = check(unit.session, record)
+            found = listing.refusal(unit.session, record) if record["type"] in listing.STATE_CHECKED \
+                else transfers.refusal(unit.session, record, self.registry)
             if found is None:
                 continue
             path, rule, why = found

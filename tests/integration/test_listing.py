@@ -86,9 +86,10 @@ def process(hub, *messages):
 
 def test_a_listing_proposed_decided_distributed_and_expired_at_its_term(hub):
     """Art. 5 para. 1 (1): the police open the case; the hub proposes the employer to labour
-    inspection once; its LIST decision reaches the construction department (CREDIT) and the
-    court (credit_listing) with the term; the day after the term's last day the hub expires
-    it by itself, once, and tells them again."""
+    inspection once; its LIST decision reaches the construction department (CREDIT), the
+    court (credit_listing) and the government of the matter's district (gov CREDIT) with the
+    term; the day after the term's last day the hub expires it by itself, once, and tells
+    the three again."""
     outcomes = process(hub, *opened_case())
     assert all(o.status == "accepted" for o in outcomes), [o.to_dict() for o in outcomes]
     [proposed] = rows(hub, Outbox.record_type == "listing_candidate")
@@ -115,6 +116,11 @@ def test_a_listing_proposed_decided_distributed_and_expired_at_its_term(hub):
                    "name": "海岱建筑劳务有限公司", "start_date": str(TODAY - dt.timedelta(days=9)), "end_date": str(end),
                    "basis": "人社部令第45号第五条第一款第（一）项"}
     assert BOSS not in json.dumps(housing[0].payload) + json.dumps(court[0].payload)  # the persons stay home
+    [government] = credit_rows(hub, "gov")
+    body = json.loads(render(hub, government).body)
+    assert {k: body[k] for k in ("type", "listNo", "creditCode", "action", "endDate", "regionCode")} == {
+        "type": "CREDIT", "listNo": LIST_NO, "creditCode": USCC, "action": "列入", "endDate": str(end),
+        "regionCode": "370103"}  # the matter's district: labour inspection's LISTING names none
     with hub.store.sessions() as session:
         assert listing.listing(session, LIST_NO)["status"] == "listed"
 
@@ -125,7 +131,7 @@ def test_a_listing_proposed_decided_distributed_and_expired_at_its_term(hub):
     assert scheduler.Scheduler(hub).run_once(after) >= 1
     assert listing.expire_due(hub, after + dt.timedelta(days=1)) == 0
     housing, court = credit_rows(hub, "housing"), credit_rows(hub, "court")
-    assert len(housing) == len(court) == 2
+    assert len(housing) == len(court) == len(credit_rows(hub, "gov")) == 2
     expired = csv_row(render(hub, housing[1]))
     assert (expired["动作"], expired["移出日期"]) == ("到期", str(end))
     assert json.loads(render(hub, court[1]).body)["action"] == "expire"

@@ -68,10 +68,10 @@ def test_escalations_and_the_board_show_the_leader(hub, client, token, app):
     assert scheduler.escalate(hub, NOW) >= 1
     with hub.store.sessions() as session:
         sent = list(session.scalars(select(Outbox).where(Outbox.record_type == "escalation")))
-    assert sent and all(row.payload["record"]["leader"] == LEADER for row in sent)  # what each recipient renders
+    assert sent and all(row.payload["record"]["matter_owner"] == LEADER for row in sent)  # what each recipient renders
     assert {row.payload["record"]["owner"] for row in sent} <= {"hrss", "police", "housing"}  # the agency owing it
     listed = client.get("/api/v1/escalations", headers=token("linkage")).json["items"]
-    assert listed and all(e["leader"] == LEADER for e in listed)
+    assert listed and all(e["matter_owner"] == LEADER for e in listed)
 
     from hub.web.auth import create_token
     from tests.console.conftest import sign_in
