@@ -295,12 +295,19 @@ def _run(settings, sink: _Sink, var_dir: str, timeout: float, echo: Callable[[st
     with hub.connection() as conn:
         for code in hub.registry.codes():
             _show_received(code, read_out(conn, code, settings, timeout=0.5), echo)
+    by_path: dict[str, list[tuple[dict[str, str], bytes]]] = {}
     for path, headers, body in sink.received:
+        by_path.setdefault(path, []).append((headers, body))
+    for path, posts in by_path.items():  # the first POST to each webhook, as for the queues
+        headers, body = posts[0]
         echo("")
         echo(f"  webhook POST {path}  {headers.get('Content-Type')}  {headers.get('X-Wagehub-Record-Type')}, "
              f"signed {headers.get('X-Wagehub-Signature', '')[:14]}…")
         for line in shown(readable(body, headers.get("Content-Type"), None)):
             echo(f"    {line}")
+        if len(posts) > 1:
+            echo(f"    + {len(posts) - 1} more: "
+                 + ", ".join(sorted({str(h.get("X-Wagehub-Record-Type")) for h, _ in posts[1:]})))
     echo("")
     echo(f"Dead letters ({len(dead)}), each with its original bytes, replayable after a fix:")
     for dl in dead:
