@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -132,3 +132,131 @@ def mask_contacts(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         item["complainants"] = [{**c, "mobile": mask_mobile(c.get("mobile"))} for c in item["complainants"]]
         out.append(item)
     return out
+
+
+# -- results (回头看): what each sampled matter's call found ----------------------------------
+
+RESULT_FIELDS = ("reached", "resolved", "paid_full", "lawful", "satisfied")
+
+
+def drawn(session: Session, day: dt.date, settings: Mapping[str, Any]) -> list[str]:
+    """The matter ids of the day's sample (the same draw as :func:`followup_sample`)."""
+    cfg = settings["followup"]
+    ids = list(closed_matters(session, day, settings))
+    rng = random.Random(f"{cfg['seed']}:{day.isoformat()}")
+    return sorted(rng.sample(ids, sample_size(len(ids), cfg["share"])))
+
+
+def closing_days(session: Session, matter_id: str, settings: Mapping[str, Any]) -> list[dt.date]:
+    """The days (report timezone) on which the matter closed, latest first."""
+    from hub.bulletin import report_tz
+
+    tz = report_tz(settings)
+    days = set()
+    for r in session.scalars(select(Record).where(Record.matter_id == matter_id,
+                                                  Record.type.in_(("case", "court_enforcement")))):
+        if r.type == "case" and r.data.get("status") == "closed":
+            days.add(r.occurred_at.astimezone(tz).date())
+        elif r.type == "court_enforcement" and r.data.get("status") in CLOSING_ENFORCEMENT:
+            days.add(dt.date.fromisoformat(r.data["updated_on"]))
+    return sorted(days, reverse=True)
+
+
+def sample_day_of(session: Session, matter_id: str, settings: Mapping[str, Any]) -> dt.date | None:
+    """The latest day whose follow-up sample drew the matter, or None (never sampled)."""
+    for day in closing_days(session, matter_id, settings):
+        if matter_id in drawn(session, day, settings):
+            return day
+    return None
+
+
+def reopens(result: Mapping[str, Any]) -> bool:
+    """The caller was reached and says not resolved or not paid in full: the matter reopens."""
+    return bool(result.get("reached")) and (result.get("resolved") is False or result.get("paid_full") is False)
+
+
+def result_view(row) -> dict[str, Any]:
+    from hub.ids import BEIJING
+
+    return {"id": row.id, "matter_id": row.matter_id, "sample_day": row.sample_day.isoformat(),
+            "called_at": row.called_at.astimezone(BEIJING).isoformat(), **{k: getattr(row, k) for k in RESULT_FIELDS},
+            "remark": row.remark, "reopens": row.reopens, "source": row.source, "recorded_by": row.recorded_by,
+            "record_id": row.record_id, "created_at": row.created_at.astimezone(BEIJING).isoformat()}
+
+
+def add_result(session: Session, settings: Mapping[str, Any], known_agencies: Iterable[str], matter_id: str,
+               result: Mapping[str, Any], *, source: str, actor: str, record_id: str | None = None,
+               sample_day: dt.date | None = None) -> tuple[Any, list[dict[str, Any]]]:
+    """Record one sampled matter's call in the caller's transaction (audited): the row and
+    the outbox rows to write. A matter the sample never drew is refused (``not-sampled``),
+    a second result for the same draw too (``once``). "Not resolved" or "not paid" from a
+    caller reached reopens the matter: its steps are worked out again and the agencies of
+    ``[followup] reopen_recipients`` are told (unless the agency's own call back already
+    told them: ``record_id``)."""
+    from hub import answers, audit, deadlines
+    from hub.errors import Conflict
+    from hub.store.models import FollowupResult
+
+    day = sample_day or sample_day_of(session, matter_id, settings)
+    if day is None:
+        raise Conflict(f"matter {matter_id} was not drawn by any day's follow-up sample (rule: not-sampled)",
+                       details={"field": "matter_id", "rule": "not-sampled"})
+    if session.scalars(select(FollowupResult.id).where(FollowupResult.matter_id == matter_id,
+                                                       FollowupResult.sample_day == day)).first() is not None:
+        raise Conflict(f"the follow-up result of matter {matter_id} (sample of {day}) is recorded already "
+                       "(rule: once)", details={"field": "matter_id", "rule": "once"})
+    row = FollowupResult(matter_id=matter_id, sample_day=day, called_at=result["called_at"],
+                         remark=result.get("remark"), reopens=reopens(result), source=source, recorded_by=actor,
+                         record_id=record_id, **{k: result.get(k) for k in RESULT_FIELDS})
+    session.add(row)
+    session.flush()
+    audit.append(session, actor, "followup.recorded", matter_id,
+                 {"sample_day": day.isoformat(), "source": source, "reopens": row.reopens, "record_id": record_id,
+                  **{k: result.get(k) for k in RESULT_FIELDS}})
+    rows: list[dict[str, Any]] = []
+    if row.reopens and record_id is None:
+        deadlines.refresh(session, matter_id, settings["deadlines"], linkage=settings["linkage"])
+        called = {"called_at": row.called_at.isoformat(), "source": source, "sample_day": day.isoformat(),
+                  **{k: result.get(k) for k in RESULT_FIELDS}, "remark": result.get("remark")}
+        rows = answers.reopen_rows(session, settings, known_agencies, matter_id, called, f"fu_{row.id}")
+    return row, rows
+
+
+def record_result(hub, matter_id: str, result: Mapping[str, Any], actor: str, source: str = "linkage"
+                  ) -> dict[str, Any]:
+    """The linkage office records a sampled matter's call (API, console, CLI); returns its view."""
+    from hub import matters
+    from hub.errors import NotFound
+    from hub.store.models import Outbox
+
+    with hub.store.session() as session:
+        live = matters.resolve(session, matter_id)
+        if live is None:
+            raise NotFound(f"no matter {matter_id}")
+        row, rows = add_result(session, hub.settings, hub.registry.codes(), live, result, source=source, actor=actor)
+        for r in rows:
+            session.add(Outbox(**r))
+        view = result_view(row)
+    if rows:
+        for callback in hub.pipeline.on_commit:
+            callback(frozenset(r["recipient"] for r in rows))
+    return view
+
+
+def results_of(session: Session, day: dt.date) -> dict[str, Any]:
+    """The results recorded for one day's sample, by matter id."""
+    from hub.store.models import FollowupResult
+
+    return {r.matter_id: r for r in session.scalars(select(FollowupResult).where(FollowupResult.sample_day == day))}
+
+
+def figures(session: Session, day: dt.date, settings: Mapping[str, Any]) -> dict[str, int]:
+    """The sample's figures for the bulletin: drawn, called (a result recorded), reached,
+    resolved, paid in full, lawful, satisfied, reopened."""
+    sample = drawn(session, day, settings)
+    results = results_of(session, day)
+    rows = [results[m] for m in sample if m in results]
+    return {"drawn": len(sample), "called": len(rows), "reached": sum(1 for r in rows if r.reached),
+            "resolved": sum(1 for r in rows if r.resolved), "paid_full": sum(1 for r in rows if r.paid_full),
+            "lawful": sum(1 for r in rows if r.lawful), "satisfied": sum(1 for r in rows if r.satisfied),
+            "reopened": sum(1 for r in rows if r.reopens)}

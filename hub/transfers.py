@@ -156,7 +156,8 @@ def transfer_view(session: Session, transfer_no: str, settings: dict[str, Any] |
 
 # Records whose acceptance depends on what the hub already holds about their matter.
 STATE_CHECKED = frozenset({"reconsideration_request", "supervision_request", "reconsideration_decision",
-                           "materials_request", "case_extension", "assignment_answer", "wage_payment"})
+                           "materials_request", "case_extension", "assignment_answer", "wage_payment",
+                           "satisfaction"})
 
 
 def _records_of_key(session: Session, key: str) -> list[dict[str, Any]] | None:
@@ -178,10 +179,18 @@ def refusal(session: Session, record: dict[str, Any]) -> tuple[str, str, str] | 
     - the police's request for materials, a payment after a transfer: a transfer the hub knows;
     - an extension for an open case the hub knows, at most 30 working days in all
       (劳动保障监察条例 Art. 17);
-    - an answer to an assignment the hub sent.
+    - an answer to an assignment the hub sent;
+    - a call back on a work order the hub holds, from the agency that sent it.
     """
     rtype = record["type"]
     number = record.get("transfer_no")
+    if rtype == "satisfaction":
+        orders = [r for r in _records_of_key(session, f"work_order:{record['work_order_no']}") or []
+                  if r["type"] == "work_order" and r["work_order_no"] == record["work_order_no"]
+                  and r["source_agency"] == record["source_agency"]]
+        if not orders:
+            return "work_order_no", "unknown-work-order", "no work order with this number has reached the hub"
+        return None
     if rtype == "assignment_answer":
         if session.get(MatterKey, f"assignment:{record['assignment_no']}") is None:
             return "assignment_no", "unknown-assignment", "no assignment with this number was sent by the hub"

@@ -25,7 +25,7 @@ FORMAT_1_2 = {
     "police-materials.xml", "hrss-transfer-resubmitted.json", "hrss-payment.json", "hrss-extension.json",
     "hrss-order-individual.json", "hrss-transfer-individual.json", "police-decision-declined.xml",
     "hrss-reconsider.json", "police-reconsideration.xml", "hrss-supervise.json", "court-judgment-individual.json",
-    "housing-answer.csv",
+    "housing-answer.csv", "hotline-work-order.json", "hotline-satisfaction.json",
 }
 CONTRACTOR_KEY = "contractor-key-1"
 

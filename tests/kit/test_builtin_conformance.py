@@ -1,4 +1,4 @@
-"""The six built-in plugins pass the conformance kit, on the hub's own routes (hub/defaults/routes.toml).
+"""The seven built-in plugins pass the conformance kit, on the hub's own routes (hub/defaults/routes.toml).
 
 Each class is what a plugin author writes in the plugin's own tests; the built-ins take
 the records other agencies send them from each other's samples.
@@ -7,11 +7,11 @@ the records other agencies send them from each other's samples.
 from __future__ import annotations
 
 from hub.testing import PluginConformance, canonical_records
-from plugins import contractor, court, housing, hrss, police, union
+from plugins import contractor, court, hotline, housing, hrss, police, union
 
 CONTRACTOR_SETTINGS = {"contractors": {"91370103QEFLCR639M": {"name": "山东鲁建建工集团有限公司",
                                                               "key": "conformance-only-key"}}}
-RECORDS = canonical_records(hrss, police, housing, court, union, contractor,
+RECORDS = canonical_records(hrss, police, housing, court, union, contractor, hotline,
                             settings={"contractor": CONTRACTOR_SETTINGS})
 # The procuratorate's supervision opinion reaches labour inspection as a NOTICE; its plugin
 # is a separate distribution (examples/procuratorate), so the record is written out here.
@@ -28,6 +28,11 @@ RECORDS["reconsideration_decision"].append({
     "received_at": "2023-07-28T10:30:00+08:00", "transfer_no": "YS37010320230881", "decision": "opened",
     "police_case_no": "A370103202300881", "decided_at": "2023-07-28T10:00:00+08:00",
 })
+
+# A 12345 work order's matter accepted, then transferred, tells the hotline each stage.
+RECORDS["case"] += [{**RECORDS["case"][0], "status": status, "status_at": at}
+                    for status, at in (("accepted", "2023-05-22T15:00:00+08:00"),
+                                       ("transferred", "2023-06-20T10:00:00+08:00"))]
 
 
 class TestHrss(PluginConformance):
@@ -68,3 +73,8 @@ def test_every_builtin_plugin_is_tested_here():
     tested = {cls.plugin.__name__.rsplit(".", 1)[-1] for cls in PluginConformance.__subclasses__()
               if cls.__module__ == __name__}
     assert builtin == tested
+
+
+class TestHotline(PluginConformance):
+    plugin = hotline
+    records = RECORDS
