@@ -18,11 +18,13 @@ import random
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import marshmallow as ma
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.bulletin import chunks, day_window, matter_districts, region_name
 from hub.store.models import Record
+from schemas.fields import OffsetDateTime
 from schemas.validators import mask_mobile, mask_name
 
 CLOSING_ENFORCEMENT = ("paid", "terminated")
@@ -250,13 +252,62 @@ def results_of(session: Session, day: dt.date) -> dict[str, Any]:
     return {r.matter_id: r for r in session.scalars(select(FollowupResult).where(FollowupResult.sample_day == day))}
 
 
-def figures(session: Session, day: dt.date, settings: Mapping[str, Any]) -> dict[str, int]:
-    """The sample's figures for the bulletin: drawn, called (a result recorded), reached,
-    resolved, paid in full, lawful, satisfied, reopened."""
-    sample = drawn(session, day, settings)
-    results = results_of(session, day)
-    rows = [results[m] for m in sample if m in results]
-    return {"drawn": len(sample), "called": len(rows), "reached": sum(1 for r in rows if r.reached),
-            "resolved": sum(1 for r in rows if r.resolved), "paid_full": sum(1 for r in rows if r.paid_full),
-            "lawful": sum(1 for r in rows if r.lawful), "satisfied": sum(1 for r in rows if r.satisfied),
+def figures(session: Session, day: dt.date, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The follow-up figures for the day's bulletin: how many closed matters the day's
+    sample drew, and the calls made that day (to any day's sample): reached, resolved,
+    paid in full, lawful, satisfied, and the matters they reopened."""
+    from hub.store.models import FollowupResult
+
+    start, end = day_window(day, settings)
+    rows = list(session.scalars(select(FollowupResult).where(FollowupResult.called_at >= start,
+                                                             FollowupResult.called_at < end)))
+    return {"sample_day": day.isoformat(), "drawn": len(drawn(session, day, settings)), "calls": len(rows),
+            **{k: sum(1 for r in rows if getattr(r, k)) for k in RESULT_FIELDS},
             "reopened": sum(1 for r in rows if r.reopens)}
+
+
+def _flag(description: str) -> ma.fields.Boolean:
+    return ma.fields.Boolean(load_default=None, allow_none=True, truthy={True}, falsy={False},
+                             metadata={"description": description})
+
+
+class FollowupResultInput(ma.Schema):
+    """The body of a follow-up result (API, console and CLI all load it through this)."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    called_at = OffsetDateTime(load_default=None, allow_none=True,
+                               metadata={"description": "when the call was made (ISO 8601 with offset); default: now"})
+    reached = ma.fields.Boolean(required=True, truthy={True}, falsy={False},
+                                metadata={"description": "the complainant was reached"})
+    resolved = _flag("the complainant says the matter was resolved")
+    paid_full = _flag("the complainant says the wages were paid in full")
+    lawful = _flag("the procedure was lawful")
+    satisfied = _flag("the complainant is satisfied")
+    remark = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=2000))
+
+    @ma.post_load
+    def _when(self, data, **kwargs):
+        from hub.ids import now_beijing
+
+        data["called_at"] = data["called_at"] or now_beijing()
+        if not data["reached"] and any(data.get(k) is not None for k in RESULT_FIELDS[1:]):
+            raise ma.ValidationError({"reached": ["a caller not reached gives no answers (rule: not-reached)"]})
+        return data
+
+
+def result_input_schema() -> FollowupResultInput:
+    return FollowupResultInput()
+
+
+def load_result(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """A follow-up result checked (``BadRequest`` naming the field and the rule)."""
+    from hub.errors import BadRequest
+    from schemas import RecordInvalid, flatten_errors
+
+    try:
+        return result_input_schema().load(payload)
+    except ma.ValidationError as exc:
+        bad = RecordInvalid(flatten_errors(exc.messages))
+        raise BadRequest(str(bad), details={"field": bad.field, "rule": bad.rule}) from None

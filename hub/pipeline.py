@@ -754,7 +754,7 @@ class Pipeline:
                     refs = None
                 payload = {
                     "record": route.project(record, related if each is None else
-                                            (lambda rtype, each=each: each if rtype == route.for_each
+                                            (lambda rtype, each=each, route=route: each if rtype == route.for_each
                                              else related(rtype))),
                     "refs": refs if refs is not None else unit.linker.refs(matter_id),
                     "params": params,

@@ -291,7 +291,8 @@ def test_a_matter_shows_every_agency_in_time_order_with_who_owes_the_next_step(c
                "police_receipt", "police_decision", "court_judgment", "court_enforcement"]
     # in time order (other plugins may add records); the transfer twice: sent again with the
     # workers one by one, as the police asked
-    assert [t for t in types if t in builtin] == [*builtin[:7], "criminal_transfer", *builtin[7:]]
+    # the 12345 work order's clue (the caller rang the hotline first) before labour inspection's own
+    assert [t for t in types if t in builtin] == ["clue", *builtin[:7], "criminal_transfer", *builtin[7:]]
     times = re.findall(r'<p class="when">([^<]+)</p>', page.split('id="timeline"')[1])
     assert times == sorted(times)
     # the court's enforcement was paid: nothing is left to chase, every open step is moot, with why
@@ -440,7 +441,7 @@ def test_bulletin_downloads_as_xlsx_and_csv(console, loaded):
     viewer = console("viewer")
     xlsx = viewer.get("/console/bulletin/download?date=2023-05-22&format=xlsx")
     assert xlsx.headers["Content-Disposition"] == 'attachment; filename="bulletin-2023-05-22.xlsx"'
-    assert load_workbook(io.BytesIO(xlsx.data)).sheetnames == ["日通报", "逾期事项"]
+    assert load_workbook(io.BytesIO(xlsx.data)).sheetnames == ["日通报", "逾期事项", "回头看"]
     csv = viewer.get("/console/bulletin/download?date=2023-05-22&format=csv")
     assert csv.mimetype == "text/csv" and csv.data.startswith(b"\xef\xbb\xbf")
     assert viewer.get("/console/bulletin/download?date=2023-05-22&format=pdf").status_code == 400

@@ -282,7 +282,7 @@ def test_json_csv_and_xlsx_carry_the_same_figures(day_data):
     assert rows == expected
 
     wb = openpyxl.load_workbook(io.BytesIO(to_xlsx(b)))
-    assert wb.sheetnames == ["日通报", "逾期事项"]
+    assert wb.sheetnames == ["日通报", "逾期事项", "回头看"]
     table = list(wb["日通报"].iter_rows(values_only=True))
     assert "2024-05-10" in table[0][0]
     keys = english(table[1])
@@ -322,7 +322,7 @@ def test_bulletin_route_roles_formats_and_errors(day_data, client, token):
     assert xlsx.status_code == 200
     assert xlsx.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     assert 'filename="bulletin-2024-05-10.xlsx"' in xlsx.headers["Content-Disposition"]
-    assert openpyxl.load_workbook(io.BytesIO(xlsx.data)).sheetnames == ["日通报", "逾期事项"]
+    assert openpyxl.load_workbook(io.BytesIO(xlsx.data)).sheetnames == ["日通报", "逾期事项", "回头看"]
 
     assert client.get("/api/v1/bulletin?date=2024-05-10", headers=token("agency:hrss")).status_code == 403
     assert client.get("/api/v1/bulletin?date=2024-05-10").status_code == 401

@@ -52,7 +52,7 @@ def data_of(message) -> dict:
 
 
 def matter_view(client, token) -> dict:
-    with_record = client.get(f"/api/v1/records?type=work_order", headers=token("admin")).json["items"]
+    with_record = client.get("/api/v1/records?type=work_order", headers=token("admin")).json["items"]
     return client.get(f"/api/v1/matters/{with_record[0]['matter_id']}", headers=token("linkage")).json
 
 

@@ -149,6 +149,8 @@ def test_the_format_1_2_steps_reach_whoever_the_routes_name(six_agencies, agency
             if message.headers["x-wagehub-kind"] == "ZFQK":
                 zfqk = message.raw.decode("gb18030")
         for message in agency.receive("hrss", 1, timeout=0.5):
+            if json.loads(message.raw)["msgType"] != "NOTICE":
+                continue  # the 12345 work order's clue
             data = json.loads(message.raw)["data"]
             notices += [data["kind"], data["record"]["type"]]
     assert {"FYSQ", "ZFQK"} <= police_kinds and {"RECONSIDER_DECISION", "materials_request"} <= set(notices)

@@ -51,6 +51,7 @@ NAV = (
     Page("console.matter_search", "案件时间线 Matters", ("admin", "linkage", "viewer", "agency")),
     Page("console.transfers", "移送看板 Transfers", ("admin", "linkage")),
     Page("console.bulletin", "日通报 Daily bulletin", ("admin", "linkage", "viewer")),
+    Page("console.followups", "回头看 Follow-ups", ("admin", "linkage", "viewer")),
     Page("console.audit_log", "审计 Audit", ("admin", "linkage")),
 )
 
