@@ -25,6 +25,8 @@ from hub.store.models import Deadline, Record, utcnow
 RULE = "work_order_reply"
 RESULT_KIND = "RESULT"
 REOPENED = "REOPENED"
+ENDED = {deadlines.PAID: "欠薪已全额支付", deadlines.COURT: "经法院强制执行，欠薪已全额支付",
+         deadlines.CLOSED: "案件已办结"}
 
 
 def reply_states(session, matter_ids: Iterable[str]) -> dict[str, str]:
@@ -73,12 +75,13 @@ def result_rows(session, before: Mapping[str, str], dues: Mapping[str, list[dead
                 continue
             end = next(((t, kind, reason) for t, kind, reason in ends if t == d.done_at), None)
             kind, reason = (end[1], end[2]) if end else (deadlines.CLOSED, "the matter ended")
+            resolved = kind in (deadlines.PAID, deadlines.COURT) and "terminated" not in reason
             record = {
                 "type": "work_order_result", "work_order_no": d.subject, "round": int(d.key.rpartition("#")[2])
                 if "#" in d.key else 1, "closed_at": d.done_at.astimezone(BEIJING).isoformat(),
-                "resolved": kind in (deadlines.PAID, deadlines.COURT) and "terminated" not in reason,
-                "paid_amount": _paid_amount(records), "handler": handler or d.owner, "handler_agency": d.owner,
-                "text": reason, "late": d.status == "late",
+                "resolved": resolved, "paid_amount": _paid_amount(records), "handler": handler or d.owner,
+                "handler_agency": d.owner, "text": f"{ENDED[kind] if resolved or kind == deadlines.CLOSED else '执行终结'}"
+                f"（{reason}）", "late": d.status == "late",
             }
             now = utcnow()
             rows.append({

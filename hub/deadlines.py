@@ -330,17 +330,24 @@ def work_order_lives(records: list[Mapping[str, Any]], reopened: Iterable[dt.dat
                      ) -> list[tuple[Mapping[str, Any], int, dt.datetime, dt.datetime | None]]:
     """Each work order's answers owed: (work order, round, start, end of the matter that
     answers it or None). Round 1 starts when the call was taken; each reopening after it
-    (a call back saying not resolved or not paid, a follow-up saying not paid) starts
-    another. A round is answered by the first end of the matter after its start."""
+    (a call back saying not resolved or not paid, a follow-up saying not paid) after the
+    round before was answered starts another. A round is answered by the first end of the
+    matter after its start."""
     ends = [t for t, _kind, _reason in matter_ends(records)]
     reopened = list(reopened)
     out = []
     for order in dict((r["work_order_no"], r) for r in records if r["type"] == "work_order").values():
         calls = [r for r in records if r["type"] == "satisfaction" and r["work_order_no"] == order["work_order_no"]]
-        starts = [when(order["taken_at"])]
-        starts += [t for t in matter_reopenings(calls, reopened) if t > starts[0]]
-        for n, start in enumerate(starts, 1):
-            out.append((order, n, start, next((t for t in ends if t > start), None)))
+        start, n = when(order["taken_at"]), 1
+        answered = next((t for t in ends if t > start), None)
+        out.append((order, n, start, answered))
+        for t in matter_reopenings(calls, reopened):
+            # a call back reopens a round that was answered before it; one on a matter still
+            # open starts nothing new (its answer is still owed)
+            if answered is not None and t >= answered:
+                start, n = t, n + 1
+                answered = next((e for e in ends if e > start), None)
+                out.append((order, n, start, answered))
     return out
 
 

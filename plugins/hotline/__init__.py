@@ -283,7 +283,7 @@ def render_record(delivery: Delivery, settings: dict[str, Any]) -> Rendered:
 # name, kind, business time (the demo replays samples in this order), bad, what a refusal names
 _SAMPLES = (
     ("hotline-work-order.json", WORK_ORDER, "2023-05-20T10:15:00+08:00", False, ""),
-    ("hotline-satisfaction.json", SATISFACTION, "2023-08-02T15:00:00+08:00", False, ""),
+    ("hotline-satisfaction.json", SATISFACTION, "2023-10-16T15:00:00+08:00", False, ""),
     ("bad/hotline-no-reply-by.json", WORK_ORDER, "", True, "replyBy"),
     ("bad/hotline-bad-flag.json", SATISFACTION, "", True, "data.paid"),
 )
