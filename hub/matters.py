@@ -45,6 +45,7 @@ OCCURRED_AT = {
     "assignment_answer": "answered_on",
     "work_order": "taken_at",
     "satisfaction": "called_at",
+    "credit_listing": "decision_date",
 }
 
 DUPLICATE_PAGE = 50  # a matter's clues read at a time by the duplicate check

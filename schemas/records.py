@@ -18,8 +18,9 @@ SCHEMA_VERSION = "1.2"
 """The canonical schemas' version, major.minor (see ``schemas.versions``): 1.1 added
 ``supervision_opinion``; 1.2 added individual employers, workers one by one and the
 criminal-linkage steps (reconsideration, supervision request, extension, payment,
-reconsideration decision, materials request, assignment answer) and the 12345 hotline's
-work order and satisfaction call-back (a clue's figures optional). A record's ``schema_version`` is its type's ``VERSION``: the
+reconsideration decision, materials request, assignment answer, credit listing) and the
+12345 hotline's work order and satisfaction call-back (a clue's figures optional). A
+record's ``schema_version`` is its type's ``VERSION``: the
 version in which that type last changed."""
 _FIRST_VERSION = "1.0"
 
@@ -683,6 +684,65 @@ class SatisfactionSchema(_Step):
     paid = _bool(load_default=None, allow_none=True, metadata=_d("wages paid in full, as the caller says"))
     satisfied = _bool(load_default=None, allow_none=True)
     remark = _str(load_default=None, allow_none=True, validate=_Text(2000))
+LISTING_ACTIONS = ("list", "remove", "expire")
+
+
+class ListedPersonSchema(_Strict):
+    """A person listed with the employer: its legal representative or another person responsible."""
+
+    name = _str(required=True, validate=_nonblank)
+    id_number = f.IdNumber(required=True, metadata=_d("personal data"))
+    role = _str(load_default=None, allow_none=True)
+
+
+class CreditListingSchema(_Step):
+    """A decision on the list of employers in serious breach of wage payment
+    (拖欠农民工工资失信联合惩戒对象名单, 人社部令第45号): listed for a term, removed early, or
+    the term ended. Labour inspection decides; the hub distributes. The employer is a company
+    (``credit_code``) or an individual (``id_number``): exactly one. ``start_date`` and
+    ``end_date`` are the listing's term; for an early removal or an expiry ``end_date`` is the
+    day it left the list (the decision date when not given)."""
+
+    TYPE = "credit_listing"
+    LINKS = (("listing", "list_no"), ("case", "case_no"))
+
+    list_no = _str(required=True, validate=_code)
+    action = _str(required=True, validate=_one_of(LISTING_ACTIONS),
+                  metadata=_d("list; remove: early removal; expire: the term ended"))
+    credit_code = f.Uscc(load_default=None, allow_none=True)
+    id_number = f.IdNumber(load_default=None, allow_none=True,
+                           metadata=_d("personal data: an individual employer, instead of credit_code"))
+    name = _str(required=True, validate=_nonblank, metadata=_d("the employer's name"))
+    persons = _list(_nested(ListedPersonSchema), load_default=None, allow_none=True,
+                    metadata=_d("persons responsible, listed with the employer"))
+    basis = _str(load_default=None, allow_none=True, validate=_Text(2000),
+                 metadata=_d("the ground and the facts (required to list)"))
+    decision_date = _date(required=True)
+    start_date = _date(required=True, metadata=_d("the first day on the list"))
+    end_date = _date(load_default=None, allow_none=True,
+                     metadata=_d("the term's last day (required to list); removed or expired: the day it left"))
+    case_no = _str(load_default=None, allow_none=True, validate=_code)
+    region_code = f.Division(load_default=None, allow_none=True, metadata=_d("the employer's district"))
+
+    @ma.validates_schema
+    def _checks(self, data, **kwargs):
+        credit_code, id_number = data.get("credit_code"), data.get("id_number")
+        if bool(credit_code) == bool(id_number):
+            what = "both are given" if credit_code else "neither is given"
+            raise ma.ValidationError({"credit_code": [f"the employer is a company (credit_code) or an individual "
+                                                      f"(id_number): exactly one, {what} (rule: exactly-one)"]})
+        if data["action"] == "list":
+            for name in ("basis", "end_date"):
+                if not data.get(name):
+                    raise ma.ValidationError({name: ["required to list (rule: required-if)"]})
+        if data.get("end_date") and data["end_date"] < data["start_date"]:
+            raise ma.ValidationError({"end_date": ["must not be before start_date (rule: period-order)"]})
+        seen: set[str] = set()
+        for i, person in enumerate(data.get("persons") or ()):
+            if person["id_number"] in seen:
+                raise ma.ValidationError({"persons": {i: {"id_number": ["lists a person listed before "
+                                                                        "(rule: duplicate-person)"]}}})
+            seen.add(person["id_number"])
 
 
 RECORD_SCHEMAS: dict[str, type[RecordSchema]] = {
@@ -692,7 +752,7 @@ RECORD_SCHEMAS: dict[str, type[RecordSchema]] = {
         PoliceDecisionSchema, CourtJudgmentSchema, CourtEnforcementSchema, MediationResultSchema,
         ProjectSchema, PayrollShortfallSchema, ContractorReplySchema, SupervisionOpinionSchema,
         ReconsiderationRequestSchema, SupervisionRequestSchema, CaseExtensionSchema, WagePaymentSchema,
-        ReconsiderationDecisionSchema, MaterialsRequestSchema, AssignmentAnswerSchema,
+        ReconsiderationDecisionSchema, MaterialsRequestSchema, AssignmentAnswerSchema, CreditListingSchema,
         WorkOrderSchema, SatisfactionSchema,
     )
 }
@@ -702,4 +762,5 @@ SCHEMAS: dict[str, RecordSchema] = {name: cls() for name, cls in RECORD_SCHEMAS.
 
 # Fields that hold personal data, by dotted path (list items included).
 PERSONAL_FIELDS = ("complainant.id_number", "complainant.mobile", "suspects.id_number", "defendants.id_number",
-                   "employer.id_number", "employer_id_number", "workers.id_number")
+                   "employer.id_number", "employer_id_number", "workers.id_number", "id_number",
+                   "persons.id_number")

@@ -56,6 +56,7 @@ def test_a_setting_that_cannot_work_is_one_line_and_exit_code_2(variables, named
     assert "Traceback" not in proc.stderr and proc.stdout == ""
 
 
+@pytest.mark.empty_database
 def test_one_shot_commands_are_quiet_and_v_shows_the_migrations(env, tmp_path):
     env = with_a_route_to_nowhere(env, tmp_path)
     first = wagehub(env, "-v", "db", "upgrade")

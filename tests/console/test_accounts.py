@@ -158,6 +158,7 @@ def test_usernames_are_plain_names(hub, username):
         create_user(hub.store, username, "viewer", PASSWORD, min_length=12)
 
 
+@pytest.mark.empty_database
 def test_the_migration_keeps_the_tokens_made_before_it(settings):
     """A store made before user accounts (revision 0002) upgrades in place: its tokens work."""
     from sqlalchemy import text

@@ -9,6 +9,7 @@ import json
 import os
 import stat
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import delete, select, update
 
@@ -254,6 +255,7 @@ def test_workers_sign_the_head_when_they_stop(hub, token):
     assert len(heads) == 1 and hub.verify_audit()["ok"] is True
 
 
+@pytest.mark.empty_database
 def test_a_chain_from_before_sequence_numbers_still_verifies_after_the_upgrade(settings):
     """Migration 0004 numbers the old entries and keeps their hashes (hash version 1,
     checked by the old rule, their checkpoints with the key the old hub derived from its

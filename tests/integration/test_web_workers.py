@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import multiprocessing
 
+import pytest
+
 from tests.conftest import sample
 
 
@@ -33,6 +35,7 @@ def test_a_plugin_disabled_through_one_worker_is_disabled_for_the_others(hub, se
         other.shutdown()
 
 
+@pytest.mark.empty_database
 def test_workers_starting_together_migrate_an_empty_database_once(settings):
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory

@@ -7,7 +7,7 @@ import copy
 import pytest
 
 import schemas
-from schemas import RECORD_SCHEMAS, RecordInvalid, link_keys, normalise_record
+from schemas import PERSONAL_FIELDS, RECORD_SCHEMAS, RecordInvalid, link_keys, normalise_record
 
 ID = "37010319821226234X"
 ID2 = "370103196601215548"
@@ -247,6 +247,18 @@ EXAMPLES: dict[str, tuple[dict, dict]] = {
          "called_at": "2023-08-02T15:00:00+08:00", "reached": True, "resolved": None, "paid": False,
          "satisfied": None, "remark": None},
     ),
+    "credit_listing": (
+        {"list_no": "SX3701032023001", "action": "list", "credit_code": "91370103JURQ283F5B",
+         "name": "济南某建筑劳务有限公司", "persons": [{"name": "赵德明", "id_number": "370103196601215548",
+                                                 "role": "法定代表人"}],
+         "basis": "第五条第一项", "decision_date": "2023-09-20", "start_date": "2023-09-21",
+         "end_date": "2026-09-20", "case_no": "AJ370103202300880", "region_code": "370103"},
+        {"schema_version": "1.2", "list_no": "SX3701032023001", "action": "list", "credit_code": "91370103JURQ283F5B",
+         "id_number": None, "name": "济南某建筑劳务有限公司",
+         "persons": [{"name": "赵德明", "id_number": "370103196601215548", "role": "法定代表人"}],
+         "basis": "第五条第一项", "decision_date": "2023-09-20", "start_date": "2023-09-21",
+         "end_date": "2026-09-20", "case_no": "AJ370103202300880", "region_code": "370103"},
+    ),
 }
 
 
@@ -462,6 +474,14 @@ INVALID = [
     ("work_order", {"reply_by": "2023-05-20T10:00:00+08:00"}, "reply_by", "after-taken"),
     ("satisfaction", {"reached": _DROP}, "reached", "required"),
     ("satisfaction", {"work_order_no": ""}, "work_order_no", "length"),
+    ("credit_listing", {"end_date": _DROP}, "end_date", "required-if"),
+    ("credit_listing", {"basis": None}, "basis", "required-if"),
+    ("credit_listing", {"id_number": "370103196601215548"}, "credit_code", "exactly-one"),
+    ("credit_listing", {"credit_code": None}, "credit_code", "exactly-one"),
+    ("credit_listing", {"action": "delist"}, "action", "enum"),
+    ("credit_listing", {"end_date": "2023-09-20"}, "end_date", "period-order"),
+    ("credit_listing", {"persons": [{"name": "赵德明", "id_number": "370103196601215548"}] * 2},
+     "persons.1.id_number", "duplicate-person"),
 ]
 
 
@@ -706,3 +726,17 @@ def test_new_links():
     assert link_keys(normalise_record(record("assignment_answer"))) == ["assignment:out_01HZX"]
     assert link_keys(normalise_record(record("reconsideration_decision"))) == [
         "transfer:YS37010320230880", "police_case:A3701030000002023070001"]
+    assert link_keys(normalise_record(record("credit_listing"))) == ["listing:SX3701032023001",
+                                                                     "case:AJ370103202300880"]
+
+
+def test_a_listing_of_an_individual_and_its_early_removal():
+    """人社部令第45号: an individual employer is listed by identity number; a removal needs no
+    basis nor term (it ends the term) and joins the listing by its number."""
+    person = normalise_record(record("credit_listing", credit_code=None, id_number="37010319821226234x",
+                                     name="王某某"))
+    assert (person["credit_code"], person["id_number"]) == (None, "37010319821226234X")
+    removed = normalise_record(record("credit_listing", action="remove", basis=None, end_date=_DROP, case_no=None,
+                                      persons=None, decision_date="2024-09-20"))
+    assert removed["end_date"] is None and link_keys(removed) == ["listing:SX3701032023001"]
+    assert "id_number" in PERSONAL_FIELDS and "persons.id_number" in PERSONAL_FIELDS
