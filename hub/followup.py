@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -139,6 +140,7 @@ def mask_contacts(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # -- results (回头看): what each sampled matter's call found ----------------------------------
 
 RESULT_FIELDS = ("reached", "resolved", "paid_full", "lawful", "satisfied")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # no database stores them as text
 
 
 def drawn(session: Session, day: dt.date, settings: Mapping[str, Any]) -> list[str]:
@@ -286,6 +288,11 @@ class FollowupResultInput(ma.Schema):
     lawful = _flag("the procedure was lawful")
     satisfied = _flag("the complainant is satisfied")
     remark = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=2000))
+
+    @ma.validates("remark")
+    def _storable(self, value, **kwargs):
+        if value is not None and _UNSTORABLE.search(value):
+            raise ma.ValidationError("must be text without NUL characters or lone surrogates (rule: no-nul)")
 
     @ma.post_load
     def _when(self, data, **kwargs):

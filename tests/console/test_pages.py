@@ -295,10 +295,14 @@ def test_a_matter_shows_every_agency_in_time_order_with_who_owes_the_next_step(c
     assert [t for t in types if t in builtin] == ["clue", *builtin[:7], "criminal_transfer", *builtin[7:]]
     times = re.findall(r'<p class="when">([^<]+)</p>', page.split('id="timeline"')[1])
     assert times == sorted(times)
-    # the court's enforcement was paid: nothing is left to chase, every open step is moot, with why
-    assert rows_of(page, "next-steps") == []
+    # the court's enforcement was paid: nothing is left to chase, every open step is moot, with
+    # why; but the 12345 caller, called back after, says not all was paid: the matter is
+    # reopened and labour inspection owes the hotline a second answer, the one next step
+    [reopened] = rows_of(page, "next-steps")
+    assert "12345 办理结果" in reopened and "人社" in reopened
     every = rows_of(page, "steps")
-    assert every and "逾期 overdue" not in page.split('id="steps"')[1]
+    overdue = [row for row in every if "逾期 overdue" in row]
+    assert len(overdue) == 1 and "12345 办理结果" in overdue[0] and "2023-11-06 23:59" in overdue[0]
     assert any("无需办理 moot" in row and "court enforcement paid" in row for row in every)
     assert FACTS["complainant_id"] in page  # the linkage office sees personal data
     assert f'href="/console/transfers/{FACTS["transfer_no"]}"' in page
