@@ -212,6 +212,27 @@ class LinkageSection(_Section):
             raise ma.ValidationError({"thresholds": [f"no thresholds for province {data['province']}"]})
 
 
+def _risk_rules(rules: Mapping) -> None:
+    from hub.risks import RULES
+
+    unknown = sorted(set(rules) - set(RULES))
+    if unknown:
+        raise ma.ValidationError(f"unknown rule {', '.join(unknown)} (known: {', '.join(RULES)})")
+
+
+class RisksSection(_Section):
+    enabled = ma.fields.Boolean(required=True)
+    rules = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Boolean(), required=True, validate=_risk_rules)
+    pay_day = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 31))
+    pay_day_source = ma.fields.String(required=True)
+    pay_days = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.Regexp(r"^[0-9]{2}0000$")),
+                              values=ma.fields.Integer(validate=ma.validate.Range(1, 31)), required=True)
+    payout_retry_days = ma.fields.Integer(required=True, validate=ma.validate.Range(0, 366))
+    deposit_topup_days = ma.fields.Integer(required=True, validate=ma.validate.Range(0, 366))
+    below_contract_share = ma.fields.Float(required=True, validate=ma.validate.Range(0, 1))
+    monthly_pay_days = ma.fields.Float(required=True, validate=ma.validate.Range(1, 31))
+
+
 class SettingsSchema(_Section):
     hub = ma.fields.Nested(HubSection, required=True)
     audit = ma.fields.Nested(AuditSection, required=True)
@@ -224,6 +245,7 @@ class SettingsSchema(_Section):
     followup = ma.fields.Nested(FollowupSection, required=True)
     retention = ma.fields.Nested(RetentionSection, required=True)
     linkage = ma.fields.Nested(LinkageSection, required=True)
+    risks = ma.fields.Nested(RisksSection, required=True)
     deadlines = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(LimitSchema), required=True)
 
     @ma.validates_schema

@@ -23,6 +23,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from hub.ids import BEIJING
+from hub.matters import WORKER_FACTS
 from hub.store import any_of, insert_rows
 from hub.store.models import Deadline, FollowupResult, Record, TransferHold, utcnow
 
@@ -531,12 +532,14 @@ def refresh_many(session: Session, matters: Mapping[str, Iterable[str]],
     known = known or {}
     ids = sorted(matters)
     records: dict[str, list[dict[str, Any]]] = {m: [] for m in ids}
+    # (a project's worker facts, thousands to a matter, start and end no step: not read)
     for m, held in known.items():
-        records[m] = list(held)
+        records[m] = [r for r in held if r["type"] not in WORKER_FACTS]
     unknown = [m for m in ids if m not in known]
     for i in range(0, len(unknown), 500):
         for mid, data in session.execute(select(Record.matter_id, Record.data)
-                                         .where(any_of(session, Record.matter_id, unknown[i:i + 500]))
+                                         .where(any_of(session, Record.matter_id, unknown[i:i + 500]),
+                                                Record.type.not_in(WORKER_FACTS))
                                          .order_by(Record.matter_id, Record.seq)):
             records[mid].append(data)
     holds: dict[str, list[dict[str, Any]]] = {}

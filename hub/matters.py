@@ -45,6 +45,15 @@ OCCURRED_AT = {
     "assignment_answer": "answered_on",
     "work_order": "taken_at",
     "satisfaction": "called_at",
+    # early warning on construction projects (1.2)
+    "account_deposit": "credited_on",
+    "worker_payout": "paid_on",
+    "deposit_event": "event_on",
+    "missed_funding": "month",
+    "roster_entry": "entered_on",
+    "labour_contract": "signed_on",
+    "payroll_entry": "month",
+    "risk": "raised_on",
     "credit_listing": "decision_date",
 }
 
@@ -62,7 +71,12 @@ REF_NAMES = {
 }
 
 # Early warnings: records about a project (or an employer) before anyone complains.
-WARNINGS = ("project", "payroll_shortfall")
+WARNINGS = ("project", "payroll_shortfall", "account_deposit", "worker_payout", "deposit_event", "missed_funding",
+            "roster_entry", "labour_contract", "payroll_entry", "risk")
+# Facts about a project's workers, one record a worker and line: many to a matter (a bank's
+# payout file is one record a payout). The deadline engine needs none of them, so it does
+# not read them back; the early-warning rules (hub.risks) do.
+WORKER_FACTS = ("worker_payout", "roster_entry", "labour_contract", "payroll_entry")
 
 
 def occurred_at(record: Mapping[str, Any]) -> dt.datetime:

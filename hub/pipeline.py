@@ -36,7 +36,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import aliased
 
-from hub import answers, audit, deadlines, linkage, matters, metrics, transfers
+from hub import answers, audit, deadlines, linkage, matters, metrics, risks, transfers
 from hub.errors import Conflict, InvalidMessage, Unavailable
 from hub.ids import iso, new_id, now_beijing
 from hub.plugins import Registry
@@ -612,6 +612,7 @@ class Pipeline:
             merged_away = {m for ms in touched.values() for m in ms}
             live = {m: merged for m, merged in touched.items() if m not in merged_away}
             unclaimed |= self._recheck_held(unit, live)
+            unclaimed |= self._risks(unit, live)[1]
             unclaimed |= self._callbacks(unit, prepared, actor)
             replies = answers.reply_states(session, live) if self._has_work_orders(unit, prepared, live) else None
             dues = deadlines.refresh_many(session, live, self.settings["deadlines"],
@@ -705,7 +706,7 @@ class Pipeline:
         return unclaimed
 
     def _route(self, unit: _Unit, record: dict[str, Any], matter_id: str, *,
-               released: bool = False) -> list[dict[str, Any]]:
+               released: bool = False, claim: bool = True) -> list[dict[str, Any]]:
         """Write an outbox row for each route the record takes; returns the rows.
 
         A route with ``hold = "dossier"`` sends a criminal transfer only when its dossier
@@ -760,8 +761,8 @@ class Pipeline:
                     "params": params,
                     "created_at": iso(now_beijing()),
                 }
-                claimed = (unit.claim is not None and route.to in unit.claim.recipients and not released
-                           and unit.claim_room > 0)
+                claimed = (claim and unit.claim is not None and route.to in unit.claim.recipients
+                           and not released and unit.claim_room > 0)
                 unit.claim_room -= claimed
                 written.append({
                     "message_id": message_id, "record_id": record["record_id"], "record_type": record["type"],
@@ -786,6 +787,29 @@ class Pipeline:
                 Record.matter_id == matter_id, Record.type == route.for_each).order_by(Record.seq)):
             found.setdefault(data.get(field) if field else data.get("record_id"), data)
         return list(found.values())
+
+    def _risks(self, unit: _Unit, live: Mapping[str, list[str]], now=None) -> tuple[int, set[str]]:
+        """Raise and clear the early-warning risks of the matters this batch touched
+        (``hub.risks``): each risk record is stored on its matter and routed like any record.
+        Returns (the risk records made, the recipients of the rows written)."""
+        if not live:
+            return 0, set()
+        recipients: set[str] = set()
+
+        def emit(record: dict[str, Any], matter_id: str) -> None:
+            unit.records.append(risks.stored_row(record, matter_id, "hub:risks", unit.now))
+            rows = self._route(unit, record, matter_id, claim=False)
+            recipients.update(row["recipient"] for row in rows)
+
+        unit.flush()
+        made = risks.refresh(unit.session, live, self.settings["risks"], now or utcnow(), emit,
+                             known={m: unit.local[m] for m in live if m in unit.linker.whole})
+        unit.flush()
+        return made, recipients
+
+    def refresh_risks(self, session, matters_: Mapping[str, list[str]], now) -> tuple[int, set[str]]:
+        """:meth:`_risks` for the scheduler's sweep, in the caller's transaction."""
+        return self._risks(_Unit(session), matters_, now)
 
     def _params(self, route: Route) -> dict[str, Any]:
         """The route's params for the renderer. ``due_rule`` names a deadline limit: the

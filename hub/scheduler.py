@@ -1,5 +1,6 @@
 """Work the hub does by the clock: signing the audit chain's head (every
-``audit.checkpoint_every`` seconds), escalating overdue steps, and the daily bulletin.
+``audit.checkpoint_every`` seconds), escalating overdue steps, raising the early-warning
+risks whose time has come (``hub.risks``: a shortfall on payday), and the daily bulletin.
 
 Each overdue step is escalated once per level: first to the agency that owes it, in its
 own format (on its queue, when its plugin writes a kind for it: ``[linkage]
@@ -23,7 +24,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from hub import deadlines, matters
+from hub import deadlines, matters, risks
 from hub.ids import BEIJING, iso, new_id, now_beijing
 from hub.store.models import Deadline, Escalation, Outbox, Record, utcnow
 
@@ -113,6 +114,7 @@ class Scheduler:
     def run_once(self, now: dt.datetime | None = None) -> int:
         self.hub.checkpoint()
         n = escalate(self.hub, now)
+        n += risks.sweep(self.hub.pipeline, now)
         n += publish_due_bulletin(self.hub, now)
         if n and self.on_work:
             self.on_work()

@@ -18,9 +18,11 @@ SCHEMA_VERSION = "1.2"
 """The canonical schemas' version, major.minor (see ``schemas.versions``): 1.1 added
 ``supervision_opinion``; 1.2 added individual employers, workers one by one and the
 criminal-linkage steps (reconsideration, supervision request, extension, payment,
-reconsideration decision, materials request, assignment answer, credit listing) and the
-12345 hotline's work order and satisfaction call-back (a clue's figures optional). A
-record's ``schema_version`` is its type's ``VERSION``: the
+reconsideration decision, materials request, assignment answer, credit listing), the facts
+of early warning on construction projects (account deposit, worker payout, deposit event,
+missed funding, roster entry, labour contract, payroll entry, risk) and the 12345 hotline's
+work order and satisfaction call-back (a clue's figures optional). A record's
+``schema_version`` is its type's ``VERSION``: the
 version in which that type last changed."""
 _FIRST_VERSION = "1.0"
 
@@ -684,6 +686,180 @@ class SatisfactionSchema(_Step):
     paid = _bool(load_default=None, allow_none=True, metadata=_d("wages paid in full, as the caller says"))
     satisfied = _bool(load_default=None, allow_none=True)
     remark = _str(load_default=None, allow_none=True, validate=_Text(2000))
+
+
+# -- early warning on construction projects (1.2): the banks' wage accounts, the real-name roster --
+
+
+class _ProjectFact(_Step):
+    """A fact about a construction project, joined to the project's matter by its code."""
+
+    LINKS = (("project", "project_code"),)
+
+    project_code = _str(required=True, validate=_code)
+
+
+class NamedWorkerSchema(_Strict):
+    """A worker named by the fact (a payout, a roster line, a contract): the identity number is
+    checked (GB 11643) and is personal data; the rules join on it hashed."""
+
+    name = _str(required=True, validate=_nonblank)
+    id_number = f.IdNumber(required=True, metadata=_d("personal data"))
+
+
+class AccountDepositSchema(_ProjectFact):
+    """The builder's labour-cost money reached the wage special account (人工费用拨付,
+    保障农民工工资支付条例 Art. 29)."""
+
+    TYPE = "account_deposit"
+
+    account_no = _str(required=True, validate=_code, metadata=_d("the wage special account (专户账号)"))
+    credited_on = _date(required=True)
+    amount = f.Money(required=True)
+    payer_uscc = f.Uscc(required=True, metadata=_d("who paid it in (the builder)"))
+    month = f.Month(required=True, metadata=_d("the month of labour cost it funds"))
+
+
+PAYOUT_RESULTS = ("paid", "failed")
+
+
+class WorkerPayoutSchema(_ProjectFact):
+    """Wages paid from the special account into one worker's own account (代发, Art. 31)."""
+
+    TYPE = "worker_payout"
+
+    account_no = _str(required=True, validate=_code)
+    worker = _nested(NamedWorkerSchema, required=True)
+    amount = f.Money(required=True)
+    paid_on = _date(required=True)
+    result = _str(required=True, validate=_one_of(PAYOUT_RESULTS))
+    failure_reason = _str(load_default=None, allow_none=True, validate=_nonblank)
+
+    @ma.validates_schema
+    def _checks(self, data, **kwargs):
+        if data["result"] == "failed" and not data.get("failure_reason"):
+            raise ma.ValidationError({"failure_reason": ["required when the payout failed (rule: required-if)"]})
+
+
+DEPOSIT_EVENTS = ("lodged", "guarantee", "drawn", "returned", "reduced")
+
+
+class DepositEventSchema(_ProjectFact):
+    """A wage deposit event (工资保证金, Art. 32): cash lodged, a bank guarantee (保函) issued in
+    its place, drawn to pay arrears, returned, reduced."""
+
+    TYPE = "deposit_event"
+
+    contractor_uscc = f.Uscc(required=True)
+    event = _str(required=True, validate=_one_of(DEPOSIT_EVENTS))
+    amount = f.Money(required=True)
+    event_on = _date(required=True)
+    guarantee_no = _str(load_default=None, allow_none=True, validate=_code)
+
+    @ma.validates_schema
+    def _checks(self, data, **kwargs):
+        if data["event"] == "guarantee" and not data.get("guarantee_no"):
+            raise ma.ValidationError({"guarantee_no": ["required for a bank guarantee (rule: required-if)"]})
+
+
+class MissedFundingSchema(_ProjectFact):
+    """The bank's notice that the builder did not put the agreed labour cost into the account
+    for a month (Art. 27: the bank tells of funds not paid in as agreed)."""
+
+    TYPE = "missed_funding"
+
+    account_no = _str(required=True, validate=_code)
+    month = f.Month(required=True)
+    amount_due = f.Money(required=True)
+    amount_credited = f.Money(required=True)
+    builder_uscc = f.Uscc(required=True)
+
+
+class RosterEntrySchema(_ProjectFact):
+    """A worker on a project's real-name roster (实名制进退场, Art. 28); ``left_on`` empty while on site."""
+
+    TYPE = "roster_entry"
+
+    worker = _nested(NamedWorkerSchema, required=True)
+    team = _str(load_default=None, allow_none=True)
+    trade = _str(load_default=None, allow_none=True)
+    entered_on = _date(required=True)
+    left_on = _date(load_default=None, allow_none=True)
+    subcontractor_uscc = f.Uscc(load_default=None, allow_none=True)
+
+    @ma.validates_schema
+    def _checks(self, data, **kwargs):
+        if data.get("left_on") and data["left_on"] < data["entered_on"]:
+            raise ma.ValidationError({"left_on": ["must not be before entered_on (rule: date-order)"]})
+
+
+PAY_BASES = ("monthly", "daily", "piece")
+
+
+class LabourContractSchema(_ProjectFact):
+    """A labour contract signed on the platform (电子劳动合同, Art. 28)."""
+
+    TYPE = "labour_contract"
+
+    contract_no = _str(required=True, validate=_code)
+    worker = _nested(NamedWorkerSchema, required=True)
+    employer_uscc = f.Uscc(required=True)
+    signed_on = _date(required=True)
+    pay_basis = _str(required=True, validate=_one_of(PAY_BASES))
+    wage_rate = f.Money(required=True, metadata=_d("per month, per day, or per piece, as pay_basis says"))
+    ends_on = _date(load_default=None, allow_none=True)
+
+
+PAY_METHODS = ("special_account", "bank", "cash")
+
+
+class PayrollEntrySchema(_ProjectFact):
+    """One worker's payroll row for a month (工资发放), as the construction platform reports it."""
+
+    TYPE = "payroll_entry"
+
+    worker = _nested(NamedWorkerSchema, required=True)
+    month = f.Month(required=True)
+    days = _int(required=True, strict=True, validate=ma.validate.Range(
+        min=0, max=31, error="must be between {min} and {max} (rule: range)"))
+    amount_due = f.Money(required=True)
+    amount_paid = f.Money(required=True)
+    paid_on = _date(load_default=None, allow_none=True)
+    method = _str(load_default=None, allow_none=True, validate=_one_of(PAY_METHODS))
+
+
+RISK_RULES = ("missed-labour-cost", "payout-failed", "payout-missing", "cash-payment", "unpaid-rostered-worker",
+              "below-contract", "no-wage-deposit", "deposit-not-topped-up", "payroll-shortfall", "late-payment",
+              "no-special-account", "no-real-name")
+RISK_CATEGORIES = ("bank", "project", "payroll")
+RISK_STATUSES = ("raised", "cleared")
+
+
+class RiskSchema(_ProjectFact):
+    """An early warning on a project, made by the hub (``source_agency`` ``hub``) when a rule's
+    condition holds (``raised``) and again when the fact that cures it arrives (``cleared``).
+    ``raised_by`` is the record that raised it; ``category`` says which notice labour
+    inspection gets (bank, project, payroll)."""
+
+    TYPE = "risk"
+
+    risk_no = _str(required=True, validate=_code, metadata=_d("the hub's number of the warning (预警编号)"))
+    rule = _str(required=True, validate=_one_of(RISK_RULES))
+    category = _str(required=True, validate=_one_of(RISK_CATEGORIES))
+    status = _str(required=True, validate=_one_of(RISK_STATUSES))
+    month = f.Month(load_default=None, allow_none=True)
+    amount = f.Money(load_default=None, allow_none=True, metadata=_d("the money at risk, when the rule has one"))
+    worker_count = _int(load_default=None, allow_none=True, strict=True, validate=_at_least(0))
+    amount_due = f.Money(load_default=None, allow_none=True)
+    amount_paid = f.Money(load_default=None, allow_none=True)
+    amount_short = f.Money(load_default=None, allow_none=True)
+    detail = _str(required=True, validate=_Text(500), metadata=_d("what the rule found, in words (no personal data)"))
+    source = _str(required=True, validate=_Text(300), metadata=_d("the law or setting the rule applies"))
+    raised_on = _date(required=True)
+    cleared_on = _date(load_default=None, allow_none=True)
+    raised_by = _str(load_default=None, allow_none=True, metadata=_d("record_id of the fact that raised it"))
+    cleared_by = _str(load_default=None, allow_none=True, metadata=_d("record_id of the fact that cured it"))
+    region_code = f.Division(load_default=None, allow_none=True)
 LISTING_ACTIONS = ("list", "remove", "expire")
 
 
@@ -752,7 +928,10 @@ RECORD_SCHEMAS: dict[str, type[RecordSchema]] = {
         PoliceDecisionSchema, CourtJudgmentSchema, CourtEnforcementSchema, MediationResultSchema,
         ProjectSchema, PayrollShortfallSchema, ContractorReplySchema, SupervisionOpinionSchema,
         ReconsiderationRequestSchema, SupervisionRequestSchema, CaseExtensionSchema, WagePaymentSchema,
-        ReconsiderationDecisionSchema, MaterialsRequestSchema, AssignmentAnswerSchema, CreditListingSchema,
+        ReconsiderationDecisionSchema, MaterialsRequestSchema, AssignmentAnswerSchema,
+        AccountDepositSchema, WorkerPayoutSchema, DepositEventSchema, MissedFundingSchema, RosterEntrySchema,
+        CreditListingSchema, AccountDepositSchema, WorkerPayoutSchema, DepositEventSchema, MissedFundingSchema,
+        RosterEntrySchema, LabourContractSchema, PayrollEntrySchema, RiskSchema,
         WorkOrderSchema, SatisfactionSchema,
     )
 }
@@ -763,4 +942,4 @@ SCHEMAS: dict[str, RecordSchema] = {name: cls() for name, cls in RECORD_SCHEMAS.
 # Fields that hold personal data, by dotted path (list items included).
 PERSONAL_FIELDS = ("complainant.id_number", "complainant.mobile", "suspects.id_number", "defendants.id_number",
                    "employer.id_number", "employer_id_number", "workers.id_number", "id_number",
-                   "persons.id_number")
+                   "persons.id_number", "worker.id_number")

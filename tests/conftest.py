@@ -351,7 +351,7 @@ def _sample_personal_data() -> list[str]:
         roots = [SAMPLES, Path(__file__).resolve().parent.parent / "plugins"]
         for root in roots:
             for path in root.rglob("*"):
-                if path.suffix not in (".json", ".xml", ".csv"):
+                if path.suffix not in (".json", ".xml", ".csv", ".txt"):
                     continue
                 raw = path.read_bytes()
                 text = raw.decode("utf-8", "ignore") + raw.decode("gb18030", "ignore")

@@ -260,6 +260,38 @@ class Deadline(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class ProjectRisk(Base):
+    """An early-warning rule's state on a project and month (``hub.risks``): ``pending`` while
+    its condition holds but its time has not come (a shortfall before payday), ``raised`` once
+    told, ``cleared`` when the fact that cures it arrived. One row a rule, project and month:
+    what makes a rule raise once, however often its facts are sent."""
+
+    __tablename__ = "project_risks"
+    __table_args__ = (Index("ix_project_risks_due", "status", "raise_at"),
+                      Index("ix_project_risks_region", "region_code", "rule"))
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    matter_id: Mapped[str] = mapped_column(String(40), index=True)
+    project_code: Mapped[str] = mapped_column(String(64), index=True)
+    rule: Mapped[str] = mapped_column(String(40))
+    category: Mapped[str] = mapped_column(String(16))
+    month: Mapped[str | None] = mapped_column(String(7), nullable=True)
+    status: Mapped[str] = mapped_column(String(16))
+    raise_at: Mapped[dt.datetime] = mapped_column()
+    raised_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    cleared_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    raised_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    """record_id of the fact that raised it."""
+    cleared_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    risk_no: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    """The warning's number (预警编号): the risk record sent when it was raised."""
+    amount: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    worker_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    region_code: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class Escalation(Base):
     """An overdue step escalated once per level: the responsible agency and the linkage
     office first, then, after a grace period, the supervisory level (督导)."""

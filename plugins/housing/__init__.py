@@ -1,12 +1,16 @@
 """housing: the construction sector's real-name and wage platform (住建 / 实名制平台), CSV.
 
 Reads ``PROJECT`` batches (projects under supervision) as canonical ``project`` records
-and ``PAYROLL`` batches (wages due and paid per worker and month) as derived
-``payroll_shortfall`` records, one per project and month where someone was paid less than
-due, and (format 1.2) ``ANSWER`` rows (交办回复) as ``assignment_answer`` records;
+and ``PAYROLL`` batches (wages due and paid per worker and month) as ``payroll_entry``
+records, one a row, and derived ``payroll_shortfall`` records, one per project and month
+where someone was paid less than due; (format 1.2) ``ANSWER`` rows (交办回复) as
+``assignment_answer``, ``ROSTER`` rows (实名制进退场) as ``roster_entry`` and ``CONTRACT``
+rows (电子劳动合同) as ``labour_contract`` records;
 writes ``ASSIGNMENT`` (交办) for a clue that names a project and ``REMINDER`` (催办) when
 its answer is overdue (see docs/formats/housing.md). ``source_ref`` is the project code,
-``<project>/<month>`` for a shortfall, the assignment number for an answer.
+``<project>/<month>`` for a shortfall, the assignment number for an answer, the contract
+number for a contract, ``<project>/<worker>/...`` for a payroll row or a roster line (the
+worker's identity number hashed).
 """
 
 from __future__ import annotations
@@ -57,7 +61,12 @@ _SAMPLES = (
     # format 1.2: the answer to the clue's assignment. Its 交办编号 is the hub's ASSIGNMENT message
     # id, which a real platform copies from what it received: a sample cannot know it.
     ("housing-answer.csv", inbound.ANSWER, "utf-8-sig", "2023-05-30T00:00:00+08:00", False, ""),
+    # format 1.2: the real-name roster (workers on site since March) and their labour contracts
+    ("housing-contract.csv", inbound.CONTRACT, "utf-8-sig", "2023-02-27T00:00:00+08:00", False, ""),
+    ("housing-roster.csv", inbound.ROSTER, "utf-8-sig", "2023-03-01T00:00:00+08:00", False, ""),
     ("bad/housing-answer-bad-result.csv", inbound.ANSWER, "utf-8-sig", "", True, "处理结果"),
+    ("bad/housing-roster-bad-id.csv", inbound.ROSTER, "utf-8-sig", "", True, "身份证号"),
+    ("bad/housing-contract-bad-basis.csv", inbound.CONTRACT, "utf-8-sig", "", True, "计薪方式"),
     ("bad/housing-bad-deposit.csv", inbound.PROJECT, "utf-8-sig", "", True, "工资保证金"),
 )
 

@@ -43,7 +43,9 @@ from schemas.validators import check_id_number
 PROJECT = "PROJECT"
 PAYROLL = "PAYROLL"
 ANSWER = "ANSWER"
-KINDS_IN = (PROJECT, PAYROLL, ANSWER)
+ROSTER = "ROSTER"
+CONTRACT = "CONTRACT"
+KINDS_IN = (PROJECT, PAYROLL, ANSWER, ROSTER, CONTRACT)
 
 # column -> required
 PROJECT_COLUMNS = {
@@ -58,7 +60,14 @@ PAYROLL_COLUMNS = {
 # 交办回复 (format 1.2): the page lists the columns without saying which are required; an
 # answer names its assignment, its date and its result, the amount and note may be empty.
 ANSWER_COLUMNS = {"交办编号": True, "答复日期": True, "处理结果": True, "已支付金额(元)": False, "备注": False}
-COLUMNS = {PROJECT: PROJECT_COLUMNS, PAYROLL: PAYROLL_COLUMNS, ANSWER: ANSWER_COLUMNS}
+# 实名制进退场 and 电子劳动合同 (format 1.2): 退场日期 is empty while the worker is on site;
+# the page marks no column optional, the hub reads 班组, 工种, 劳务企业 and 终止日期 as optional.
+ROSTER_COLUMNS = {"项目编号": True, "工人姓名": True, "身份证号": True, "班组": False, "工种": False, "进场日期": True,
+                  "退场日期": False, "劳务企业统一社会信用代码": False}
+CONTRACT_COLUMNS = {"合同编号": True, "项目编号": True, "身份证号": True, "工人姓名": True, "用工单位统一社会信用代码": True,
+                    "签订日期": True, "计薪方式": True, "工资标准(元)": True, "终止日期": False}
+COLUMNS = {PROJECT: PROJECT_COLUMNS, PAYROLL: PAYROLL_COLUMNS, ANSWER: ANSWER_COLUMNS, ROSTER: ROSTER_COLUMNS,
+           CONTRACT: CONTRACT_COLUMNS}
 
 # canonical field path -> the column it is read from, spelt as the row refusals name it
 # (``Parsed.fields``): a refusal by the shared schema then names the column the agency knows.
@@ -71,13 +80,25 @@ PROJECT_FIELDS = {
 # payroll_shortfall: its totals (worker_count, amount_*) and source_ref (project/month) are
 # derived from many rows, no one column: left out.
 PAYROLL_FIELDS = {"project_code": "项目编号", "month": "所属月份"}
+# payroll_entry: one row, one worker (format 1.2), read by the early-warning rules
+PAYROLL_ENTRY_FIELDS = {"project_code": "项目编号", "worker.name": "工人姓名", "worker.id_number": "身份证号",
+                        "month": "所属月份", "days": "出勤天数", "amount_due": "应发工资(元)",
+                        "amount_paid": "实发工资(元)", "paid_on": "发放日期", "method": "发放方式"}
+ROSTER_FIELDS = {"project_code": "项目编号", "worker.name": "工人姓名", "worker.id_number": "身份证号", "team": "班组",
+                 "trade": "工种", "entered_on": "进场日期", "left_on": "退场日期",
+                 "subcontractor_uscc": "劳务企业统一社会信用代码"}
+CONTRACT_FIELDS = {"source_ref": "合同编号", "contract_no": "合同编号", "project_code": "项目编号",
+                   "worker.id_number": "身份证号", "worker.name": "工人姓名", "employer_uscc": "用工单位统一社会信用代码",
+                   "signed_on": "签订日期", "pay_basis": "计薪方式", "wage_rate": "工资标准(元)", "ends_on": "终止日期"}
 ANSWER_FIELDS = {"source_ref": "交办编号", "assignment_no": "交办编号", "answered_on": "答复日期", "result": "处理结果",
                  "amount_paid": "已支付金额(元)", "note": "备注"}
-FIELDS = {PROJECT: PROJECT_FIELDS, PAYROLL: PAYROLL_FIELDS, ANSWER: ANSWER_FIELDS}
+FIELDS = {PROJECT: PROJECT_FIELDS, PAYROLL: PAYROLL_FIELDS, ANSWER: ANSWER_FIELDS, ROSTER: ROSTER_FIELDS,
+          CONTRACT: CONTRACT_FIELDS}
 
 YES_NO = {"是": True, "否": False}
 PROJECT_STATUSES = {"在建": "under_construction", "停工": "halted", "竣工": "completed"}
-PAY_METHODS = ("专户代发", "银行代发", "现金")
+PAY_METHODS = {"专户代发": "special_account", "银行代发": "bank", "现金": "cash"}
+PAY_BASES = {"月": "monthly", "日": "daily", "件": "piece"}
 ANSWER_RESULTS = {"已解决": "resolved", "处理中": "in_progress", "不属实": "unsubstantiated"}
 _ASSIGNMENT_MAX = 200  # the hub's own message ids (the ASSIGNMENT's 交办编号) are at most 200 characters
 
@@ -280,15 +301,47 @@ def answer_record(row: _Row) -> dict:
     }
 
 
-def payroll_row(row: _Row) -> tuple[str, str, str, decimal.Decimal, decimal.Decimal]:
-    """Check one payroll row; return (project code, month, identity number, due, paid)."""
-    project = code("项目编号", row.required("项目编号"))
-    row.required("工人姓名")
-    id_number = row.required("身份证号")
+def checked_id(row: _Row) -> str:
+    value = row.required("身份证号")
     try:
-        id_number = check_id_number(id_number)
+        return check_id_number(value)
     except ValueError as exc:  # the message names the rule, never the number
         raise RowError("身份证号", "id-number-gb11643", str(exc)) from None
+
+
+def roster_record(row: _Row) -> dict:
+    """A ROSTER row (实名制进退场) as a ``roster_entry``."""
+    left = row.get("退场日期")
+    return {
+        "project_code": code("项目编号", row.required("项目编号")),
+        "worker": {"name": row.required("工人姓名"), "id_number": checked_id(row)},
+        "team": row.get("班组") or None, "trade": row.get("工种") or None,
+        "entered_on": date("进场日期", row.required("进场日期")),
+        "left_on": date("退场日期", left) if left else None,
+        "subcontractor_uscc": row.get("劳务企业统一社会信用代码") or None,
+    }
+
+
+def contract_record(row: _Row) -> dict:
+    """A CONTRACT row (电子劳动合同) as a ``labour_contract``."""
+    ends = row.get("终止日期")
+    return {
+        "contract_no": code("合同编号", row.required("合同编号")),
+        "project_code": code("项目编号", row.required("项目编号")),
+        "worker": {"name": row.required("工人姓名"), "id_number": checked_id(row)},
+        "employer_uscc": row.required("用工单位统一社会信用代码"),
+        "signed_on": date("签订日期", row.required("签订日期")),
+        "pay_basis": choice("计薪方式", row.required("计薪方式"), PAY_BASES),
+        "wage_rate": yuan(money("工资标准(元)", row.required("工资标准(元)"))),
+        "ends_on": date("终止日期", ends) if ends else None,
+    }
+
+
+def payroll_row(row: _Row) -> tuple[str, str, str, decimal.Decimal, decimal.Decimal, dict]:
+    """Check one payroll row; return (project code, month, identity number, due, paid, its payroll_entry)."""
+    project = code("项目编号", row.required("项目编号"))
+    name = row.required("工人姓名")
+    id_number = checked_id(row)
     pay_month = month("所属月份", row.required("所属月份"))
     days = row.required("出勤天数")
     if not _DAYS_RE.fullmatch(days):
@@ -297,11 +350,11 @@ def payroll_row(row: _Row) -> tuple[str, str, str, decimal.Decimal, decimal.Deci
         raise RowError("出勤天数", "range", "must be between 0 and 31")
     due = money("应发工资(元)", row.required("应发工资(元)"))
     paid = money("实发工资(元)", row.required("实发工资(元)"))
-    if paid_on := row.get("发放日期"):
-        date("发放日期", paid_on)
-    if method := row.get("发放方式"):
-        choice("发放方式", method, PAY_METHODS)
-    return project, pay_month, id_number, due, paid
+    paid_on = date("发放日期", row.get("发放日期")) if row.get("发放日期") else None
+    method = choice("发放方式", row.get("发放方式"), PAY_METHODS) if row.get("发放方式") else None
+    entry = {"project_code": project, "worker": {"name": name, "id_number": id_number}, "month": pay_month,
+             "days": int(days), "amount_due": yuan(due), "amount_paid": yuan(paid), "paid_on": paid_on, "method": method}
+    return project, pay_month, id_number, due, paid, entry
 
 
 def row_bytes(header: list[str], fields: list[str], encoding: str) -> bytes:
@@ -334,7 +387,8 @@ def parse(message: NativeMessage) -> Iterator[Parsed | Rejected]:
         if column:
             index[column] = i
     kind = resolve_kind(message.kind, index)
-    rows = {PROJECT: _project_rows, PAYROLL: _payroll_rows, ANSWER: _answer_rows}[kind]
+    rows = {PROJECT: _project_rows, PAYROLL: _payroll_rows, ANSWER: _answer_rows, ROSTER: _roster_rows,
+            CONTRACT: _contract_rows}[kind]
     return rows(message, reader, header, index, encoding)
 
 
@@ -375,6 +429,27 @@ def _row_records(kind: str, record_type: str, read, key: str):
 
 _project_rows = _row_records(PROJECT, "project", project_record, "project_code")
 _answer_rows = _row_records(ANSWER, "assignment_answer", answer_record, "assignment_no")
+_contract_rows = _row_records(CONTRACT, "labour_contract", contract_record, "contract_no")
+
+
+def _roster_rows(message, reader, header, index, encoding) -> Iterator[Parsed | Rejected]:
+    """ROSTER rows: a worker's entry to a project is the roster line (项目编号, 身份证号, 进场日期)."""
+    width = len(header)
+    for n, fields in _records(message, reader, ROSTER):
+        try:
+            record = roster_record(_Row(fields, index, width))
+        except RowError as err:
+            yield _rejected(n, err, ROSTER, header, fields, encoding)
+            continue
+        # (the identity number hashed: a source_ref is shown and logged, personal data never is)
+        ref = f"{record['project_code']}/{_worker_ref(record['worker']['id_number'])}/{record['entered_on']}"
+        yield Parsed(type="roster_entry", record={k: v for k, v in record.items() if v is not None}, source_ref=ref,
+                     kind=ROSTER, row=n, raw=row_bytes(header, fields, encoding), fields=ROSTER_FIELDS)
+
+
+def _worker_ref(id_number: str) -> str:
+    """A worker in a ``source_ref``: the identity number hashed (personal data)."""
+    return hashlib.sha256(id_number.encode()).hexdigest()[:16]
 
 
 def _payroll_rows(message, reader, header, index, encoding) -> Iterator[Parsed | Rejected]:
@@ -386,7 +461,7 @@ def _payroll_rows(message, reader, header, index, encoding) -> Iterator[Parsed |
     seen: set[int] = set()
     for n, fields in _records(message, reader, PAYROLL):
         try:
-            project, pay_month, id_number, due, paid = payroll_row(_Row(fields, index, width))
+            project, pay_month, id_number, due, paid, entry = payroll_row(_Row(fields, index, width))
             if (key := hash((project, pay_month, id_number))) in seen:
                 raise RowError("身份证号", "duplicate-worker-month",
                                "has a row already for this project and month (one row per worker and month)")
@@ -394,6 +469,9 @@ def _payroll_rows(message, reader, header, index, encoding) -> Iterator[Parsed |
         except RowError as err:
             yield _rejected(n, err, PAYROLL, header, fields, encoding)
             continue
+        yield Parsed(type="payroll_entry", record={k: v for k, v in entry.items() if v is not None},
+                     source_ref=f"{project}/{pay_month}/{_worker_ref(id_number)}", kind=PAYROLL, row=n,
+                     raw=row_bytes(header, fields, encoding), fields=PAYROLL_ENTRY_FIELDS)
         if paid < due:
             # Which workers the shortfall stands for, whatever the rows' order: a sum of
             # each short row's digest (worker, due, paid).

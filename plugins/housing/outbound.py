@@ -1,5 +1,6 @@
 """housing outbound: ``ASSIGNMENT`` (交办), one CSV row per clue assigned to the project's
-department, and (format 1.2) ``REMINDER`` (催办) when its answer is overdue.
+department, and (format 1.2) ``REMINDER`` (催办) when its answer is overdue and ``RISK``
+(风险预警) when the hub raises an early warning on a project.
 
 UTF-8 with a byte-order mark (what Excel on a Chinese desktop opens correctly), CRLF
 line ends (RFC 4180). Every cell is neutralised against formula injection: a cell
@@ -23,7 +24,9 @@ from schemas.fields import BEIJING
 
 ASSIGNMENT = "ASSIGNMENT"
 REMINDER = "REMINDER"
-KINDS_OUT = (ASSIGNMENT, REMINDER)
+RISK = "RISK"
+KINDS_OUT = (ASSIGNMENT, REMINDER, RISK)
+RISK_HEADER = ("预警编号", "项目编号", "规则", "所属月份", "金额(元)", "说明", "预警日期")
 REMINDER_HEADER = ("交办编号", "线索编号", "办结期限", "催办级别", "催办日期")
 REMINDER_LEVELS = {"agency": "1", "supervision": "2"}
 HEADER = ("交办编号", "线索编号", "项目编号", "总包单位统一社会信用代码", "欠薪人数", "欠薪金额(元)", "交办日期", "办结期限")
@@ -74,6 +77,8 @@ def render(delivery: Delivery) -> Rendered:
     kind = delivery.kind.upper()
     if kind == REMINDER:
         return render_reminder(delivery)
+    if kind == RISK:
+        return render_risk(delivery)
     if kind != ASSIGNMENT:
         raise ValueError(f"housing writes {' or '.join(KINDS_OUT)} only, not {delivery.kind!r}")
     return render_assignment(delivery)
@@ -128,3 +133,16 @@ def render_assignment(delivery: Delivery) -> Rendered:
         due_on.isoformat(),
     )
     return _csv(HEADER, row, ASSIGNMENT)
+
+
+def render_risk(delivery: Delivery) -> Rendered:
+    """RISK (风险预警, format 1.2): an early warning the hub raised on a project; 所属月份
+    ``yyyy-MM`` or empty, 预警日期 the day it was raised."""
+    if delivery.record_type != "risk":
+        raise ValueError(f"housing writes RISK from a risk, not from {delivery.record_type!r}")
+    r = delivery.record
+    if not r.get("risk_no") or not r.get("rule"):
+        raise ValueError("housing RISK: the risk has no number or rule")
+    row = (r["risk_no"], r.get("project_code"), r["rule"], r.get("month"), r.get("amount"), r.get("detail"),
+           r.get("raised_on"))
+    return _csv(RISK_HEADER, row, RISK)

@@ -17,7 +17,10 @@ from tests.conftest import sample, wait_for
 from tests.webhook import WebhookServer
 
 FACTS = json.loads(sample("facts.json"))
-EXPECTED = {"police": 1, "hrss": 8, "union": 1, "housing": 1, "court": 1}
+# hrss and housing also get the construction project's early warnings (docs/risks.md): no
+# special account and no wage deposit on the project, April's shortfall past payday, April's
+# rows paid "through the special account" with no bank payout (the bank's samples are 1.2's).
+EXPECTED = {"police": 1, "hrss": 10, "union": 1, "housing": 5, "court": 1}
 # Format 1.2's samples: steps of this matter (materials asked for, the dossier sent again, a
 # payment, an extension), a second matter of an individual employer, a housing answer.
 # The first test replays the matter as every agency sent it before; the second, all of them.
@@ -26,6 +29,9 @@ FORMAT_1_2 = {
     "hrss-order-individual.json", "hrss-transfer-individual.json", "police-decision-declined.xml",
     "hrss-reconsider.json", "police-reconsideration.xml", "hrss-supervise.json", "court-judgment-individual.json",
     "housing-answer.csv", "hotline-work-order.json", "hotline-satisfaction.json",
+    # the bank's wage-account feeds and the real-name roster (the project's early warnings)
+    "bank-guarantee.txt", "bank-deposit.txt", "bank-missed.txt", "bank-payout.txt", "housing-roster.csv",
+    "housing-contract.csv",
 }
 CONTRACTOR_KEY = "contractor-key-1"
 
@@ -84,8 +90,8 @@ def test_every_sample_reaches_the_agencies_the_routes_promise(six_agencies, head
     assert {code: len(msgs) for code, msgs in got.items()} == EXPECTED
 
     notices = sorted(json.loads(m.raw)["data"]["kind"] for m in got["hrss"])
-    assert notices == ["CONTRACTOR_REPLY", "COURT_RULING", "COURT_RULING", "MEDIATION_RESULT", "PAYROLL_SHORTFALL",
-                       "POLICE_DECISION", "POLICE_RECEIPT", "PROJECT_RISK"]
+    assert notices == ["BANK_RISK", "CONTRACTOR_REPLY", "COURT_RULING", "COURT_RULING", "MEDIATION_RESULT",
+                       "PAYROLL_SHORTFALL", "POLICE_DECISION", "POLICE_RECEIPT", "PROJECT_RISK", "PROJECT_RISK"]
     wait_for(lambda: head_office.received)
     [(_, _, notice)] = head_office.received
     assert json.loads(notice)["contractor_uscc"] == FACTS["contractor_uscc"]
@@ -96,7 +102,10 @@ def test_every_sample_reaches_the_agencies_the_routes_promise(six_agencies, head
 
     assert got["police"][0].raw.decode("gb18030").startswith('<?xml version="1.0" encoding="GB18030"?>')
 
-    assignment = got["housing"][0].raw
+    risks = [m.raw.decode("utf-8-sig").splitlines()[1].split(",")[2] for m in got["housing"]
+             if m.raw.decode("utf-8-sig").startswith("预警编号")]
+    assert sorted(risks) == ["no-special-account", "no-wage-deposit", "payout-missing", "payroll-shortfall"]
+    (assignment,) = [m.raw for m in got["housing"] if m.raw.decode("utf-8-sig").startswith("交办编号")]
     assert assignment.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(assignment.decode("utf-8-sig"))))
     assert rows[0][:3] == ["交办编号", "线索编号", "项目编号"]
@@ -122,8 +131,11 @@ def test_every_sample_reaches_the_agencies_the_routes_promise(six_agencies, head
         pending = session.scalars(select(Outbox).where(Outbox.status != "sent")).all()
     assert pending == []
     view = client.get(f"/api/v1/matters/{transfer.matter_id}", headers=token("linkage")).json
-    # the project's early warnings first (joined by its code), then every agency's records
-    assert [r["type"] for r in view["records"]] == [
+    # the project's early warnings first (joined by its code), then every agency's records;
+    # the payroll's rows one by one beside them (a payroll_entry a worker), the hub's risks
+    assert sum(r["type"] == "payroll_entry" for r in view["records"]) == 7
+    assert sum(r["type"] == "risk" for r in view["records"]) == 4
+    assert [r["type"] for r in view["records"] if r["type"] not in ("payroll_entry", "risk")] == [
         "project", "payroll_shortfall", "clue", "case", "mediation_result", "contractor_reply", "payment_order",
         "criminal_transfer", "police_receipt", "police_decision", "court_judgment", "court_enforcement"]
     times = [r["occurred_at"] for r in view["records"]]

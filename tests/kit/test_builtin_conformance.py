@@ -1,4 +1,4 @@
-"""The seven built-in plugins pass the conformance kit, on the hub's own routes (hub/defaults/routes.toml).
+"""The built-in plugins pass the conformance kit, on the hub's own routes (hub/defaults/routes.toml).
 
 Each class is what a plugin author writes in the plugin's own tests; the built-ins take
 the records other agencies send them from each other's samples.
@@ -7,11 +7,11 @@ the records other agencies send them from each other's samples.
 from __future__ import annotations
 
 from hub.testing import PluginConformance, canonical_records
-from plugins import contractor, court, hotline, housing, hrss, police, union
+from plugins import bank, contractor, court, hotline, housing, hrss, police, union
 
 CONTRACTOR_SETTINGS = {"contractors": {"91370103QEFLCR639M": {"name": "山东鲁建建工集团有限公司",
                                                               "key": "conformance-only-key"}}}
-RECORDS = canonical_records(hrss, police, housing, court, union, contractor, hotline,
+RECORDS = canonical_records(hrss, police, housing, court, union, contractor, bank, hotline,
                             settings={"contractor": CONTRACTOR_SETTINGS})
 # The procuratorate's supervision opinion reaches labour inspection as a NOTICE; its plugin
 # is a separate distribution (examples/procuratorate), so the record is written out here.
@@ -21,6 +21,25 @@ RECORDS["supervision_opinion"] = [{
     "transfer_no": "YS37010320230912", "opinion": "explain_not_opening", "reason": "欠薪数额较大且经责令支付仍不支付",
     "reply_due_on": "2023-07-17", "procuratorate": "济南市历下区人民检察院", "issued_at": "2023-07-10T09:00:00+08:00",
 }]
+# The hub's own early warnings on a project (hub.risks) reach labour inspection as a NOTICE
+# and housing as a RISK row: one raised, one cleared.
+RECORDS["risk"] = [{
+    "type": "risk", "source_agency": "hub", "source_ref": "rsk_conformance1", "received_at": "2023-05-16T00:00:05+08:00",
+    "risk_no": "rsk_conformance1", "project_code": "37010320236387", "rule": "payroll-shortfall",
+    "category": "payroll", "status": status, "month": "2023-04", "amount": "17976.00", "worker_count": 3,
+    "amount_due": "17976.00", "amount_paid": "0.00", "amount_short": "17976.00",
+    "detail": "3 worker(s) paid less than due; payday 2023-05-15", "source": "保障农民工工资支付条例 Arts. 3, 12, 14",
+    "raised_on": "2023-05-16", "region_code": "370103", **extra,
+} for status, extra in (("raised", {}), ("cleared", {"cleared_on": "2023-05-20"}))] + [{
+    "type": "risk", "source_agency": "hub", "source_ref": f"rsk_conformance{i}", "received_at": "2023-05-06T10:00:00+08:00",
+    "risk_no": f"rsk_conformance{i}", "project_code": "37010320236387", "rule": rule, "category": category,
+    "status": "raised", "detail": detail, "source": source, "raised_on": "2023-05-06", "region_code": "370103", **extra,
+} for i, (rule, category, detail, source, extra) in enumerate((
+    ("missed-labour-cost", "bank", "应拨付 43155.00, 实际拨付 25179.00", "保障农民工工资支付条例 Arts. 24, 27, 29",
+     {"month": "2023-04", "amount": "17976.00"}),
+    ("no-wage-deposit", "project", "neither a cash deposit nor a valid bank guarantee", "保障农民工工资支付条例 Art. 32",
+     {}),
+), start=2)]
 # The police's samples uphold their decline on reconsideration; a case opened after all goes
 # to the court as well (reopened-case-to-court).
 RECORDS["reconsideration_decision"].append({
@@ -73,6 +92,11 @@ def test_every_builtin_plugin_is_tested_here():
     tested = {cls.plugin.__name__.rsplit(".", 1)[-1] for cls in PluginConformance.__subclasses__()
               if cls.__module__ == __name__}
     assert builtin == tested
+
+
+class TestBank(PluginConformance):
+    plugin = bank
+    records = RECORDS
 
 
 class TestHotline(PluginConformance):

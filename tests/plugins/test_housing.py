@@ -37,8 +37,11 @@ def message(body: bytes, encoding: str | None = None, kind: str | None = None) -
                              content_encoding=encoding, kind=kind)
 
 
-def parse(body: bytes, encoding: str | None = None, kind: str | None = None) -> list:
-    return list(housing.parse_message(message=message(body, encoding, kind), settings={}))
+def parse(body: bytes, encoding: str | None = None, kind: str | None = None, entries: bool = False) -> list:
+    """The items parsed; a payroll's one-row ``payroll_entry`` records only with ``entries``
+    (most tests here are about the shortfall derived from the rows)."""
+    items = housing.parse_message(message=message(body, encoding, kind), settings={})
+    return [i for i in items if entries or not (isinstance(i, hub.Parsed) and i.type == "payroll_entry")]
 
 
 def canonical(parsed: hub.Parsed) -> dict:
@@ -75,7 +78,7 @@ def test_registers_with_the_hub_specs():
     pm.check_pending()
     (info,) = pm.hook.register_agency()
     assert info.code == "housing"
-    assert set(info.kinds_in) == {"PROJECT", "PAYROLL", "ANSWER"} and info.kinds_out == ("ASSIGNMENT", "REMINDER")
+    assert set(info.kinds_in) == {"PROJECT", "PAYROLL", "ANSWER", "ROSTER", "CONTRACT"} and info.kinds_out == ("ASSIGNMENT", "REMINDER", "RISK")
     assert info.schema_version == "1" and "key" in info.secret_settings
     assert info.settings_schema.load({}) == {"key": None}
     with pytest.raises(ma.ValidationError, match="Unknown field"):
@@ -96,7 +99,9 @@ def test_samples_are_shipped_and_dated_by_their_business_time():
     rows = list(csv.DictReader(io.StringIO(PAYROLL_CSV.decode("gb18030"))))
     assert payroll.at == f"{max(r['发放日期'] for r in rows)}T00:00:00+08:00"
     assert all(s.content_type == "text/csv" for s in samples.values())
-    assert {name for name, s in samples.items() if s.bad} == {"housing-answer-bad-result.csv", "housing-bad-deposit.csv"}
+    assert {name for name, s in samples.items() if s.bad} == {"housing-answer-bad-result.csv", "housing-bad-deposit.csv",
+                                                              "housing-roster-bad-id.csv",
+                                                              "housing-contract-bad-basis.csv"}
     answer = samples["housing-answer.csv"]
     [parsed] = parse(answer.body, answer.content_encoding, answer.kind)
     assert answer.at == f"{canonical(parsed)['answered_on']}T00:00:00+08:00"
