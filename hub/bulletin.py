@@ -383,7 +383,10 @@ def for_area(bulletin: Mapping[str, Any], areas: Collection[str]) -> dict[str, A
     for key in ("amount_owed", "amount_recovered"):
         total[key] = format(total[key].quantize(CENT), "f")
     items = [i for i in bulletin["overdue_items"] if mine(i["region_code"])]
-    return {**bulletin, "areas": sorted(areas), "districts": rows, "total": total, "overdue_items": items}
+    from hub import followup
+
+    return {**bulletin, "areas": sorted(areas), "districts": rows, "total": total, "overdue_items": items,
+            "followup": followup.for_area(bulletin["followup"], mine)}
 
 
 # -- writers ----------------------------------------------------------------------------------

@@ -254,18 +254,49 @@ def results_of(session: Session, day: dt.date) -> dict[str, Any]:
     return {r.matter_id: r for r in session.scalars(select(FollowupResult).where(FollowupResult.sample_day == day))}
 
 
+FIGURES = ("drawn", "calls", *RESULT_FIELDS, "reopened")
+
+
 def figures(session: Session, day: dt.date, settings: Mapping[str, Any]) -> dict[str, Any]:
     """The follow-up figures for the day's bulletin: how many closed matters the day's
     sample drew, and the calls made that day (to any day's sample): reached, resolved,
-    paid in full, lawful, satisfied, and the matters they reopened."""
+    paid in full, lawful, satisfied, and the matters they reopened; in all and by district
+    (``by_district``, so that an area's bulletin counts its own: :func:`for_area`)."""
     from hub.store.models import FollowupResult
 
     start, end = day_window(day, settings)
+    sample = drawn(session, day, settings)
     rows = list(session.scalars(select(FollowupResult).where(FollowupResult.called_at >= start,
                                                              FollowupResult.called_at < end)))
-    return {"sample_day": day.isoformat(), "drawn": len(drawn(session, day, settings)), "calls": len(rows),
-            **{k: sum(1 for r in rows if getattr(r, k)) for k in RESULT_FIELDS},
-            "reopened": sum(1 for r in rows if r.reopens)}
+    districts = matter_districts(session, [*sample, *(r.matter_id for r in rows)])
+    by_district: dict[str, dict[str, int]] = {}
+
+    def fig(matter_id: str) -> dict[str, int]:
+        return by_district.setdefault(districts.get(matter_id, "unknown"), dict.fromkeys(FIGURES, 0))
+
+    for matter_id in sample:
+        fig(matter_id)["drawn"] += 1
+    for r in rows:
+        counts = fig(r.matter_id)
+        counts["calls"] += 1
+        counts["reopened"] += bool(r.reopens)
+        for k in RESULT_FIELDS:
+            counts[k] += bool(getattr(r, k))
+    return {"sample_day": day.isoformat(), **_sum(by_district.values()), "by_district": dict(sorted(by_district.items()))}
+
+
+def _sum(figs) -> dict[str, int]:
+    total = dict.fromkeys(FIGURES, 0)
+    for f in figs:
+        for k in FIGURES:
+            total[k] += f[k]
+    return total
+
+
+def for_area(figs: Mapping[str, Any], mine) -> dict[str, Any]:
+    """The figures of the districts ``mine(code)`` says are the principal's."""
+    by_district = {code: f for code, f in figs["by_district"].items() if mine(code)}
+    return {"sample_day": figs["sample_day"], **_sum(by_district.values()), "by_district": by_district}
 
 
 def _flag(description: str) -> ma.fields.Boolean:

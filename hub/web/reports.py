@@ -13,9 +13,9 @@ from flask import Response, g, jsonify, request
 
 from hub import bulletin as bulletins
 from hub import followup as followups_
-from hub.errors import BadRequest
+from hub.errors import BadRequest, NotFound
 from hub.followup import followup_sample, mask_names
-from hub.web.api import api_route, hub, json_object, mask_personal, scoped_views, sees_personal_data
+from hub.web.api import api_route, hub, json_object, mask_personal, matter_in_scope, scoped_views, sees_personal_data
 
 REPORT_READERS = ("admin", "linkage", "viewer")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
@@ -92,5 +92,8 @@ def followups():
            response="FollowupResult", statuses=(201, 400, 404, 409))
 def followup_result(matter_id: str):
     result = followups_.load_result(json_object())
+    with hub().store.sessions() as session:
+        if not matter_in_scope(session, matter_id):  # a district's office records its district's calls
+            raise NotFound(f"no matter {matter_id}")
     view = followups_.record_result(hub(), matter_id, result, g.principal.actor)
     return jsonify(view), 201

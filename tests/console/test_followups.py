@@ -39,3 +39,30 @@ def test_the_linkage_office_records_a_call_on_the_page(console, hub):
         assert session.scalars(select(Outbox).where(Outbox.record_type == "reopening")).first() is not None
     bulletin = office.get("/console/bulletin?date=" + row.called_at.astimezone().date().isoformat())
     assert "回头看" in bulletin.text
+
+
+def test_a_district_user_sees_and_records_only_its_district(console, hub, client):
+    """District scope: the sample, its figures and the form are the district's own."""
+    from hub.web.auth import create_token
+
+    matter = closed_matter(hub)  # in 370103
+    body = {"reached": True, "paid_full": False}
+
+    def api(role):
+        return {"Authorization": f"Bearer {create_token(hub.store, role)}"}
+
+    other = api("linkage@370102")
+    assert client.post(f"/api/v1/followups/{matter}/result", json=body, headers=other).status_code == 404
+    assert client.get(f"/api/v1/followups?date={DAY}", headers=other).json["items"] == []
+    assert client.get(f"/api/v1/bulletin?date={DAY}", headers=other).json["followup"]["drawn"] == 0
+    assert client.get(f"/api/v1/bulletin?date={DAY}", headers=api("viewer@370100")).json["followup"]["drawn"] == 1
+    page = console("linkage@370102").get(f"/console/followups?date={DAY}")
+    assert page.status_code == 200 and matter not in page.text
+    user = console("linkage@370102")
+    posted = user.post(f"/console/followups/{matter}/result", data={
+        "csrf_token": user.csrf(f"/console/followups?date={DAY}"), "reached": "yes", "paid_full": "no"})
+    assert posted.status_code == 404
+    with hub.store.sessions() as session:
+        assert session.scalars(select(FollowupResult)).all() == []
+    own = client.post(f"/api/v1/followups/{matter}/result", json=body, headers=api("linkage@370103"))
+    assert own.status_code == 201 and own.json["reopens"] is True

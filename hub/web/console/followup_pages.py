@@ -8,7 +8,8 @@ import datetime as dt
 from flask import flash, g, redirect, render_template, request, url_for
 
 from hub import followup
-from hub.errors import BadRequest, HubError
+from hub.errors import BadRequest, HubError, NotFound
+from hub.web.api import matter_in_scope, scoped_views
 from hub.web.console import bp
 from hub.web.console.access import actor, allow, hub
 from hub.web.console.bulletin_pages import _day
@@ -23,9 +24,11 @@ def followups():
     day = _day()
     h = hub()
     with h.store.sessions() as session:
-        items = followup.followup_sample(session, day, h.settings)
+        items = scoped_views(session, followup.followup_sample(session, day, h.settings))
         results = followup.results_of(session, day)
         figures = followup.figures(session, day, h.settings)
+    if g.principal.scope:
+        figures = followup.for_area(figures, g.principal.covers)
     if g.principal.role not in RECORDERS:
         items = followup.mask_contacts(items)
     for item in items:
@@ -50,6 +53,9 @@ def followup_record(matter_id: str):
             if value not in _ANSWERS:
                 raise BadRequest(f"{name}: 是、否或未知 yes, no or unknown")
             payload[name] = _ANSWERS[value]
+    with hub().store.sessions() as session:
+        if not matter_in_scope(session, matter_id):
+            raise NotFound("未找到 not found")
     try:
         view = followup.record_result(hub(), matter_id, followup.load_result(payload), actor())
     except HubError as exc:
