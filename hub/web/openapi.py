@@ -156,6 +156,11 @@ def build_spec() -> dict:
                             "type": "object", "required": ["name", "post"], "additionalProperties": False,
                             "properties": {k: {"type": "string", "minLength": 1, "maxLength": 100}
                                            for k in ("name", "post")}}}}}}}}
+            elif route.body == "followup_result":
+                from hub.followup import result_input_schema
+
+                operation["requestBody"] = {"required": True, "content": {"application/json": {
+                    "schema": result_input_schema()}}}
             elif route.body == "replay":
                 operation["requestBody"] = {"required": False, "content": {
                     "application/json": {"schema": {"$ref": "#/components/schemas/Replay"}}}}

@@ -56,6 +56,7 @@ NAV = (
     Page("console.leaders", "包案领导 Leaders", ("admin", "linkage", "viewer")),
     Page("console.bulletin", "日通报 Daily bulletin", ("admin", "linkage", "viewer")),
     Page("console.listings", "失信名单 Dishonest employers", ("admin", "linkage", "viewer")),
+    Page("console.followups", "回头看 Follow-ups", ("admin", "linkage", "viewer")),
     Page("console.audit_log", "审计 Audit", ("admin", "linkage"), scoped=False),
 )
 
