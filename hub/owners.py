@@ -164,6 +164,12 @@ def set_group(session, project_code: str, data: Any, actor: str) -> dict[str, An
     return group_view(row)
 
 
+def project_matter(session, project_code: str) -> str | None:
+    """The matter a project's code belongs to (its district is the project's scope)."""
+    key = session.get(MatterKey, f"project:{project_code}")
+    return key.matter_id if key is not None else None
+
+
 def matter_projects(session, matter_id: str) -> list[str]:
     """The project codes of a matter (its numbers)."""
     return sorted(k.removeprefix("project:") for k in session.scalars(
@@ -179,20 +185,23 @@ def groups_of(session, matter_id: str) -> list[dict[str, Any]]:
                                                        .order_by(ProjectGroup.project_code))]
 
 
-def leaders(session) -> list[dict[str, Any]]:
-    """Every named leader with the number of matters owned."""
+def leaders(session, where=None) -> list[dict[str, Any]]:
+    """Every named leader with the number of matters owned (``where``: an SQL condition on
+    the matters counted, a district scope's)."""
     out: dict[tuple[str, str, str], int] = {}
-    for row in session.scalars(select(MatterLeader)):
+    query = select(MatterLeader) if where is None else select(MatterLeader).where(where)
+    for row in session.scalars(query):
         key = (row.name, row.post, row.unit)
         out[key] = out.get(key, 0) + 1
     return [{"name": n, "post": p, "unit": u, "matters": c} for (n, p, u), c in sorted(out.items())]
 
 
-def owned(session, name: str, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+def owned(session, name: str, now: dt.datetime | None = None, where=None) -> list[dict[str, Any]]:
     """The matters a leader owns, each with its overdue steps (most overdue first), the
-    matters with the most overdue steps first."""
+    matters with the most overdue steps first (``where``: as for :func:`leaders`)."""
     now = now or utcnow()
-    rows = list(session.scalars(select(MatterLeader).where(MatterLeader.name == name)))
+    query = select(MatterLeader).where(MatterLeader.name == name)
+    rows = list(session.scalars(query if where is None else query.where(where)))
     out = []
     for row in rows:
         steps = [deadlines.view(d, now) for d in session.scalars(

@@ -26,7 +26,7 @@ from hub.errors import BadRequest, ConfigError, Forbidden, HubError, NotFound, U
 from hub.ids import BEIJING
 from hub.pipeline import message_for_replay
 from hub.routes import ENVELOPE
-from hub.store.models import AuditEntry, DeadLetter, Deadline, Escalation, Matter, Outbox, Record, utcnow
+from hub.store.models import AuditEntry, DeadLetter, Deadline, Escalation, Matter, MatterLeader, Outbox, Record, utcnow
 from hub.transfers import STATUSES, transfer_numbers, transfer_view
 from hub.types import NativeMessage
 from hub.web.auth import refuse_unbound, require
@@ -451,6 +451,7 @@ def escalation_view(e: Escalation, leader: dict | None = None) -> dict:
            statuses=(200, 400, 404))
 def matter_leader_set(matter_id: str):
     with hub().store.session() as session:
+        matter_for_owner(session, matter_id)
         return jsonify(owners.set_leader(session, matter_id, request.get_json(silent=True), g.principal.actor))
 
 
@@ -458,6 +459,7 @@ def matter_leader_set(matter_id: str):
            summary="Clear the matter's 包案 leader (audited)", response="Leader", statuses=(200, 404))
 def matter_leader_clear(matter_id: str):
     with hub().store.session() as session:
+        matter_for_owner(session, matter_id)
         owners.clear_leader(session, matter_id, g.principal.actor)
     return jsonify({"matter_id": matter_id, "leader": None})
 
@@ -467,6 +469,7 @@ def matter_leader_clear(matter_id: str):
            statuses=(200, 400, 404))
 def project_group_set(project_code: str):
     with hub().store.session() as session:
+        project_for_owner(session, project_code)
         return jsonify(owners.set_group(session, project_code, request.get_json(silent=True), g.principal.actor))
 
 
@@ -474,6 +477,7 @@ def project_group_set(project_code: str):
            summary="A project's 五员 group", response="Group", statuses=(200, 404))
 def project_group_get(project_code: str):
     with hub().store.sessions() as session:
+        project_for_owner(session, project_code)
         view = owners.project_group(session, project_code)
     if view is None:
         raise NotFound(f"project {project_code} has no group")
@@ -484,14 +488,28 @@ def project_group_get(project_code: str):
            summary="The named 包案 leaders with the number of matters each owns", response="LeaderList")
 def leaders():
     with hub().store.sessions() as session:
-        return jsonify({"items": owners.leaders(session), "next_cursor": None})
+        return jsonify({"items": owners.leaders(session, in_scope_matters(MatterLeader.matter_id)),
+                        "next_cursor": None})
 
 
 @api_route("/leaders/<name>/matters", roles=("admin", "linkage", "viewer"),
            summary="A leader's view: the matters the leader owns, with their overdue steps", response="MatterList")
 def leader_matters(name: str):
     with hub().store.sessions() as session:
-        return jsonify({"items": owners.owned(session, name), "next_cursor": None})
+        return jsonify({"items": owners.owned(session, name, where=in_scope_matters(MatterLeader.matter_id)),
+                        "next_cursor": None})
+
+
+def matter_for_owner(session, matter_id: str) -> None:
+    """A matter outside the principal's district scope is not found (as on every route)."""
+    if not matter_in_scope(session, matter_id):
+        raise NotFound(f"no matter {matter_id}")
+
+
+def project_for_owner(session, project_code: str) -> None:
+    matter_id = owners.project_matter(session, project_code)
+    if matter_id is not None and not matter_in_scope(session, matter_id):
+        raise NotFound(f"no project {project_code} is known to the hub")
 
 
 def group_arg() -> str | None:
@@ -644,7 +662,7 @@ def listings():
         raise BadRequest(f"status must be one of {', '.join(listing.STATUSES)}",
                          details={"field": "status", "rule": "enum"})
     with hub().store.sessions() as session:
-        items = listing.listings(session, status)
+        items = scoped_views(session, listing.listings(session, status))
     if not sees_personal_data():
         items = mask_personal(items)
     return jsonify({"items": items, "next_cursor": None})
@@ -658,6 +676,8 @@ def listing_one(list_no: str):
 
     with hub().store.sessions() as session:
         view = listing.listing(session, list_no)
+        if view is not None and not matter_in_scope(session, view["matter_id"]):
+            view = None
     if view is None:
         raise NotFound(f"no listing {list_no}")
     return jsonify(view if sees_personal_data() else mask_personal(view))

@@ -101,6 +101,25 @@ def test_the_api_route_by_route_for_a_district_user(client, hub, escalated):
     assert _matters_of(followups) <= {mine}
     # not area data: the audit chain's signed heads
     assert get("/api/v1/audit/heads").status_code == 200
+    # the dishonest-employer list: the sample listing is the other district's
+    assert get("/api/v1/listings").json["items"] == []
+    assert get("/api/v1/listings/SX370103202300880").status_code == 404
+    assert api(client, hub, f"viewer@{FIRST_AREA}")("/api/v1/listings").json["items"][0]["matter_id"] == theirs
+    # named owners: its own matters only; another district's matter or project is not found
+    leader = {"name": "刘德明", "post": "副区长", "unit": "历下区人民政府"}
+    assert get(f"/api/v1/matters/{theirs}/leader", method="PUT", json=leader).status_code == 404
+    assert get(f"/api/v1/matters/{theirs}/leader", method="DELETE").status_code == 404
+    assert get(f"/api/v1/matters/{mine}/leader", method="PUT", json=leader).status_code == 200
+    group = {"members": [{"name": "钱二", "post": "劳资专管员"}]}
+    assert get(f"/api/v1/projects/{FACTS['project_code']}/group", method="PUT", json=group).status_code == 404
+    assert get(f"/api/v1/projects/{FACTS['project_code']}/group").status_code == 404
+    assert get(f"/api/v1/projects/{SECOND['project_code']}/group", method="PUT", json=group).status_code == 200
+    with hub.store.session() as session:
+        from hub import owners
+
+        owners.set_leader(session, theirs, leader, "test")  # the same leader owns a matter elsewhere
+    assert get("/api/v1/leaders").json["items"] == [{**leader, "matters": 1}]
+    assert [m["matter_id"] for m in get("/api/v1/leaders/刘德明/matters").json["items"]] == [mine]
 
 
 def test_a_city_covers_its_districts_and_a_district_only_itself(client, hub, escalated):
@@ -124,7 +143,7 @@ def test_a_city_covers_its_districts_and_a_district_only_itself(client, hub, esc
     assert {loaded.matter_id, loaded.second_matter_id} <= _matters_of(several("/api/v1/records?limit=500").json["items"])
 
 
-def test_the_console_route_by_route_for_a_district_user(console, escalated):
+def test_the_console_route_by_route_for_a_district_user(console, hub, escalated):
     loaded = escalated
     mine, theirs = loaded.second_matter_id, loaded.matter_id
     user = console(f"linkage@{SECOND_AREA}")
@@ -157,6 +176,18 @@ def test_the_console_route_by_route_for_a_district_user(console, escalated):
     north = user.get("/console/escalations?group=north").text
     assert mine in north and "第二督导组" in north
     assert theirs not in user.get("/console/escalations?group=south").text
+    assert "SX370103202300880" not in user.get("/console/listings").text  # the other district's listing
+    leader = {"name": "刘德明", "post": "副区长", "unit": "历下区人民政府"}
+    assert user.post(f"/console/matters/{theirs}/leader", data={**leader, "csrf_token": user.csrf()}).status_code == 404
+    assert user.post(f"/console/matters/{mine}/leader", data={**leader, "csrf_token": user.csrf()}).status_code == 302
+    assert user.post(f"/console/projects/{FACTS['project_code']}/group",
+                     data={"members": "劳资专管员：钱二", "csrf_token": user.csrf()}).status_code == 404
+    from hub import owners
+
+    with hub.store.session() as session:
+        owners.set_leader(session, theirs, leader, "test")
+    owned = user.get("/console/leaders?name=刘德明").text
+    assert mine in owned and theirs not in owned and "1 件" in owned
     assert user.get("/console/audit").status_code == 403  # the log spans every district
     assert "审计 Audit" not in home.text.split("<main")[0]  # nor does the menu offer it
 

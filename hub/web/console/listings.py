@@ -8,7 +8,7 @@ from flask import render_template, request
 
 from hub import listing
 from hub.errors import BadRequest
-from hub.web.api import mask_personal, sees_personal_data
+from hub.web.api import mask_personal, scoped_views, sees_personal_data
 from hub.web.console import bp
 from hub.web.console.access import allow, hub
 
@@ -20,7 +20,7 @@ def listings():
     if status and status not in listing.STATUSES:
         raise BadRequest(f"status 须为 must be one of {', '.join(listing.STATUSES)}")
     with hub().store.sessions() as session:
-        rows = listing.listings(session, status or None)
+        rows = scoped_views(session, listing.listings(session, status or None))
     if not sees_personal_data():
         rows = mask_personal(rows)
     return render_template("console/listings.html", rows=rows, status=status, statuses=listing.STATUSES)

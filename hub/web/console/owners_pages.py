@@ -8,6 +8,8 @@ from flask import flash, redirect, render_template, request, url_for
 
 from hub import owners
 from hub.errors import BadRequest
+from hub.store.models import MatterLeader
+from hub.web.api import in_scope_matters, matter_for_owner, project_for_owner
 from hub.web.console import bp
 from hub.web.console.access import actor, allow, hub
 
@@ -17,6 +19,7 @@ from hub.web.console.access import actor, allow, hub
 def matter_leader(matter_id: str):
     data = {k: request.form.get(k, "") for k in owners.LEADER_FIELDS}
     with hub().store.session() as session:
+        matter_for_owner(session, matter_id)
         leader = owners.set_leader(session, matter_id, data, actor())
     flash(f"已指定包案领导 {leader['name']} the leader is named")
     return redirect(url_for("console.matter", matter_id=matter_id) + "#owners")
@@ -26,6 +29,7 @@ def matter_leader(matter_id: str):
 @allow("admin", "linkage")
 def matter_leader_clear(matter_id: str):
     with hub().store.session() as session:
+        matter_for_owner(session, matter_id)
         owners.clear_leader(session, matter_id, actor())
     flash("已取消包案领导 the leader is cleared")
     return redirect(url_for("console.matter", matter_id=matter_id) + "#owners")
@@ -48,6 +52,7 @@ def members_from_text(text: str) -> list[dict[str, str]]:
 def project_group(project_code: str):
     members = members_from_text(request.form.get("members", ""))
     with hub().store.session() as session:
+        project_for_owner(session, project_code)
         owners.set_group(session, project_code, {"members": members}, actor())
     flash(f"已保存五员 the group of {project_code} is saved")
     back = request.args.get("back")
@@ -60,6 +65,7 @@ def project_group(project_code: str):
 def leaders():
     name = (request.args.get("name") or "").strip()[:100]
     with hub().store.sessions() as session:
-        everyone = owners.leaders(session)
-        mine = owners.owned(session, name) if name else []
+        where = in_scope_matters(MatterLeader.matter_id)  # a district user: its area's matters
+        everyone = owners.leaders(session, where)
+        mine = owners.owned(session, name, where=where) if name else []
     return render_template("console/leaders.html", leaders=everyone, name=name, matters=mine)
