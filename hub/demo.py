@@ -25,13 +25,14 @@ from xml.etree import ElementTree
 import defusedxml.ElementTree
 from sqlalchemy import func, select
 
+from hub import listing
 from hub.client import describe_body, publish_native, read_out
 from hub.config import DEFAULTS, load_settings
 from hub.errors import InvalidMessage
 from hub.ids import BEIJING
 from hub.logs import redact
 from hub.runtime import Hub, Workers
-from hub.store.models import DeadLetter, Inbox, Outbox, Record
+from hub.store.models import DeadLetter, Deadline, Inbox, Outbox, Record
 from hub.types import NativeMessage
 from schemas.validators import mask_id_number, mask_mobile
 
@@ -181,6 +182,74 @@ def _show_received(code: str, got: list, echo: Callable[[str], None]) -> None:
                  + ", ".join(m.headers.get("x-wagehub-record-type") or "-" for m in messages[1:]))
 
 
+def _pending(hub) -> int:
+    with hub.store.sessions() as session:
+        return session.execute(select(func.count()).select_from(Outbox).where(Outbox.status == "pending")).scalar()
+
+
+def _show_listings(hub, echo: Callable[[str], None]) -> None:
+    """The dishonest-employer list: the hub's proposal, labour inspection's decision, where
+    each decision went, and the term's end."""
+    with hub.store.sessions() as session:
+        views = listing.listings(session)
+        proposals = list(session.scalars(select(Outbox).where(Outbox.record_type == "listing_candidate")
+                                         .order_by(Outbox.id)))
+        sent = {(d.record_id, d.recipient, d.kind) for d in session.scalars(
+            select(Outbox).where(Outbox.record_type == listing.TYPE))}
+    echo("")
+    echo("The dishonest-employer list (人社部令第45号, docs/listing.md): proposed, decided, sent on, ended:")
+    for p in proposals:
+        record = p.payload["record"]
+        echo(f"  proposed to {p.recipient} ({p.kind} LISTING_CANDIDATE): {record['employer'].get('name')}, "
+             f"ground {record['ground']} ({record['ground_ref']}), {p.status}")
+    for v in views:
+        echo(f"  {v['list_no']}  {v['name']}  {v['status']}, on the list {v['start_date']} to "
+             f"{v['ended_on'] or v['end_date']}")
+        for h in v["history"]:
+            to = sorted(f"{r} {k}" for rid, r, k in sent if rid == h["record_id"])
+            echo(f"    {h['decision_date']}  {h['action']:<7} by {h['source_agency']:<5} → {', '.join(to) or '-'}")
+
+
+def _show_work_orders(hub, echo: Callable[[str], None]) -> None:
+    """The complainant's loop: each work order a hotline sent, what went back, its answer
+    steps and the call backs (docs/linkage.md, "The complainant's loop")."""
+    from hub import deadlines
+
+    with hub.store.sessions() as session:
+        orders = [r.data for r in session.scalars(select(Record).where(Record.type == "work_order")
+                                                  .order_by(Record.seq))]
+        if not orders:
+            return
+        echo("")
+        echo("The complainant's loop (a work order from the hotline, answered in its own format):")
+        for order in orders:
+            matter_id, number = order["matter_id"], order["work_order_no"]
+            records = list(session.scalars(select(Record).where(Record.matter_id == matter_id).order_by(Record.seq)))
+            deliveries = list(session.scalars(select(Outbox).where(Outbox.matter_id == matter_id)
+                                              .order_by(Outbox.id)))
+            steps = list(session.scalars(select(Deadline).where(Deadline.matter_id == matter_id,
+                                                                Deadline.rule == "work_order_reply",
+                                                                Deadline.subject == number)
+                                         .order_by(Deadline.start_at)))
+            echo(f"  {number}  from {order['source_agency']}, taken {order['taken_at'][:16].replace('T', ' ')}, "
+                 f"result due by {order['reply_by'][:16].replace('T', ' ')}, matter {matter_id}")
+            clue = {r.record_id for r in records if r.type == "clue" and r.source_ref == number}
+            echo("    on to: " + ", ".join(f"{d.recipient} {d.kind}" for d in deliveries if d.record_id in clue))
+            echo("    back:  " + ", ".join(
+                f"{d.kind} {d.payload['params']['stage']}" if (d.payload or {}).get("params", {}).get("stage")
+                else d.kind for d in deliveries if d.recipient == order["source_agency"]))
+            for call in (r.data for r in records if r.type == "satisfaction" and r.data["work_order_no"] == number):
+                said = ", ".join(f"{k} {'yes' if call.get(k) else 'no'}" for k in ("reached", "resolved", "paid")
+                                 if call.get(k) is not None)
+                told = ", ".join(f"{d.recipient} {d.kind} {d.payload['params']['notice_kind']}"
+                                 for d in deliveries if d.record_type == "reopening")
+                echo(f"    call back {call['called_at'][:16].replace('T', ' ')}: {said}"
+                     + (f" -> reopened, told: {told}" if deadlines.reopens(call) else ""))
+            for step in steps:
+                status, _ = deadlines.state(step)
+                echo(f"    {step.key:<48} {status:<8} due {step.due_at.astimezone(BEIJING).strftime('%Y-%m-%d %H:%M')}")
+
+
 def _run(settings, sink: _Sink, var_dir: str, timeout: float, echo: Callable[[str], None]) -> int:
     hub = Hub(settings)
     hub.declare_topology()
@@ -232,6 +301,12 @@ def _run(settings, sink: _Sink, var_dir: str, timeout: float, echo: Callable[[st
         if stories is None:
             echo(f"timed out after {timeout}s on the criminal-linkage stories")
             return 1
+        # The sample listing's term (three years from 2023) has ended: the hub expires it by
+        # itself, as its clock would each day, and tells the agencies that restrict it.
+        listing.expire_due(hub)
+        until = time.monotonic() + timeout
+        while _pending(hub) and time.monotonic() < until:
+            time.sleep(0.1)
     elapsed = time.monotonic() - started
     with hub.store.sessions() as session:
         top = session.execute(select(Record.matter_id, func.count()).group_by(Record.matter_id)
@@ -254,18 +329,26 @@ def _run(settings, sink: _Sink, var_dir: str, timeout: float, echo: Callable[[st
     echo("Delivered by the hub (each in the recipient's own format):")
     for d in deliveries:
         echo(f"  {d.route:<28} → {d.recipient:<10} {d.kind:<14} {d.status}")
+    _show_work_orders(hub, echo)
     echo("")
     echo("What each agency received, in its own format (the first of each kind; JSON and XML indented")
     echo("and cut here, identity numbers and mobiles masked on this screen only):")
     with hub.connection() as conn:
         for code in hub.registry.codes():
             _show_received(code, read_out(conn, code, settings, timeout=0.5), echo)
+    by_path: dict[str, list[tuple[dict[str, str], bytes]]] = {}
     for path, headers, body in sink.received:
+        by_path.setdefault(path, []).append((headers, body))
+    for path, posts in by_path.items():  # the first POST to each webhook, as for the queues
+        headers, body = posts[0]
         echo("")
         echo(f"  webhook POST {path}  {headers.get('Content-Type')}  {headers.get('X-Wagehub-Record-Type')}, "
              f"signed {headers.get('X-Wagehub-Signature', '')[:14]}…")
         for line in shown(readable(body, headers.get("Content-Type"), None)):
             echo(f"    {line}")
+        if len(posts) > 1:
+            echo(f"    + {len(posts) - 1} more: "
+                 + ", ".join(sorted({str(h.get("X-Wagehub-Record-Type")) for h, _ in posts[1:]})))
     echo("")
     echo(f"Dead letters ({len(dead)}), each with its original bytes, replayable after a fix:")
     for dl in dead:
@@ -281,6 +364,7 @@ def _run(settings, sink: _Sink, var_dir: str, timeout: float, echo: Callable[[st
         echo(f"    status now: {view['status']}; its steps:")
         for s in view["steps"]:
             echo(f"    {s['key']:<48} {s['status']:<8} due {s['due_at'][:16].replace('T', ' ')}")
+    _show_listings(hub, echo)
     echo("")
     echo(f"done in {elapsed:.1f}s. Next: `wagehub run` serves the API on http://127.0.0.1:8000/ "
          f"(see README).")

@@ -36,7 +36,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import aliased
 
-from hub import audit, deadlines, linkage, matters, metrics, risks, transfers
+from hub import answers, audit, deadlines, linkage, listing, matters, metrics, risks, transfers
 from hub.errors import Conflict, InvalidMessage, Unavailable
 from hub.ids import iso, new_id, now_beijing
 from hub.plugins import Registry
@@ -44,7 +44,7 @@ from hub.routes import Route
 from hub.store import Store, any_of, insert_rows
 from hub.store.models import DeadLetter, Inbox, Outbox, Record, TransferHold, utcnow
 from hub.types import NativeMessage, Parsed, Rejected
-from schemas import SCHEMAS, RecordInvalid, normalise_record
+from schemas import RECORD_SCHEMAS, SCHEMAS, RecordInvalid, normalise_record
 
 log = logging.getLogger(__name__)
 
@@ -339,6 +339,10 @@ def _summary(exc: BaseException) -> str:
     return f"{type(exc).__name__}{where}"
 
 
+STATE_CHECKED = transfers.STATE_CHECKED | listing.STATE_CHECKED
+"""Record types checked against their matter's state before anything of them applies."""
+
+
 class Pipeline:
     def __init__(self, store: Store, registry: Registry, routes: list[Route], settings: dict[str, Any]):
         self.store = store
@@ -425,7 +429,7 @@ class Pipeline:
             fp = hashlib.sha256(json.dumps(what, sort_keys=True,
                                            ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")).hexdigest()
             prep.records.append((canonical, fp))
-            if canonical["type"] in transfers.STATE_CHECKED:
+            if canonical["type"] in STATE_CHECKED:
                 prep.names[id(canonical)] = item.fields
             prep.outcome.kind = prep.outcome.kind or item.kind
 
@@ -547,6 +551,33 @@ class Pipeline:
                  ", ".join(f"{n} {what}" for what, n in tally.items()))
         return [p.outcome for p in prepared]
 
+    def apply_own(self, record: dict[str, Any], message_id: str, actor: str = "hub") -> bool:
+        """Apply a record the hub makes itself (a listing's term ended) as an agency's are
+        applied: checked, linked to its matter, stored (source ``hub``) and routed, once per
+        ``message_id``. False when it was applied before or its matter's state refuses it."""
+        data = {"source_agency": "hub", "schema_version": SCHEMAS[record["type"]].VERSION,
+                "received_at": iso(now_beijing()), **record}
+        canonical = normalise_record(data)
+        fp = hashlib.sha256(json.dumps([canonical["type"], canonical["source_ref"], record], sort_keys=True,
+                                       ensure_ascii=False, default=str).encode()).hexdigest()
+        message = NativeMessage("hub", b"", message_id, "application/json", "utf-8")
+        prep = _Prepared(message, Outcome("hub", message_id, "accepted", kind=None))
+        prep.records = [(canonical, fp)]
+        with self.store.sessions() as session:
+            if self._seen(session, [message]):
+                return False
+            unit = _Unit(session)
+            unit.prefetch([prep])
+            self._check_state(unit, prep)
+        if prep.whole_failure is not None:
+            log.info("the hub's own %s %s was not applied: %s", record["type"], message_id, prep.whole_failure.reason)
+            return False
+        try:
+            self._commit([prep], None, None, actor)
+        except IntegrityError:
+            return False  # another worker applied it first
+        return prep.outcome.status == "accepted"
+
     def _scoped(self, message: NativeMessage) -> NativeMessage:
         """For an agency with several senders, the message id as the hub keeps it:
         ``<sender>/<id>``, so one sender's ids never collide with (or squat) another's."""
@@ -613,15 +644,67 @@ class Pipeline:
             live = {m: merged for m, merged in touched.items() if m not in merged_away}
             unclaimed |= self._recheck_held(unit, live)
             unclaimed |= self._risks(unit, live)[1]
-            deadlines.refresh_many(session, live, self.settings["deadlines"],
-                                   known={m: unit.local[m] for m in live if m in unit.linker.whole},
-                                   linkage=self.settings["linkage"])
+            unclaimed |= self._callbacks(unit, prepared, actor)
+            replies = answers.reply_states(session, live) if self._has_work_orders(unit, prepared, live) else None
+            dues = deadlines.refresh_many(session, live, self.settings["deadlines"],
+                                          known={m: unit.local[m] for m in live if m in unit.linker.whole},
+                                          linkage=self.settings["linkage"])
+            if replies is not None and (results := answers.result_rows(session, replies, dues)):
+                # the matter ended: each work order on it is owed its result (once a round)
+                insert_rows(session.connection(), Outbox.__table__, results)
+                unclaimed |= {row["recipient"] for row in results}
             if replay_of is not None:
                 self._mark_replay(session, replay_of, prepared[0].outcome)
             audit.append_many(session, trail)
         if unclaimed:
             for callback in self.on_commit:
                 callback(frozenset(unclaimed))
+
+    @staticmethod
+    def _has_work_orders(unit: _Unit, prepared: list[_Prepared], live: Mapping[str, Any]) -> bool:
+        """Whether any matter this batch touched holds a work order (one query, when it might)."""
+        if not live:
+            return False
+        if any(r["type"] == "work_order" for p in prepared for r, _ in p.records):
+            return True
+        ids = sorted(live)
+        return any(unit.session.execute(select(Record.seq).where(any_of(unit.session, Record.matter_id,
+                                                                        ids[i:i + 500]),
+                                                                 Record.type == "work_order").limit(1)).first()
+                   for i in range(0, len(ids), 500))
+
+    def _callbacks(self, unit: _Unit, prepared: list[_Prepared], actor: str | None) -> set[str]:
+        """A call back stored by this batch that reopens its matter tells ``[followup]
+        reopen_recipients``; one on a matter the follow-up sample drew is that matter's
+        follow-up result too. Returns the recipients of the rows written."""
+        from hub import followup
+
+        stored = [r for p in prepared if p.outcome.status == "accepted" for r, _ in p.records
+                  if r["type"] == "satisfaction" and r.get("record_id") in set(p.outcome.records)]
+        if not stored:
+            return set()
+        unit.flush()
+        rows: list[dict[str, Any]] = []
+        for record in stored:
+            matter_id = matters.resolve(unit.session, record["matter_id"]) or record["matter_id"]
+            said = {"work_order_no": record["work_order_no"], "called_at": record["called_at"],
+                    "reached": record["reached"], "resolved": record.get("resolved"), "paid": record.get("paid"),
+                    "satisfied": record.get("satisfied"), "remark": record.get("remark"),
+                    "source": record["source_agency"]}
+            if deadlines.reopens(record):
+                rows += answers.reopen_rows(unit.session, self.settings, self.registry.codes(), matter_id, said,
+                                            record["record_id"])
+            day = followup.sample_day_of(unit.session, matter_id, self.settings)
+            if day is not None and not followup.results_of(unit.session, day).get(matter_id):
+                result = {"called_at": deadlines.when(record["called_at"]), "reached": record["reached"],
+                          "resolved": record.get("resolved"), "paid_full": record.get("paid"),
+                          "satisfied": record.get("satisfied"), "remark": record.get("remark")}
+                followup.add_result(unit.session, self.settings, self.registry.codes(), matter_id, result,
+                                    source=record["source_agency"], actor=actor or record["source_agency"],
+                                    record_id=record["record_id"], sample_day=day)
+        if rows:
+            insert_rows(unit.session.connection(), Outbox.__table__, rows)
+        return {row["recipient"] for row in rows}
 
     def _store_records(self, unit: _Unit, p: _Prepared, touched: dict[str, list[str]]) -> set[str]:
         """Store the message's records and their outbox rows; returns the recipients of
@@ -636,6 +719,8 @@ class Pipeline:
             merged: list[str] = []
             matter_id = unit.linker.link(record, merged)
             touched.setdefault(matter_id, []).extend(merged)
+            if record["type"] == listing.TYPE and not record.get("region_code"):
+                record["region_code"] = listing.region_of(unit.session, matter_id)
             record.update(record_id=record_id, matter_id=matter_id, accepted_at=iso(now_beijing()))
             if matter_id in unit.linker.whole:
                 unit.local.setdefault(matter_id, []).append(record)
@@ -647,6 +732,11 @@ class Pipeline:
             })
             p.outcome.records.append(record_id)
             rows = self._route(unit, record, matter_id)
+            if (ground := listing.ground_of(record)) is not None:
+                unit.flush()
+                if (row := listing.candidate(unit.session, matter_id, *ground, self.settings, unit.outbox)) is not None:
+                    unit.outbox.append(row)
+                    rows = [*rows, row]
             p.outcome.deliveries.extend(row for row in rows if row["claimed_until"] is not None)
             unclaimed.update(row["recipient"] for row in rows if row["claimed_until"] is None)
             if len(unit.records) >= FLUSH_EVERY:  # a batch file's rows: keep what waits in memory bounded
@@ -694,30 +784,47 @@ class Pipeline:
                     unit.flush()
                     cache["round"] = transfer_round(session, record, matter_id)
                 params["round"] = cache["round"]
-            message_id = new_id("out")
-            if link_as := params.pop("link_as", None):
-                # The hub's own number for what it sent (an assignment): an answer quoting it
-                # joins this matter.
-                unit.linker.add_key(matter_id, f"{link_as}:{message_id}")
-                refs = None
-            payload = {
-                "record": route.project(record, related),
-                "refs": refs if refs is not None else unit.linker.refs(matter_id),
-                "params": params,
-                "created_at": iso(now_beijing()),
-            }
-            claimed = (claim and unit.claim is not None and route.to in unit.claim.recipients and not released
-                       and unit.claim_room > 0)
-            unit.claim_room -= claimed
-            written.append({
-                "message_id": message_id, "record_id": record["record_id"], "record_type": record["type"],
-                "source_agency": record["source_agency"], "matter_id": matter_id, "recipient": route.to,
-                "kind": route.kind, "route": route.name, "payload": payload, "status": "pending", "attempts": 0,
-                "next_attempt_at": unit.now, "created_at": unit.now,
-                "claimed_until": unit.claim.until if claimed else None,
-            })
+            for each in self._each(unit, route, matter_id):
+                message_id = new_id("out")
+                if link_as := params.pop("link_as", None):
+                    # The hub's own number for what it sent (an assignment): an answer quoting it
+                    # joins this matter.
+                    unit.linker.add_key(matter_id, f"{link_as}:{message_id}")
+                    refs = None
+                payload = {
+                    "record": route.project(record, related if each is None else
+                                            (lambda rtype, each=each, route=route: each if rtype == route.for_each
+                                             else related(rtype))),
+                    "refs": refs if refs is not None else unit.linker.refs(matter_id),
+                    "params": params,
+                    "created_at": iso(now_beijing()),
+                }
+                claimed = (claim and unit.claim is not None and route.to in unit.claim.recipients
+                           and not released and unit.claim_room > 0)
+                unit.claim_room -= claimed
+                written.append({
+                    "message_id": message_id, "record_id": record["record_id"], "record_type": record["type"],
+                    "source_agency": record["source_agency"], "matter_id": matter_id, "recipient": route.to,
+                    "kind": route.kind, "route": route.name, "payload": payload, "status": "pending", "attempts": 0,
+                    "next_attempt_at": unit.now, "created_at": unit.now,
+                    "claimed_until": unit.claim.until if claimed else None,
+                })
         unit.outbox.extend(written)
         return written
+
+    @staticmethod
+    def _each(unit: _Unit, route: Route, matter_id: str) -> list[dict[str, Any] | None]:
+        """The records a ``for_each`` route writes one delivery for (the matter's of that
+        type, oldest first, each number once); ``[None]``: one delivery, as usual."""
+        if route.for_each is None:
+            return [None]
+        unit.flush()
+        field = RECORD_SCHEMAS[route.for_each].LINKS[0][1] if RECORD_SCHEMAS[route.for_each].LINKS else None
+        found: dict[Any, dict[str, Any]] = {}
+        for (data,) in unit.session.execute(select(Record.data).where(
+                Record.matter_id == matter_id, Record.type == route.for_each).order_by(Record.seq)):
+            found.setdefault(data.get(field) if field else data.get("record_id"), data)
+        return list(found.values())
 
     def _risks(self, unit: _Unit, live: Mapping[str, list[str]], now=None) -> tuple[int, set[str]]:
         """Raise and clear the early-warning risks of the matters this batch touched
@@ -772,11 +879,12 @@ class Pipeline:
         """Refuse a message whose record cannot apply to its matter as the store holds it
         (a reconsideration of a transfer never declined...): whole, so nothing of it applies."""
         for record, fp in p.records:
-            if record["type"] not in transfers.STATE_CHECKED or \
+            if record["type"] not in STATE_CHECKED or \
                     (p.message.agency, record["type"], fp) in unit.fingerprints:
                 continue
             unit.flush()
-            found = transfers.refusal(unit.session, record, self.registry)
+            found = listing.refusal(unit.session, record) if record["type"] in listing.STATE_CHECKED \
+                else transfers.refusal(unit.session, record, self.registry)
             if found is None:
                 continue
             path, rule, why = found

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -330,6 +331,33 @@ class TransferHold(Base):
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
+class FollowupResult(Base):
+    """The call to a matter of the follow-up sample (回头看), by the linkage office or by the
+    hotline (its SATISFACTION on a sampled matter's work order)."""
+
+    __tablename__ = "followup_results"
+    __table_args__ = (UniqueConstraint("matter_id", "sample_day", name="uq_followup_results_matter_day"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    matter_id: Mapped[str] = mapped_column(String(40), index=True)
+    sample_day: Mapped[dt.date] = mapped_column(Date, index=True)
+    """The day the matter closed, whose sample drew it."""
+    called_at: Mapped[dt.datetime] = mapped_column()
+    reached: Mapped[bool] = mapped_column(Boolean)
+    resolved: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    paid_full: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    lawful: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    satisfied: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    remark: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reopens: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(40))
+    """Who called: ``linkage`` (the office, by the API, console or CLI) or an agency code."""
+    recorded_by: Mapped[str] = mapped_column(String(80))
+    record_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    """The agency's call-back record it came from, if any."""
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class AuditEntry(Base):
     """Tamper-evident log: each entry's hash covers its sequence number, its content and the
     previous hash (``hub.audit``)."""
@@ -349,3 +377,29 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class MatterLeader(Base):
+    """A matter's 包案 leader: the official who answers for it (责任到人), named by the linkage
+    office or an admin (``hub/owners.py``)."""
+
+    __tablename__ = "matter_leaders"
+
+    matter_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    post: Mapped[str] = mapped_column(String(100))
+    unit: Mapped[str] = mapped_column(String(200))
+    set_by: Mapped[str] = mapped_column(String(120))
+    set_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ProjectGroup(Base):
+    """A construction project's 五员 management group: its members' names and posts."""
+
+    __tablename__ = "project_groups"
+
+    project_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    members: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """``{"members": [{"name": ..., "post": ...}, ...]}``"""
+    set_by: Mapped[str] = mapped_column(String(120))
+    set_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

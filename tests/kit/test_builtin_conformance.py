@@ -7,12 +7,12 @@ the records other agencies send them from each other's samples.
 from __future__ import annotations
 
 from hub.testing import PluginConformance, canonical_records
-from plugins import bank, contractor, court, gov, housing, hrss, police, union
+from plugins import bank, contractor, court, gov, hotline, housing, hrss, police, union
 
 CONTRACTOR_SETTINGS = {"contractors": {"91370103QEFLCR639M": {"name": "山东鲁建建工集团有限公司",
                                                               "key": "conformance-only-key"}}}
 GOV_SETTINGS = {"governments": {"370103": {"name": "历下区人民政府", "key": "conformance-only-key"}}}
-RECORDS = canonical_records(hrss, police, housing, court, union, contractor, bank, gov,
+RECORDS = canonical_records(hrss, police, housing, court, union, contractor, bank, gov, hotline,
                             settings={"contractor": CONTRACTOR_SETTINGS, "gov": GOV_SETTINGS})
 # The procuratorate's supervision opinion reaches labour inspection as a NOTICE; its plugin
 # is a separate distribution (examples/procuratorate), so the record is written out here.
@@ -62,6 +62,10 @@ RECORDS["credit_listing"] = [{
     "name": "王某", "basis": "个人用工拖欠农民工工资数额较大（人社部令第45号第五条）",
     "decision_date": "2023-08-02", "start_date": "2023-08-02", "end_date": "2026-08-01", "region_code": "370103",
 }]
+# A 12345 work order's matter accepted, then transferred, tells the hotline each stage.
+RECORDS["case"] += [{**RECORDS["case"][0], "status": status, "status_at": at}
+                    for status, at in (("accepted", "2023-05-22T15:00:00+08:00"),
+                                       ("transferred", "2023-06-20T10:00:00+08:00"))]
 
 
 class TestHrss(PluginConformance):
@@ -77,6 +81,29 @@ class TestPolice(PluginConformance):
 class TestHousing(PluginConformance):
     plugin = housing
     records = RECORDS
+
+    def read_back(self, rendered, delivery):
+        """housing's outbound CSV rows as canonical fields (it reads none of these kinds itself);
+        ``CREDIT``'s 动作 is a word of the format (列入 / 移出 / 到期), the action's code in the record."""
+        import csv
+        import io
+
+        header, row = csv.reader(io.StringIO(rendered.body.decode("utf-8-sig")))
+        cells = dict(zip(header, row, strict=True))
+        if delivery.kind == "CREDIT":
+            subject = cells["统一社会信用代码或身份证号"]
+            person = len(subject) == 18 and subject[:17].isdigit()
+            return {"list_no": cells["名单编号"], "name": cells["名称"], "basis": cells["依据"] or None,
+                    "action": {v: k for k, v in housing.outbound.CREDIT_ACTIONS.items()}[cells["动作"]],
+                    "credit_code": None if person else subject, "id_number": subject if person else None,
+                    "start_date": cells["列入日期"], "end_date": cells["移出日期"] or None}
+        if delivery.kind == "RISK":
+            return {"risk_no": cells["预警编号"], "project_code": cells["项目编号"], "rule": cells["规则"],
+                    "month": cells["所属月份"] or None, "amount": cells["金额(元)"] or None,
+                    "detail": cells["说明"] or None, "raised_on": cells["预警日期"]}
+        return {"clue_no": cells["线索编号"], "project_code": cells["项目编号"],
+                "contractor_uscc": cells["总包单位统一社会信用代码"], "worker_count": int(cells["欠薪人数"]),
+                "amount_owed": cells["欠薪金额(元)"]}
 
 
 class TestCourt(PluginConformance):
@@ -113,3 +140,8 @@ class TestGov(PluginConformance):
     plugin = gov
     records = RECORDS
     settings = GOV_SETTINGS
+
+
+class TestHotline(PluginConformance):
+    plugin = hotline
+    records = RECORDS

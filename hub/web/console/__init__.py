@@ -41,8 +41,11 @@ from hub.web.console import (  # noqa: E402
     bulletin_pages,  # noqa: F401
     dead_letters,  # noqa: F401
     escalations,  # noqa: F401
+    followup_pages,  # noqa: F401
     home,  # noqa: F401
+    listings,  # noqa: F401
     matters,  # noqa: F401
+    owners_pages,  # noqa: F401
     plugins,  # noqa: F401
     transfers,  # noqa: F401
 )

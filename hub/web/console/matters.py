@@ -172,5 +172,7 @@ def matter(matter_id: str):
                  "fields": [(k, v) for k, v in flatten(r) if k not in ("record_id", "matter_id", "type")]}
                 for r in view["records"]]
     overdue_first = sorted(view["next_steps"], key=lambda s: (not s["overdue"], s["due_at"]))
+    projects = sorted({r["project_code"] for r in view["records"] if r.get("project_code")}) \
+        if not g.principal.agency else []
     return render_template("console/matter.html", view=view, timeline=timeline, next_steps=overdue_first,
-                           transfers=transfers)
+                           transfers=transfers, projects=projects)
