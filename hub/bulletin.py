@@ -22,6 +22,9 @@ Every figure is read from the canonical records and deadlines of the store, for 
     the end of the day (the current status when a view has no timeline). Steps
     reported later are not known to an earlier day's bulletin only when they are dated
     later: a step dated on or before the day counts even if it arrived afterwards.
+``risks_total`` / ``risks_by_rule``
+    early warnings on construction projects (``hub.risks``) raised that day: ``risk``
+    records of status ``raised`` whose ``raised_on`` is the day, by rule.
 ``overdue_total`` / ``overdue_by_owner`` and ``overdue_items``
     deadlines open at the end of the day with ``due_at`` before it: those still
     ``open``, and those done ``late`` after the day (so a past day's bulletin does not
@@ -166,6 +169,8 @@ def _figures(code: str) -> dict[str, Any]:
         "transfers_by_stage": {s: 0 for s in STATUSES},
         "overdue_total": 0,
         "overdue_by_owner": {},
+        "risks_total": 0,
+        "risks_by_rule": {},
     }
 
 
@@ -245,10 +250,12 @@ def build_bulletin(session: Session, day: dt.date, settings: Mapping[str, Any]) 
                                Deadline.status.in_(("met", "late")))))
     overdue = list(session.scalars(select(Deadline).where(open_at_end(end))
                                    .order_by(Deadline.due_at, Deadline.key)))
+    raised = _records(session, "risk", start, end, Record.data["status"].as_string() == "raised")
 
     matter_ids = {r.matter_id for r in clues.values()} | {r.matter_id for r in cases}
     matter_ids |= {v["matter_id"] for v in views}
     matter_ids |= {d.matter_id for d in done_contacts + overdue if not d.region_code}
+    matter_ids |= {r.matter_id for r in raised if not r.data.get("region_code")}
     districts = matter_districts(session, matter_ids)
 
     def district_of(data: Mapping[str, Any], matter_id: str | None) -> str:
@@ -305,6 +312,12 @@ def build_bulletin(session: Session, day: dt.date, settings: Mapping[str, Any]) 
         fig = row(deadline_district(d))
         fig["first_contacts_on_time" if d.status == "met" else "first_contacts_late"] += 1
 
+    for record in raised:
+        fig = row(district_of(record.data, record.matter_id))
+        fig["risks_total"] += 1
+        rule = record.data.get("rule")
+        fig["risks_by_rule"][rule] = fig["risks_by_rule"].get(rule, 0) + 1
+
     items = []
     for d in overdue:
         code = deadline_district(d)
@@ -329,6 +342,7 @@ def build_bulletin(session: Session, day: dt.date, settings: Mapping[str, Any]) 
                 total[key] += value
     for fig in [*rows, total]:
         fig["overdue_by_owner"] = dict(sorted(fig["overdue_by_owner"].items()))
+        fig["risks_by_rule"] = dict(sorted(fig["risks_by_rule"].items()))
         for key in ("amount_owed", "amount_recovered"):
             fig[key] = format(fig[key].quantize(CENT), "f")
     items.sort(key=lambda i: (i["region_code"] == UNKNOWN, i["region_code"], i["due_at"], i["rule"]))
@@ -355,6 +369,10 @@ def _owners(bulletin: Mapping[str, Any]) -> list[str]:
     return sorted({o for fig in [*bulletin["districts"], bulletin["total"]] for o in fig["overdue_by_owner"]})
 
 
+def _risk_rules(bulletin: Mapping[str, Any]) -> list[str]:
+    return sorted({r for fig in [*bulletin["districts"], bulletin["total"]] for r in fig.get("risks_by_rule", {})})
+
+
 def columns(bulletin: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
     """The district table's columns: (english key, header, getter). Money getters return str."""
     cols: list[tuple[str, str, Any]] = [
@@ -379,6 +397,11 @@ def columns(bulletin: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
     cols.append(("overdue_total", "逾期事项", lambda f: f["overdue_total"]))
     for o in _owners(bulletin):
         cols.append((f"overdue_{o}", f"逾期·{o}", lambda f, o=o: f["overdue_by_owner"].get(o, 0)))
+    rules = _risk_rules(bulletin)
+    if rules:  # early warnings on construction projects, raised that day
+        cols.append(("risks_total", "风险预警", lambda f: f.get("risks_total", 0)))
+        for r in rules:
+            cols.append((f"risks_{r}", f"预警·{r}", lambda f, r=r: f.get("risks_by_rule", {}).get(r, 0)))
     return cols
 
 

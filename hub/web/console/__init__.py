@@ -43,6 +43,7 @@ from hub.web.console import (  # noqa: E402
     home,  # noqa: F401
     matters,  # noqa: F401
     plugins,  # noqa: F401
+    projects,  # noqa: F401
     transfers,  # noqa: F401
 )
 
