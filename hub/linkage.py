@@ -179,7 +179,7 @@ def roster_check(workers: list[Mapping[str, Any]], related: list[Mapping[str, An
     a suggestion for labour inspection (not evidence). Identity numbers are shown masked.
     """
     from hub.matters import hashed
-    from hub.risks import add_months, month_end, month_of, month_start
+    from hub.risks import add_months, month_end, month_of, month_start, payroll_rows
 
     roster = [r for r in related if r["type"] == "roster_entry"]
     if not roster:
@@ -190,10 +190,7 @@ def roster_check(workers: list[Mapping[str, Any]], related: list[Mapping[str, An
     else:
         clue = next((r for r in reversed(related) if r["type"] == "clue" and r.get("period_from")), None)
         period = (clue["period_from"], clue["period_to"]) if clue and clue.get("period_to") else None
-    payroll = {}
-    for e in related:
-        if e["type"] == "payroll_entry" and e["project_code"] in projects:
-            payroll[(hashed(e["worker"]["id_number"]), e["month"])] = e
+    payroll = payroll_rows(r for r in related if r["type"] == "payroll_month" and r["project_code"] in projects)
     if period is None:  # no months claimed: the months the payroll speaks of
         months = sorted({m for _w, m in payroll})
         if not months:

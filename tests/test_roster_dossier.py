@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from hub.config import load_settings
 from hub.linkage import check_dossier, roster_check
-from schemas.validators import id_check_char, mask_id_number
+from schemas.validators import id_check_char, id_hash, mask_id_number
 
 P = "37010320236387"
 
@@ -23,8 +23,8 @@ def on_roster(i: int, entered="2023-03-01", left=None) -> dict:
 
 
 def payroll(i: int, month: str, due="6000.00", paid="0.00") -> dict:
-    return {"type": "payroll_entry", "project_code": P, "worker": {"name": f"工人{i}", "id_number": wid(i)},
-            "month": month, "days": 22, "amount_due": due, "amount_paid": paid}
+    return {"type": "payroll_month", "project_code": P, "month": month,
+            "rows": [{"worker": id_hash(wid(i)), "days": 22, "amount_due": due, "amount_paid": paid}]}
 
 
 def payout(i: int, on: str, amount="6000.00", result="paid") -> dict:

@@ -44,7 +44,7 @@ def test_viewers_see_the_project_agencies_do_not(console, loaded):
 def test_the_matter_links_its_project_and_keeps_single_workers_off_the_timeline(console, loaded):
     html = console("admin").get(f"/console/matters/{loaded.matter_id}").text
     assert f'/console/projects/{P}"' in html
-    assert 'data-type="worker_payout"' not in html and 'data-type="payroll_entry"' not in html
+    assert 'data-type="worker_payout"' not in html and 'data-type="payroll_month"' not in html
     assert 'id="worker-facts"' in html and 'data-type="risk"' in html
 
 
