@@ -359,6 +359,35 @@ def build_bulletin(session: Session, day: dt.date, settings: Mapping[str, Any]) 
     }
 
 
+def for_area(bulletin: Mapping[str, Any], areas: Collection[str]) -> dict[str, Any]:
+    """The bulletin as a principal limited to ``areas`` (division codes; a city's takes in its
+    districts) sees it: those districts' rows, their total, their overdue items. No areas:
+    the whole bulletin."""
+    if not areas:
+        return dict(bulletin)
+    from schemas.divisions import covers
+
+    def mine(code: str) -> bool:
+        return any(covers(area, code) for area in areas)
+
+    rows = [dict(r) for r in bulletin["districts"] if mine(r["region_code"])]
+    total = _figures(TOTAL)
+    for fig in rows:
+        for key, value in fig.items():
+            if isinstance(value, dict):
+                for k, n in value.items():
+                    total[key][k] = total[key].get(k, 0) + n
+            elif key in ("amount_owed", "amount_recovered"):
+                total[key] += decimal.Decimal(value)
+            elif key not in ("region_code", "region_name"):
+                total[key] += value
+    total["overdue_by_owner"] = dict(sorted(total["overdue_by_owner"].items()))
+    for key in ("amount_owed", "amount_recovered"):
+        total[key] = format(total[key].quantize(CENT), "f")
+    items = [i for i in bulletin["overdue_items"] if mine(i["region_code"])]
+    return {**bulletin, "areas": sorted(areas), "districts": rows, "total": total, "overdue_items": items}
+
+
 # -- writers ----------------------------------------------------------------------------------
 
 def to_json(bulletin: Mapping[str, Any]) -> bytes:
@@ -517,7 +546,7 @@ def publish_bulletin(session: Session, day: dt.date, settings: Mapping[str, Any]
     for agency in todo:
         session.add(Outbox(
             message_id=ids[agency], record_id=f"bulletin-{day.isoformat()}", record_type=RECORD_TYPE,
-            source_agency="hub", matter_id=MATTER, recipient=agency, kind=cfg["kind"], route=ROUTE,
+            source_agency="hub", matter_id=MATTER, recipient=agency, kind=cfg["kinds"].get(agency, cfg["kind"]), route=ROUTE,
             payload={"record": record, "refs": {}, "params": {"notice_kind": cfg["notice_kind"]},
                      "created_at": created},
         ))

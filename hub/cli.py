@@ -348,10 +348,12 @@ def tokens() -> None:
 
 
 @tokens.command("create")
-@click.option("--role", required=True, help="admin, linkage, viewer or agency:<code>.")
+@click.option("--role", required=True, help="admin, linkage, viewer or agency:<code>; all but admin may be limited to "
+              "districts: viewer@370103, linkage@370102,370103, agency:gov@370100 (a city covers its districts).")
 @click.option("--label", help="Who or what the token is for.")
 @click.option("--expires-in-days", type=float, help="Expire after this many days.")
-@click.option("--sender", help="For an agency with several senders (contractor): the one the token speaks for.")
+@click.option("--sender", help="For an agency with several senders (contractor): the one the token speaks for "
+              "(a government's is the code of its role: agency:gov@370103).")
 def tokens_create(role: str, label: str | None, expires_in_days: float | None, sender: str | None) -> None:
     """Create a token and print it alone on standard output (it is shown only once)."""
     from hub.web.auth import check_role, create_token
@@ -394,7 +396,8 @@ def _new_password(from_stdin: bool) -> str:
 
 @users.command("create")
 @click.option("--username", required=True, help="Lower-case letters, digits, '.', '_' or '-'.")
-@click.option("--role", required=True, help="admin, linkage, viewer or agency:<code>.")
+@click.option("--role", required=True, help="admin, linkage, viewer or agency:<code>; all but admin may be limited to "
+              "districts: viewer@370103, linkage@370102,370103, agency:gov@370100 (a city covers its districts).")
 @click.option("--sender", help="For an agency with several senders (contractor): the one this person speaks for.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
 def users_create(username: str, role: str, sender: str | None, password_stdin: bool) -> None:

@@ -137,6 +137,7 @@ class BulletinSection(_Section):
     time = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$"))
     subscribers = ma.fields.List(ma.fields.String(), required=True)
     kind = ma.fields.String(required=True)
+    kinds = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), load_default=dict)
     notice_kind = ma.fields.String(required=True)
 
 
@@ -193,16 +194,44 @@ class ThresholdSchema(_Section):
     evasion_words = ma.fields.List(ma.fields.String(), required=True)
 
 
+def _division(value: str) -> None:
+    from schemas.validators import check_division
+
+    try:
+        check_division(value)
+    except ValueError as exc:
+        raise ma.ValidationError(str(exc)) from None
+
+
+class SupervisionGroupSchema(_Section):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(1, 200))
+    districts = ma.fields.List(ma.fields.String(validate=_division), required=True,
+                               validate=ma.validate.Length(min=1))
+
+
 class LinkageSection(_Section):
     province = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^[0-9]{2}0000$"))
     escalation_grace_hours = ma.fields.Float(required=True, validate=ma.validate.Range(0, 24 * 365))
     check_every = ma.fields.Float(required=True, validate=ma.validate.Range(0.05, 86400))
     escalation_kinds = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), required=True)
     supervision_recipients = ma.fields.List(ma.fields.String(), required=True)
+    supervision_only = ma.fields.List(ma.fields.String(), load_default=list)
+    supervision_groups = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.Regexp(r"^[a-z0-9][a-z0-9_-]{0,79}$")),
+                                        values=ma.fields.Nested(SupervisionGroupSchema), load_default=dict)
     reconciliation_tolerance = ma.fields.Decimal(required=True, as_string=True)
     thresholds = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(ThresholdSchema), required=True)
     release_when_complete = ma.fields.Boolean(required=True)
     payment_moots_criminal_steps = ma.fields.Boolean(required=True)
+
+    @ma.validates_schema
+    def _one_group_per_district(self, data, **kwargs):
+        seen: dict[str, str] = {}
+        for key, group in (data.get("supervision_groups") or {}).items():
+            for code in group["districts"]:
+                if code in seen:
+                    raise ma.ValidationError({"supervision_groups": [
+                        f"{code} is in both {seen[code]} and {key}: a division belongs to one group"]})
+                seen[code] = key
 
     @ma.validates_schema
     def _province_has_thresholds(self, data, **kwargs):

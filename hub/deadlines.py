@@ -19,13 +19,13 @@ from decimal import Decimal
 from typing import Any
 
 import holidays
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from hub.ids import BEIJING
 from hub.matters import WORKER_FACTS
 from hub.store import any_of, insert_rows
-from hub.store.models import Deadline, Record, TransferHold, utcnow
+from hub.store.models import Deadline, Matter, Record, TransferHold, utcnow
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,8 @@ RULES = {r.name: r for r in (
     Rule("close_case", "结案 close the labour inspection case", "hrss",
          "劳动保障监察条例 Art. 17 (60 working days, + up to 30 approved)"),
     Rule("housing_answer", "三交办 the construction department answers the assignment", "housing",
+         "city practice"),
+    Rule("gov_answer", "三交办 属地 the government of the project's area answers the assignment", "gov",
          "city practice"),
     Rule("order_due", "责令支付 the order to pay falls due", "hrss", "the order to pay"),
     Rule("mediation_pay", "调解协议 the employer pays what the mediation agreement says by its date", "hrss",
@@ -74,6 +76,7 @@ RULES = {r.name: r for r in (
 
 # The number each step's subject is, by rule (the rest are transfer numbers).
 SUBJECT_FIELDS = {"first_contact": "clue_no", "accept_complaint": "clue_no", "housing_answer": "clue_no",
+                  "gov_answer": "clue_no",
                   "close_case": "case_no", "order_due": "order_no", "transfer_approve": "order_no",
                   "mediation_pay": "mediation_no"}
 
@@ -352,11 +355,13 @@ def compute(records: list[dict[str, Any]], limits: Mapping[str, Mapping[str, Any
         add("first_contact", number, start, done=_earliest(when(c.get("first_contact_at")) for c in mine))
         add("accept_complaint", number, start, done=_earliest(when(c.get("status_at")) for c in mine))
         if clue.get("project_code"):
-            # The construction department's answer (ANSWER) closes its assignment; an answer
-            # "in progress" does not.
-            add("housing_answer", number, start,
-                done=_earliest(when(a["answered_on"]) for a in answers
-                               if when(a["answered_on"]).date() >= start.astimezone(BEIJING).date()))
+            # The construction department's and the area government's answers (ANSWER) close
+            # their own assignments; an answer "in progress" does not.
+            for rule in ("housing_answer", "gov_answer"):
+                add(rule, number, start,
+                    done=_earliest(when(a["answered_on"]) for a in answers
+                                   if a.get("source_agency", RULES[rule].owner) == RULES[rule].owner
+                                   and when(a["answered_on"]).date() >= start.astimezone(BEIJING).date()))
 
     extensions = by_type.get("case_extension", [])
     for number in dict.fromkeys(c["case_no"] for c in cases):
@@ -507,9 +512,13 @@ def refresh_many(session: Session, matters: Mapping[str, Iterable[str]],
     now = utcnow()
     out: dict[str, list[Due]] = {}
     rows: dict[str, dict[str, Any]] = {}
+    from hub.matters import district
+
+    regions: dict[str | None, list[str]] = {}
     for mid in ids:
         dues = out[mid] = compute(records[mid], limits, linkage, holds.get(mid, ()))
-        region = next((r.get("region_code") for r in records[mid] if r.get("region_code")), None)
+        region = district(records[mid])
+        regions.setdefault(region, []).append(mid)
         for d in dues:
             rows[d.key] = {"key": d.key, "matter_id": mid, "rule": d.rule, "subject": d.subject, "owner": d.owner,
                            "title": d.title, "source": d.source, "start_at": d.start_at, "due_at": d.due_at,
@@ -523,6 +532,10 @@ def refresh_many(session: Session, matters: Mapping[str, Iterable[str]],
         session.execute(delete(Deadline).where(any_of(session, Deadline.key, keys[i:i + 500])))
     if rows:
         insert_rows(session.connection(), Deadline.__table__, list(rows.values()))
+    for region, mids in regions.items():  # the matter's district, for district scopes
+        for i in range(0, len(mids), 500):
+            session.execute(update(Matter).where(any_of(session, Matter.id, mids[i:i + 500]))
+                            .values(region_code=region).execution_options(synchronize_session=False))
     return out
 
 

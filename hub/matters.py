@@ -78,6 +78,18 @@ WARNINGS = ("project", "payroll_shortfall", "account_deposit", "worker_payout", 
 WORKER_FACTS = ("worker_payout", "roster_entry", "labour_contract", "payroll_month")
 
 
+def district(records) -> str | None:
+    """A matter's district (GB/T 2260), from its records in the order the hub took them
+    in: its first clue's ``region_code``, else its first project's, else the first record's
+    that names one (the daily bulletin counts a matter's figures under the same one)."""
+    found: dict[str, str] = {}
+    for r in records:
+        code = r.get("region_code")
+        if code:
+            found.setdefault(r["type"] if r["type"] in ("clue", "project") else "", code)
+    return found.get("clue") or found.get("project") or found.get("")
+
+
 def occurred_at(record: Mapping[str, Any]) -> dt.datetime:
     value = record.get(OCCURRED_AT.get(record["type"], "received_at")) or record.get("received_at")
     if isinstance(value, str):

@@ -776,7 +776,7 @@ class Pipeline:
                     (p.message.agency, record["type"], fp) in unit.fingerprints:
                 continue
             unit.flush()
-            found = transfers.refusal(unit.session, record)
+            found = transfers.refusal(unit.session, record, self.registry)
             if found is None:
                 continue
             path, rule, why = found

@@ -95,7 +95,8 @@ class Route:
         for name, spec in self.extra.items():
             rtype, _, fpath = spec.partition(".")
             other = related(rtype)
-            out[name] = get_path(other, fpath) if other else None
+            # (a field the route also sends stays as it is when the matter lacks that record)
+            out[name] = get_path(other, fpath) if other else out.get(name)
         return out
 
 

@@ -95,10 +95,14 @@ class Hub:
     def check_binding(self, role: str, sender: str | None) -> str | None:
         """The sender a token or user of ``role`` is bound to (upper case): required for an
         agency with several senders, refused for any other role."""
-        agency = role.split(":", 1)[1] if role.startswith("agency:") else None
+        base, _, codes = role.partition("@")
+        agency = base.split(":", 1)[1] if base.startswith("agency:") else None
         adapter = self.registry.get(agency) if agency else None
         several = adapter is not None and adapter.info.sender_header
         sender = (sender or "").strip().upper() or None
+        scope = [c for c in codes.split(",") if c]
+        if several and adapter.info.sender_area and sender is None and len(scope) == 1:
+            sender = scope[0]  # a government speaks for its own area: agency:gov@370103
         if several and sender is None:
             raise BadRequest(f"agency {agency} has several senders: bind this one to its own with --sender "
                              f"(the {adapter.info.sender_header} it sends)", details={"field": "sender",

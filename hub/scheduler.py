@@ -7,7 +7,10 @@ own format (on its queue, when its plugin writes a kind for it: ``[linkage]
 escalation_kinds``: the police's 催办通知, housing's 催办, labour inspection's notice) and
 to the linkage office (``GET /api/v1/escalations``, which lists them all), then, once
 ``escalation_grace_hours`` have passed, at the supervisory level (督导) to the same agency
-and to ``supervision_recipients``. A step that is done or moot (the matter was paid or
+and to ``supervision_recipients`` (the governments among them: the one of the matter's
+area), and listed for the supervision group (``[linkage.supervision_groups]``) whose
+districts take in the matter's district. Agencies in ``supervision_only`` (the
+governments) hear of the supervisory level only. A step that is done or moot (the matter was paid or
 closed) is not overdue, and a window that is a right (``deadlines.WINDOWS``) never is.
 A unique key per step and level makes it once even with several workers.
 """
@@ -27,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from hub import deadlines, matters, risks
 from hub.ids import BEIJING, iso, new_id, now_beijing
 from hub.store.models import Deadline, Escalation, Outbox, Record, utcnow
+from schemas.divisions import covers
 
 log = logging.getLogger(__name__)
 
@@ -53,19 +57,41 @@ def escalate(hub, now: dt.datetime | None = None) -> int:
     return created
 
 
+def supervision_group(groups: Mapping[str, Mapping[str, Any]], region: str | None) -> str | None:
+    """The supervision group (督导组) whose districts take in ``region``: the one naming it
+    most closely (a district before its city, a city before its province), else None."""
+    best: tuple[int, str] | None = None
+    for key, group in groups.items():
+        for area in group["districts"]:
+            if covers(area, region):
+                rank = 0 if area.endswith("0000") else 1 if area.endswith("00") else 2
+                if best is None or rank > best[0]:
+                    best = (rank, key)
+    return best[1] if best else None
+
+
 def _escalate(hub, d: Deadline, level: str, recipients: list[str], now: dt.datetime) -> int:
-    kinds = hub.settings["linkage"]["escalation_kinds"]
+    cfg = hub.settings["linkage"]
+    kinds = cfg["escalation_kinds"]
+    group = supervision_group(cfg["supervision_groups"], d.region_code) if level == "supervision" else None
     try:
         with hub.store.session() as session:
-            escalation = Escalation(deadline_key=d.key, level=level, matter_id=d.matter_id, owner=d.owner)
+            escalation = Escalation(deadline_key=d.key, level=level, matter_id=d.matter_id, owner=d.owner,
+                                    region_code=d.region_code, supervision_group=group)
             session.add(escalation)
             session.flush()
             refs = matters.refs(session, d.matter_id, matters.DELIVERY_REFS)
             record = {"type": "escalation", "level": level, **deadlines.view(d, now),
                       "overdue_since": d.due_at.astimezone(BEIJING).isoformat(), "matter_id": d.matter_id,
+                      "region_code": d.region_code, "supervision_group": group,
+                      "supervision_group_name": cfg["supervision_groups"][group]["name"] if group else None,
+                      # the matter's named 包案 leader: none is recorded by the hub yet
+                      "matter_owner": None,
                       **numbers(session, d, refs)}
             for agency in recipients:
                 if agency not in kinds or hub.registry.get(agency) is None:
+                    continue
+                if level != "supervision" and agency in cfg["supervision_only"]:
                     continue
                 session.add(Outbox(
                     message_id=new_id("out"), record_id=f"esc_{escalation.id}", record_type="escalation",

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from hub import deadlines as dl
 from hub.ids import BEIJING
 from hub.linkage import hold_view, latest_hold
-from hub.store.models import Deadline, MatterKey, Record, utcnow
+from hub.store.models import Deadline, MatterKey, Outbox, Record, utcnow
+from schemas.divisions import covers
 
 STATUSES = ("held", "transferred", "received", "opened", "declined", "returned", "reconsidering", "supervised",
             "judged", "closed")
@@ -168,7 +169,7 @@ def _records_of_key(session: Session, key: str) -> list[dict[str, Any]] | None:
                                                 .order_by(Record.seq))]
 
 
-def refusal(session: Session, record: dict[str, Any]) -> tuple[str, str, str] | None:
+def refusal(session: Session, record: dict[str, Any], registry: Any = None) -> tuple[str, str, str] | None:
     """Why a record cannot apply to its matter as the hub knows it: (field, rule, reason),
     or None. The schema checked the record itself; these need the store.
 
@@ -178,14 +179,14 @@ def refusal(session: Session, record: dict[str, Any]) -> tuple[str, str, str] | 
     - the police's request for materials, a payment after a transfer: a transfer the hub knows;
     - an extension for an open case the hub knows, at most 30 working days in all
       (劳动保障监察条例 Art. 17);
-    - an answer to an assignment the hub sent.
+    - an answer to an assignment the hub sent to the answering agency; for an agency whose
+      senders speak for areas (the governments, ``AgencyInfo.sender_area``), one whose area
+      takes in the assignment's (``registry``: the plugins, to know which those are).
     """
     rtype = record["type"]
     number = record.get("transfer_no")
     if rtype == "assignment_answer":
-        if session.get(MatterKey, f"assignment:{record['assignment_no']}") is None:
-            return "assignment_no", "unknown-assignment", "no assignment with this number was sent by the hub"
-        return None
+        return _assignment_refusal(session, record, registry)
     if rtype == "case_extension":
         records = _records_of_key(session, f"case:{record['case_no']}")
         history = [r for r in records or [] if r["type"] == "case" and r.get("case_no") == record["case_no"]]
@@ -224,4 +225,26 @@ def refusal(session: Session, record: dict[str, Any]) -> tuple[str, str, str] | 
                                                    "decline (移送规定 Art. 9)")
         if current.supervise is not None:
             return "transfer_no", "once", "supervision of this decline was asked already"
+    return None
+
+
+def _assignment_refusal(session: Session, record: dict[str, Any], registry: Any) -> tuple[str, str, str] | None:
+    number = record["assignment_no"]
+    if session.get(MatterKey, f"assignment:{number}") is None:
+        return "assignment_no", "unknown-assignment", "no assignment with this number was sent by the hub"
+    sent = session.scalars(select(Outbox).where(Outbox.message_id == number)).first()
+    if sent is None:
+        return None
+    if sent.recipient != record["source_agency"]:
+        return "assignment_no", "unknown-assignment", "no assignment with this number was sent to this agency"
+    adapter = registry.get(sent.recipient) if registry is not None else None
+    info = adapter.info if adapter is not None else None
+    by = record.get("answered_by")
+    if info is None or not info.sender_area or not info.sender_field:
+        return None
+    routed = (sent.payload or {}).get("record")  # (None once retention pruned the payload)
+    area = routed.get(info.sender_field) if isinstance(routed, dict) else None
+    if routed is not None and not (by and covers(by, area)):
+        return "assignment_no", "assignment-area", (f"the assignment was sent to the government of {area}: "
+                                                    f"{by or 'an unnamed sender'} does not govern that area")
     return None

@@ -58,6 +58,10 @@ class AgencyInfo:
     sender_field: str | None = None
     """With ``sender_header``: the field of a record routed to this agency that names the
     sender it is for (the contractor's USCC), so each sender reads only what is its own."""
+    sender_area: bool = False
+    """With ``sender_header``: senders are division codes (GB/T 2260), each speaking for an
+    area (the district and city governments). A record routed to this agency is for every
+    sender whose area takes in its ``sender_field`` (a city takes in its districts)."""
 
 
 @dataclass(frozen=True)

@@ -280,3 +280,27 @@ def division_name(code: str) -> str | None:
     if not isinstance(code, str):
         return None
     return DIVISIONS.get(code.strip())
+
+
+def covers(area: str, code: str | None) -> bool:
+    """Whether the division ``area`` takes in the division ``code``: itself, or for a city
+    (``xxxx00``) each of its districts and counties, for a province (``xx0000``) each of its
+    cities and their districts (GB/T 2260 codes nest by their leading digits)."""
+    if not area or not code:
+        return False
+    if area == code:
+        return True
+    if area.endswith("0000"):
+        return code[:2] == area[:2]
+    if area.endswith("00"):
+        return code[:4] == area[:4]
+    return False
+
+
+def area_prefixes(areas) -> list[str]:
+    """The code prefixes the divisions ``areas`` take in (a city ``370100`` -> ``3701``), for a
+    ``LIKE 'prefix%'`` query; a district is its whole code."""
+    out = []
+    for area in areas:
+        out.append(area[:2] if area.endswith("0000") else area[:4] if area.endswith("00") else area)
+    return sorted(set(out))

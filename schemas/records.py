@@ -646,6 +646,9 @@ class AssignmentAnswerSchema(_Step):
     result = _str(required=True, validate=_one_of(ANSWER_RESULTS))
     amount_paid = f.Money(load_default=None, allow_none=True)
     note = _str(load_default=None, allow_none=True)
+    answered_by = f.Division(load_default=None, allow_none=True,
+                             metadata=_d("for an agency of several senders by area (the governments): the "
+                                         "answering one's division code"))
 
 
 # -- early warning on construction projects (1.2): the banks' wage accounts, the real-name roster --

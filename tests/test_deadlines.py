@@ -70,13 +70,14 @@ def test_the_sample_matter_has_every_step_met_late_or_open():
     assert dues["close_case"].status == "open"             # no closing record
     assert dues["close_case"].due_at.date() == dl.add_working_days(dt.date(2023, 5, 22), 60)
     assert dues["housing_answer"].status == "open"
+    assert dues["gov_answer"].status == "open" and dues["gov_answer"].owner == "gov"  # 属地: the area's government
     assert dues["order_due"].due_at == at("2023-06-15T23:59:59") and dues["order_due"].status == "open"
     assert dues["police_decide"].due_at == at("2023-06-24T23:59:59")
     assert dues["police_decide"].status == "late"          # decided on 28 June
     assert dues["police_decide"].key == "police_decide:YS37010320230880#1"  # round 1
     assert "police_request_materials" not in dues          # nothing asked: a right unused, no step
     assert dues["handover_after_opening"].status == "open"
-    assert all(d.owner in ("hrss", "police", "housing", "linkage") for d in dues.values())
+    assert all(d.owner in ("hrss", "police", "housing", "gov", "linkage") for d in dues.values())
 
 
 def test_late_first_contact_and_returned_transfers():

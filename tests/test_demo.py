@@ -31,8 +31,9 @@ def payloads(lines: list[str]) -> dict[str, list[str]]:
         if line.startswith("Dead letters"):
             break
         if line.startswith("  wagehub.out.") or line.startswith("  webhook "):
-            current = " ".join(line.split()[:2])
-            blocks[current] = []
+            # (a webhook by its path: the contractor's head office, the district government)
+            current = " ".join(line.split()[:3 if line.startswith("  webhook ") else 2])
+            blocks.setdefault(current, [])
         elif line.startswith("    ") and current:
             blocks[current].append(line[4:])
     return blocks
@@ -48,8 +49,11 @@ def test_the_demo_shows_each_native_payload(demo_lines):
     assert notice[:2] == ["{", '  "msgType": "NOTICE",'] and re.match(r"\+ \d+ more NOTICE: \w+", notice[-1])
     union = blocks["wagehub.out.union referral"]
     assert union[0] == "[sheet 转办]" and union[2].endswith("139****0696")
-    webhook = blocks["webhook POST"]
+    webhook = blocks["webhook POST /contractor-hq"]
     assert webhook[0] == "{" and '  "clue_no": "XS3701032023050880",' in webhook
+    government = blocks["webhook POST /gov-370103"]  # the 属地 assignment to the district's government
+    assert government[0] == "{" and '  "type": "ASSIGNMENT",' in government
+    assert '  "clueNo": "XS3701032023050880",' in government
     assert "wagehub.out.court referral" in blocks
 
 

@@ -63,6 +63,9 @@ class Matter(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     merged_into: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    region_code: Mapped[str | None] = mapped_column(String(6), nullable=True, index=True)
+    """The matter's district (GB/T 2260): its first clue's, else its first project's, else
+    any of its records' (``hub.matters.district``); what a district scope is judged by."""
 
 
 class MatterKey(Base):
@@ -304,6 +307,10 @@ class Escalation(Base):
     matter_id: Mapped[str] = mapped_column(String(40), index=True)
     owner: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    region_code: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    """The matter's district when it was escalated."""
+    supervision_group: Mapped[str | None] = mapped_column(String(80), nullable=True, index=True)
+    """At the supervisory level: the group (``[linkage.supervision_groups]``) covering the district."""
 
 
 class TransferHold(Base):

@@ -120,7 +120,7 @@ def sign_in(store: Store, username: str, password: str) -> tuple[Principal | Non
 
 
 def user_principal(user: User) -> Principal:
-    return Principal(role=user.role, user_id=user.id, username=user.username, sender=user.sender)
+    return Principal.of(user.role, user_id=user.id, username=user.username, sender=user.sender)
 
 
 def list_users(store: Store) -> list[User]:

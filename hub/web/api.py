@@ -26,10 +26,11 @@ from hub.errors import BadRequest, ConfigError, Forbidden, HubError, NotFound, U
 from hub.ids import BEIJING
 from hub.pipeline import message_for_replay
 from hub.routes import ENVELOPE
-from hub.store.models import AuditEntry, DeadLetter, Deadline, Escalation, Outbox, Record, utcnow
+from hub.store.models import AuditEntry, DeadLetter, Deadline, Escalation, Matter, Outbox, Record, utcnow
 from hub.transfers import STATUSES, transfer_numbers, transfer_view
 from hub.types import NativeMessage
 from hub.web.auth import refuse_unbound, require
+from schemas.divisions import area_prefixes, covers
 from schemas.validators import mask_id_number, mask_mobile, mask_name
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -212,6 +213,44 @@ def visible_records(records: list[Record]) -> list[dict]:
     return out
 
 
+# -- district scope ---------------------------------------------------------------------------
+# A principal whose role carries districts (viewer@370103, agency:gov@370100) sees only the
+# matters of its area: a matter's district is ``Matter.region_code`` (hub.matters.district),
+# a city's code takes in its districts; a matter of no known district is in no area.
+
+def scope_condition(column):
+    """SQL: the division code in ``column`` lies in the principal's scope (None: unscoped)."""
+    scope = g.principal.scope
+    if not scope:
+        return None
+    return or_(*[column == p if len(p) == 6 else column.like(f"{p}%") for p in area_prefixes(scope)])
+
+
+def in_scope_matters(column):
+    """SQL: the matter id in ``column`` is of a matter in the principal's scope (None: unscoped)."""
+    condition = scope_condition(Matter.region_code)
+    return None if condition is None else column.in_(select(Matter.id).where(condition))
+
+
+def matter_in_scope(session, matter_id: str | None) -> bool:
+    if not g.principal.scope:
+        return True
+    live = matters.resolve(session, matter_id) if matter_id else None
+    region = session.scalar(select(Matter.region_code).where(Matter.id == live)) if live else None
+    return g.principal.covers(region)
+
+
+def scoped_views(session, views: list[dict]) -> list[dict]:
+    """The views (each with its ``matter_id``) of matters in the principal's scope."""
+    if not g.principal.scope:
+        return views
+    ids = sorted({v["matter_id"] for v in views if v.get("matter_id")})
+    regions: dict[str, str | None] = {}
+    for i in range(0, len(ids), 500):
+        regions.update(session.execute(select(Matter.id, Matter.region_code).where(Matter.id.in_(ids[i:i + 500]))).all())
+    return [v for v in views if g.principal.covers(regions.get(v.get("matter_id")))]
+
+
 # -- agencies with several senders ------------------------------------------------------------
 # (each general contractor's head office): a principal bound to one sender sees what that
 # sender sent (its message ids are kept as ``<sender>/<id>``) and what was routed to it
@@ -229,7 +268,10 @@ def for_sender(routed: dict) -> bool:
         return True
     adapter = hub().registry.get(g.principal.agency)
     field = adapter.info.sender_field if adapter is not None else None
-    return bool(field) and str(routed.get(field) or "").strip().upper() == sender
+    if not field:
+        return False
+    value = str(routed.get(field) or "").strip().upper()
+    return covers(sender, value) if adapter.info.sender_area else value == sender
 
 
 # -- inbound ------------------------------------------------------------------------------------
@@ -326,6 +368,8 @@ def queued(h, message: NativeMessage):
 def record(record_id: str):
     with hub().store.sessions() as session:
         row = session.scalars(select(Record).where(Record.record_id == record_id)).first()
+        if row is not None and not matter_in_scope(session, row.matter_id):
+            row = None
     visible = visible_records([row]) if row is not None else []
     if not visible:
         raise NotFound(f"no record {record_id} visible to you")
@@ -351,6 +395,8 @@ def records():
         if principal.sender:
             own = own & Record.message_id.startswith(f"{principal.sender}/", autoescape=True)
         query = query.where(or_(own, Record.record_id.in_(routed)))
+    if (scoped := in_scope_matters(Record.matter_id)) is not None:
+        query = query.where(scoped)
     with hub().store.sessions() as session:
         rows = list(session.scalars(query))
     return jsonify(rows_page(rows, limit, lambda r: r.seq, visible_records))
@@ -358,7 +404,7 @@ def records():
 
 def matter_view(session, matter_id: str) -> dict | None:
     live = matters.resolve(session, matter_id)
-    if live is None:
+    if live is None or not matter_in_scope(session, live):
         return None
     settings = hub().settings
     rows = list(session.scalars(select(Record).where(Record.matter_id == live)
@@ -388,7 +434,18 @@ def matter_view(session, matter_id: str) -> dict | None:
 
 def escalation_view(e: Escalation) -> dict:
     return {"id": e.id, "deadline": e.deadline_key, "level": e.level, "owner": e.owner, "matter_id": e.matter_id,
+            "region_code": e.region_code, "supervision_group": e.supervision_group,
             "at": e.created_at.astimezone(BEIJING).isoformat()}
+
+
+def group_arg() -> str | None:
+    """The ``group`` query argument: a supervision group of ``[linkage.supervision_groups]``."""
+    group = request.args.get("group") or None
+    groups = hub().settings["linkage"]["supervision_groups"]
+    if group is not None and group not in groups:
+        raise BadRequest(f"group must be a supervision group: {', '.join(sorted(groups)) or 'none is configured'}",
+                         details={"field": "group", "rule": "enum"})
+    return group
 
 
 @api_route("/matters/<matter_id>", roles=("admin", "linkage", "viewer"),
@@ -419,7 +476,8 @@ def transfers():
     limit, after = page_limit(), decode_cursor()
     settings = hub().settings
     with hub().store.sessions() as session:
-        views = [v for v in (transfer_view(session, n, settings) for n in transfer_numbers(session)) if v]
+        views = scoped_views(session, [v for v in (transfer_view(session, n, settings)
+                                                   for n in transfer_numbers(session)) if v])
     views = [v for v in views if (not status or v["status"] == status) and (not overdue or v["overdue"])
              and (not district or (v["region_code"] or "").startswith(district))]
     views.sort(key=lambda v: (not v["overdue"], v["transfer_no"]))  # overdue first
@@ -436,6 +494,8 @@ def transfers():
 def transfer(transfer_no: str):
     with hub().store.sessions() as session:
         view = transfer_view(session, transfer_no, hub().settings)
+        if view is not None and not matter_in_scope(session, view["matter_id"]):
+            view = None
     if view is None:
         raise NotFound(f"no transfer {transfer_no}")
     return jsonify(view)
@@ -456,6 +516,16 @@ def json_object() -> dict:
     return payload
 
 
+def check_transfer_scope(transfer_no: str) -> None:
+    """A scoped principal decides only on transfers of its area (else: not found)."""
+    if not g.principal.scope:
+        return
+    with hub().store.sessions() as session:
+        view = transfer_view(session, transfer_no, hub().settings)
+        if view is None or not matter_in_scope(session, view["matter_id"]):
+            raise NotFound(f"no transfer {transfer_no}")
+
+
 def _decide(transfer_no: str, decision: str):
     payload = json_object()
     reason = payload.get("reason")
@@ -463,6 +533,7 @@ def _decide(transfer_no: str, decision: str):
         raise BadRequest("reason must be text", details={"field": "reason", "rule": "type"})
     if decision == "return" and not (reason or "").strip():
         raise BadRequest("a return needs the reasons", details={"field": "reason", "rule": "required"})
+    check_transfer_scope(transfer_no)
     return jsonify(linkage.decide(hub().pipeline, transfer_no, decision, g.principal.actor, reason))
 
 
@@ -482,13 +553,20 @@ def transfer_return(transfer_no: str):
 
 @api_route("/escalations", roles=("linkage", "admin"),
            summary="Overdue steps escalated to their agency and the linkage office, then to supervision",
-           params=[_q("level", "agency, linkage or supervision"), _q("limit", "page size", "integer"),
-                   _q("cursor", "from next_cursor")], response="EscalationPage", statuses=(200, 400))
+           params=[_q("level", "agency or supervision"),
+                   _q("group", "a supervision group (督导组): its supervision-level escalations"),
+                   _q("limit", "page size", "integer"), _q("cursor", "from next_cursor")],
+           response="EscalationPage", statuses=(200, 400))
 def escalations():
     limit, after = page_limit(), decode_cursor()
+    group = group_arg()
     query = select(Escalation).where(Escalation.id > after).order_by(Escalation.id).limit(limit + 1)
     if request.args.get("level"):
         query = query.where(Escalation.level == request.args["level"])
+    if group is not None:
+        query = query.where(Escalation.supervision_group == group)
+    if (scoped := in_scope_matters(Escalation.matter_id)) is not None:
+        query = query.where(scoped)
     with hub().store.sessions() as session:
         rows = list(session.scalars(query))
     return jsonify(rows_page(rows, limit, lambda e: e.id, lambda rows: [escalation_view(e) for e in rows]))

@@ -24,8 +24,17 @@ from hub.errors import BadRequest, Forbidden, Unauthorized
 from hub.store import Store
 from hub.store.models import ApiToken, utcnow
 from hub.web.limits import client_address, limiter
+from schemas.divisions import covers
+from schemas.validators import check_division
 
-ROLE_RE = re.compile(r"^(admin|linkage|viewer|agency:[a-z][a-z0-9_-]{0,39})$")
+ROLE_RE = re.compile(r"^(admin|linkage|viewer|agency:[a-z][a-z0-9_-]{0,39})(@[0-9]{6}(,[0-9]{6}){0,7})?$")
+
+
+def split_role(role: str) -> tuple[str, tuple[str, ...]]:
+    """A stored role (``viewer@370103``, ``agency:gov@370100``, ``linkage@370102,370103``) as
+    its role and its district scope (the division codes, none: unlimited)."""
+    base, _, codes = role.partition("@")
+    return base, tuple(c for c in codes.split(",") if c)
 TOKEN_PREFIX = "wht_"
 
 
@@ -39,6 +48,24 @@ class Principal:
     username: str | None = None
     sender: str | None = None
     """For an agency with several senders: the one this principal speaks for."""
+    scope: tuple[str, ...] = ()
+    """District scope: the division codes whose records this principal sees (a city's
+    code takes in its districts); empty: every district."""
+
+    @classmethod
+    def of(cls, role: str, **kwargs) -> Principal:
+        """The principal of a stored role, its district scope split off."""
+        base, scope = split_role(role)
+        return cls(role=base, scope=scope, **kwargs)
+
+    @property
+    def stored_role(self) -> str:
+        """The role as stored with the token or user (with its scope)."""
+        return f"{self.role}@{','.join(self.scope)}" if self.scope else self.role
+
+    def covers(self, region: str | None) -> bool:
+        """Whether a matter of district ``region`` lies in this principal's scope."""
+        return not self.scope or any(covers(area, region) for area in self.scope)
 
     @property
     def actor(self) -> str:
@@ -59,8 +86,17 @@ def hash_token(token: str) -> str:
 
 def check_role(role: str) -> None:
     if not ROLE_RE.match(role):
-        raise BadRequest(f"role must be admin, linkage, viewer or agency:<code>, not {role!r}",
-                         details={"field": "role", "rule": "enum"})
+        raise BadRequest(f"role must be admin, linkage, viewer or agency:<code>, each optionally limited to districts "
+                         f"(viewer@370103, agency:gov@370100), not {role!r}", details={"field": "role", "rule": "enum"})
+    base, scope = split_role(role)
+    if scope and base == "admin":
+        raise BadRequest("an admin is not limited to districts: give admin alone",
+                         details={"field": "role", "rule": "scope"})
+    for code in scope:
+        try:
+            check_division(code)
+        except ValueError as exc:
+            raise BadRequest(f"district scope {code}: {exc}", details={"field": "role", "rule": "division"}) from None
 
 
 def create_token(store: Store, role: str, label: str | None = None, expires_in_days: float | None = None,
@@ -111,7 +147,7 @@ def token_principal(store: Store, token: str) -> tuple[Principal | None, str | N
     problem = token_problem(row)
     if problem:
         return None, problem
-    return Principal(role=row.role, token_id=row.id, sender=row.sender), None
+    return Principal.of(row.role, token_id=row.id, sender=row.sender), None
 
 
 def authenticate(store: Store) -> Principal:

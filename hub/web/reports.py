@@ -9,12 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from flask import Response, jsonify, request
+from flask import Response, g, jsonify, request
 
 from hub import bulletin as bulletins
 from hub.errors import BadRequest
 from hub.followup import followup_sample, mask_names
-from hub.web.api import api_route, hub, mask_personal, sees_personal_data
+from hub.web.api import api_route, hub, mask_personal, scoped_views, sees_personal_data
 
 REPORT_READERS = ("admin", "linkage", "viewer")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
@@ -60,7 +60,7 @@ def bulletin():
         raise BadRequest("format must be one of json, csv, xlsx", details={"field": "format", "rule": "enum"})
     h = hub()
     with h.store.sessions() as session:
-        data = bulletins.build_bulletin(session, day, h.settings)
+        data = bulletins.for_area(bulletins.build_bulletin(session, day, h.settings), g.principal.scope)
     if fmt == "json":
         return jsonify(data)
     return Response(bulletins.WRITERS[fmt](data), mimetype=bulletins.MIMETYPES[fmt],
@@ -75,7 +75,7 @@ def followups():
     day = day_arg()
     h = hub()
     with h.store.sessions() as session:
-        items = followup_sample(session, day, h.settings)
+        items = scoped_views(session, followup_sample(session, day, h.settings))
     if not sees_personal_data():
         items = mask_personal(mask_names(items))
     return jsonify({"items": items, "next_cursor": None})

@@ -426,7 +426,8 @@ def test_publish_writes_one_row_per_installed_subscriber_once(day_data):
 def test_published_bulletin_reaches_hrss_as_a_notice(hub, workers, agency):
     clue(hub, "XSN1", A, "02", 123456, "20240510090000")
     with hub.store.session() as session:
-        assert publish_bulletin(session, D, hub.settings, hub.registry) == 1
+        # hrss and the governments (gov: each its own area's, tests/integration/test_gov.py)
+        assert publish_bulletin(session, D, hub.settings, hub.registry) == 2
     workers.relay.poke()
     messages = [m for m in agency.receive("hrss", 1, timeout=15)
                 if m.headers.get("x-wagehub-record-type") == "daily_bulletin"]
@@ -548,4 +549,5 @@ def test_the_scheduler_publishes_the_bulletin_once_a_day_at_its_time(hub):
     clock.run_once(after.replace(hour=9))
     with hub.store.sessions() as session:
         rows = session.scalars(select(OutboxRow).where(OutboxRow.route == "daily-bulletin")).all()
-    assert [(r.recipient, r.message_id) for r in rows] == [("hrss", "bulletin-2023-06-20-hrss")]
+    assert sorted((r.recipient, r.message_id) for r in rows) == [("gov", "bulletin-2023-06-20-gov"),
+                                                                 ("hrss", "bulletin-2023-06-20-hrss")]

@@ -353,7 +353,9 @@ def _supervision_level(hub, result):
         rows = [o for o in session.scalars(select(Outbox).where(Outbox.record_type == "escalation"))
                 if o.payload["record"]["rule"] == "police_decide"]
     got = sorted((o.payload["record"]["level"], o.recipient, o.kind) for o in rows)
-    assert got == [("agency", "police", "CBTZ"), ("supervision", "hrss", "NOTICE"), ("supervision", "police", "CBTZ")]
+    # (the government of the matter's area hears of the supervisory level only)
+    assert got == [("agency", "police", "CBTZ"), ("supervision", "gov", "ESCALATION"), ("supervision", "hrss", "NOTICE"),
+                   ("supervision", "police", "CBTZ")]
 
 
 def _extended_not_escalated(hub, result):

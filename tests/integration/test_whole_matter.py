@@ -29,6 +29,7 @@ FORMAT_1_2 = {
     "hrss-order-individual.json", "hrss-transfer-individual.json", "police-decision-declined.xml",
     "hrss-reconsider.json", "police-reconsideration.xml", "hrss-supervise.json", "court-judgment-individual.json",
     "housing-answer.csv",
+    "gov-answer.json",
     # the bank's wage-account feeds and the real-name roster (the project's early warnings)
     "bank-guarantee.txt", "bank-deposit.txt", "bank-missed.txt", "bank-payout.txt", "housing-roster.csv",
     "housing-contract.csv",
@@ -44,12 +45,20 @@ def head_office():
 
 
 @pytest.fixture
-def six_agencies(settings, head_office):
+def district_government():
+    server = WebhookServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def six_agencies(settings, head_office, district_government):
     from hub.app import create_app
     from hub.runtime import Hub, Workers
 
     settings["plugins"] = {"contractor": {"contractors": {FACTS["contractor_uscc"]: {
-        "url": head_office.url, "key": CONTRACTOR_KEY}}}}
+        "url": head_office.url, "key": CONTRACTOR_KEY}}},
+        "gov": {"governments": {"370103": {"url": district_government.url, "key": "gov-370103-key"}}}}
     hub = Hub(settings)
     hub.declare_topology()
     with Workers(hub):
@@ -83,7 +92,8 @@ def taken(hub, message_id: str) -> bool:
                                    .limit(1)).first() is not None for column in ids)
 
 
-def test_every_sample_reaches_the_agencies_the_routes_promise(six_agencies, head_office, agency, token):
+def test_every_sample_reaches_the_agencies_the_routes_promise(six_agencies, head_office, district_government, agency,
+                                                              token):
     hub, client = six_agencies
     publish_samples(hub, agency, keep=lambda s: s.name not in FORMAT_1_2)
     got = {code: agency.receive(code, n) for code, n in EXPECTED.items()}
@@ -95,6 +105,9 @@ def test_every_sample_reaches_the_agencies_the_routes_promise(six_agencies, head
     wait_for(lambda: head_office.received)
     [(_, _, notice)] = head_office.received
     assert json.loads(notice)["contractor_uscc"] == FACTS["contractor_uscc"]
+    wait_for(lambda: district_government.received)  # the 属地 third of 三交办
+    [(_, _, assignment)] = district_government.received
+    assert json.loads(assignment)["type"] == "ASSIGNMENT" and json.loads(assignment)["clueNo"] == FACTS["clue_no"]
     shortfall = next(json.loads(m.raw)["data"]["record"] for m in got["hrss"]
                      if json.loads(m.raw)["data"]["kind"] == "PAYROLL_SHORTFALL")
     assert shortfall["project_code"] == FACTS["project_code"] and shortfall["month"] == "2023-04"

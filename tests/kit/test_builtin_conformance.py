@@ -1,4 +1,4 @@
-"""The seven built-in plugins pass the conformance kit, on the hub's own routes (hub/defaults/routes.toml).
+"""The built-in plugins pass the conformance kit, on the hub's own routes (hub/defaults/routes.toml).
 
 Each class is what a plugin author writes in the plugin's own tests; the built-ins take
 the records other agencies send them from each other's samples.
@@ -7,12 +7,13 @@ the records other agencies send them from each other's samples.
 from __future__ import annotations
 
 from hub.testing import PluginConformance, canonical_records
-from plugins import bank, contractor, court, housing, hrss, police, union
+from plugins import bank, contractor, court, gov, housing, hrss, police, union
 
 CONTRACTOR_SETTINGS = {"contractors": {"91370103QEFLCR639M": {"name": "山东鲁建建工集团有限公司",
                                                               "key": "conformance-only-key"}}}
-RECORDS = canonical_records(hrss, police, housing, court, union, contractor, bank,
-                            settings={"contractor": CONTRACTOR_SETTINGS})
+GOV_SETTINGS = {"governments": {"370103": {"name": "历下区人民政府", "key": "conformance-only-key"}}}
+RECORDS = canonical_records(hrss, police, housing, court, union, contractor, bank, gov,
+                            settings={"contractor": CONTRACTOR_SETTINGS, "gov": GOV_SETTINGS})
 # The procuratorate's supervision opinion reaches labour inspection as a NOTICE; its plugin
 # is a separate distribution (examples/procuratorate), so the record is written out here.
 RECORDS["supervision_opinion"] = [{
@@ -47,6 +48,20 @@ RECORDS["reconsideration_decision"].append({
     "received_at": "2023-07-28T10:30:00+08:00", "transfer_no": "YS37010320230881", "decision": "opened",
     "police_case_no": "A370103202300881", "decided_at": "2023-07-28T10:00:00+08:00",
 })
+
+# Labour inspection's listing decisions (人社部令第45号) reach the employer's district
+# government: a company by credit code, an individual by identity number.
+RECORDS["credit_listing"] = [{
+    "type": "credit_listing", "source_agency": "hrss", "source_ref": "SX370103202301", "received_at":
+    "2023-08-01T09:00:00+08:00", "list_no": "SX370103202301", "action": "list", "credit_code": "91370103JURQ283F5B",
+    "name": "海岱建筑劳务有限公司", "basis": "拒不支付劳动报酬被判处刑罚（人社部令第45号第五条）",
+    "decision_date": "2023-08-01", "start_date": "2023-08-01", "end_date": "2026-07-31", "region_code": "370103",
+}, {
+    "type": "credit_listing", "source_agency": "hrss", "source_ref": "SX370103202302", "received_at":
+    "2023-08-02T09:00:00+08:00", "list_no": "SX370103202302", "action": "list", "id_number": "37010319821226234X",
+    "name": "王某", "basis": "个人用工拖欠农民工工资数额较大（人社部令第45号第五条）",
+    "decision_date": "2023-08-02", "start_date": "2023-08-02", "end_date": "2026-08-01", "region_code": "370103",
+}]
 
 
 class TestHrss(PluginConformance):
@@ -92,3 +107,9 @@ def test_every_builtin_plugin_is_tested_here():
 class TestBank(PluginConformance):
     plugin = bank
     records = RECORDS
+
+
+class TestGov(PluginConformance):
+    plugin = gov
+    records = RECORDS
+    settings = GOV_SETTINGS

@@ -11,7 +11,7 @@ import pytest
 ALLOWED_HUB = {"hub", "hub.types", "hub.errors"}
 
 
-@pytest.mark.parametrize("name", ["hrss", "police", "housing", "court", "union"])
+@pytest.mark.parametrize("name", ["hrss", "police", "housing", "court", "union", "contractor", "gov"])
 def test_imports_only_the_plugin_api(name):
     plugin = importlib.import_module(f"plugins.{name}")
     for source in Path(plugin.__file__).parent.glob("*.py"):

@@ -231,7 +231,7 @@ EXAMPLES: dict[str, tuple[dict, dict]] = {
     "assignment_answer": (
         {"assignment_no": "out_01HZX", "answered_on": "2023-05-30", "result": "resolved", "amount_paid": "800"},
         {"schema_version": "1.2", "assignment_no": "out_01HZX", "answered_on": "2023-05-30", "result": "resolved",
-         "amount_paid": "800.00", "note": None},
+         "amount_paid": "800.00", "note": None, "answered_by": None},
     ),
     # early warning on construction projects (1.2)
     "account_deposit": (

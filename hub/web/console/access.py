@@ -41,6 +41,8 @@ class Page:
     endpoint: str
     title: str
     roles: tuple[str, ...]
+    scoped: bool = True
+    """Open to a district-scoped role too (the audit log spans every district: not)."""
 
 
 # The navigation, in order; ``allow`` on each view is what enforces the roles.
@@ -50,8 +52,9 @@ NAV = (
     Page("console.dead_letters", "死信 Dead letters", ("admin", "agency")),
     Page("console.matter_search", "案件时间线 Matters", ("admin", "linkage", "viewer", "agency")),
     Page("console.transfers", "移送看板 Transfers", ("admin", "linkage")),
+    Page("console.escalations", "催办与督导 Escalations", ("admin", "linkage")),
     Page("console.bulletin", "日通报 Daily bulletin", ("admin", "linkage", "viewer")),
-    Page("console.audit_log", "审计 Audit", ("admin", "linkage")),
+    Page("console.audit_log", "审计 Audit", ("admin", "linkage"), scoped=False),
 )
 
 
@@ -98,7 +101,7 @@ def start_session(principal: Principal) -> None:
     with hub().store.session() as s:
         s.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < now - dt.timedelta(days=1)))
         s.add(ConsoleSession(id_hash=_sid_hash(sid), user_id=principal.user_id, token_id=principal.token_id,
-                             role=principal.role, created_at=now, expires_at=now + dt.timedelta(hours=hours)))
+                             role=principal.stored_role, created_at=now, expires_at=now + dt.timedelta(hours=hours)))
     session.clear()
     session["sid"] = sid
     session["csrf"] = secrets.token_urlsafe(32)
@@ -134,7 +137,7 @@ def session_principal() -> Principal | None:
         token = s.get(ApiToken, row.token_id) if row.token_id is not None else None
         if token_problem(token) or token.role != row.role:
             return None
-        return Principal(role=token.role, token_id=token.id, sender=token.sender)
+        return Principal.of(token.role, token_id=token.id, sender=token.sender)
 
 
 def safe_next(target: str | None) -> str | None:
@@ -182,7 +185,7 @@ def headers(response):
 @bp.context_processor
 def _context():
     principal = g.get("principal")
-    nav = [p for p in NAV if principal is not None and principal.may(p.roles)]
+    nav = [p for p in NAV if principal is not None and principal.may(p.roles) and (p.scoped or not principal.scope)]
     registry = hub().registry
     return {
         "csrf_token": csrf_token,

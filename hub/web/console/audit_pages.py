@@ -3,9 +3,10 @@ the entries, newest first (admin actions, linkage decisions, sign-ins, replays).
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import g, render_template, request
 from sqlalchemy import select
 
+from hub.errors import Forbidden
 from hub.store.models import AuditEntry
 from hub.web.console import bp
 from hub.web.console.access import allow, hub
@@ -16,6 +17,8 @@ PAGE = 100
 @bp.get("/audit")
 @allow("admin", "linkage")
 def audit_log():
+    if g.principal.scope:  # the log spans every district
+        raise Forbidden("审计日志涵盖所有区划 the audit log spans every district: not for a district-scoped role")
     action = (request.args.get("action") or "").strip()
     actor = (request.args.get("actor") or "").strip()
     before = request.args.get("before", type=int)

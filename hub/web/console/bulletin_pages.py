@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from flask import Response, render_template, request
+from flask import Response, g, render_template, request
 
 from hub import bulletin as bulletins
 from hub.errors import BadRequest
@@ -37,7 +37,7 @@ def _day() -> dt.date:
 def _build(day: dt.date) -> dict:
     h = hub()
     with h.store.sessions() as s:
-        return bulletins.build_bulletin(s, day, h.settings)
+        return bulletins.for_area(bulletins.build_bulletin(s, day, h.settings), g.principal.scope)
 
 
 def charts(b: dict) -> list:

@@ -24,6 +24,7 @@ ROLE_NAMES = {"admin": "管理员 admin", "linkage": "两法衔接办公室 lega
 AGENCY_NAMES = {
     "hrss": "人社 labour inspection", "police": "公安 police", "housing": "住建 construction",
     "court": "法院 court", "union": "总工会 trade union", "contractor": "总包单位 general contractor",
+    "gov": "属地政府 area government",
     "linkage": "两法衔接办公室 linkage office", "procuratorate": "检察院 procuratorate", "hub": "枢纽 hub",
 }
 
@@ -81,9 +82,11 @@ def agency_name(code: str | None, registry=None) -> str:
 
 
 def role_name(role: str, registry=None) -> str:
+    role, _, scope = role.partition("@")
+    where = f" · 区划 districts {scope.replace(',', ', ')}" if scope else ""
     if role.startswith("agency:"):
-        return f"单位 agency: {agency_name(role.split(':', 1)[1], registry)}"
-    return ROLE_NAMES.get(role, role)
+        return f"单位 agency: {agency_name(role.split(':', 1)[1], registry)}{where}"
+    return ROLE_NAMES.get(role, role) + where
 
 
 def region_label(code: str | None) -> str:

@@ -80,5 +80,5 @@ def index():
             query = query.where(DeadLetter.agency == principal.agency)
         with hub().store.sessions() as s:
             open_dead = s.execute(query).scalar()
-    pages = [p for p in NAV[1:] if principal.may(p.roles)]
+    pages = [p for p in NAV[1:] if principal.may(p.roles) and (p.scoped or not principal.scope)]
     return render_template("console/index.html", pages=pages, open_dead=open_dead)

@@ -19,7 +19,15 @@ from hub import deadlines, matters
 from hub.errors import NotFound
 from hub.ids import BEIJING
 from hub.store.models import Deadline, Escalation, MatterKey, Outbox, Record, utcnow
-from hub.web.api import escalation_view, for_sender, mask_personal, matter_view, sees_personal_data, visible_records
+from hub.web.api import (
+    escalation_view,
+    for_sender,
+    mask_personal,
+    matter_in_scope,
+    matter_view,
+    sees_personal_data,
+    visible_records,
+)
 from hub.web.console import bp
 from hub.web.console.access import allow, hub
 from hub.web.console.display import flatten, summary
@@ -105,7 +113,7 @@ def matter_search():
     found = []
     if query:
         with hub().store.sessions() as s:
-            ids = find_matters(s, query)
+            ids = [m for m in find_matters(s, query) if matter_in_scope(s, m)]
             if g.principal.agency:
                 ids = [m for m in ids if _agency_takes_part(s, m, g.principal.agency)]
             found = [(m, _rows(s, m)) for m in ids[:MAX_RESULTS]]
@@ -117,7 +125,7 @@ def agency_view(matter_id: str, agency: str) -> dict | None:
     """The matter as one agency may see it: its own records and what was routed to it."""
     with hub().store.sessions() as session:
         live = matters.resolve(session, matter_id)
-        if live is None:
+        if live is None or not matter_in_scope(session, live):
             return None
         rows = _rows(session, live)
         deliveries = [d for d in session.scalars(select(Outbox).where(Outbox.matter_id == live,

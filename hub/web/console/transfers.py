@@ -14,6 +14,7 @@ from hub.bulletin import XLSX_MIMETYPE, safe_text
 from hub.errors import BadRequest, HubError, NotFound
 from hub.ids import now_beijing
 from hub.transfers import STATUSES, transfer_numbers, transfer_view
+from hub.web.api import check_transfer_scope, matter_in_scope, scoped_views
 from hub.web.console import bp
 from hub.web.console.access import actor, allow, hub
 from hub.web.console.display import STATUS_NAMES, show_time
@@ -26,7 +27,7 @@ def board(status: str | None = None, overdue: bool = False, district: str | None
     district = (district or "").rstrip("0") or None
     h = hub()
     with h.store.sessions() as s:
-        views = [v for v in (transfer_view(s, n, h.settings) for n in transfer_numbers(s)) if v]
+        views = scoped_views(s, [v for v in (transfer_view(s, n, h.settings) for n in transfer_numbers(s)) if v])
     views = [v for v in views if (not status or v["status"] == status) and (not overdue or v["overdue"])
              and (not district or (v["region_code"] or "").startswith(district))]
     views.sort(key=lambda v: (not v["overdue"], v["transfer_no"]))
@@ -109,6 +110,8 @@ def transfer(transfer_no: str):
     h = hub()
     with h.store.sessions() as s:
         view = transfer_view(s, transfer_no, h.settings)
+        if view is not None and not matter_in_scope(s, view["matter_id"]):
+            view = None
     if view is None:
         raise NotFound(f"没有移送 {transfer_no} no transfer {transfer_no}")
     may_decide = g.principal.role == "linkage" and (view["dossier"] or {}).get("status") == "held"
@@ -123,6 +126,7 @@ def transfer_decide(transfer_no: str, decision: str):
     reason = (request.form.get("reason") or "").strip() or None
     if decision == "return" and not reason:
         raise BadRequest("退回须写明理由 a return needs the reasons")
+    check_transfer_scope(transfer_no)
     try:
         linkage.decide(hub().pipeline, transfer_no, decision, actor(), reason)
     except HubError as exc:
