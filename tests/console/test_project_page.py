@@ -39,6 +39,8 @@ def test_viewers_see_the_project_agencies_do_not(console, loaded):
     assert console("viewer").get(f"/console/projects/{P}").status_code == 200
     assert console("agency:housing").get(f"/console/projects/{P}").status_code == 403
     assert console("admin").get("/console/projects/00000000000000").status_code == 404
+    assert console("viewer@370103").get(f"/console/projects/{P}").status_code == 200  # its district
+    assert console("viewer@370102").get(f"/console/projects/{P}").status_code == 404  # another's
 
 
 def test_the_matter_links_its_project_and_keeps_single_workers_off_the_timeline(console, loaded):
