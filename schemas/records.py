@@ -8,6 +8,7 @@ fields. ``LINKS`` names the numbers that tie a record to its arrears matter, as
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import ClassVar
 
@@ -778,6 +779,7 @@ PAY_METHODS = ("special_account", "bank", "cash")
 
 _HASH_RE = re.compile(r"^[0-9a-f]{40}$")
 _ROW_KEYS = {"worker", "days", "amount_due", "amount_paid", "paid_on", "method"}
+_YUAN_RE = re.compile(r"^(?:0|[1-9][0-9]{0,14})\.[0-9]{2}$")
 
 
 class PayrollRows(ma.fields.Field):
@@ -789,17 +791,13 @@ class PayrollRows(ma.fields.Field):
     than everything else the hub does with the batch); errors name ``rows.<i>.<field>``."""
 
     _money = f.Money()
-    _date_field = ma.fields.Date()
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, list):
             raise ma.ValidationError("must be a list of rows (rule: type)")
         if not value:
             raise ma.ValidationError("must hold at least one row (rule: length)")
-        out = []
-        for i, row in enumerate(value):
-            out.append(self._row(i, row))
-        return out
+        return [self._row(i, row) for i, row in enumerate(value)]
 
     def _row(self, i: int, row) -> dict:
         def bad(field: str, why: str):
@@ -807,8 +805,8 @@ class PayrollRows(ma.fields.Field):
 
         if not isinstance(row, dict):
             raise ma.ValidationError({i: ["must be an object (rule: type)"]})
-        if unknown := sorted(set(row) - _ROW_KEYS):
-            raise bad(unknown[0], "Unknown field. (rule: unknown-field)")
+        if not row.keys() <= _ROW_KEYS:
+            raise bad(sorted(set(row) - _ROW_KEYS)[0], "Unknown field. (rule: unknown-field)")
         worker = row.get("worker")
         if not isinstance(worker, str) or not _HASH_RE.fullmatch(worker):
             raise bad("worker", "must be an identity number's 40-hex hash (rule: id-hash)")
@@ -817,28 +815,29 @@ class PayrollRows(ma.fields.Field):
             raise bad("days", "must be between 0 and 31 (rule: range)")
         out = {"worker": worker, "days": days}
         for field in ("amount_due", "amount_paid"):
+            amount = row.get(field)
+            if isinstance(amount, str) and _YUAN_RE.fullmatch(amount):
+                out[field] = amount  # canonical already: two places
+                continue
             try:
-                out[field] = self._money.deserialize(row.get(field))
+                out[field] = self._money._serialize(self._money.deserialize(amount), None, None)
             except ma.ValidationError as exc:
                 raise bad(field, exc.messages[0] if exc.messages else "money (rule: money-format)") from None
         paid_on, method = row.get("paid_on"), row.get("method")
-        try:
-            out["paid_on"] = None if paid_on is None else self._date_field.deserialize(paid_on)
-        except ma.ValidationError:
-            raise bad("paid_on", "must be a date YYYY-MM-DD (rule: date)") from None
+        if paid_on is not None:
+            try:
+                if not isinstance(paid_on, str) or len(paid_on) != 10:
+                    raise ValueError
+                dt.date.fromisoformat(paid_on)
+            except ValueError:
+                raise bad("paid_on", "must be a date YYYY-MM-DD (rule: date)") from None
         if method is not None and method not in PAY_METHODS:
             raise bad("method", f"must be one of: {', '.join(PAY_METHODS)} (rule: enum)")
-        out["method"] = method
+        out["paid_on"], out["method"] = paid_on, method
         return out
 
     def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        return [{"worker": r["worker"], "days": r["days"],
-                 "amount_due": self._money._serialize(r["amount_due"], None, None),
-                 "amount_paid": self._money._serialize(r["amount_paid"], None, None),
-                 "paid_on": r["paid_on"].isoformat() if r.get("paid_on") is not None else None,
-                 "method": r.get("method")} for r in value]
+        return value
 
 
 class PayrollMonthSchema(_ProjectFact):
