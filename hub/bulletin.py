@@ -22,9 +22,10 @@ Every figure is read from the canonical records and deadlines of the store, for 
     the end of the day (the current status when a view has no timeline). Steps
     reported later are not known to an earlier day's bulletin only when they are dated
     later: a step dated on or before the day counts even if it arrived afterwards.
-``risks_total`` / ``risks_by_rule``
-    early warnings on construction projects (``hub.risks``) raised that day: ``risk``
-    records of status ``raised`` whose ``raised_on`` is the day, by rule.
+``risks``
+    early warnings on construction projects (``hub.risks``) raised that day, counted by
+    district and rule: ``risk`` records of status ``raised`` whose ``raised_on`` is the day
+    (a list of ``{region_code, region_name, rule, count}``, beside the district table).
 ``overdue_total`` / ``overdue_by_owner`` and ``overdue_items``
     deadlines open at the end of the day with ``due_at`` before it: those still
     ``open``, and those done ``late`` after the day (so a past day's bulletin does not
@@ -169,8 +170,6 @@ def _figures(code: str) -> dict[str, Any]:
         "transfers_by_stage": {s: 0 for s in STATUSES},
         "overdue_total": 0,
         "overdue_by_owner": {},
-        "risks_total": 0,
-        "risks_by_rule": {},
     }
 
 
@@ -312,11 +311,9 @@ def build_bulletin(session: Session, day: dt.date, settings: Mapping[str, Any]) 
         fig = row(deadline_district(d))
         fig["first_contacts_on_time" if d.status == "met" else "first_contacts_late"] += 1
 
+    risk_counts: dict[tuple[str, str], int] = defaultdict(int)
     for record in raised:
-        fig = row(district_of(record.data, record.matter_id))
-        fig["risks_total"] += 1
-        rule = record.data.get("rule")
-        fig["risks_by_rule"][rule] = fig["risks_by_rule"].get(rule, 0) + 1
+        risk_counts[(district_of(record.data, record.matter_id), record.data.get("rule"))] += 1
 
     items = []
     for d in overdue:
@@ -342,7 +339,6 @@ def build_bulletin(session: Session, day: dt.date, settings: Mapping[str, Any]) 
                 total[key] += value
     for fig in [*rows, total]:
         fig["overdue_by_owner"] = dict(sorted(fig["overdue_by_owner"].items()))
-        fig["risks_by_rule"] = dict(sorted(fig["risks_by_rule"].items()))
         for key in ("amount_owed", "amount_recovered"):
             fig[key] = format(fig[key].quantize(CENT), "f")
     items.sort(key=lambda i: (i["region_code"] == UNKNOWN, i["region_code"], i["due_at"], i["rule"]))
@@ -356,6 +352,8 @@ def build_bulletin(session: Session, day: dt.date, settings: Mapping[str, Any]) 
         "districts": rows,
         "total": total,
         "overdue_items": items,
+        "risks": [{"region_code": code, "region_name": region_name(code), "rule": rule, "count": n}
+                  for (code, rule), n in sorted(risk_counts.items(), key=lambda kv: (kv[0][0] == UNKNOWN, kv[0]))],
     }
 
 
@@ -385,7 +383,9 @@ def for_area(bulletin: Mapping[str, Any], areas: Collection[str]) -> dict[str, A
     for key in ("amount_owed", "amount_recovered"):
         total[key] = format(total[key].quantize(CENT), "f")
     items = [i for i in bulletin["overdue_items"] if mine(i["region_code"])]
-    return {**bulletin, "areas": sorted(areas), "districts": rows, "total": total, "overdue_items": items}
+    risks = [r for r in bulletin.get("risks", []) if mine(r["region_code"])]
+    return {**bulletin, "areas": sorted(areas), "districts": rows, "total": total, "overdue_items": items,
+            "risks": risks}
 
 
 # -- writers ----------------------------------------------------------------------------------
@@ -397,9 +397,6 @@ def to_json(bulletin: Mapping[str, Any]) -> bytes:
 def _owners(bulletin: Mapping[str, Any]) -> list[str]:
     return sorted({o for fig in [*bulletin["districts"], bulletin["total"]] for o in fig["overdue_by_owner"]})
 
-
-def _risk_rules(bulletin: Mapping[str, Any]) -> list[str]:
-    return sorted({r for fig in [*bulletin["districts"], bulletin["total"]] for r in fig.get("risks_by_rule", {})})
 
 
 def columns(bulletin: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
@@ -426,11 +423,6 @@ def columns(bulletin: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
     cols.append(("overdue_total", "逾期事项", lambda f: f["overdue_total"]))
     for o in _owners(bulletin):
         cols.append((f"overdue_{o}", f"逾期·{o}", lambda f, o=o: f["overdue_by_owner"].get(o, 0)))
-    rules = _risk_rules(bulletin)
-    if rules:  # early warnings on construction projects, raised that day
-        cols.append(("risks_total", "风险预警", lambda f: f.get("risks_total", 0)))
-        for r in rules:
-            cols.append((f"risks_{r}", f"预警·{r}", lambda f, r=r: f.get("risks_by_rule", {}).get(r, 0)))
     return cols
 
 

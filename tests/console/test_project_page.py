@@ -50,16 +50,18 @@ def test_the_matter_links_its_project_and_keeps_single_workers_off_the_timeline(
     assert 'id="worker-facts"' in html and 'data-type="risk"' in html
 
 
-def test_the_bulletin_counts_risks_by_district_and_rule(hub, loaded):
+def test_the_bulletin_counts_risks_by_district_and_rule(hub, loaded, console):
     today = dt.datetime.now(BEIJING).date()
     with hub.store.sessions() as session:
         bulletin = build_bulletin(session, today, hub.settings)
-    (district,) = [d for d in bulletin["districts"] if d["risks_total"]]
-    assert district["region_code"] == "370103"
-    assert district["risks_by_rule"]["payout-failed"] == 1 and district["risks_by_rule"]["no-wage-deposit"] == 1
-    assert bulletin["total"]["risks_total"] == sum(district["risks_by_rule"].values())
+    counts = {(r["region_code"], r["rule"]): r["count"] for r in bulletin["risks"]}
+    assert counts[("370103", "payout-failed")] == 1 and counts[("370103", "no-wage-deposit")] == 1
+    assert {code for code, _rule in counts} == {"370103"}
     with hub.store.sessions() as session:
-        assert build_bulletin(session, today - dt.timedelta(days=1), hub.settings)["total"]["risks_total"] == 0
+        assert build_bulletin(session, today - dt.timedelta(days=1), hub.settings)["risks"] == []
+    page = console("admin").get(f"/console/bulletin?date={today.isoformat()}").text
+    rows = rows_of(page, "risks")
+    assert any("payout-failed" in r and "370103" in r for r in rows)
 
 
 def test_the_transfers_dossier_is_checked_against_the_roster(console, loaded):
