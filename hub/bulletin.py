@@ -354,7 +354,19 @@ def build_bulletin(session: Session, day: dt.date, settings: Mapping[str, Any]) 
         "overdue_items": items,
         "risks": [{"region_code": code, "region_name": region_name(code), "rule": rule, "count": n}
                   for (code, rule), n in sorted(risk_counts.items(), key=lambda kv: (kv[0][0] == UNKNOWN, kv[0]))],
+        "followup": followup_figures(session, day, settings),
     }
+
+
+def followup_figures(session: Session, day: dt.date, settings: Mapping[str, Any]) -> dict[str, Any]:
+    from hub.followup import figures
+
+    return figures(session, day, settings)
+
+
+FOLLOWUP_ROWS = (("drawn", "回头看抽取件数 drawn"), ("calls", "当日回访 calls"), ("reached", "联系上 reached"),
+                 ("resolved", "已解决 resolved"), ("paid_full", "工资全额支付 paid in full"),
+                 ("lawful", "程序合法 lawful"), ("satisfied", "满意 satisfied"), ("reopened", "重新办理 reopened"))
 
 
 def for_area(bulletin: Mapping[str, Any], areas: Collection[str]) -> dict[str, Any]:
@@ -384,8 +396,10 @@ def for_area(bulletin: Mapping[str, Any], areas: Collection[str]) -> dict[str, A
         total[key] = format(total[key].quantize(CENT), "f")
     items = [i for i in bulletin["overdue_items"] if mine(i["region_code"])]
     risks = [r for r in bulletin.get("risks", []) if mine(r["region_code"])]
+    from hub import followup
+
     return {**bulletin, "areas": sorted(areas), "districts": rows, "total": total, "overdue_items": items,
-            "risks": risks}
+            "risks": risks, "followup": followup.for_area(bulletin["followup"], mine)}
 
 
 # -- writers ----------------------------------------------------------------------------------
@@ -489,6 +503,13 @@ def to_xlsx(bulletin: Mapping[str, Any]) -> bytes:
     for cell in items[1]:
         cell.font = Font(bold=True)
     items.freeze_panes = "A2"
+
+    follow = wb.create_sheet("回头看")
+    follow.append(["项目 (figure)", "数量 (count)"])
+    for key, title in FOLLOWUP_ROWS:
+        follow.append([title, bulletin["followup"][key]])
+    for cell in follow[1]:
+        cell.font = Font(bold=True)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -73,13 +73,18 @@ def _table(rows: list[list[str]]) -> list[str]:
     return ["  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(r, widths)).rstrip() for r in rows]
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option("--date", "day", type=_DATE, help="The day the matters closed, YYYY-MM-DD. Default: yesterday.")
 @click.option("--show-personal-data", is_flag=True, help="Print complainants' names and mobiles unmasked.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def followups(day: dt.datetime | None, show_personal_data: bool, as_json: bool) -> None:
-    """The follow-up sample (回头看) of the matters closed on one day."""
-    from hub.followup import followup_sample, mask_contacts
+@click.pass_context
+def followups(ctx: click.Context, day: dt.datetime | None, show_personal_data: bool, as_json: bool) -> None:
+    """The follow-up sample (回头看) of the matters closed on one day, with each call's result.
+
+    `wagehub followups record MATTER ...` records a sampled matter's call."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from hub.followup import followup_sample, mask_contacts, result_view, results_of
 
     try:
         hub = _hub()
@@ -90,6 +95,10 @@ def followups(day: dt.datetime | None, show_personal_data: bool, as_json: bool) 
         the_day = _day(day, hub.settings)
         with hub.store.sessions() as session:
             items = followup_sample(session, the_day, hub.settings)
+            results = results_of(session, the_day)
+            for item in items:
+                row = results.get(item["matter_id"])
+                item["result"] = result_view(row) if row is not None else None
     finally:
         hub.store.dispose()
     if not show_personal_data:
@@ -97,12 +106,65 @@ def followups(day: dt.datetime | None, show_personal_data: bool, as_json: bool) 
     if as_json:
         click.echo(json.dumps(items, ensure_ascii=False, indent=2))
         return
-    rows = [["matter", "district", "case", "clues", "closed", "employer", "complainant", "mobile"]]
+    rows = [["matter", "district", "case", "clues", "closed", "employer", "complainant", "mobile", "call"]]
     for i in items:
         person = i["complainant"] or {}
         rows.append([i["matter_id"], f"{i['region_code']} {i['region_name']}", i["case_no"] or "-",
                      ",".join(i["clue_nos"]) or "-", i["closed_on"], i["employer_name"] or "-",
-                     person.get("name") or "-", person.get("mobile") or "-"])
+                     person.get("name") or "-", person.get("mobile") or "-", _call(i["result"])])
     for line in _table(rows):
         click.echo(line)
     click.echo(f"{len(items)} matter(s) drawn for follow-up on {the_day.isoformat()}", err=True)
+
+
+def _call(result: dict | None) -> str:
+    """A recorded call in a few characters: reached, then each answer yes/no/unknown."""
+    if result is None:
+        return "-"
+    if not result["reached"]:
+        return "not reached"
+    marks = {True: "yes", False: "no", None: "?"}
+    return " ".join(f"{name}={marks[result[key]]}" for key, name in (
+        ("resolved", "resolved"), ("paid_full", "paid"), ("lawful", "lawful"), ("satisfied", "satisfied"))) + \
+        (" REOPENED" if result["reopens"] else "")
+
+
+_ANSWER = click.Choice(["yes", "no", "unknown"])
+
+
+@followups.command("record")
+@click.argument("matter_id")
+@click.option("--reached/--not-reached", required=True, help="Whether the complainant was reached.")
+@click.option("--resolved", type=_ANSWER, default="unknown", show_default=True, help="Resolved, as the caller says.")
+@click.option("--paid", type=_ANSWER, default="unknown", show_default=True,
+              help="Wages paid in full, as the caller says ('no' reopens the matter).")
+@click.option("--lawful", type=_ANSWER, default="unknown", show_default=True, help="The procedure was lawful.")
+@click.option("--satisfied", type=_ANSWER, default="unknown", show_default=True, help="The caller is satisfied.")
+@click.option("--remark", help="What the caller said, in a line.")
+@click.option("--called-at", help="When the call was made, ISO 8601 with offset. Default: now.")
+@click.option("--by", "actor", required=True, help="Who made the call (recorded in the audit log).")
+def record(matter_id: str, reached: bool, resolved: str, paid: str, lawful: str, satisfied: str, remark: str | None,
+           called_at: str | None, actor: str) -> None:
+    """Record the follow-up call (回头看) of a sampled matter; not resolved or not paid reopens it."""
+    from hub.followup import load_result, record_result
+
+    answer = {"yes": True, "no": False, "unknown": None}
+    payload = {"reached": reached, "remark": remark, "called_at": called_at}
+    if reached:
+        payload.update(resolved=answer[resolved], paid_full=answer[paid], lawful=answer[lawful],
+                       satisfied=answer[satisfied])
+    try:
+        hub = _hub()
+    except HubError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    try:
+        view = record_result(hub, matter_id, load_result(payload), f"linkage:{actor}")
+    except HubError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    finally:
+        hub.store.dispose()
+    click.echo(json.dumps(view, ensure_ascii=False, indent=2))
+    if view["reopens"]:
+        click.echo(f"matter {view['matter_id']} reopened; labour inspection is told", err=True)

@@ -144,6 +144,8 @@ class BulletinSection(_Section):
 class FollowupSection(_Section):
     share = ma.fields.Float(required=True, validate=ma.validate.Range(0, 1))
     seed = ma.fields.String(required=True)
+    reopen_recipients = ma.fields.List(ma.fields.String(), load_default=lambda: ["hrss"])
+    reopen_kind = ma.fields.String(load_default="NOTICE")
 
 
 def _legal_hold(years: float) -> None:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from hub.ids import BEIJING
 from hub.matters import WORKER_FACTS
 from hub.store import any_of, insert_rows
-from hub.store.models import Deadline, Matter, Record, TransferHold, utcnow
+from hub.store.models import Deadline, FollowupResult, Matter, Record, TransferHold, utcnow
 
 
 @dataclass(frozen=True)
@@ -72,13 +72,15 @@ RULES = {r.name: r for r in (
          "police", "公安机关办理刑事案件程序规定 Art. 183"),
     Rule("procuratorate_order", "通知立案 police open the case the procuratorate ordered", "police",
          "公安机关办理刑事案件程序规定 Art. 183"),
+    Rule("work_order_reply", "12345 办理结果 answer the hotline's work order with its result", "hrss",
+         "the work order's own 办结时限 (replyBy); once reopened: [deadlines.work_order_reply]"),
 )}
 
 # The number each step's subject is, by rule (the rest are transfer numbers).
 SUBJECT_FIELDS = {"first_contact": "clue_no", "accept_complaint": "clue_no", "housing_answer": "clue_no",
                   "gov_answer": "clue_no",
                   "close_case": "case_no", "order_due": "order_no", "transfer_approve": "order_no",
-                  "mediation_pay": "mediation_no"}
+                  "mediation_pay": "mediation_no", "work_order_reply": "work_order_no"}
 
 
 def subject_field(rule: str) -> str:
@@ -277,11 +279,20 @@ def matter_ends(records: Iterable[Mapping[str, Any]]) -> list[tuple[dt.datetime,
     return sorted(out, key=lambda e: e[0])
 
 
-def matter_reopenings(records: Iterable[Mapping[str, Any]]) -> list[dt.datetime]:
-    """A new report of unpaid wages (a clue) or a case opened again starts a new life."""
-    return sorted(t for t in (when(r.get("received_at")) if r["type"] == "clue" else
-                              when(r.get("status_at")) if r["type"] == "case" and r.get("status") == "opened" else None
-                              for r in records) if t is not None)
+def reopens(record: Mapping[str, Any]) -> bool:
+    """A call back (回访) that reached the caller, who says not resolved or not paid."""
+    return record["type"] == "satisfaction" and bool(record.get("reached")) \
+        and (record.get("resolved") is False or record.get("paid") is False)
+
+
+def matter_reopenings(records: Iterable[Mapping[str, Any]], extra: Iterable[dt.datetime] = ()) -> list[dt.datetime]:
+    """A new report of unpaid wages (a clue), a case opened again, or a call back saying not
+    resolved or not paid (``extra``: the follow-up sample's, kept outside the records) starts
+    a new life."""
+    return sorted([*(t for t in (when(r.get("received_at")) if r["type"] == "clue" else
+                                 when(r.get("status_at")) if r["type"] == "case" and r.get("status") == "opened" else
+                                 when(r.get("called_at")) if reopens(r) else None
+                                 for r in records) if t is not None), *extra])
 
 
 # The police's and the transfer's steps: payment before prosecution may reduce or waive the
@@ -292,11 +303,12 @@ CRIMINAL_RULES = frozenset({"transfer_approve", "transfer_handover", "linkage_de
                             "reconsideration_request", "reconsideration_answer", "supervision_request"})
 
 
-def _apply_ends(out: list[Due], records: list[Mapping[str, Any]], linkage: Mapping[str, Any] | None) -> None:
+def _apply_ends(out: list[Due], records: list[Mapping[str, Any]], linkage: Mapping[str, Any] | None,
+                reopened: Iterable[dt.datetime] = ()) -> None:
     ends = matter_ends(records)
     if not ends:
         return
-    reopen = matter_reopenings(records)
+    reopen = matter_reopenings(records, reopened)
     spare_criminal = linkage is not None and not linkage.get("payment_moots_criminal_steps", True)
     for d in out:
         if d.done_at is not None or d.moot:
@@ -318,15 +330,43 @@ def amount_large(facts: Mapping[str, Any], linkage: Mapping[str, Any]) -> bool:
     return bool(amount_test(facts, linkage)["large"])
 
 
+def work_order_lives(records: list[Mapping[str, Any]], reopened: Iterable[dt.datetime] = ()
+                     ) -> list[tuple[Mapping[str, Any], int, dt.datetime, dt.datetime | None]]:
+    """Each work order's answers owed: (work order, round, start, end of the matter that
+    answers it or None). Round 1 starts when the call was taken; each reopening after it
+    (a call back saying not resolved or not paid, a follow-up saying not paid) after the
+    round before was answered starts another. A round is answered by the first end of the
+    matter after its start."""
+    ends = [t for t, _kind, _reason in matter_ends(records)]
+    reopened = list(reopened)
+    out = []
+    for order in dict((r["work_order_no"], r) for r in records if r["type"] == "work_order").values():
+        calls = [r for r in records if r["type"] == "satisfaction" and r["work_order_no"] == order["work_order_no"]]
+        start, n = when(order["taken_at"]), 1
+        answered = next((t for t in ends if t > start), None)
+        out.append((order, n, start, answered))
+        for t in matter_reopenings(calls, reopened):
+            # a call back reopens a round that was answered before it; one on a matter still
+            # open starts nothing new (its answer is still owed)
+            if answered is not None and t >= answered:
+                start, n = t, n + 1
+                answered = next((e for e in ends if e > start), None)
+                out.append((order, n, start, answered))
+    return out
+
+
 def compute(records: list[dict[str, Any]], limits: Mapping[str, Mapping[str, Any]],
-            linkage: Mapping[str, Any] | None = None, holds: Iterable[Mapping[str, Any]] = ()) -> list[Due]:
+            linkage: Mapping[str, Any] | None = None, holds: Iterable[Mapping[str, Any]] = (),
+            reopened: Iterable[dt.datetime] = ()) -> list[Due]:
     """Every deadline the records open, with what is done: a pure function.
 
     ``records`` come in the order the hub took them in (a transfer's rounds follow it).
     ``linkage`` (the ``[linkage]`` settings) lets the Art. 5 approval step judge the
     amount; ``holds`` are the dossier checks of the matter's transfers (``TransferHold``
-    as dicts), for the linkage office's own step and the hand-over.
+    as dicts), for the linkage office's own step and the hand-over; ``reopened``: when
+    follow-up calls reopened the matter.
     """
+    reopened = list(reopened)
     by_type: dict[str, list[dict]] = {}
     for r in records:
         by_type.setdefault(r["type"], []).append(r)
@@ -442,7 +482,13 @@ def compute(records: list[dict[str, Any]], limits: Mapping[str, Mapping[str, Any
                     add("handover_after_opening", number, when(d["decided_at"]),
                         key=f"handover_after_opening:{number}{key}", done=resent)
                     break
-    _apply_ends(out, records, linkage)
+    # The hotline's work order: its result is owed by its reply-by time (the platform's
+    # 办结时限); after a reopening, within [deadlines.work_order_reply].
+    for order, n, start, answered in work_order_lives(records, reopened):
+        number = order["work_order_no"]
+        add("work_order_reply", number, start, due=when(order["reply_by"]) if n == 1 else None, done=answered,
+            key=f"work_order_reply:{number}" if n == 1 else f"work_order_reply:{number}#{n}")
+    _apply_ends(out, records, linkage, reopened)
     return out
 
 
@@ -509,6 +555,11 @@ def refresh_many(session: Session, matters: Mapping[str, Iterable[str]],
             holds.setdefault(h.matter_id, []).append(
                 {"record_id": h.record_id, "transfer_no": h.transfer_no, "status": h.status,
                  "checked_at": h.checked_at, "decided_at": h.decided_at})
+    reopened: dict[str, list[dt.datetime]] = {}  # follow-up calls saying not paid (kept outside the records)
+    for i in range(0, len(ids), 500):
+        for mid, at in session.execute(select(FollowupResult.matter_id, FollowupResult.called_at).where(
+                any_of(session, FollowupResult.matter_id, ids[i:i + 500]), FollowupResult.reopens.is_(True))):
+            reopened.setdefault(mid, []).append(at)
     now = utcnow()
     out: dict[str, list[Due]] = {}
     rows: dict[str, dict[str, Any]] = {}
@@ -516,7 +567,7 @@ def refresh_many(session: Session, matters: Mapping[str, Iterable[str]],
 
     regions: dict[str | None, list[str]] = {}
     for mid in ids:
-        dues = out[mid] = compute(records[mid], limits, linkage, holds.get(mid, ()))
+        dues = out[mid] = compute(records[mid], limits, linkage, holds.get(mid, ()), reopened.get(mid, ()))
         region = district(records[mid])
         regions.setdefault(region, []).append(mid)
         for d in dues:

@@ -31,7 +31,7 @@ from hub.errors import InvalidMessage
 from hub.ids import BEIJING
 from hub.logs import redact
 from hub.runtime import Hub, Workers
-from hub.store.models import DeadLetter, Inbox, Outbox, Record
+from hub.store.models import DeadLetter, Deadline, Inbox, Outbox, Record
 from hub.types import NativeMessage
 from schemas.validators import mask_id_number, mask_mobile
 
@@ -181,6 +181,46 @@ def _show_received(code: str, got: list, echo: Callable[[str], None]) -> None:
                  + ", ".join(m.headers.get("x-wagehub-record-type") or "-" for m in messages[1:]))
 
 
+def _show_work_orders(hub, echo: Callable[[str], None]) -> None:
+    """The complainant's loop: each work order a hotline sent, what went back, its answer
+    steps and the call backs (docs/linkage.md, "The complainant's loop")."""
+    from hub import deadlines
+
+    with hub.store.sessions() as session:
+        orders = [r.data for r in session.scalars(select(Record).where(Record.type == "work_order")
+                                                  .order_by(Record.seq))]
+        if not orders:
+            return
+        echo("")
+        echo("The complainant's loop (a work order from the hotline, answered in its own format):")
+        for order in orders:
+            matter_id, number = order["matter_id"], order["work_order_no"]
+            records = list(session.scalars(select(Record).where(Record.matter_id == matter_id).order_by(Record.seq)))
+            deliveries = list(session.scalars(select(Outbox).where(Outbox.matter_id == matter_id)
+                                              .order_by(Outbox.id)))
+            steps = list(session.scalars(select(Deadline).where(Deadline.matter_id == matter_id,
+                                                                Deadline.rule == "work_order_reply",
+                                                                Deadline.subject == number)
+                                         .order_by(Deadline.start_at)))
+            echo(f"  {number}  from {order['source_agency']}, taken {order['taken_at'][:16].replace('T', ' ')}, "
+                 f"result due by {order['reply_by'][:16].replace('T', ' ')}, matter {matter_id}")
+            clue = {r.record_id for r in records if r.type == "clue" and r.source_ref == number}
+            echo("    on to: " + ", ".join(f"{d.recipient} {d.kind}" for d in deliveries if d.record_id in clue))
+            echo("    back:  " + ", ".join(
+                f"{d.kind} {d.payload['params']['stage']}" if (d.payload or {}).get("params", {}).get("stage")
+                else d.kind for d in deliveries if d.recipient == order["source_agency"]))
+            for call in (r.data for r in records if r.type == "satisfaction" and r.data["work_order_no"] == number):
+                said = ", ".join(f"{k} {'yes' if call.get(k) else 'no'}" for k in ("reached", "resolved", "paid")
+                                 if call.get(k) is not None)
+                told = ", ".join(f"{d.recipient} {d.kind} {d.payload['params']['notice_kind']}"
+                                 for d in deliveries if d.record_type == "reopening")
+                echo(f"    call back {call['called_at'][:16].replace('T', ' ')}: {said}"
+                     + (f" -> reopened, told: {told}" if deadlines.reopens(call) else ""))
+            for step in steps:
+                status, _ = deadlines.state(step)
+                echo(f"    {step.key:<48} {status:<8} due {step.due_at.astimezone(BEIJING).strftime('%Y-%m-%d %H:%M')}")
+
+
 def _run(settings, sink: _Sink, var_dir: str, timeout: float, echo: Callable[[str], None]) -> int:
     hub = Hub(settings)
     hub.declare_topology()
@@ -254,6 +294,7 @@ def _run(settings, sink: _Sink, var_dir: str, timeout: float, echo: Callable[[st
     echo("Delivered by the hub (each in the recipient's own format):")
     for d in deliveries:
         echo(f"  {d.route:<28} → {d.recipient:<10} {d.kind:<14} {d.status}")
+    _show_work_orders(hub, echo)
     echo("")
     echo("What each agency received, in its own format (the first of each kind; JSON and XML indented")
     echo("and cut here, identity numbers and mobiles masked on this screen only):")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from hub.ids import BEIJING, new_id
 from hub.store import any_of, insert_rows
-from hub.store.models import Matter, MatterKey, Outbox, Record, TransferHold, utcnow
+from hub.store.models import FollowupResult, Matter, MatterKey, Outbox, Record, TransferHold, utcnow
 from schemas import RECORD_SCHEMAS, link_keys
 from schemas.validators import id_hash
 
@@ -43,6 +43,8 @@ OCCURRED_AT = {
     "reconsideration_decision": "decided_at",
     "materials_request": "requested_at",
     "assignment_answer": "answered_on",
+    "work_order": "taken_at",
+    "satisfaction": "called_at",
     # early warning on construction projects (1.2)
     "account_deposit": "credited_on",
     "worker_payout": "paid_on",
@@ -65,7 +67,7 @@ REF_NAMES = {
     "clue": "clue_no", "case": "case_no", "order": "order_no", "transfer": "transfer_no",
     "project": "project_code", "police_case": "police_case_no", "court_case": "court_case_number",
     "mediation": "mediation_no", "contractor_reply": "reply_no", "supervision_opinion": "opinion_no",
-    "assignment": "assignment_no",
+    "assignment": "assignment_no", "work_order": "work_order_no",
 }
 
 # Early warnings: records about a project (or an employer) before anyone complains.
@@ -351,6 +353,7 @@ def _merge(session: Session, into: str, others: list[str]) -> None:
     session.execute(update(Record).where(Record.matter_id.in_(others)).values(matter_id=into))
     session.execute(update(Outbox).where(Outbox.matter_id.in_(others)).values(matter_id=into))
     session.execute(update(TransferHold).where(TransferHold.matter_id.in_(others)).values(matter_id=into))
+    session.execute(update(FollowupResult).where(FollowupResult.matter_id.in_(others)).values(matter_id=into))
     session.execute(update(Matter).where(Matter.id.in_(others)).values(merged_into=into))
     rows = session.execute(select(Record.seq, Record.data).where(Record.matter_id == into)).all()
     for seq, data in rows:

@@ -36,7 +36,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import aliased
 
-from hub import audit, deadlines, linkage, matters, metrics, risks, transfers
+from hub import answers, audit, deadlines, linkage, matters, metrics, risks, transfers
 from hub.errors import Conflict, InvalidMessage, Unavailable
 from hub.ids import iso, new_id, now_beijing
 from hub.plugins import Registry
@@ -44,7 +44,7 @@ from hub.routes import Route
 from hub.store import Store, any_of, insert_rows
 from hub.store.models import DeadLetter, Inbox, Outbox, Record, TransferHold, utcnow
 from hub.types import NativeMessage, Parsed, Rejected
-from schemas import SCHEMAS, RecordInvalid, normalise_record
+from schemas import RECORD_SCHEMAS, SCHEMAS, RecordInvalid, normalise_record
 
 log = logging.getLogger(__name__)
 
@@ -613,15 +613,67 @@ class Pipeline:
             live = {m: merged for m, merged in touched.items() if m not in merged_away}
             unclaimed |= self._recheck_held(unit, live)
             unclaimed |= self._risks(unit, live)[1]
-            deadlines.refresh_many(session, live, self.settings["deadlines"],
-                                   known={m: unit.local[m] for m in live if m in unit.linker.whole},
-                                   linkage=self.settings["linkage"])
+            unclaimed |= self._callbacks(unit, prepared, actor)
+            replies = answers.reply_states(session, live) if self._has_work_orders(unit, prepared, live) else None
+            dues = deadlines.refresh_many(session, live, self.settings["deadlines"],
+                                          known={m: unit.local[m] for m in live if m in unit.linker.whole},
+                                          linkage=self.settings["linkage"])
+            if replies is not None and (results := answers.result_rows(session, replies, dues)):
+                # the matter ended: each work order on it is owed its result (once a round)
+                insert_rows(session.connection(), Outbox.__table__, results)
+                unclaimed |= {row["recipient"] for row in results}
             if replay_of is not None:
                 self._mark_replay(session, replay_of, prepared[0].outcome)
             audit.append_many(session, trail)
         if unclaimed:
             for callback in self.on_commit:
                 callback(frozenset(unclaimed))
+
+    @staticmethod
+    def _has_work_orders(unit: _Unit, prepared: list[_Prepared], live: Mapping[str, Any]) -> bool:
+        """Whether any matter this batch touched holds a work order (one query, when it might)."""
+        if not live:
+            return False
+        if any(r["type"] == "work_order" for p in prepared for r, _ in p.records):
+            return True
+        ids = sorted(live)
+        return any(unit.session.execute(select(Record.seq).where(any_of(unit.session, Record.matter_id,
+                                                                        ids[i:i + 500]),
+                                                                 Record.type == "work_order").limit(1)).first()
+                   for i in range(0, len(ids), 500))
+
+    def _callbacks(self, unit: _Unit, prepared: list[_Prepared], actor: str | None) -> set[str]:
+        """A call back stored by this batch that reopens its matter tells ``[followup]
+        reopen_recipients``; one on a matter the follow-up sample drew is that matter's
+        follow-up result too. Returns the recipients of the rows written."""
+        from hub import followup
+
+        stored = [r for p in prepared if p.outcome.status == "accepted" for r, _ in p.records
+                  if r["type"] == "satisfaction" and r.get("record_id") in set(p.outcome.records)]
+        if not stored:
+            return set()
+        unit.flush()
+        rows: list[dict[str, Any]] = []
+        for record in stored:
+            matter_id = matters.resolve(unit.session, record["matter_id"]) or record["matter_id"]
+            said = {"work_order_no": record["work_order_no"], "called_at": record["called_at"],
+                    "reached": record["reached"], "resolved": record.get("resolved"), "paid": record.get("paid"),
+                    "satisfied": record.get("satisfied"), "remark": record.get("remark"),
+                    "source": record["source_agency"]}
+            if deadlines.reopens(record):
+                rows += answers.reopen_rows(unit.session, self.settings, self.registry.codes(), matter_id, said,
+                                            record["record_id"])
+            day = followup.sample_day_of(unit.session, matter_id, self.settings)
+            if day is not None and not followup.results_of(unit.session, day).get(matter_id):
+                result = {"called_at": deadlines.when(record["called_at"]), "reached": record["reached"],
+                          "resolved": record.get("resolved"), "paid_full": record.get("paid"),
+                          "satisfied": record.get("satisfied"), "remark": record.get("remark")}
+                followup.add_result(unit.session, self.settings, self.registry.codes(), matter_id, result,
+                                    source=record["source_agency"], actor=actor or record["source_agency"],
+                                    record_id=record["record_id"], sample_day=day)
+        if rows:
+            insert_rows(unit.session.connection(), Outbox.__table__, rows)
+        return {row["recipient"] for row in rows}
 
     def _store_records(self, unit: _Unit, p: _Prepared, touched: dict[str, list[str]]) -> set[str]:
         """Store the message's records and their outbox rows; returns the recipients of
@@ -695,30 +747,47 @@ class Pipeline:
                     unit.flush()
                     cache["round"] = transfer_round(session, record, matter_id)
                 params["round"] = cache["round"]
-            message_id = new_id("out")
-            if link_as := params.pop("link_as", None):
-                # The hub's own number for what it sent (an assignment): an answer quoting it
-                # joins this matter.
-                unit.linker.add_key(matter_id, f"{link_as}:{message_id}")
-                refs = None
-            payload = {
-                "record": route.project(record, related),
-                "refs": refs if refs is not None else unit.linker.refs(matter_id),
-                "params": params,
-                "created_at": iso(now_beijing()),
-            }
-            claimed = (claim and unit.claim is not None and route.to in unit.claim.recipients and not released
-                       and unit.claim_room > 0)
-            unit.claim_room -= claimed
-            written.append({
-                "message_id": message_id, "record_id": record["record_id"], "record_type": record["type"],
-                "source_agency": record["source_agency"], "matter_id": matter_id, "recipient": route.to,
-                "kind": route.kind, "route": route.name, "payload": payload, "status": "pending", "attempts": 0,
-                "next_attempt_at": unit.now, "created_at": unit.now,
-                "claimed_until": unit.claim.until if claimed else None,
-            })
+            for each in self._each(unit, route, matter_id):
+                message_id = new_id("out")
+                if link_as := params.pop("link_as", None):
+                    # The hub's own number for what it sent (an assignment): an answer quoting it
+                    # joins this matter.
+                    unit.linker.add_key(matter_id, f"{link_as}:{message_id}")
+                    refs = None
+                payload = {
+                    "record": route.project(record, related if each is None else
+                                            (lambda rtype, each=each, route=route: each if rtype == route.for_each
+                                             else related(rtype))),
+                    "refs": refs if refs is not None else unit.linker.refs(matter_id),
+                    "params": params,
+                    "created_at": iso(now_beijing()),
+                }
+                claimed = (claim and unit.claim is not None and route.to in unit.claim.recipients
+                           and not released and unit.claim_room > 0)
+                unit.claim_room -= claimed
+                written.append({
+                    "message_id": message_id, "record_id": record["record_id"], "record_type": record["type"],
+                    "source_agency": record["source_agency"], "matter_id": matter_id, "recipient": route.to,
+                    "kind": route.kind, "route": route.name, "payload": payload, "status": "pending", "attempts": 0,
+                    "next_attempt_at": unit.now, "created_at": unit.now,
+                    "claimed_until": unit.claim.until if claimed else None,
+                })
         unit.outbox.extend(written)
         return written
+
+    @staticmethod
+    def _each(unit: _Unit, route: Route, matter_id: str) -> list[dict[str, Any] | None]:
+        """The records a ``for_each`` route writes one delivery for (the matter's of that
+        type, oldest first, each number once); ``[None]``: one delivery, as usual."""
+        if route.for_each is None:
+            return [None]
+        unit.flush()
+        field = RECORD_SCHEMAS[route.for_each].LINKS[0][1] if RECORD_SCHEMAS[route.for_each].LINKS else None
+        found: dict[Any, dict[str, Any]] = {}
+        for (data,) in unit.session.execute(select(Record.data).where(
+                Record.matter_id == matter_id, Record.type == route.for_each).order_by(Record.seq)):
+            found.setdefault(data.get(field) if field else data.get("record_id"), data)
+        return list(found.values())
 
     def _risks(self, unit: _Unit, live: Mapping[str, list[str]], now=None) -> tuple[int, set[str]]:
         """Raise and clear the early-warning risks of the matters this batch touched

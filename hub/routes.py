@@ -40,6 +40,10 @@ class RouteSchema(ma.Schema):
     extra = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), load_default=dict)
     when = ma.fields.Dict(keys=ma.fields.String(), load_default=dict)
     params = ma.fields.Dict(keys=ma.fields.String(), load_default=dict)
+    for_each = ma.fields.String(load_default=None, validate=ma.validate.OneOf(sorted(RECORD_SCHEMAS)),
+                                metadata={"description": "one delivery per record of this type on the record's "
+                                                         "matter (none when it holds none); `extra` fields of "
+                                                         "that type come from each"})
     hold = ma.fields.String(load_default=None, validate=ma.validate.OneOf(["dossier"]),
                             metadata={"description": "dossier: only a complete criminal-transfer dossier goes "
                                                      "at once; an incomplete one waits for the linkage office"})
@@ -64,6 +68,7 @@ class Route:
     when: Mapping[str, Any] = field(default_factory=dict)
     params: Mapping[str, Any] = field(default_factory=dict)
     hold: str | None = None
+    for_each: str | None = None
 
     def matches(self, record: Mapping[str, Any]) -> bool:
         if record.get("type") != self.type:
@@ -169,6 +174,6 @@ def load_routes(path: Path, known_agencies: set[str] | None = None) -> list[Rout
         routes.append(Route(
             name=item["name"], type=item["type"], to=item["to"], kind=item["kind"],
             fields=tuple(item["fields"]), mask=tuple(item["mask"]), extra=dict(item["extra"]),
-            when=dict(item["when"]), params=dict(item["params"]), hold=item["hold"],
+            when=dict(item["when"]), params=dict(item["params"]), hold=item["hold"], for_each=item["for_each"],
         ))
     return routes

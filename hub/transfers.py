@@ -157,7 +157,8 @@ def transfer_view(session: Session, transfer_no: str, settings: dict[str, Any] |
 
 # Records whose acceptance depends on what the hub already holds about their matter.
 STATE_CHECKED = frozenset({"reconsideration_request", "supervision_request", "reconsideration_decision",
-                           "materials_request", "case_extension", "assignment_answer", "wage_payment"})
+                           "materials_request", "case_extension", "assignment_answer", "wage_payment",
+                           "satisfaction"})
 
 
 def _records_of_key(session: Session, key: str) -> list[dict[str, Any]] | None:
@@ -182,9 +183,17 @@ def refusal(session: Session, record: dict[str, Any], registry: Any = None) -> t
     - an answer to an assignment the hub sent to the answering agency; for an agency whose
       senders speak for areas (the governments, ``AgencyInfo.sender_area``), one whose area
       takes in the assignment's (``registry``: the plugins, to know which those are).
+    - a call back on a work order the hub holds, from the agency that sent it.
     """
     rtype = record["type"]
     number = record.get("transfer_no")
+    if rtype == "satisfaction":
+        orders = [r for r in _records_of_key(session, f"work_order:{record['work_order_no']}") or []
+                  if r["type"] == "work_order" and r["work_order_no"] == record["work_order_no"]
+                  and r["source_agency"] == record["source_agency"]]
+        if not orders:
+            return "work_order_no", "unknown-work-order", "no work order with this number has reached the hub"
+        return None
     if rtype == "assignment_answer":
         return _assignment_refusal(session, record, registry)
     if rtype == "case_extension":

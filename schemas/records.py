@@ -20,9 +20,11 @@ SCHEMA_VERSION = "1.2"
 """The canonical schemas' version, major.minor (see ``schemas.versions``): 1.1 added
 ``supervision_opinion``; 1.2 added individual employers, workers one by one and the
 criminal-linkage steps (reconsideration, supervision request, extension, payment,
-reconsideration decision, materials request, assignment answer, credit listing) and the facts
+reconsideration decision, materials request, assignment answer, credit listing), the facts
 of early warning on construction projects (account deposit, worker payout, deposit event,
-missed funding, roster entry, labour contract, payroll month, risk). A record's ``schema_version`` is its type's ``VERSION``: the
+missed funding, roster entry, labour contract, payroll month, risk) and the 12345 hotline's
+work order and satisfaction call-back (a clue's figures optional). A record's
+``schema_version`` is its type's ``VERSION``: the
 version in which that type last changed."""
 _FIRST_VERSION = "1.0"
 
@@ -196,15 +198,16 @@ class ClueSchema(RecordSchema):
     complainant = _nested(ComplainantSchema, required=True)
     employer = _nested(EmployerSchema, required=True)
     project_code = _str(load_default=None, allow_none=True, validate=_code)
-    worker_count = _int(required=True, strict=True, validate=_at_least(1))
-    amount_owed = f.Money(required=True)
+    # A 12345 work order gives the figures only when the caller said them: absent, not guessed.
+    worker_count = _int(load_default=None, allow_none=True, strict=True, validate=_at_least(1))
+    amount_owed = f.Money(load_default=None, allow_none=True)
     period_from = f.Month(load_default=None, allow_none=True)
     period_to = f.Month(load_default=None, allow_none=True)
     content = _str(load_default=None, allow_none=True)
 
     @ma.validates_schema
     def _checks(self, data, **kwargs):
-        if data["amount_owed"] <= 0:
+        if data.get("amount_owed") is not None and data["amount_owed"] <= 0:
             raise ma.ValidationError({"amount_owed": ["must be more than 0 (rule: range)"]})
         if data.get("period_from") and data.get("period_to") and data["period_from"] > data["period_to"]:
             raise ma.ValidationError({"period_to": ["must not be before period_from (rule: period-order)"]})
@@ -652,6 +655,44 @@ class AssignmentAnswerSchema(_Step):
                                          "answering one's division code"))
 
 
+# -- the 12345 hotline (1.2) -----------------------------------------------------------------------
+
+
+class WorkOrderSchema(_Step):
+    """A 12345 work order (工单): the hotline's own number for a complaint, the clue it
+    became (``clue_no``, same matter) and the time by which the platform wants the result
+    (办结时限, ``reply_by``)."""
+
+    TYPE = "work_order"
+    LINKS = (("work_order", "work_order_no"), ("clue", "clue_no"))
+
+    work_order_no = _str(required=True, validate=_code)
+    clue_no = _str(required=True, validate=_code, metadata=_d("the clue the work order became"))
+    taken_at = f.OffsetDateTime(required=True, metadata=_d("when the call was taken (not the envelope's accepted_at)"))
+    reply_by = f.OffsetDateTime(required=True, metadata=_d("the result is due by then (办结时限)"))
+
+    @ma.validates_schema
+    def _checks(self, data, **kwargs):
+        if data["reply_by"] <= data["taken_at"]:
+            raise ma.ValidationError({"reply_by": ["must be after taken_at, when the call was taken (rule: after-taken)"]})
+
+
+class SatisfactionSchema(_Step):
+    """The hotline's call back to the caller of a work order (回访). A caller reached who
+    says not resolved or not paid reopens the matter."""
+
+    TYPE = "satisfaction"
+    LINKS = (("work_order", "work_order_no"),)
+
+    work_order_no = _str(required=True, validate=_code)
+    called_at = f.OffsetDateTime(required=True)
+    reached = _bool(required=True)
+    resolved = _bool(load_default=None, allow_none=True)
+    paid = _bool(load_default=None, allow_none=True, metadata=_d("wages paid in full, as the caller says"))
+    satisfied = _bool(load_default=None, allow_none=True)
+    remark = _str(load_default=None, allow_none=True, validate=_Text(2000))
+
+
 # -- early warning on construction projects (1.2): the banks' wage accounts, the real-name roster --
 
 
@@ -951,9 +992,8 @@ RECORD_SCHEMAS: dict[str, type[RecordSchema]] = {
         ProjectSchema, PayrollShortfallSchema, ContractorReplySchema, SupervisionOpinionSchema,
         ReconsiderationRequestSchema, SupervisionRequestSchema, CaseExtensionSchema, WagePaymentSchema,
         ReconsiderationDecisionSchema, MaterialsRequestSchema, AssignmentAnswerSchema,
-        AccountDepositSchema, WorkerPayoutSchema, DepositEventSchema, MissedFundingSchema, RosterEntrySchema,
         CreditListingSchema, AccountDepositSchema, WorkerPayoutSchema, DepositEventSchema, MissedFundingSchema,
-        RosterEntrySchema, LabourContractSchema, PayrollMonthSchema, RiskSchema,
+        RosterEntrySchema, LabourContractSchema, PayrollMonthSchema, RiskSchema, WorkOrderSchema, SatisfactionSchema,
     )
 }
 

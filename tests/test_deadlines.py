@@ -176,3 +176,50 @@ def test_a_window_that_passes_unused_is_moot_not_overdue():
     assert dl.view(row, at("2023-06-25T10:00:00"))["status"] == "open"
     view = dl.view(row, at("2023-07-01T10:00:00"))
     assert view["status"] == "moot" and view["moot_reason"] == dl.WINDOW_PASSED and not view["overdue"]
+
+
+# -- the 12345 work order's answer (work_order_reply) --------------------------------------------
+
+WORK_ORDER = {"type": "work_order", "work_order_no": "GD1", "clue_no": "GD1", "taken_at": "2023-05-20T10:15:00+08:00",
+              "reply_by": "2023-07-31T18:00:00+08:00"}
+
+
+def paid(on: str) -> dict:
+    return {"type": "wage_payment", "case_no": "AJ1", "amount_paid": "100.00", "paid_on": on, "full": True}
+
+
+def call(at_: str, **said) -> dict:
+    return {"type": "satisfaction", "work_order_no": "GD1", "called_at": at_, "reached": True, **said}
+
+
+def replies(records: list[dict], reopened=()) -> dict[str, str]:
+    return {d.key: d.status for d in dl.compute(records, LIMITS, reopened=reopened) if d.rule == "work_order_reply"}
+
+
+def test_the_work_order_s_answer_is_due_by_its_reply_by():
+    assert replies([WORK_ORDER, paid("2023-06-10")]) == {"work_order_reply:GD1": "met"}
+    assert replies([WORK_ORDER, paid("2023-08-10")]) == {"work_order_reply:GD1": "late"}
+    [step] = [d for d in dl.compute([WORK_ORDER], LIMITS) if d.rule == "work_order_reply"]
+    assert step.due_at == at("2023-07-31T18:00:00+08:00") and step.owner == "hrss" and step.status == "open"
+
+
+def test_a_call_back_saying_not_paid_after_the_answer_owes_a_new_one():
+    records = [WORK_ORDER, paid("2023-06-10"), call("2023-06-20T10:00:00+08:00", resolved=True, paid=False)]
+    assert replies(records) == {"work_order_reply:GD1": "met", "work_order_reply:GD1#2": "open"}
+    [again] = [d for d in dl.compute(records, LIMITS) if d.key == "work_order_reply:GD1#2"]
+    assert again.due_at.date() == dl.add_working_days(dt.date(2023, 6, 20), 15)  # [deadlines.work_order_reply]
+    # a later full payment answers it; the matter's other steps (a new life) run again meanwhile
+    assert replies([*records, paid("2023-07-01")])["work_order_reply:GD1#2"] == "met"
+
+
+def test_a_call_back_before_the_answer_or_saying_paid_owes_nothing_new():
+    assert replies([WORK_ORDER, call("2023-06-01T10:00:00+08:00", paid=False)]) == {"work_order_reply:GD1": "open"}
+    assert replies([WORK_ORDER, paid("2023-06-10"), call("2023-06-20T10:00:00+08:00", resolved=True, paid=True)]) \
+        == {"work_order_reply:GD1": "met"}
+    assert replies([WORK_ORDER, paid("2023-06-10"), call("2023-06-20T10:00:00+08:00", reached=False)]) \
+        == {"work_order_reply:GD1": "met"}
+
+
+def test_a_follow_up_saying_not_paid_reopens_too():
+    records = [WORK_ORDER, paid("2023-06-10")]
+    assert replies(records, reopened=[at("2023-06-25T09:00:00+08:00")])["work_order_reply:GD1#2"] == "open"

@@ -57,6 +57,20 @@ def test_the_demo_shows_each_native_payload(demo_lines):
     assert "wagehub.out.court referral" in blocks
 
 
+def test_the_demo_shows_the_complainant_s_loop(demo_lines):
+    """Hotline in (a 12345 work order, on to labour inspection as its CLUE), each stage and the
+    result out, the result's step met before replyBy, a call back saying not paid reopening it."""
+    start = demo_lines.index("The complainant's loop (a work order from the hotline, answered in its own format):")
+    loop = demo_lines[start + 1:start + 7]
+    assert loop[0].startswith("  GD3701002023052000415  from hotline") and "hrss CLUE" in loop[1]
+    assert "PROGRESS CASE_OPENED" in loop[2] and loop[2].endswith("RESULT")
+    assert "paid no -> reopened, told: hrss NOTICE REOPENED" in loop[3]
+    assert loop[4].split()[:2] == ["work_order_reply:GD3701002023052000415", "met"]
+    assert loop[5].split()[0] == "work_order_reply:GD3701002023052000415#2"
+    result = payloads(demo_lines)["wagehub.out.hotline RESULT"]
+    assert '    "resolved": "1",' in result and '    "orderNo": "GD3701002023052000415",' in result
+
+
 def test_long_payloads_are_cut_and_no_personal_data_shows(demo_lines):
     for name, block in payloads(demo_lines).items():
         shown = [line for line in block if not line.startswith("+ ")]

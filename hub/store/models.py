@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -328,6 +329,33 @@ class TransferHold(Base):
     decided_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
     decided_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class FollowupResult(Base):
+    """The call to a matter of the follow-up sample (回头看), by the linkage office or by the
+    hotline (its SATISFACTION on a sampled matter's work order)."""
+
+    __tablename__ = "followup_results"
+    __table_args__ = (UniqueConstraint("matter_id", "sample_day", name="uq_followup_results_matter_day"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    matter_id: Mapped[str] = mapped_column(String(40), index=True)
+    sample_day: Mapped[dt.date] = mapped_column(Date, index=True)
+    """The day the matter closed, whose sample drew it."""
+    called_at: Mapped[dt.datetime] = mapped_column()
+    reached: Mapped[bool] = mapped_column(Boolean)
+    resolved: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    paid_full: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    lawful: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    satisfied: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    remark: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reopens: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(40))
+    """Who called: ``linkage`` (the office, by the API, console or CLI) or an agency code."""
+    recorded_by: Mapped[str] = mapped_column(String(80))
+    record_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    """The agency's call-back record it came from, if any."""
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class AuditEntry(Base):

@@ -144,6 +144,11 @@ def build_spec() -> dict:
                 operation["requestBody"] = {"required": False, "content": {"application/json": {"schema": {
                     "type": "object", "properties": {"reason": {"type": "string", "description":
                                                                 "why (required to return a transfer)"}}}}}}
+            elif route.body == "followup_result":
+                from hub.followup import result_input_schema
+
+                operation["requestBody"] = {"required": True, "content": {"application/json": {
+                    "schema": result_input_schema()}}}
             elif route.body == "replay":
                 operation["requestBody"] = {"required": False, "content": {
                     "application/json": {"schema": {"$ref": "#/components/schemas/Replay"}}}}

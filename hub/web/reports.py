@@ -12,9 +12,10 @@ import re
 from flask import Response, g, jsonify, request
 
 from hub import bulletin as bulletins
-from hub.errors import BadRequest
+from hub import followup as followups_
+from hub.errors import BadRequest, NotFound
 from hub.followup import followup_sample, mask_names
-from hub.web.api import api_route, hub, mask_personal, scoped_views, sees_personal_data
+from hub.web.api import api_route, hub, json_object, mask_personal, matter_in_scope, scoped_views, sees_personal_data
 
 REPORT_READERS = ("admin", "linkage", "viewer")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
@@ -76,6 +77,23 @@ def followups():
     h = hub()
     with h.store.sessions() as session:
         items = scoped_views(session, followup_sample(session, day, h.settings))
+        results = followups_.results_of(session, day)
+        for item in items:
+            row = results.get(item["matter_id"])
+            item["result"] = followups_.result_view(row) if row is not None else None
     if not sees_personal_data():
         items = mask_personal(mask_names(items))
     return jsonify({"items": items, "next_cursor": None})
+
+
+@api_route("/followups/<matter_id>/result", methods=("POST",), roles=("admin", "linkage"), body="followup_result",
+           summary="Record the follow-up call (回头看) of a sampled matter: reached, resolved, paid in full, "
+                   "procedure lawful, satisfied, remark; not resolved or not paid reopens the matter",
+           response="FollowupResult", statuses=(201, 400, 404, 409))
+def followup_result(matter_id: str):
+    result = followups_.load_result(json_object())
+    with hub().store.sessions() as session:
+        if not matter_in_scope(session, matter_id):  # a district's office records its district's calls
+            raise NotFound(f"no matter {matter_id}")
+    view = followups_.record_result(hub(), matter_id, result, g.principal.actor)
+    return jsonify(view), 201

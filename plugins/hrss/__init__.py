@@ -4,7 +4,8 @@ Reads ``CLUE``, ``CASE_STATUS``, ``PAY_ORDER`` and ``TRANSFER`` messages as cano
 ``clue``, ``case``, ``payment_order`` and ``criminal_transfer`` records, and (format 1.2)
 ``RECONSIDER``, ``SUPERVISE``, ``EXTENSION`` and ``PAYMENT`` as
 ``reconsideration_request``, ``supervision_request``, ``case_extension`` and
-``wage_payment``; writes ``NOTICE`` messages back (see docs/formats/hrss.md).
+``wage_payment``; writes ``NOTICE`` messages back, and a clue another channel took
+(a 12345 work order) as its own ``CLUE`` (see docs/formats/hrss.md).
 ``source_ref`` is the agency's own number: clueNo, caseNo, orderNo, transferNo (the
 transfer's for a request on it, the case's for an extension or payment).
 """
@@ -29,7 +30,7 @@ def register_agency() -> AgencyInfo:
         name="人社 labour inspection (劳动保障监察)",
         version=__version__,
         kinds_in=tuple(inbound.KINDS_IN),
-        kinds_out=("NOTICE",),
+        kinds_out=("NOTICE", "CLUE"),
         settings_schema=PluginSettings(),
         secret_settings=("key",),
         schema_version="1",
@@ -44,6 +45,8 @@ def parse_message(message: NativeMessage, settings: dict[str, Any]) -> list[Pars
 
 @hookimpl
 def render_record(delivery: Delivery, settings: dict[str, Any]) -> Rendered:
+    if delivery.kind == "CLUE":
+        return outbound.render_clue(delivery)
     return outbound.render_notice(delivery)
 
 

@@ -155,6 +155,39 @@ def _refs(delivery: Delivery) -> dict[str, str]:
     return refs
 
 
+def _stamp(value: Any, fmt: str) -> str | None:
+    return beijing(str(value)).strftime(fmt) if value else None
+
+
+def _month(value: Any) -> str | None:
+    return str(value).replace("-", "") if value else None
+
+
+def render_clue(delivery: Delivery) -> Rendered:
+    """A clue another channel took (a 12345 work order) as labour inspection's own ``CLUE``:
+    the fields its route lets through, in the shape hrss sends its clues (money in fen,
+    Beijing times without offset); figures the caller did not give are left out."""
+    from plugins.hrss.inbound import CHANNELS
+
+    r = delivery.record
+    codes = {name: code for code, name in CHANNELS.items()}
+    person, employer = r.get("complainant") or {}, r.get("employer") or {}
+    data = {
+        "clueNo": r.get("clue_no"), "channel": codes.get(r.get("channel")),
+        "receivedTime": _stamp(r.get("received_at"), "%Y%m%d%H%M%S"), "areaCode": r.get("region_code"),
+        "complainant": {"name": person.get("name"), "idNo": person.get("id_number"), "mobile": person.get("mobile")},
+        "employer": {"name": employer.get("name"), "creditCode": employer.get("uscc"), "idNo": employer.get("id_number")},
+        "projectCode": r.get("project_code"), "workerCount": r.get("worker_count"),
+        "amountFen": None if r.get("amount_owed") is None else yuan_to_fen(r["amount_owed"]),
+        "periodFrom": _month(r.get("period_from")), "periodTo": _month(r.get("period_to")), "content": r.get("content"),
+    }
+    data = {k: ({kk: vv for kk, vv in v.items() if vv is not None} if isinstance(v, dict) else v)
+            for k, v in data.items() if v is not None}
+    message = {"msgType": "CLUE", "msgId": delivery.message_id, "sendTime": _send_time(delivery), "data": data}
+    body = json.dumps(message, ensure_ascii=False, default=_json_default).encode("utf-8")
+    return Rendered(body=body, content_type="application/json", content_encoding="utf-8")
+
+
 def render_notice(delivery: Delivery) -> Rendered:
     if delivery.kind != "NOTICE":
         raise ValueError(f"hrss writes NOTICE only, not {delivery.kind!r}")

@@ -93,7 +93,8 @@ def test_signing_in_and_out_is_csrf_protected_and_audited(client, hub):
 
 
 @pytest.mark.parametrize("path", ["/console/plugins/hrss/disable", "/console/dead-letters/1/replay",
-                                  "/console/dead-letters/replay", f"/console/transfers/{SECOND['transfer_no']}/release"])
+                                  "/console/dead-letters/replay", f"/console/transfers/{SECOND['transfer_no']}/release",
+                                  "/console/followups/mat_any/result"])
 def test_every_form_post_needs_the_session_csrf_token(console, loaded, hub, path):
     admin = console("admin")
     assert admin.post(path).status_code == 400
@@ -120,6 +121,7 @@ def test_every_page_answers_each_role_as_documented(console, loaded):
         "/console/transfers.xlsx": {"admin", "linkage"},
         "/console/bulletin?date=2023-05-22": {"admin", "linkage", "viewer"},
         "/console/bulletin/download?date=2023-05-22": {"admin", "linkage", "viewer"},
+        "/console/followups?date=2023-05-22": {"admin", "linkage", "viewer"},
         "/console/audit": {"admin", "linkage"},
         "/console/audit?verify=1": {"admin", "linkage"},
     }

@@ -379,7 +379,7 @@ def test_daily_bulletin_with_charts_downloads_as_xlsx(page, live):
 
     download.value.save_as(ARTIFACTS / download.value.suggested_filename)
     wb = load_workbook(ARTIFACTS / download.value.suggested_filename)
-    assert wb.sheetnames == ["日通报", "逾期事项"]
+    assert wb.sheetnames == ["日通报", "逾期事项", "回头看"]
     assert page.get_by_role("button", name="打印 Print").is_visible()
     page.emulate_media(media="print")
     assert not page.get_by_role("navigation").is_visible()

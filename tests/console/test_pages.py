@@ -291,13 +291,18 @@ def test_a_matter_shows_every_agency_in_time_order_with_who_owes_the_next_step(c
                "police_receipt", "police_decision", "court_judgment", "court_enforcement"]
     # in time order (other plugins may add records); the transfer twice: sent again with the
     # workers one by one, as the police asked
-    assert [t for t in types if t in builtin] == [*builtin[:7], "criminal_transfer", *builtin[7:]]
+    # the 12345 work order's clue (the caller rang the hotline first) before labour inspection's own
+    assert [t for t in types if t in builtin] == ["clue", *builtin[:7], "criminal_transfer", *builtin[7:]]
     times = re.findall(r'<p class="when">([^<]+)</p>', page.split('id="timeline"')[1])
     assert times == sorted(times)
-    # the court's enforcement was paid: nothing is left to chase, every open step is moot, with why
-    assert rows_of(page, "next-steps") == []
+    # the court's enforcement was paid: nothing is left to chase, every open step is moot, with
+    # why; but the 12345 caller, called back after, says not all was paid: the matter is
+    # reopened and labour inspection owes the hotline a second answer, the one next step
+    [reopened] = rows_of(page, "next-steps")
+    assert "12345 办理结果" in reopened and "人社" in reopened
     every = rows_of(page, "steps")
-    assert every and "逾期 overdue" not in page.split('id="steps"')[1]
+    overdue = [row for row in every if "逾期 overdue" in row]
+    assert len(overdue) == 1 and "12345 办理结果" in overdue[0] and "2023-11-06 23:59" in overdue[0]
     assert any("无需办理 moot" in row and "court enforcement paid" in row for row in every)
     assert FACTS["complainant_id"] in page  # the linkage office sees personal data
     assert f'href="/console/transfers/{FACTS["transfer_no"]}"' in page
@@ -440,7 +445,7 @@ def test_bulletin_downloads_as_xlsx_and_csv(console, loaded):
     viewer = console("viewer")
     xlsx = viewer.get("/console/bulletin/download?date=2023-05-22&format=xlsx")
     assert xlsx.headers["Content-Disposition"] == 'attachment; filename="bulletin-2023-05-22.xlsx"'
-    assert load_workbook(io.BytesIO(xlsx.data)).sheetnames == ["日通报", "逾期事项"]
+    assert load_workbook(io.BytesIO(xlsx.data)).sheetnames == ["日通报", "逾期事项", "回头看"]
     csv = viewer.get("/console/bulletin/download?date=2023-05-22&format=csv")
     assert csv.mimetype == "text/csv" and csv.data.startswith(b"\xef\xbb\xbf")
     assert viewer.get("/console/bulletin/download?date=2023-05-22&format=pdf").status_code == 400

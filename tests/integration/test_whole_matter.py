@@ -28,7 +28,7 @@ FORMAT_1_2 = {
     "police-materials.xml", "hrss-transfer-resubmitted.json", "hrss-payment.json", "hrss-extension.json",
     "hrss-order-individual.json", "hrss-transfer-individual.json", "police-decision-declined.xml",
     "hrss-reconsider.json", "police-reconsideration.xml", "hrss-supervise.json", "court-judgment-individual.json",
-    "housing-answer.csv",
+    "housing-answer.csv", "hotline-work-order.json", "hotline-satisfaction.json",
     "gov-answer.json",
     # the bank's wage-account feeds and the real-name roster (the project's early warnings)
     "bank-guarantee.txt", "bank-deposit.txt", "bank-missed.txt", "bank-payout.txt", "housing-roster.csv",
@@ -174,6 +174,8 @@ def test_the_format_1_2_steps_reach_whoever_the_routes_name(six_agencies, agency
             if message.headers["x-wagehub-kind"] == "ZFQK":
                 zfqk = message.raw.decode("gb18030")
         for message in agency.receive("hrss", 1, timeout=0.5):
+            if json.loads(message.raw)["msgType"] != "NOTICE":
+                continue  # the 12345 work order's clue
             data = json.loads(message.raw)["data"]
             notices += [data["kind"], data["record"]["type"]]
     assert {"FYSQ", "ZFQK"} <= police_kinds and {"RECONSIDER_DECISION", "materials_request"} <= set(notices)

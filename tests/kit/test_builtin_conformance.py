@@ -7,12 +7,12 @@ the records other agencies send them from each other's samples.
 from __future__ import annotations
 
 from hub.testing import PluginConformance, canonical_records
-from plugins import bank, contractor, court, gov, housing, hrss, police, union
+from plugins import bank, contractor, court, gov, hotline, housing, hrss, police, union
 
 CONTRACTOR_SETTINGS = {"contractors": {"91370103QEFLCR639M": {"name": "山东鲁建建工集团有限公司",
                                                               "key": "conformance-only-key"}}}
 GOV_SETTINGS = {"governments": {"370103": {"name": "历下区人民政府", "key": "conformance-only-key"}}}
-RECORDS = canonical_records(hrss, police, housing, court, union, contractor, bank, gov,
+RECORDS = canonical_records(hrss, police, housing, court, union, contractor, bank, gov, hotline,
                             settings={"contractor": CONTRACTOR_SETTINGS, "gov": GOV_SETTINGS})
 # The procuratorate's supervision opinion reaches labour inspection as a NOTICE; its plugin
 # is a separate distribution (examples/procuratorate), so the record is written out here.
@@ -62,6 +62,10 @@ RECORDS["credit_listing"] = [{
     "name": "王某", "basis": "个人用工拖欠农民工工资数额较大（人社部令第45号第五条）",
     "decision_date": "2023-08-02", "start_date": "2023-08-02", "end_date": "2026-08-01", "region_code": "370103",
 }]
+# A 12345 work order's matter accepted, then transferred, tells the hotline each stage.
+RECORDS["case"] += [{**RECORDS["case"][0], "status": status, "status_at": at}
+                    for status, at in (("accepted", "2023-05-22T15:00:00+08:00"),
+                                       ("transferred", "2023-06-20T10:00:00+08:00"))]
 
 
 class TestHrss(PluginConformance):
@@ -113,3 +117,8 @@ class TestGov(PluginConformance):
     plugin = gov
     records = RECORDS
     settings = GOV_SETTINGS
+
+
+class TestHotline(PluginConformance):
+    plugin = hotline
+    records = RECORDS

@@ -71,7 +71,7 @@ def test_register_agency():
     assert info.code == "hrss"
     assert set(info.kinds_in) == {"CLUE", "CASE_STATUS", "PAY_ORDER", "TRANSFER",
                                   "RECONSIDER", "SUPERVISE", "EXTENSION", "PAYMENT"}
-    assert info.kinds_out == ("NOTICE",)
+    assert info.kinds_out == ("NOTICE", "CLUE")  # CLUE: a 12345 work order, as its own clue
     assert info.schema_version == "1"
     assert "key" in info.secret_settings
     schema = info.settings_schema
@@ -638,7 +638,7 @@ def test_yuan_to_fen_accepts_decimal_and_int():
 def test_render_refuses_other_kinds():
     with pytest.raises(ValueError):
         hrss.render_record(delivery=hub.Delivery(
-            recipient="hrss", kind="CLUE", route="r", record_type="police_receipt", record=RECEIPT, refs={},
+            recipient="hrss", kind="ASSIGNMENT", route="r", record_type="police_receipt", record=RECEIPT, refs={},
             message_id="out-1", created_at=CREATED), settings={})
 
 

@@ -233,6 +233,20 @@ EXAMPLES: dict[str, tuple[dict, dict]] = {
         {"schema_version": "1.2", "assignment_no": "out_01HZX", "answered_on": "2023-05-30", "result": "resolved",
          "amount_paid": "800.00", "note": None, "answered_by": None},
     ),
+    # the 12345 hotline (1.2)
+    "work_order": (
+        {"work_order_no": "GD3701002023052000415", "clue_no": "GD3701002023052000415",
+         "taken_at": "2023-05-20T10:15:00+08:00", "reply_by": "2023-07-31T18:00:00+08:00"},
+        {"schema_version": "1.2", "work_order_no": "GD3701002023052000415", "clue_no": "GD3701002023052000415",
+         "taken_at": "2023-05-20T10:15:00+08:00", "reply_by": "2023-07-31T18:00:00+08:00"},
+    ),
+    "satisfaction": (
+        {"work_order_no": "GD3701002023052000415", "called_at": "2023-08-02T15:00:00+08:00", "reached": True,
+         "paid": False},
+        {"schema_version": "1.2", "work_order_no": "GD3701002023052000415",
+         "called_at": "2023-08-02T15:00:00+08:00", "reached": True, "resolved": None, "paid": False,
+         "satisfied": None, "remark": None},
+    ),
     # early warning on construction projects (1.2)
     "account_deposit": (
         {"project_code": "37010320236387", "account_no": "1602002419200123456", "credited_on": "2023-03-31",
@@ -513,6 +527,10 @@ INVALID = [
     ("materials_request", {"requested_at": "2023-06-21T09:00:00"}, "requested_at", "time-with-offset"),
     ("assignment_answer", {"result": "done"}, "result", "enum"),
     ("assignment_answer", {"amount_paid": "-1"}, "amount_paid", "money-non-negative"),
+    ("work_order", {"reply_by": _DROP}, "reply_by", "required"),
+    ("work_order", {"reply_by": "2023-05-20T10:00:00+08:00"}, "reply_by", "after-taken"),
+    ("satisfaction", {"reached": _DROP}, "reached", "required"),
+    ("satisfaction", {"work_order_no": ""}, "work_order_no", "length"),
     ("account_deposit", {"month": "2023-13"}, "month", "month-format"),
     ("worker_payout", {"failure_reason": None}, "failure_reason", "required-if"),
     ("worker_payout", {"worker": {"name": "高秀英", "id_number": "370103197611248806"}}, "worker.id_number",

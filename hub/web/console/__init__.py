@@ -41,6 +41,7 @@ from hub.web.console import (  # noqa: E402
     bulletin_pages,  # noqa: F401
     dead_letters,  # noqa: F401
     escalations,  # noqa: F401
+    followup_pages,  # noqa: F401
     home,  # noqa: F401
     matters,  # noqa: F401
     plugins,  # noqa: F401

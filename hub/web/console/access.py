@@ -54,6 +54,7 @@ NAV = (
     Page("console.transfers", "移送看板 Transfers", ("admin", "linkage")),
     Page("console.escalations", "催办与督导 Escalations", ("admin", "linkage")),
     Page("console.bulletin", "日通报 Daily bulletin", ("admin", "linkage", "viewer")),
+    Page("console.followups", "回头看 Follow-ups", ("admin", "linkage", "viewer")),
     Page("console.audit_log", "审计 Audit", ("admin", "linkage"), scoped=False),
 )
 

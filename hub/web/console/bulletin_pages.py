@@ -66,7 +66,8 @@ def bulletin():
     day = _day()
     b = _build(day)
     return render_template("console/bulletin.html", b=b, day=day, charts=charts(b),
-                           columns=bulletins.columns(b), prev_day=day - dt.timedelta(days=1),
+                           columns=bulletins.columns(b), followup_rows=bulletins.FOLLOWUP_ROWS,
+                           prev_day=day - dt.timedelta(days=1),
                            next_day=day + dt.timedelta(days=1))
 
 
