@@ -677,6 +677,10 @@ main.add_command(bulletin)
 main.add_command(followups)
 
 
+from hub.cli_owners import owners  # noqa: E402, I001
+main.add_command(owners)
+
+
 from hub.cli_ops import backup, prune, restore  # noqa: E402, I001
 main.add_command(prune)
 main.add_command(backup)

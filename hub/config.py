@@ -262,6 +262,16 @@ class RisksSection(_Section):
     monthly_pay_days = ma.fields.Float(required=True, validate=ma.validate.Range(1, 31))
 
 
+class ListingSection(_Section):
+    # The grounds on which the hub proposes an employer for the dishonest-employer list
+    # (hub/listing.py GROUNDS), the agency it proposes to ("" proposes nothing), and the
+    # term it tells that agency (人社部令第45号: three years).
+    grounds = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(
+        ("order_unpaid", "transfer_opened", "criminal_judgment"), error="must be one of: {choices}")), required=True)
+    propose_to = ma.fields.String(required=True)
+    term_years = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 10))
+
+
 class SettingsSchema(_Section):
     hub = ma.fields.Nested(HubSection, required=True)
     audit = ma.fields.Nested(AuditSection, required=True)
@@ -275,6 +285,7 @@ class SettingsSchema(_Section):
     retention = ma.fields.Nested(RetentionSection, required=True)
     linkage = ma.fields.Nested(LinkageSection, required=True)
     risks = ma.fields.Nested(RisksSection, required=True)
+    listing = ma.fields.Nested(ListingSection, required=True)
     deadlines = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(LimitSchema), required=True)
 
     @ma.validates_schema

@@ -25,6 +25,7 @@ from xml.etree import ElementTree
 import defusedxml.ElementTree
 from sqlalchemy import func, select
 
+from hub import listing
 from hub.client import describe_body, publish_native, read_out
 from hub.config import DEFAULTS, load_settings
 from hub.errors import InvalidMessage
@@ -181,6 +182,34 @@ def _show_received(code: str, got: list, echo: Callable[[str], None]) -> None:
                  + ", ".join(m.headers.get("x-wagehub-record-type") or "-" for m in messages[1:]))
 
 
+def _pending(hub) -> int:
+    with hub.store.sessions() as session:
+        return session.execute(select(func.count()).select_from(Outbox).where(Outbox.status == "pending")).scalar()
+
+
+def _show_listings(hub, echo: Callable[[str], None]) -> None:
+    """The dishonest-employer list: the hub's proposal, labour inspection's decision, where
+    each decision went, and the term's end."""
+    with hub.store.sessions() as session:
+        views = listing.listings(session)
+        proposals = list(session.scalars(select(Outbox).where(Outbox.record_type == "listing_candidate")
+                                         .order_by(Outbox.id)))
+        sent = {(d.record_id, d.recipient, d.kind) for d in session.scalars(
+            select(Outbox).where(Outbox.record_type == listing.TYPE))}
+    echo("")
+    echo("The dishonest-employer list (人社部令第45号, docs/listing.md): proposed, decided, sent on, ended:")
+    for p in proposals:
+        record = p.payload["record"]
+        echo(f"  proposed to {p.recipient} ({p.kind} LISTING_CANDIDATE): {record['employer'].get('name')}, "
+             f"ground {record['ground']} ({record['ground_ref']}), {p.status}")
+    for v in views:
+        echo(f"  {v['list_no']}  {v['name']}  {v['status']}, on the list {v['start_date']} to "
+             f"{v['ended_on'] or v['end_date']}")
+        for h in v["history"]:
+            to = sorted(f"{r} {k}" for rid, r, k in sent if rid == h["record_id"])
+            echo(f"    {h['decision_date']}  {h['action']:<7} by {h['source_agency']:<5} → {', '.join(to) or '-'}")
+
+
 def _show_work_orders(hub, echo: Callable[[str], None]) -> None:
     """The complainant's loop: each work order a hotline sent, what went back, its answer
     steps and the call backs (docs/linkage.md, "The complainant's loop")."""
@@ -272,6 +301,12 @@ def _run(settings, sink: _Sink, var_dir: str, timeout: float, echo: Callable[[st
         if stories is None:
             echo(f"timed out after {timeout}s on the criminal-linkage stories")
             return 1
+        # The sample listing's term (three years from 2023) has ended: the hub expires it by
+        # itself, as its clock would each day, and tells the agencies that restrict it.
+        listing.expire_due(hub)
+        until = time.monotonic() + timeout
+        while _pending(hub) and time.monotonic() < until:
+            time.sleep(0.1)
     elapsed = time.monotonic() - started
     with hub.store.sessions() as session:
         top = session.execute(select(Record.matter_id, func.count()).group_by(Record.matter_id)
@@ -301,12 +336,19 @@ def _run(settings, sink: _Sink, var_dir: str, timeout: float, echo: Callable[[st
     with hub.connection() as conn:
         for code in hub.registry.codes():
             _show_received(code, read_out(conn, code, settings, timeout=0.5), echo)
+    by_path: dict[str, list[tuple[dict[str, str], bytes]]] = {}
     for path, headers, body in sink.received:
+        by_path.setdefault(path, []).append((headers, body))
+    for path, posts in by_path.items():  # the first POST to each webhook, as for the queues
+        headers, body = posts[0]
         echo("")
         echo(f"  webhook POST {path}  {headers.get('Content-Type')}  {headers.get('X-Wagehub-Record-Type')}, "
              f"signed {headers.get('X-Wagehub-Signature', '')[:14]}…")
         for line in shown(readable(body, headers.get("Content-Type"), None)):
             echo(f"    {line}")
+        if len(posts) > 1:
+            echo(f"    + {len(posts) - 1} more: "
+                 + ", ".join(sorted({str(h.get("X-Wagehub-Record-Type")) for h, _ in posts[1:]})))
     echo("")
     echo(f"Dead letters ({len(dead)}), each with its original bytes, replayable after a fix:")
     for dl in dead:
@@ -322,6 +364,7 @@ def _run(settings, sink: _Sink, var_dir: str, timeout: float, echo: Callable[[st
         echo(f"    status now: {view['status']}; its steps:")
         for s in view["steps"]:
             echo(f"    {s['key']:<48} {s['status']:<8} due {s['due_at'][:16].replace('T', ' ')}")
+    _show_listings(hub, echo)
     echo("")
     echo(f"done in {elapsed:.1f}s. Next: `wagehub run` serves the API on http://127.0.0.1:8000/ "
          f"(see README).")

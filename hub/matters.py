@@ -67,7 +67,7 @@ REF_NAMES = {
     "clue": "clue_no", "case": "case_no", "order": "order_no", "transfer": "transfer_no",
     "project": "project_code", "police_case": "police_case_no", "court_case": "court_case_number",
     "mediation": "mediation_no", "contractor_reply": "reply_no", "supervision_opinion": "opinion_no",
-    "assignment": "assignment_no", "work_order": "work_order_no",
+    "assignment": "assignment_no", "work_order": "work_order_no", "listing": "list_no",
 }
 
 # Early warnings: records about a project (or an employer) before anyone complains.

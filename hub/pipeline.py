@@ -36,7 +36,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import aliased
 
-from hub import answers, audit, deadlines, linkage, matters, metrics, risks, transfers
+from hub import answers, audit, deadlines, linkage, listing, matters, metrics, risks, transfers
 from hub.errors import Conflict, InvalidMessage, Unavailable
 from hub.ids import iso, new_id, now_beijing
 from hub.plugins import Registry
@@ -339,6 +339,10 @@ def _summary(exc: BaseException) -> str:
     return f"{type(exc).__name__}{where}"
 
 
+STATE_CHECKED = transfers.STATE_CHECKED | listing.STATE_CHECKED
+"""Record types checked against their matter's state before anything of them applies."""
+
+
 class Pipeline:
     def __init__(self, store: Store, registry: Registry, routes: list[Route], settings: dict[str, Any]):
         self.store = store
@@ -425,7 +429,7 @@ class Pipeline:
             fp = hashlib.sha256(json.dumps(what, sort_keys=True,
                                            ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")).hexdigest()
             prep.records.append((canonical, fp))
-            if canonical["type"] in transfers.STATE_CHECKED:
+            if canonical["type"] in STATE_CHECKED:
                 prep.names[id(canonical)] = item.fields
             prep.outcome.kind = prep.outcome.kind or item.kind
 
@@ -546,6 +550,33 @@ class Pipeline:
                  ", ".join(sorted({p.message.agency for p in prepared})),
                  ", ".join(f"{n} {what}" for what, n in tally.items()))
         return [p.outcome for p in prepared]
+
+    def apply_own(self, record: dict[str, Any], message_id: str, actor: str = "hub") -> bool:
+        """Apply a record the hub makes itself (a listing's term ended) as an agency's are
+        applied: checked, linked to its matter, stored (source ``hub``) and routed, once per
+        ``message_id``. False when it was applied before or its matter's state refuses it."""
+        data = {"source_agency": "hub", "schema_version": SCHEMAS[record["type"]].VERSION,
+                "received_at": iso(now_beijing()), **record}
+        canonical = normalise_record(data)
+        fp = hashlib.sha256(json.dumps([canonical["type"], canonical["source_ref"], record], sort_keys=True,
+                                       ensure_ascii=False, default=str).encode()).hexdigest()
+        message = NativeMessage("hub", b"", message_id, "application/json", "utf-8")
+        prep = _Prepared(message, Outcome("hub", message_id, "accepted", kind=None))
+        prep.records = [(canonical, fp)]
+        with self.store.sessions() as session:
+            if self._seen(session, [message]):
+                return False
+            unit = _Unit(session)
+            unit.prefetch([prep])
+            self._check_state(unit, prep)
+        if prep.whole_failure is not None:
+            log.info("the hub's own %s %s was not applied: %s", record["type"], message_id, prep.whole_failure.reason)
+            return False
+        try:
+            self._commit([prep], None, None, actor)
+        except IntegrityError:
+            return False  # another worker applied it first
+        return prep.outcome.status == "accepted"
 
     def _scoped(self, message: NativeMessage) -> NativeMessage:
         """For an agency with several senders, the message id as the hub keeps it:
@@ -688,6 +719,8 @@ class Pipeline:
             merged: list[str] = []
             matter_id = unit.linker.link(record, merged)
             touched.setdefault(matter_id, []).extend(merged)
+            if record["type"] == listing.TYPE and not record.get("region_code"):
+                record["region_code"] = listing.region_of(unit.session, matter_id)
             record.update(record_id=record_id, matter_id=matter_id, accepted_at=iso(now_beijing()))
             if matter_id in unit.linker.whole:
                 unit.local.setdefault(matter_id, []).append(record)
@@ -699,6 +732,11 @@ class Pipeline:
             })
             p.outcome.records.append(record_id)
             rows = self._route(unit, record, matter_id)
+            if (ground := listing.ground_of(record)) is not None:
+                unit.flush()
+                if (row := listing.candidate(unit.session, matter_id, *ground, self.settings, unit.outbox)) is not None:
+                    unit.outbox.append(row)
+                    rows = [*rows, row]
             p.outcome.deliveries.extend(row for row in rows if row["claimed_until"] is not None)
             unclaimed.update(row["recipient"] for row in rows if row["claimed_until"] is None)
             if len(unit.records) >= FLUSH_EVERY:  # a batch file's rows: keep what waits in memory bounded
@@ -843,11 +881,12 @@ class Pipeline:
         """Refuse a message whose record cannot apply to its matter as the store holds it
         (a reconsideration of a transfer never declined...): whole, so nothing of it applies."""
         for record, fp in p.records:
-            if record["type"] not in transfers.STATE_CHECKED or \
+            if record["type"] not in STATE_CHECKED or \
                     (p.message.agency, record["type"], fp) in unit.fingerprints:
                 continue
             unit.flush()
-            found = transfers.refusal(unit.session, record, self.registry)
+            found = listing.refusal(unit.session, record) if record["type"] in listing.STATE_CHECKED \
+                else transfers.refusal(unit.session, record, self.registry)
             if found is None:
                 continue
             path, rule, why = found

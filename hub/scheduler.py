@@ -1,6 +1,7 @@
 """Work the hub does by the clock: signing the audit chain's head (every
 ``audit.checkpoint_every`` seconds), escalating overdue steps, raising the early-warning
-risks whose time has come (``hub.risks``: a shortfall on payday), and the daily bulletin.
+risks whose time has come (``hub.risks``: a shortfall on payday), the daily bulletin, and the
+dishonest-employer list's proposals and expiries (``hub/listing.py``).
 
 Each overdue step is escalated once per level: first to the agency that owes it, in its
 own format (on its queue, when its plugin writes a kind for it: ``[linkage]
@@ -27,7 +28,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from hub import deadlines, matters, risks
+from hub import deadlines, matters, owners, risks
 from hub.ids import BEIJING, iso, new_id, now_beijing
 from hub.store.models import Deadline, Escalation, Outbox, Record, utcnow
 from schemas.divisions import covers
@@ -81,12 +82,14 @@ def _escalate(hub, d: Deadline, level: str, recipients: list[str], now: dt.datet
             session.add(escalation)
             session.flush()
             refs = matters.refs(session, d.matter_id, matters.DELIVERY_REFS)
+            leader = owners.matter_leader(session, d.matter_id)
+            # ``owner`` is the agency that owes the step; ``matter_owner`` the matter's 包案 leader, when named
             record = {"type": "escalation", "level": level, **deadlines.view(d, now),
                       "overdue_since": d.due_at.astimezone(BEIJING).isoformat(), "matter_id": d.matter_id,
                       "region_code": d.region_code, "supervision_group": group,
                       "supervision_group_name": cfg["supervision_groups"][group]["name"] if group else None,
-                      # the matter's named 包案 leader: none is recorded by the hub yet
-                      "matter_owner": None,
+                      # the matter's named 包案 leader (hub.owners), when one is named
+                      "matter_owner": {k: leader[k] for k in owners.LEADER_FIELDS} if leader else None,
                       **numbers(session, d, refs)}
             for agency in recipients:
                 if agency not in kinds or hub.registry.get(agency) is None:
@@ -138,10 +141,14 @@ class Scheduler:
         self.prune = Daily(hub)
 
     def run_once(self, now: dt.datetime | None = None) -> int:
+        from hub import listing
+
         self.hub.checkpoint()
         n = escalate(self.hub, now)
         n += risks.sweep(self.hub.pipeline, now)
         n += publish_due_bulletin(self.hub, now)
+        n += listing.propose_due(self.hub, now)
+        n += listing.expire_due(self.hub, now)
         if n and self.on_work:
             self.on_work()
         self.prune.run_if_due(now)

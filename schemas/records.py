@@ -940,7 +940,7 @@ class CreditListingSchema(_Step):
     the term ended. Labour inspection decides; the hub distributes. The employer is a company
     (``credit_code``) or an individual (``id_number``): exactly one. ``start_date`` and
     ``end_date`` are the listing's term; for an early removal or an expiry ``end_date`` is the
-    day it left the list (the decision date when not given)."""
+    day it left the list."""
 
     TYPE = "credit_listing"
     LINKS = (("listing", "list_no"), ("case", "case_no"))

@@ -377,3 +377,29 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class MatterLeader(Base):
+    """A matter's 包案 leader: the official who answers for it (责任到人), named by the linkage
+    office or an admin (``hub/owners.py``)."""
+
+    __tablename__ = "matter_leaders"
+
+    matter_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    post: Mapped[str] = mapped_column(String(100))
+    unit: Mapped[str] = mapped_column(String(200))
+    set_by: Mapped[str] = mapped_column(String(120))
+    set_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ProjectGroup(Base):
+    """A construction project's 五员 management group: its members' names and posts."""
+
+    __tablename__ = "project_groups"
+
+    project_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    members: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """``{"members": [{"name": ..., "post": ...}, ...]}``"""
+    set_by: Mapped[str] = mapped_column(String(120))
+    set_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -20,7 +20,7 @@ from typing import Any
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import or_, select
 
-from hub import audit, deadlines, keys, linkage, matters
+from hub import audit, deadlines, keys, linkage, matters, owners
 from hub.broker import IN_EXCHANGE, OutMessage, PublishError
 from hub.errors import BadRequest, ConfigError, Forbidden, HubError, NotFound, Unavailable
 from hub.ids import BEIJING
@@ -159,13 +159,13 @@ def parse_since(raw: str | None) -> dt.datetime | None:
 
 def mask_personal(data: Any) -> Any:
     """Mask identity numbers, mobiles and the names of people (an object with an
-    ``id_number`` and no USCC: complainants, suspects, defendants, workers, an individual
-    employer) for roles without personal-data access. Values already masked (a route's
+    ``id_number`` and no USCC or credit code: complainants, suspects, defendants, workers, an
+    individual employer, a listed person) for roles without personal-data access. Values already masked (a route's
     cut: ``139****0696``) are left as they are."""
     if isinstance(data, list):
         return [mask_personal(x) for x in data]
     if isinstance(data, Mapping):
-        person = "id_number" in data and not data.get("uscc")
+        person = "id_number" in data and not (data.get("uscc") or data.get("credit_code"))
         out = {}
         for k, v in data.items():
             if isinstance(v, str) and "*" not in v and (k in MASKS or (person and k == "name")):
@@ -415,6 +415,7 @@ def matter_view(session, matter_id: str) -> dict | None:
     steps = [deadlines.view(d, now) for d in session.scalars(
         select(Deadline).where(Deadline.matter_id == live).order_by(Deadline.due_at))]
     escalated = list(session.scalars(select(Escalation).where(Escalation.matter_id == live).order_by(Escalation.id)))
+    leader = owners.matter_leader(session, live)
     return {
         "matter_id": live,
         "refs": matters.refs(session, live),
@@ -426,16 +427,71 @@ def matter_view(session, matter_id: str) -> dict | None:
         "steps": steps,
         "next_steps": [{"owner": s["owner"], "title": s["title"], "due_at": s["due_at"], "overdue": s["overdue"]}
                        for s in steps if s["status"] in ("open", "overdue")],
-        "escalations": [escalation_view(e) for e in escalated],
+        "escalations": [escalation_view(e, leader) for e in escalated],
+        "leader": leader,
+        "project_groups": owners.groups_of(session, live),
         "duplicates": linkage.duplicates(records),
         "reconciliation": linkage.reconcile(records, settings["linkage"]["reconciliation_tolerance"]),
     }
 
 
-def escalation_view(e: Escalation) -> dict:
+def escalation_view(e: Escalation, leader: dict | None = None) -> dict:
+    """An escalation: ``owner`` the agency that owes the step, ``matter_owner`` the matter's 包案 leader."""
     return {"id": e.id, "deadline": e.deadline_key, "level": e.level, "owner": e.owner, "matter_id": e.matter_id,
             "region_code": e.region_code, "supervision_group": e.supervision_group,
-            "at": e.created_at.astimezone(BEIJING).isoformat()}
+            "at": e.created_at.astimezone(BEIJING).isoformat(),
+            "matter_owner": {k: leader[k] for k in owners.LEADER_FIELDS} if leader else None}
+
+
+
+# -- named owners: a matter's 包案 leader, a project's 五员 group ----------------------------------
+
+@api_route("/matters/<matter_id>/leader", methods=("PUT",), roles=("linkage", "admin"), body="leader",
+           summary="Name the matter's 包案 leader {name, post, unit} (audited)", response="Leader",
+           statuses=(200, 400, 404))
+def matter_leader_set(matter_id: str):
+    with hub().store.session() as session:
+        return jsonify(owners.set_leader(session, matter_id, request.get_json(silent=True), g.principal.actor))
+
+
+@api_route("/matters/<matter_id>/leader", methods=("DELETE",), roles=("linkage", "admin"),
+           summary="Clear the matter's 包案 leader (audited)", response="Leader", statuses=(200, 404))
+def matter_leader_clear(matter_id: str):
+    with hub().store.session() as session:
+        owners.clear_leader(session, matter_id, g.principal.actor)
+    return jsonify({"matter_id": matter_id, "leader": None})
+
+
+@api_route("/projects/<project_code>/group", methods=("PUT",), roles=("linkage", "admin"), body="group",
+           summary="Name a project's 五员 group {members: [{name, post}]} (audited)", response="Group",
+           statuses=(200, 400, 404))
+def project_group_set(project_code: str):
+    with hub().store.session() as session:
+        return jsonify(owners.set_group(session, project_code, request.get_json(silent=True), g.principal.actor))
+
+
+@api_route("/projects/<project_code>/group", roles=("admin", "linkage", "viewer"),
+           summary="A project's 五员 group", response="Group", statuses=(200, 404))
+def project_group_get(project_code: str):
+    with hub().store.sessions() as session:
+        view = owners.project_group(session, project_code)
+    if view is None:
+        raise NotFound(f"project {project_code} has no group")
+    return jsonify(view)
+
+
+@api_route("/leaders", roles=("admin", "linkage", "viewer"),
+           summary="The named 包案 leaders with the number of matters each owns", response="LeaderList")
+def leaders():
+    with hub().store.sessions() as session:
+        return jsonify({"items": owners.leaders(session), "next_cursor": None})
+
+
+@api_route("/leaders/<name>/matters", roles=("admin", "linkage", "viewer"),
+           summary="A leader's view: the matters the leader owns, with their overdue steps", response="MatterList")
+def leader_matters(name: str):
+    with hub().store.sessions() as session:
+        return jsonify({"items": owners.owned(session, name), "next_cursor": None})
 
 
 def group_arg() -> str | None:
@@ -569,7 +625,42 @@ def escalations():
         query = query.where(scoped)
     with hub().store.sessions() as session:
         rows = list(session.scalars(query))
-    return jsonify(rows_page(rows, limit, lambda e: e.id, lambda rows: [escalation_view(e) for e in rows]))
+        led = owners.leaders_of(session, [matters.resolve(session, e.matter_id) or e.matter_id for e in rows])
+        live = {e.id: matters.resolve(session, e.matter_id) or e.matter_id for e in rows}
+    return jsonify(rows_page(rows, limit, lambda e: e.id,
+                             lambda rows: [escalation_view(e, led.get(live[e.id])) for e in rows]))
+
+
+# -- the dishonest-employer list -----------------------------------------------------------------
+
+@api_route("/listings", roles=("admin", "linkage", "viewer"),
+           summary="The dishonest-employer list (失信联合惩戒对象名单): each listing with its term and history",
+           params=[_q("status", "listed, removed or expired")], response="ListingList", statuses=(200, 400))
+def listings():
+    from hub import listing
+
+    status = request.args.get("status") or None
+    if status is not None and status not in listing.STATUSES:
+        raise BadRequest(f"status must be one of {', '.join(listing.STATUSES)}",
+                         details={"field": "status", "rule": "enum"})
+    with hub().store.sessions() as session:
+        items = listing.listings(session, status)
+    if not sees_personal_data():
+        items = mask_personal(items)
+    return jsonify({"items": items, "next_cursor": None})
+
+
+@api_route("/listings/<list_no>", roles=("admin", "linkage", "viewer"),
+           summary="One listing: the employer, its term and every decision on it", response="Listing",
+           statuses=(200, 404))
+def listing_one(list_no: str):
+    from hub import listing
+
+    with hub().store.sessions() as session:
+        view = listing.listing(session, list_no)
+    if view is None:
+        raise NotFound(f"no listing {list_no}")
+    return jsonify(view if sees_personal_data() else mask_personal(view))
 
 
 # -- plugins --------------------------------------------------------------------------------------

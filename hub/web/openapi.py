@@ -144,6 +144,18 @@ def build_spec() -> dict:
                 operation["requestBody"] = {"required": False, "content": {"application/json": {"schema": {
                     "type": "object", "properties": {"reason": {"type": "string", "description":
                                                                 "why (required to return a transfer)"}}}}}}
+            elif route.body == "leader":
+                operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["name", "post", "unit"], "additionalProperties": False,
+                    "properties": {k: {"type": "string", "minLength": 1, "maxLength": n}
+                                   for k, n in (("name", 100), ("post", 100), ("unit", 200))}}}}}
+            elif route.body == "group":
+                operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["members"], "properties": {"members": {
+                        "type": "array", "minItems": 1, "maxItems": 10, "items": {
+                            "type": "object", "required": ["name", "post"], "additionalProperties": False,
+                            "properties": {k: {"type": "string", "minLength": 1, "maxLength": 100}
+                                           for k in ("name", "post")}}}}}}}}
             elif route.body == "followup_result":
                 from hub.followup import result_input_schema
 

@@ -1,8 +1,8 @@
 """court: the people's court case system (法院), JSON over UTF-8, snake_case.
 
 Reads ``judgment`` and ``enforcement`` documents as canonical ``court_judgment`` and
-``court_enforcement`` records, and writes ``referral`` documents (see
-docs/formats/court.md). ``source_ref`` is the court case number, with full-width
+``court_enforcement`` records, and writes ``referral`` documents and (format 1.2)
+``credit_listing`` documents (see docs/formats/court.md). ``source_ref`` is the court case number, with full-width
 parentheses: ``（2023）鲁0103刑初880号`` and ``(2023)鲁0103刑初880号`` are the same case.
 """
 
@@ -26,7 +26,7 @@ def register_agency() -> AgencyInfo:
         name="法院 people's court",
         version=__version__,
         kinds_in=inbound.KINDS_IN,
-        kinds_out=(outbound.REFERRAL,),
+        kinds_out=outbound.KINDS_OUT,
         settings_schema=PluginSettings(),
         secret_settings=("key",),
         schema_version="1",
@@ -41,7 +41,7 @@ def parse_message(message: NativeMessage, settings: dict[str, Any]) -> list[Pars
 
 @hookimpl
 def render_record(delivery: Delivery, settings: dict[str, Any]) -> Rendered:
-    return outbound.render_referral(delivery)
+    return outbound.render(delivery)
 
 
 # name, kind, business time (the document's issued_at: the demo replays samples in this order),

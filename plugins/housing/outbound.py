@@ -1,6 +1,7 @@
 """housing outbound: ``ASSIGNMENT`` (交办), one CSV row per clue assigned to the project's
-department, and (format 1.2) ``REMINDER`` (催办) when its answer is overdue and ``RISK``
-(风险预警) when the hub raises an early warning on a project.
+department, and (format 1.2) ``REMINDER`` (催办) when its answer is overdue, ``RISK``
+(风险预警) when the hub raises an early warning on a project, and ``CREDIT`` (失信惩戒) when
+an employer is listed as a dishonest wage payer, removed early, or its term ends.
 
 UTF-8 with a byte-order mark (what Excel on a Chinese desktop opens correctly), CRLF
 line ends (RFC 4180). Every cell is neutralised against formula injection: a cell
@@ -25,8 +26,11 @@ from schemas.fields import BEIJING
 ASSIGNMENT = "ASSIGNMENT"
 REMINDER = "REMINDER"
 RISK = "RISK"
-KINDS_OUT = (ASSIGNMENT, REMINDER, RISK)
+CREDIT = "CREDIT"
+KINDS_OUT = (ASSIGNMENT, REMINDER, RISK, CREDIT)
 RISK_HEADER = ("预警编号", "项目编号", "规则", "所属月份", "金额(元)", "说明", "预警日期")
+CREDIT_HEADER = ("名单编号", "统一社会信用代码或身份证号", "名称", "动作", "列入日期", "移出日期", "依据")
+CREDIT_ACTIONS = {"list": "列入", "remove": "移出", "expire": "到期"}
 REMINDER_HEADER = ("交办编号", "线索编号", "办结期限", "催办级别", "催办日期")
 REMINDER_LEVELS = {"agency": "1", "supervision": "2"}
 HEADER = ("交办编号", "线索编号", "项目编号", "总包单位统一社会信用代码", "欠薪人数", "欠薪金额(元)", "交办日期", "办结期限")
@@ -79,6 +83,8 @@ def render(delivery: Delivery) -> Rendered:
         return render_reminder(delivery)
     if kind == RISK:
         return render_risk(delivery)
+    if kind == CREDIT:
+        return render_credit(delivery)
     if kind != ASSIGNMENT:
         raise ValueError(f"housing writes {' or '.join(KINDS_OUT)} only, not {delivery.kind!r}")
     return render_assignment(delivery)
@@ -146,3 +152,20 @@ def render_risk(delivery: Delivery) -> Rendered:
     row = (r["risk_no"], r.get("project_code"), r["rule"], r.get("month"), r.get("amount"), r.get("detail"),
            r.get("raised_on"))
     return _csv(RISK_HEADER, row, RISK)
+
+
+def render_credit(delivery: Delivery) -> Rendered:
+    """CREDIT (失信惩戒, format 1.2) from a ``credit_listing``: 列入 with the term's last day as
+    移出日期; 移出 and 到期 with the day the employer left the list."""
+    if delivery.record_type != "credit_listing":
+        raise ValueError(f"housing writes CREDIT from a credit_listing, not from {delivery.record_type!r}")
+    rec = delivery.record
+    action = CREDIT_ACTIONS.get(rec.get("action"))
+    if action is None:
+        raise ValueError(f"housing CREDIT: action must be one of {', '.join(CREDIT_ACTIONS)}")
+    subject = rec.get("credit_code") or rec.get("id_number")
+    if not subject:
+        raise ValueError("housing CREDIT: the route must send credit_code and id_number (one names the employer)")
+    row = (rec.get("list_no"), subject, rec.get("name"), action, rec.get("start_date"), rec.get("end_date"),
+           rec.get("basis"))
+    return _csv(CREDIT_HEADER, row, CREDIT)

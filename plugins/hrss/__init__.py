@@ -2,12 +2,12 @@
 
 Reads ``CLUE``, ``CASE_STATUS``, ``PAY_ORDER`` and ``TRANSFER`` messages as canonical
 ``clue``, ``case``, ``payment_order`` and ``criminal_transfer`` records, and (format 1.2)
-``RECONSIDER``, ``SUPERVISE``, ``EXTENSION`` and ``PAYMENT`` as
-``reconsideration_request``, ``supervision_request``, ``case_extension`` and
-``wage_payment``; writes ``NOTICE`` messages back, and a clue another channel took
-(a 12345 work order) as its own ``CLUE`` (see docs/formats/hrss.md).
+``RECONSIDER``, ``SUPERVISE``, ``EXTENSION``, ``PAYMENT`` and ``LISTING`` as
+``reconsideration_request``, ``supervision_request``, ``case_extension``,
+``wage_payment`` and ``credit_listing``; writes ``NOTICE`` messages back, and a clue
+another channel took (a 12345 work order) as its own ``CLUE`` (see docs/formats/hrss.md).
 ``source_ref`` is the agency's own number: clueNo, caseNo, orderNo, transferNo (the
-transfer's for a request on it, the case's for an extension or payment).
+transfer's for a request on it, the case's for an extension or payment), listNo.
 """
 
 from __future__ import annotations
@@ -61,6 +61,8 @@ _SAMPLES = (
     ("hrss-transfer-resubmitted.json", "TRANSFER", "2023-06-23T00:00:00+08:00", False, ""),
     ("hrss-payment.json", "PAYMENT", "2023-07-05T00:00:00+08:00", False, ""),
     ("hrss-extension.json", "EXTENSION", "2023-08-10T00:00:00+08:00", False, ""),
+    # the employer listed as a dishonest wage payer for three years, after the conviction
+    ("hrss-listing.json", "LISTING", "2023-09-20T00:00:00+08:00", False, ""),
     # a second matter: an individual employer (包工头), declined, reconsidered, supervision asked
     ("hrss-order-individual.json", "PAY_ORDER", "2023-07-03T00:00:00+08:00", False, ""),
     ("hrss-transfer-individual.json", "TRANSFER", "2023-07-20T00:00:00+08:00", False, ""),
@@ -78,6 +80,7 @@ _SAMPLES = (
     ("bad/hrss-bad-payment.json", "PAYMENT", "", True, "data.full"),
     ("bad/hrss-bad-reconsider.json", "RECONSIDER", "", True, "data.reason"),
     ("bad/hrss-bad-supervise.json", "SUPERVISE", "", True, "requestDate"),
+    ("bad/hrss-bad-listing.json", "LISTING", "", True, "data.endDate"),
 )
 
 

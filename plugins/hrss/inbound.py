@@ -24,6 +24,7 @@ CHANNELS = {"01": "qr_code", "02": "hotline", "03": "petition", "04": "walk_in",
 CASE_STATUSES = {"10": "accepted", "20": "opened", "30": "mediating", "40": "closed", "50": "transferred",
                  "60": "rejected"}
 COMPLIED = {"0": False, "1": True}
+LISTING_ACTIONS = {"LIST": "list", "REMOVE": "remove", "EXPIRE": "expire"}
 
 _TIME_RE = re.compile(r"^\d{14}$")
 _DATE_RE = re.compile(r"^\d{8}$")
@@ -281,6 +282,37 @@ def _payment(d: _Obj) -> tuple[str, dict[str, Any]]:
     return record["case_no"], record
 
 
+def _listing(d: _Obj) -> tuple[str, dict[str, Any]]:
+    """LISTING (format 1.2): labour inspection's decision on the list of employers in serious
+    breach of wage payment. ``basis`` and ``endDate`` (the term) are required to list; a
+    removal or an expiry without ``endDate`` left the list on its decision date."""
+    action = d.code("action", LISTING_ACTIONS)
+    for name in ("basis", "endDate"):
+        if action == "list" and d._raw(name, required=False) is None:
+            raise invalid(d._p(name), "required-if", "is required when action is LIST (the ground and the term)",
+                          d.kind)
+    uscc, id_number = d.employer_ids((d, "creditCode"), (d, "employerIdNo"), required=True)
+    persons = d.objs("persons", required=False)
+    record = {
+        "list_no": d.text("listNo"),
+        "action": action,
+        "credit_code": uscc,
+        "id_number": id_number,
+        "name": d.text("employerName"),
+        "persons": None if persons is None else [
+            _compact({"name": p.text("name"), "id_number": p.text("idNo"), "role": p.text("role", required=False)})
+            for p in persons],
+        "basis": d.text("basis", required=False),
+        "decision_date": d.date("decisionDate"),
+        "start_date": d.date("startDate"),
+        "end_date": d.date("endDate", required=False),
+        "case_no": d.text("caseNo", required=False),
+    }
+    if action != "list" and record["end_date"] is None:
+        record["end_date"] = record["decision_date"]  # removed or expired: it left the list that day
+    return record["list_no"], record
+
+
 # Canonical field paths as hrss names them (``Parsed.fields``), so that a refusal by the
 # shared schema names the field the agency sends. A nested object is mapped by its own
 # path, and its sub-fields where their names differ; a list by its own path, and its
@@ -379,6 +411,23 @@ PAYMENT_FIELDS = {
     "workers_paid": "data.paidWorkers",
     "full": "data.full",
 }
+LISTING_FIELDS = {
+    "source_ref": "data.listNo",
+    "list_no": "data.listNo",
+    "action": "data.action",
+    "credit_code": "data.creditCode",
+    "id_number": "data.employerIdNo",
+    "name": "data.employerName",
+    "persons": "data.persons",
+    "persons[].name": "data.persons[].name",
+    "persons[].id_number": "data.persons[].idNo",
+    "persons[].role": "data.persons[].role",
+    "basis": "data.basis",
+    "decision_date": "data.decisionDate",
+    "start_date": "data.startDate",
+    "end_date": "data.endDate",
+    "case_no": "data.caseNo",
+}
 
 # msgType -> (canonical record type, mapper); NOTICE is outbound only.
 KINDS_IN = {
@@ -391,10 +440,11 @@ KINDS_IN = {
     "SUPERVISE": ("supervision_request", _transfer_request),
     "EXTENSION": ("case_extension", _extension),
     "PAYMENT": ("wage_payment", _payment),
+    "LISTING": ("credit_listing", _listing),
 }
 FIELDS = {"CLUE": CLUE_FIELDS, "CASE_STATUS": CASE_FIELDS, "PAY_ORDER": ORDER_FIELDS, "TRANSFER": TRANSFER_FIELDS,
           "RECONSIDER": REQUEST_FIELDS, "SUPERVISE": REQUEST_FIELDS, "EXTENSION": EXTENSION_FIELDS,
-          "PAYMENT": PAYMENT_FIELDS}
+          "PAYMENT": PAYMENT_FIELDS, "LISTING": LISTING_FIELDS}
 """msgType -> its canonical field paths as hrss names them."""
 
 

@@ -12,11 +12,11 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import select, update
 
 from hub.errors import SettingsError
-from hub.store.models import AuditEntry, DeadLetter
+from hub.store.models import AuditEntry, DeadLetter, Inbox
 from hub.types import NativeMessage
 from hub.web.console.display import decode_body, encode_fixed, mask_text
 from hub.web.console.transfers import to_xlsx
-from tests.conftest import sample, wait_for
+from tests.conftest import count_rows, sample, wait_for
 from tests.console.conftest import FACTS, SECOND
 
 BAD_ID = "370103198212262340"
@@ -37,7 +37,7 @@ def rows_of(html: str, table_id: str) -> list[str]:
 
 # -- agencies and plugins ---------------------------------------------------------------------
 
-def test_plugins_page_shows_every_plugin_with_its_traffic_and_hides_secrets(console, loaded, agency):
+def test_plugins_page_shows_every_plugin_with_its_traffic_and_hides_secrets(console, loaded, agency, hub):
     agency.publish("police", sample("police-receipt.xml"), message_id="waiting", content_type="application/xml",
                    content_encoding="gb18030")  # no workers run: it waits on wagehub.in.police
     admin = console("admin")
@@ -52,8 +52,11 @@ def test_plugins_page_shows_every_plugin_with_its_traffic_and_hides_secrets(cons
         assert f'id="plugin-{name}"' in page
     assert "1.0.0" in police and "已启用 enabled" in police
     hrss = page.split('id="plugin-hrss"', 1)[1].split("</tr>", 1)[0]
-    assert "14 / 0" in hrss  # accepted in the last hour / sent (no relay runs here)
-    assert "46.2%" in hrss  # 12 of its 26 messages of the day went to the dead letters
+    accepted = count_rows(hub, Inbox, Inbox.agency == "hrss")
+    dead = count_rows(hub, DeadLetter, DeadLetter.agency == "hrss")
+    assert accepted > dead > 0
+    assert f"{accepted} / 0" in hrss  # accepted in the last hour / sent (no relay runs here)
+    assert f"{100 * dead / (accepted + dead):.1f}%" in hrss  # its bad samples went to the dead letters
     assert "contractor-key-1" not in page and '"key": "***"' in page
 
 
@@ -106,7 +109,7 @@ def test_dead_letters_filter_by_agency_kind_reason_status_and_time(console, load
 
     every = len(loaded.dead_letters)  # one per bad sample of the installed plugins
     assert count("") == every
-    assert count("agency=hrss") == 12
+    assert count("agency=hrss") == len([name for name in loaded.dead_letters if name.startswith("hrss-")]) > 1
     assert count("kind=LAJD") == 1
     # field, rule or reason, any case: the complainant's id_number, the court's employer_id_number
     assert count("reason=id_number") == 2 and count("reason=XLSX") == 1

@@ -19,8 +19,10 @@ from tests.webhook import WebhookServer
 FACTS = json.loads(sample("facts.json"))
 # hrss and housing also get the construction project's early warnings (docs/risks.md): no
 # special account and no wage deposit on the project, April's shortfall past payday, April's
-# rows paid "through the special account" with no bank payout (the bank's samples are 1.2's).
-EXPECTED = {"police": 1, "hrss": 10, "union": 1, "housing": 5, "court": 1}
+# rows paid "through the special account" with no bank payout (the bank's samples are 1.2's);
+# hrss also the hub's proposal to list the employer once the police opened the case
+# (LISTING_CANDIDATE, 人社部令第45号 Art. 5).
+EXPECTED = {"police": 1, "hrss": 11, "union": 1, "housing": 5, "court": 1}
 # Format 1.2's samples: steps of this matter (materials asked for, the dossier sent again, a
 # payment, an extension), a second matter of an individual employer, a housing answer.
 # The first test replays the matter as every agency sent it before; the second, all of them.
@@ -28,7 +30,7 @@ FORMAT_1_2 = {
     "police-materials.xml", "hrss-transfer-resubmitted.json", "hrss-payment.json", "hrss-extension.json",
     "hrss-order-individual.json", "hrss-transfer-individual.json", "police-decision-declined.xml",
     "hrss-reconsider.json", "police-reconsideration.xml", "hrss-supervise.json", "court-judgment-individual.json",
-    "housing-answer.csv", "hotline-work-order.json", "hotline-satisfaction.json",
+    "housing-answer.csv", "hotline-work-order.json", "hotline-satisfaction.json", "hrss-listing.json",
     "gov-answer.json",
     # the bank's wage-account feeds and the real-name roster (the project's early warnings)
     "bank-guarantee.txt", "bank-deposit.txt", "bank-missed.txt", "bank-payout.txt", "housing-roster.csv",
@@ -100,8 +102,9 @@ def test_every_sample_reaches_the_agencies_the_routes_promise(six_agencies, head
     assert {code: len(msgs) for code, msgs in got.items()} == EXPECTED
 
     notices = sorted(json.loads(m.raw)["data"]["kind"] for m in got["hrss"])
-    assert notices == ["BANK_RISK", "CONTRACTOR_REPLY", "COURT_RULING", "COURT_RULING", "MEDIATION_RESULT",
-                       "PAYROLL_SHORTFALL", "POLICE_DECISION", "POLICE_RECEIPT", "PROJECT_RISK", "PROJECT_RISK"]
+    assert notices == ["BANK_RISK", "CONTRACTOR_REPLY", "COURT_RULING", "COURT_RULING", "LISTING_CANDIDATE",
+                       "MEDIATION_RESULT", "PAYROLL_SHORTFALL", "POLICE_DECISION", "POLICE_RECEIPT", "PROJECT_RISK",
+                       "PROJECT_RISK"]
     wait_for(lambda: head_office.received)
     [(_, _, notice)] = head_office.received
     assert json.loads(notice)["contractor_uscc"] == FACTS["contractor_uscc"]

@@ -82,6 +82,29 @@ class TestHousing(PluginConformance):
     plugin = housing
     records = RECORDS
 
+    def read_back(self, rendered, delivery):
+        """housing's outbound CSV rows as canonical fields (it reads none of these kinds itself);
+        ``CREDIT``'s 动作 is a word of the format (列入 / 移出 / 到期), the action's code in the record."""
+        import csv
+        import io
+
+        header, row = csv.reader(io.StringIO(rendered.body.decode("utf-8-sig")))
+        cells = dict(zip(header, row, strict=True))
+        if delivery.kind == "CREDIT":
+            subject = cells["统一社会信用代码或身份证号"]
+            person = len(subject) == 18 and subject[:17].isdigit()
+            return {"list_no": cells["名单编号"], "name": cells["名称"], "basis": cells["依据"] or None,
+                    "action": {v: k for k, v in housing.outbound.CREDIT_ACTIONS.items()}[cells["动作"]],
+                    "credit_code": None if person else subject, "id_number": subject if person else None,
+                    "start_date": cells["列入日期"], "end_date": cells["移出日期"] or None}
+        if delivery.kind == "RISK":
+            return {"risk_no": cells["预警编号"], "project_code": cells["项目编号"], "rule": cells["规则"],
+                    "month": cells["所属月份"] or None, "amount": cells["金额(元)"] or None,
+                    "detail": cells["说明"] or None, "raised_on": cells["预警日期"]}
+        return {"clue_no": cells["线索编号"], "project_code": cells["项目编号"],
+                "contractor_uscc": cells["总包单位统一社会信用代码"], "worker_count": int(cells["欠薪人数"]),
+                "amount_owed": cells["欠薪金额(元)"]}
+
 
 class TestCourt(PluginConformance):
     plugin = court

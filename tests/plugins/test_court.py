@@ -66,7 +66,7 @@ def test_registers_with_the_hub_specs():
     pm.register(court)
     pm.check_pending()
     (info,) = pm.hook.register_agency()
-    assert info.code == "court" and info.kinds_out == ("referral",)
+    assert info.code == "court" and info.kinds_out == ("referral", "credit_listing")
     assert set(info.kinds_in) == {"judgment", "enforcement"}
     assert info.settings_schema.load({"key": "k"}) == {"key": "k"}
     with pytest.raises(ma.ValidationError, match="Unknown field"):

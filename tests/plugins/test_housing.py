@@ -78,7 +78,8 @@ def test_registers_with_the_hub_specs():
     pm.check_pending()
     (info,) = pm.hook.register_agency()
     assert info.code == "housing"
-    assert set(info.kinds_in) == {"PROJECT", "PAYROLL", "ANSWER", "ROSTER", "CONTRACT"} and info.kinds_out == ("ASSIGNMENT", "REMINDER", "RISK")
+    assert set(info.kinds_in) == {"PROJECT", "PAYROLL", "ANSWER", "ROSTER", "CONTRACT"} and \
+        info.kinds_out == ("ASSIGNMENT", "REMINDER", "RISK", "CREDIT")
     assert info.schema_version == "1" and "key" in info.secret_settings
     assert info.settings_schema.load({}) == {"key": None}
     with pytest.raises(ma.ValidationError, match="Unknown field"):

@@ -70,7 +70,7 @@ def test_register_agency():
     info = hrss.register_agency()
     assert info.code == "hrss"
     assert set(info.kinds_in) == {"CLUE", "CASE_STATUS", "PAY_ORDER", "TRANSFER",
-                                  "RECONSIDER", "SUPERVISE", "EXTENSION", "PAYMENT"}
+                                  "RECONSIDER", "SUPERVISE", "EXTENSION", "PAYMENT", "LISTING"}
     assert info.kinds_out == ("NOTICE", "CLUE")  # CLUE: a 12345 work order, as its own clue
     assert info.schema_version == "1"
     assert "key" in info.secret_settings
@@ -422,12 +422,12 @@ def test_samples_are_shipped_in_the_package():
     assert set(GOOD) == {"hrss-clue.json", "hrss-case.json", "hrss-order.json", "hrss-transfer.json",
                          "hrss-transfer-resubmitted.json", "hrss-payment.json", "hrss-extension.json",
                          "hrss-order-individual.json", "hrss-transfer-individual.json", "hrss-reconsider.json",
-                         "hrss-supervise.json"}
+                         "hrss-supervise.json", "hrss-listing.json"}
     assert {name for name, s in SAMPLES.items() if s.bad} == {
         "hrss-bad-idcheck.json", "hrss-bad-json.json", "hrss-bad-amount.json", "hrss-unknown-type.json",
         "hrss-bad-worker-count.json", "hrss-bad-worker-sum.json", "hrss-bad-both-employers.json",
         "hrss-bad-no-employer.json", "hrss-bad-extension.json", "hrss-bad-payment.json", "hrss-bad-reconsider.json",
-        "hrss-bad-supervise.json"}
+        "hrss-bad-supervise.json", "hrss-bad-listing.json"}
     for sample in SAMPLES.values():
         assert sample.content_type == "application/json"
         assert (pathlib.Path(hrss.__file__).parent / "samples").is_dir()
@@ -436,7 +436,7 @@ def test_samples_are_shipped_in_the_package():
 def test_good_samples_at_is_their_business_time_in_order():
     times = {"CLUE": "received_at", "CASE_STATUS": "status_at", "PAY_ORDER": "issued_on",
              "TRANSFER": "transferred_on", "RECONSIDER": "requested_on", "SUPERVISE": "requested_on",
-             "EXTENSION": "approved_on", "PAYMENT": "paid_on"}
+             "EXTENSION": "approved_on", "PAYMENT": "paid_on", "LISTING": "decision_date"}
     for sample in GOOD.values():
         rec = one(sample.name)
         assert sample.kind == parse(sample.body)[0].kind
@@ -444,7 +444,7 @@ def test_good_samples_at_is_their_business_time_in_order():
         assert sample.at == (value if "T" in value else f"{value}T00:00:00+08:00")
     ordered = [s.kind for s in sorted(GOOD.values(), key=lambda s: s.at)]
     assert ordered == ["CLUE", "CASE_STATUS", "PAY_ORDER", "TRANSFER", "TRANSFER", "PAY_ORDER", "PAYMENT",
-                       "TRANSFER", "RECONSIDER", "SUPERVISE", "EXTENSION"]
+                       "TRANSFER", "RECONSIDER", "SUPERVISE", "EXTENSION", "LISTING"]
 
 
 @pytest.mark.parametrize("name", sorted(name for name, s in SAMPLES.items() if s.bad))

@@ -316,7 +316,8 @@ def test_sample_times_are_business_times_and_order_the_whole_matter():
     # the first matter: received, materials asked for, the dossier sent again, opened; the
     # individual employer's: ordered, transferred, declined, reconsidered, supervision asked
     assert ordered == ["CLUE", "CASE_STATUS", "PAY_ORDER", "TRANSFER", "AJJS", "BCCL", "TRANSFER", "LAJD",
-                       "PAY_ORDER", "PAYMENT", "TRANSFER", "LAJD", "RECONSIDER", "FYJD", "SUPERVISE", "EXTENSION"]
+                       "PAY_ORDER", "PAYMENT", "TRANSFER", "LAJD", "RECONSIDER", "FYJD", "SUPERVISE", "EXTENSION",
+                       "LISTING"]
 
 
 # --- render_record: AJYS -----------------------------------------------------------------

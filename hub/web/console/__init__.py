@@ -43,7 +43,9 @@ from hub.web.console import (  # noqa: E402
     escalations,  # noqa: F401
     followup_pages,  # noqa: F401
     home,  # noqa: F401
+    listings,  # noqa: F401
     matters,  # noqa: F401
+    owners_pages,  # noqa: F401
     plugins,  # noqa: F401
     projects,  # noqa: F401
     transfers,  # noqa: F401

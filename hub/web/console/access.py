@@ -53,7 +53,9 @@ NAV = (
     Page("console.matter_search", "案件时间线 Matters", ("admin", "linkage", "viewer", "agency")),
     Page("console.transfers", "移送看板 Transfers", ("admin", "linkage")),
     Page("console.escalations", "催办与督导 Escalations", ("admin", "linkage")),
+    Page("console.leaders", "包案领导 Leaders", ("admin", "linkage", "viewer")),
     Page("console.bulletin", "日通报 Daily bulletin", ("admin", "linkage", "viewer")),
+    Page("console.listings", "失信名单 Dishonest employers", ("admin", "linkage", "viewer")),
     Page("console.followups", "回头看 Follow-ups", ("admin", "linkage", "viewer")),
     Page("console.audit_log", "审计 Audit", ("admin", "linkage"), scoped=False),
 )
@@ -198,6 +200,8 @@ def _context():
         "status_name": (lambda s: display.STATUS_NAMES.get(s, s)),
         "region": display.region_label,
         "ref_name": (lambda name: display.REF_NAMES.get(name, name)),
+        "listing_status": (lambda s: display.LISTING_STATUSES.get(s, s)),
+        "listing_action": (lambda a: display.LISTING_ACTIONS.get(a, a)),
     }
 
 

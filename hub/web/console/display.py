@@ -35,8 +35,11 @@ RECORD_TYPES = {
     "court_enforcement": "法院执行 enforcement", "mediation_result": "调解结果 mediation",
     "project": "工程项目 project", "payroll_shortfall": "工资缺口 payroll shortfall",
     "contractor_reply": "总包回复 contractor reply", "daily_bulletin": "日通报 daily bulletin",
-    "linkage_decision": "衔接决定 linkage decision",
+    "linkage_decision": "衔接决定 linkage decision", "credit_listing": "失信名单 dishonest-employer list",
 }
+
+LISTING_STATUSES = {"listed": "名单内 listed", "removed": "已提前移出 removed early", "expired": "期满移出 term ended"}
+LISTING_ACTIONS = {"list": "列入 listed", "remove": "提前移出 removed early", "expire": "期满移出 term ended"}
 
 STATUS_NAMES = {
     **{k: f"{v} {k}" for k, v in STAGE_NAMES.items()},
@@ -61,12 +64,14 @@ SUMMARY_FIELDS = {
     "project": ("name", "status"),
     "payroll_shortfall": ("month", "worker_count", "amount_short"),
     "contractor_reply": ("outcome", "amount_paid"),
+    "credit_listing": ("action", "start_date", "end_date"),
 }
 
 REF_NAMES = {
     "clue_no": "线索编号 clue", "case_no": "案件编号 case", "order_no": "责令支付编号 order to pay",
     "transfer_no": "移送编号 transfer", "project_code": "项目编号 project", "police_case_no": "公安案件编号 police case",
     "court_case_number": "法院案号 court case", "mediation_no": "调解编号 mediation", "reply_no": "总包回复编号 reply",
+    "list_no": "失信名单编号 listing",
 }
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import render_template, request
 from sqlalchemy import select
 
+from hub import matters, owners
 from hub.store.models import Deadline, Escalation
 from hub.web.api import group_arg, in_scope_matters
 from hub.web.console import bp
@@ -33,9 +34,12 @@ def escalations():
         query = query.where(scoped)
     with hub().store.sessions() as s:
         rows = list(s.execute(query).all())
-    more = len(rows) > PAGE
-    rows = rows[:PAGE]
+        more = len(rows) > PAGE
+        rows = rows[:PAGE]
+        live = {e.matter_id: matters.resolve(s, e.matter_id) or e.matter_id for e, _ in rows}
+        led = owners.leaders_of(s, list(live.values()))
+    leaders = {m: led.get(lv) for m, lv in live.items()}
     groups = hub().settings["linkage"]["supervision_groups"]
     next_args = {"group": group, "level": level or None, "before": rows[-1][0].id} if more else None
     return render_template("console/escalations.html", rows=rows, groups=groups, group=group, level=level,
-                           next_args=next_args)
+                           next_args=next_args, leaders=leaders)

@@ -174,5 +174,7 @@ def matter(matter_id: str):
                 for r in view["records"] if r.get("type") not in matters.WORKER_FACTS]
     worker_facts = sum(r.get("type") in matters.WORKER_FACTS for r in view["records"])
     overdue_first = sorted(view["next_steps"], key=lambda s: (not s["overdue"], s["due_at"]))
+    projects = sorted({r["project_code"] for r in view["records"] if r.get("project_code")}) \
+        if not g.principal.agency else []
     return render_template("console/matter.html", view=view, timeline=timeline, next_steps=overdue_first,
-                           transfers=transfers, worker_facts=worker_facts)
+                           transfers=transfers, worker_facts=worker_facts, projects=projects)

@@ -9,7 +9,7 @@ import io
 
 from flask import Response, flash, g, redirect, render_template, request, url_for
 
-from hub import linkage
+from hub import linkage, owners
 from hub.bulletin import XLSX_MIMETYPE, safe_text
 from hub.errors import BadRequest, HubError, NotFound
 from hub.ids import now_beijing
@@ -31,8 +31,11 @@ def board(status: str | None = None, overdue: bool = False, district: str | None
     views = [v for v in views if (not status or v["status"] == status) and (not overdue or v["overdue"])
              and (not district or (v["region_code"] or "").startswith(district))]
     views.sort(key=lambda v: (not v["overdue"], v["transfer_no"]))
+    with h.store.sessions() as s:
+        led = owners.leaders_of(s, [v["matter_id"] for v in views])
     for v in views:
         v["next_due"] = min(v["deadlines"], key=lambda d: d["due_at"]) if v["deadlines"] else None
+        v["leader"] = led.get(v["matter_id"])
     return views
 
 
@@ -75,7 +78,12 @@ COLUMNS = (
     ("下一期限 next due", lambda v: show_time(v["next_due"]["due_at"]) if v["next_due"] else ""),
     ("期限事项 step", lambda v: v["next_due"]["title"] if v["next_due"] else ""),
     ("责任单位 owner", lambda v: v["next_due"]["owner"] if v["next_due"] else ""),
+    ("包案领导 leader", lambda v: _leader_text(v.get("leader"))),
 )
+
+
+def _leader_text(leader: dict | None) -> str:
+    return f"{leader['name']}（{leader['unit']}{leader['post']}）" if leader else ""
 
 
 def to_xlsx(rows: list[dict]) -> bytes:

@@ -1,0 +1,26 @@
+"""The dishonest-employer list (失信联合惩戒对象名单, 人社部令第45号): every listing with its
+term, status and history (labour inspection's decisions and the hub's expiry). Identity
+numbers (an individual employer, the persons listed) are masked for viewers."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+
+from hub import listing
+from hub.errors import BadRequest
+from hub.web.api import mask_personal, sees_personal_data
+from hub.web.console import bp
+from hub.web.console.access import allow, hub
+
+
+@bp.get("/listings")
+@allow("admin", "linkage", "viewer")
+def listings():
+    status = (request.args.get("status") or "").strip()
+    if status and status not in listing.STATUSES:
+        raise BadRequest(f"status 须为 must be one of {', '.join(listing.STATUSES)}")
+    with hub().store.sessions() as session:
+        rows = listing.listings(session, status or None)
+    if not sees_personal_data():
+        rows = mask_personal(rows)
+    return render_template("console/listings.html", rows=rows, status=status, statuses=listing.STATUSES)
