@@ -43,8 +43,15 @@ def test_viewers_see_the_project_agencies_do_not(console, loaded):
     assert console("viewer@370102").get(f"/console/projects/{P}").status_code == 404  # another's
 
 
-def test_the_matter_links_its_project_and_keeps_single_workers_off_the_timeline(console, loaded):
-    html = console("admin").get(f"/console/matters/{loaded.matter_id}").text
+def project_matter(hub) -> str:
+    from hub.store.models import MatterKey
+
+    with hub.store.sessions() as session:
+        return session.get(MatterKey, f"project:{P}").matter_id
+
+
+def test_the_matter_links_its_project_and_keeps_single_workers_off_the_timeline(console, loaded, hub):
+    html = console("admin").get(f"/console/matters/{project_matter(hub)}").text
     assert f'/console/projects/{P}"' in html
     assert 'data-type="worker_payout"' not in html and 'data-type="payroll_month"' not in html
     assert 'id="worker-facts"' in html and 'data-type="risk"' in html
@@ -64,11 +71,26 @@ def test_the_bulletin_counts_risks_by_district_and_rule(hub, loaded, console):
     assert any("payout-failed" in r and "370103" in r for r in rows)
 
 
-def test_the_transfers_dossier_is_checked_against_the_roster(console, loaded):
+def test_the_transfers_dossier_is_checked_against_the_roster(console, loaded, hub):
+    """The transfer page shows the dossier's roster check, as the pipeline keeps it with the
+    hold (hub.linkage.roster_check, tests/test_roster_dossier.py): here the sample
+    transfer's workers against the demo project's roster, payroll and payouts."""
+    from sqlalchemy import select, update
+
+    from hub.linkage import latest_hold, matter_records, roster_check
+    from hub.store.models import TransferHold
     from tests.console.conftest import FACTS
 
+    with hub.store.session() as session:
+        hold = latest_hold(session, FACTS["transfer_no"])
+        transfer = next(r for r in matter_records(session, hold.matter_id) if r["record_id"] == hold.record_id)
+        roster = roster_check(transfer.get("workers") or [], matter_records(session, project_matter(hub)))
+        session.execute(update(TransferHold).where(TransferHold.record_id == hold.record_id)
+                        .values(missing={**hold.missing, "roster": roster}))
+        assert session.scalars(select(TransferHold)).first() is not None
     html = console("linkage").get(f"/console/transfers/{FACTS['transfer_no']}").text
     assert 'id="roster-h"' in html and P in html.split('id="roster-h"', 1)[1].split("</h3>", 1)[0]
     section = html.split('id="roster-h"', 1)[1].split("</section>", 1)[0]
-    assert "roster-differences" in section or "roster-suggested" in section or "agree with the roster" in section
+    assert "roster-differences" in section  # the sample transfer's workers are not on the demo roster
+    assert "not-on-roster" in section
     assert not re.search(r"\d{17}[\dX]", section)  # identity numbers masked
