@@ -645,7 +645,9 @@ class Pipeline:
             unclaimed |= self._recheck_held(unit, live)
             unclaimed |= self._risks(unit, live)[1]
             unclaimed |= self._callbacks(unit, prepared, actor)
-            replies = answers.reply_states(session, live) if self._has_work_orders(unit, prepared, live) else None
+            # (the matters merged away too: their rows still carry their old id until the refresh)
+            replies = answers.reply_states(session, [m for mid, merged in live.items() for m in (mid, *merged)]) \
+                if self._has_work_orders(unit, prepared, live) else None
             dues = deadlines.refresh_many(session, live, self.settings["deadlines"],
                                           known={m: unit.local[m] for m in live if m in unit.linker.whole},
                                           linkage=self.settings["linkage"])

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from hub.store.models import Matter, Record
 from hub.web.auth import create_token
 from tests.console.conftest import FACTS, SECOND
+from tests.test_cli import env, wagehub  # noqa: F401  (env: a fixture)
 
 DAY = "2023-05-22"
 FIRST_AREA, SECOND_AREA, CITY = "370103", SECOND["area"], "370100"
@@ -181,27 +182,18 @@ def test_a_scope_must_be_division_codes_and_not_on_an_admin(hub, role, rule):
     assert err.value.details["rule"] == rule
 
 
-def test_users_are_created_with_a_district_scope_from_the_command_line(hub, settings, monkeypatch, tmp_path):
-    from click.testing import CliRunner
-
-    from hub.cli import main
+def test_users_are_created_with_a_district_scope_from_the_command_line(hub, env):  # noqa: F811
     from hub.web.accounts import sign_in
 
-    config = tmp_path / "wagehub.toml"
-    config.write_text(f'[hub]\nvar_dir = "{settings["hub"]["var_dir"]}"\ndatabase_url = "{settings["hub"]["database_url"]}"\n'
-                      f'broker_url = "{settings["hub"]["broker_url"]}"\n', encoding="utf-8")
-    monkeypatch.setenv("WAGEHUB_CONFIG", str(config))
-    result = CliRunner().invoke(main, ["users", "create", "--username", "lixia.viewer", "--role", "viewer@370102",
-                                       "--password-stdin"], input="a-long-enough-password\n")
-    assert result.exit_code == 0, result.output
+    made = wagehub(env, "users", "create", "--username", "lixia.viewer", "--role", "viewer@370102",
+                   "--password-stdin", input="a-long-enough-password\n")
+    assert made.stdout.strip() == "created lixia.viewer (viewer@370102)"
     principal, _ = sign_in(hub.store, "lixia.viewer", "a-long-enough-password")
     assert (principal.role, principal.scope, principal.stored_role) == ("viewer", ("370102",), "viewer@370102")
-    listed = CliRunner().invoke(main, ["users", "list"])
-    assert "viewer@370102" in listed.output
-    gov = CliRunner().invoke(main, ["tokens", "create", "--role", "agency:gov@370103"])
-    assert gov.exit_code == 0, gov.output
-    bad = CliRunner().invoke(main, ["tokens", "create", "--role", "viewer@999999"])
-    assert bad.exit_code != 0 and "division" in bad.output
+    assert "viewer@370102" in wagehub(env, "users", "list").stdout
+    assert wagehub(env, "tokens", "create", "--role", "agency:gov@370103").stdout.startswith("wht_")
+    bad = wagehub(env, "tokens", "create", "--role", "viewer@999999", check=False)
+    assert bad.returncode != 0 and "division" in bad.stderr
 
 
 def test_a_government_token_reads_only_what_concerns_its_area(client, hub, loaded):

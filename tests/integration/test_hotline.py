@@ -146,3 +146,30 @@ def test_an_unanswered_work_order_is_escalated_to_labour_inspection(hub, workers
 def _dead(hub, message_id: str):
     with hub.store.sessions() as session:
         return session.scalars(select(DeadLetter).where(DeadLetter.message_id == message_id)).first()
+
+
+def test_a_result_is_sent_once_even_when_its_matter_is_merged_away(hub):
+    """A work order answered on its own matter, then joined to an older one by a case naming
+    both clues: the answer stays given; no second RESULT goes out."""
+    from hub.store.models import Outbox
+    from hub.types import NativeMessage
+
+    def process(agency: str, body: bytes, message_id: str) -> None:
+        [outcome] = hub.pipeline.process([NativeMessage(agency, body, message_id, "application/json", "utf-8")])
+        assert outcome.status == "accepted", outcome.to_dict()
+
+    older = {"clueNo": "XS3701032023050001", "channel": "01", "receivedTime": "20230501090000", "areaCode": "370103",
+             "complainant": {"name": "李四", "mobile": "13805310427"}, "employer": {"name": "某劳务公司"},
+             "workerCount": 2, "amountFen": 2000000}
+    process("hrss", hrss("CLUE", "older", older), "older")
+    process("hotline", work_order(), "wo")
+    process("hrss", case("20", "20230522160000"), "c20")
+    process("hrss", hrss("PAYMENT", "paid", {"caseNo": CASE, "paidFen": 3600000, "paidDate": "20230610",
+                                             "full": "1"}), "paid")
+    joined = hrss("CASE_STATUS", "joined", {"caseNo": CASE, "clueNos": [ORDER, older["clueNo"]], "status": "20",
+                                            "statusTime": "20230612100000"})
+    process("hrss", joined, "joined")
+    with hub.store.sessions() as session:
+        results = session.scalars(select(Outbox).where(Outbox.kind == "RESULT")).all()
+        matters = {r.matter_id for r in session.scalars(select(Record))}
+    assert len(matters) == 1 and len(results) == 1

@@ -93,7 +93,7 @@ def test_the_sample_matter_shows_every_step_with_its_deadline(hub, client, token
     assert steps["first_contact"]["status"] == "met" and steps["first_contact"]["due_at"] == "2023-05-22T23:59:59+08:00"
     assert steps["police_decide"]["status"] == "late" and steps["police_decide"]["late"] is True
     assert steps["order_due"]["status"] == "overdue" and steps["order_due"]["source"] == "the order to pay"
-    assert {s["owner"] for s in view["next_steps"]} <= {"hrss", "housing", "police"}
+    assert {s["owner"] for s in view["next_steps"]} <= {"hrss", "housing", "gov", "police"}
     assert view["reconciliation"]["claimed"] == "382848.00" and view["reconciliation"]["review"] is False
     transfer = client.get(f"/api/v1/transfers/{FACTS['transfer_no']}", headers=token("linkage")).json
     assert transfer["status"] == "opened" and transfer["dossier"]["status"] == "passed"
