@@ -13,13 +13,15 @@ PostgreSQL; prints the tables and writes every figure to ``bench/results/bench.j
 ``public`` schema and purges the hub's queues: never point it at a hub in use.
 
 Parts (each also runs alone: ``python bench/throughput.py``, ``bench/http_api.py``,
-``bench/housing_payroll.py``, ``bench/union_workbook.py``, ``bench/bulk_insert.py``,
+``bench/housing_payroll.py``, ``bench/union_workbook.py``, ``bench/bank_payout.py``, ``bench/bulk_insert.py``,
 ``bench/union_referral.py``; the parsers on 10 MB values only alone: ``bench/huge_values.py``):
 
 1. throughput: raw kombu baselines (a) and (b), the store-and-forward floor (f), the hub
    with 1, 2 and 4 ``wagehub worker`` processes on the same bodies, a 20,000-message backlog drained, latency at half the rate;
-2. batch files: a 200,000-row housing payroll CSV and a 50,000-row union workbook, the
-   parser alone and through the whole pipeline: rows/s and peak RSS;
+2. batch files: a 200,000-row housing payroll CSV, a 50,000-row union workbook and a
+   100,000-line bank payout file, the parser alone and through the whole pipeline: rows/s
+   and peak RSS; the payout file also against its baseline (lines split, decoded and cut,
+   nothing checked) in the same run;
 3. HTTP: inbound POST and record GETs under gunicorn, a load generator on loopback;
 4. bulk inserts: SQLAlchemy's ``insert()`` executemany against the store's own (COPY on
    PostgreSQL), client and server CPU per row;
@@ -65,10 +67,11 @@ def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def batch(script: str, rows: int, hub: bool, database_url: str = "", bad_every: int | None = None) -> dict:
+def batch(script: str, rows: int, hub: bool, database_url: str = "", bad_every: int | None = None,
+          extra: tuple[str, ...] = ()) -> dict:
     """One batch-file figure, in a process of its own (so its peak RSS is its own)."""
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        cmd = [sys.executable, str(BENCH / script), str(rows), "--json", out.name]
+        cmd = [sys.executable, str(BENCH / script), str(rows), "--json", out.name, *extra]
         if hub:
             cmd += ["--hub"] + (["--database-url", database_url] if database_url else [])
         if bad_every is not None:
@@ -86,6 +89,14 @@ def batches(targets: list[tuple[str, str, str]], quick: bool) -> list[dict]:
         for name, _broker, database in targets:
             say(f"== batch file: {script} {rows:,} rows through the hub ({name})")
             out.append({**batch(script, rows, hub=True, database_url=database), "target": name})
+    # The banks' payout file (100,000 payouts), against the least any reader of it does.
+    payouts = 10_000 if quick else 100_000
+    say(f"== batch file: bank_payout.py {payouts:,} lines, baseline (split + decode) and parser alone")
+    out.append({**batch("bank_payout.py", payouts, hub=False, extra=("--baseline",)), "target": "baseline"})
+    out.append({**batch("bank_payout.py", payouts, hub=False), "target": "parser alone"})
+    for name, _broker, database in targets:
+        say(f"== batch file: bank_payout.py {payouts:,} lines through the hub ({name})")
+        out.append({**batch("bank_payout.py", payouts, hub=True, database_url=database), "target": name})
     # The worst case of bad input: a payroll whose every row is refused (a wrong column, say),
     # a dead letter per row with the row's own bytes.
     for name, _broker, database in targets:

@@ -22,6 +22,10 @@ Every figure is read from the canonical records and deadlines of the store, for 
     the end of the day (the current status when a view has no timeline). Steps
     reported later are not known to an earlier day's bulletin only when they are dated
     later: a step dated on or before the day counts even if it arrived afterwards.
+``risks``
+    early warnings on construction projects (``hub.risks``) raised that day, counted by
+    district and rule: ``risk`` records of status ``raised`` whose ``raised_on`` is the day
+    (a list of ``{region_code, region_name, rule, count}``, beside the district table).
 ``overdue_total`` / ``overdue_by_owner`` and ``overdue_items``
     deadlines open at the end of the day with ``due_at`` before it: those still
     ``open``, and those done ``late`` after the day (so a past day's bulletin does not
@@ -245,10 +249,12 @@ def build_bulletin(session: Session, day: dt.date, settings: Mapping[str, Any]) 
                                Deadline.status.in_(("met", "late")))))
     overdue = list(session.scalars(select(Deadline).where(open_at_end(end))
                                    .order_by(Deadline.due_at, Deadline.key)))
+    raised = _records(session, "risk", start, end, Record.data["status"].as_string() == "raised")
 
     matter_ids = {r.matter_id for r in clues.values()} | {r.matter_id for r in cases}
     matter_ids |= {v["matter_id"] for v in views}
     matter_ids |= {d.matter_id for d in done_contacts + overdue if not d.region_code}
+    matter_ids |= {r.matter_id for r in raised if not r.data.get("region_code")}
     districts = matter_districts(session, matter_ids)
 
     def district_of(data: Mapping[str, Any], matter_id: str | None) -> str:
@@ -305,6 +311,10 @@ def build_bulletin(session: Session, day: dt.date, settings: Mapping[str, Any]) 
         fig = row(deadline_district(d))
         fig["first_contacts_on_time" if d.status == "met" else "first_contacts_late"] += 1
 
+    risk_counts: dict[tuple[str, str], int] = defaultdict(int)
+    for record in raised:
+        risk_counts[(district_of(record.data, record.matter_id), record.data.get("rule"))] += 1
+
     items = []
     for d in overdue:
         code = deadline_district(d)
@@ -342,6 +352,8 @@ def build_bulletin(session: Session, day: dt.date, settings: Mapping[str, Any]) 
         "districts": rows,
         "total": total,
         "overdue_items": items,
+        "risks": [{"region_code": code, "region_name": region_name(code), "rule": rule, "count": n}
+                  for (code, rule), n in sorted(risk_counts.items(), key=lambda kv: (kv[0][0] == UNKNOWN, kv[0]))],
         "followup": followup_figures(session, day, settings),
     }
 
@@ -383,10 +395,11 @@ def for_area(bulletin: Mapping[str, Any], areas: Collection[str]) -> dict[str, A
     for key in ("amount_owed", "amount_recovered"):
         total[key] = format(total[key].quantize(CENT), "f")
     items = [i for i in bulletin["overdue_items"] if mine(i["region_code"])]
+    risks = [r for r in bulletin.get("risks", []) if mine(r["region_code"])]
     from hub import followup
 
     return {**bulletin, "areas": sorted(areas), "districts": rows, "total": total, "overdue_items": items,
-            "followup": followup.for_area(bulletin["followup"], mine)}
+            "risks": risks, "followup": followup.for_area(bulletin["followup"], mine)}
 
 
 # -- writers ----------------------------------------------------------------------------------
@@ -397,6 +410,7 @@ def to_json(bulletin: Mapping[str, Any]) -> bytes:
 
 def _owners(bulletin: Mapping[str, Any]) -> list[str]:
     return sorted({o for fig in [*bulletin["districts"], bulletin["total"]] for o in fig["overdue_by_owner"]})
+
 
 
 def columns(bulletin: Mapping[str, Any]) -> list[tuple[str, str, Any]]:

@@ -132,6 +132,7 @@ def check_dossier(transfer: Mapping[str, Any], related: list[Mapping[str, Any]],
                 facts.update(period_from=clue.get("period_from"), period_to=clue.get("period_to"))
     amount = amount_test(facts, linkage)
     amount["source"] = source
+    roster = roster_check(facts.get("workers") or [], related)
     if not amount["large"]:
         lack("amount", _amount_detail(amount, linkage))
 
@@ -162,7 +163,127 @@ def check_dossier(transfer: Mapping[str, Any], related: list[Mapping[str, Any]],
         "amount": amount,
         "employer": "individual" if individual else "unit",
         "province": linkage["province"],
+        "roster": roster,
     }
+
+
+def roster_check(workers: list[Mapping[str, Any]], related: list[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The workers of a transfer (or its case) against the project's real-name roster, its
+    payroll rows and the bank's payouts (保障农民工工资支付条例 Art. 28: real-name registration;
+    Art. 31: wages through the special account), for the months the claim covers. None when
+    the matter holds no roster.
+
+    With ``workers``: the differences, worker by worker (not on the roster in those months;
+    the bank paid them; the payroll says paid in full) and the rostered workers left out whose
+    payroll shows them unpaid. Without: the roster's unpaid workers for the project and period,
+    a suggestion for labour inspection (not evidence). Identity numbers are shown masked.
+    """
+    from hub.matters import hashed
+    from hub.risks import add_months, month_end, month_of, month_start, payroll_rows
+
+    roster = [r for r in related if r["type"] == "roster_entry"]
+    if not roster:
+        return None
+    projects = sorted({r["project_code"] for r in roster})
+    if workers:
+        period = (min(w["period_from"] for w in workers), max(w["period_to"] for w in workers))
+    else:
+        clue = next((r for r in reversed(related) if r["type"] == "clue" and r.get("period_from")), None)
+        period = (clue["period_from"], clue["period_to"]) if clue and clue.get("period_to") else None
+    payroll = payroll_rows(r for r in related if r["type"] == "payroll_month" and r["project_code"] in projects)
+    if period is None:  # no months claimed: the months the payroll speaks of
+        months = sorted({m for _w, m in payroll})
+        if not months:
+            return {"projects": projects, "period": None, "listed": 0, "differences": [], "suggested": []}
+        period = (months[0], months[-1])
+    start, end = month_start(period[0]), month_end(period[1])
+    months = []
+    m = period[0]
+    while m <= period[1]:
+        months.append(m)
+        m = add_months(m, 1)
+    on_roster: dict[str, dict[str, Any]] = {}
+    for r in roster:
+        entered, left = dt.date.fromisoformat(r["entered_on"]), r.get("left_on")
+        if entered > end or (left and dt.date.fromisoformat(left) < start):
+            continue
+        w = on_roster.setdefault(hashed(r["worker"]["id_number"]), {"name": r["worker"]["name"],
+                                                                    "id_number": r["worker"]["id_number"],
+                                                                    "months": set()})
+        for month in months:
+            if month_of(r["entered_on"]) <= month and (not left or month_of(left) >= month):
+                w["months"].add(month)
+    paid_out: dict[str, Decimal] = {}
+    window_end = month_end(add_months(period[1], 1))  # a month's wages are paid in the next
+    for p in related:
+        if p["type"] == "worker_payout" and p["result"] == "paid" and p["project_code"] in projects \
+                and start <= dt.date.fromisoformat(p["paid_on"]) <= window_end:
+            key = hashed(p["worker"]["id_number"])
+            paid_out[key] = paid_out.get(key, Decimal(0)) + Decimal(p["amount"])
+
+    def owed(key: str) -> tuple[Decimal, list[str], list[str]]:
+        """(what the payroll shows unpaid, months short, on-site months with no payroll row)"""
+        total, short, no_row = Decimal(0), [], []
+        for month in months:
+            e = payroll.get((key, month))
+            if e is None:
+                if month in on_roster.get(key, {}).get("months", ()):
+                    no_row.append(month)
+            elif Decimal(e["amount_paid"]) < Decimal(e["amount_due"]):
+                total += Decimal(e["amount_due"]) - Decimal(e["amount_paid"])
+                short.append(month)
+        return total, short, no_row
+
+    def person(name: str, id_number: str) -> dict[str, str]:
+        from schemas.validators import mask_id_number
+
+        return {"name": name, "id_number": mask_id_number(id_number)}
+
+    out: dict[str, Any] = {"projects": projects, "period": list(period), "listed": len(workers)}
+    if workers:
+        differences = []
+        listed = set()
+        for w in workers:
+            key = hashed(w["id_number"])
+            listed.add(key)
+            if key not in on_roster:
+                differences.append({**person(w["name"], w["id_number"]), "issue": "not-on-roster",
+                                    "detail": "not on the project's real-name roster in the months claimed"})
+            if paid_out.get(key):
+                differences.append({**person(w["name"], w["id_number"]), "issue": "paid-by-bank",
+                                    "detail": f"the bank paid {paid_out[key]:.2f} yuan into the worker's account "
+                                              "in the period"})
+            total, short, no_row = owed(key)
+            rows = [m for m in months if (key, m) in payroll]
+            if rows and not short:
+                differences.append({**person(w["name"], w["id_number"]), "issue": "payroll-paid",
+                                    "detail": f"the payroll shows {', '.join(rows)} paid in full"})
+        for key, r in on_roster.items():
+            total, short, no_row = owed(key)
+            if key not in listed and (total > 0 or no_row) and not paid_out.get(key):
+                differences.append({**person(r["name"], r["id_number"]), "issue": "unlisted-unpaid",
+                                    "detail": _unpaid_detail(total, short, no_row)})
+        out["differences"] = differences
+        out["suggested"] = []
+    else:
+        suggested = []
+        for key, r in on_roster.items():
+            total, short, no_row = owed(key)
+            if (total > 0 or no_row) and not paid_out.get(key):
+                suggested.append({**person(r["name"], r["id_number"]), "owed": f"{total:.2f}", "months_short": short,
+                                  "months_without_payroll": no_row, "detail": _unpaid_detail(total, short, no_row)})
+        out["differences"] = []
+        out["suggested"] = suggested
+    return out
+
+
+def _unpaid_detail(total: Decimal, short: list[str], no_row: list[str]) -> str:
+    parts = []
+    if short:
+        parts.append(f"the payroll shows {total:.2f} yuan unpaid ({', '.join(short)})")
+    if no_row:
+        parts.append(f"on site with no payroll row ({', '.join(no_row)})")
+    return "; ".join(parts)
 
 
 def hold_view(hold: TransferHold | None) -> dict[str, Any] | None:
@@ -170,7 +291,8 @@ def hold_view(hold: TransferHold | None) -> dict[str, Any] | None:
         return None
     return {
         "status": hold.status, "complete": not hold.missing.get("missing"), "missing": hold.missing.get("missing", []),
-        "amount": hold.missing.get("amount"), "checked_at": hold.checked_at.astimezone(BEIJING).isoformat(),
+        "amount": hold.missing.get("amount"), "roster": hold.missing.get("roster"),
+        "checked_at": hold.checked_at.astimezone(BEIJING).isoformat(),
         "decided_by": hold.decided_by,
         "decided_at": hold.decided_at.astimezone(BEIJING).isoformat() if hold.decided_at else None,
         "reason": hold.reason,

@@ -8,7 +8,6 @@ one arrears case end up on one matter.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -20,6 +19,7 @@ from hub.ids import BEIJING, new_id
 from hub.store import any_of, insert_rows
 from hub.store.models import FollowupResult, Matter, MatterKey, Outbox, Record, TransferHold, utcnow
 from schemas import RECORD_SCHEMAS, link_keys
+from schemas.validators import id_hash
 
 # The business time of each record type: orders the matter's timeline.
 OCCURRED_AT = {
@@ -52,7 +52,7 @@ OCCURRED_AT = {
     "missed_funding": "month",
     "roster_entry": "entered_on",
     "labour_contract": "signed_on",
-    "payroll_entry": "month",
+    "payroll_month": "month",
     "risk": "raised_on",
     "credit_listing": "decision_date",
 }
@@ -72,11 +72,12 @@ REF_NAMES = {
 
 # Early warnings: records about a project (or an employer) before anyone complains.
 WARNINGS = ("project", "payroll_shortfall", "account_deposit", "worker_payout", "deposit_event", "missed_funding",
-            "roster_entry", "labour_contract", "payroll_entry", "risk")
-# Facts about a project's workers, one record a worker and line: many to a matter (a bank's
-# payout file is one record a payout). The deadline engine needs none of them, so it does
-# not read them back; the early-warning rules (hub.risks) do.
-WORKER_FACTS = ("worker_payout", "roster_entry", "labour_contract", "payroll_entry")
+            "roster_entry", "labour_contract", "payroll_month", "risk")
+# Facts about a project's workers, one record a worker and line (a bank's payout file is one
+# record a payout) or a month's payroll rows in one: many to a matter, and large. The
+# deadline engine needs none of them, so it does not read them back; the early-warning
+# rules (hub.risks) do.
+WORKER_FACTS = ("worker_payout", "roster_entry", "labour_contract", "payroll_month")
 
 
 def district(records) -> str | None:
@@ -104,7 +105,7 @@ def occurred_at(record: Mapping[str, Any]) -> dt.datetime:
 
 def hashed(id_number: str) -> str:
     """An identity number as joining keys hold it: hashed (personal data)."""
-    return hashlib.sha256(id_number.encode()).hexdigest()[:40]
+    return id_hash(id_number)
 
 
 def employer_key(employer: Mapping[str, Any] | None) -> str | None:

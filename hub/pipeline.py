@@ -746,7 +746,7 @@ class Pipeline:
         return unclaimed
 
     def _route(self, unit: _Unit, record: dict[str, Any], matter_id: str, *,
-               released: bool = False, claim: bool = True) -> list[dict[str, Any]]:
+               released: bool = False, claim: bool = True, cache: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Write an outbox row for each route the record takes; returns the rows.
 
         A route with ``hold = "dossier"`` sends a criminal transfer only when its dossier
@@ -757,7 +757,8 @@ class Pipeline:
         refs = None
         dossier_ok = None  # checked once, however many routes hold on it
         session = unit.session
-        cache: dict[str, Any] = {}  # related records, read once for all the record's routes
+        # related records, read once for all the record's routes (or, given, the caller's records of the matter)
+        cache = {} if cache is None else cache
 
         def related(rtype: str) -> dict | None:
             if rtype not in cache:
@@ -835,10 +836,11 @@ class Pipeline:
         if not live:
             return 0, set()
         recipients: set[str] = set()
+        related: dict[tuple, dict[str, Any]] = {}  # (matter, project) -> the records a route's extra names
 
         def emit(record: dict[str, Any], matter_id: str) -> None:
             unit.records.append(risks.stored_row(record, matter_id, "hub:risks", unit.now))
-            rows = self._route(unit, record, matter_id, claim=False)
+            rows = self._route(unit, record, matter_id, claim=False, cache=related.setdefault((matter_id, record.get("project_code")), {}))
             recipients.update(row["recipient"] for row in rows)
 
         unit.flush()

@@ -6,7 +6,7 @@ joined to the project's matter by its code (the same matter as complaints about 
 project itself, the special account's deposits (``account_deposit``), payouts
 (``worker_payout``), wage-deposit events (``deposit_event``), missed funding
 (``missed_funding``), the real-name roster (``roster_entry``), labour contracts
-(``labour_contract``) and payroll rows (``payroll_entry``).
+(``labour_contract``) and payroll rows (``payroll_month``: a month's rows, workers hashed).
 
 Like the deadline engine, a project's risks are derived state: :func:`compute` is a pure
 function of its records, the settings and the clock, giving one :class:`Condition` per
@@ -63,9 +63,9 @@ RULES = {r.name: r for r in (
     RiskRule("payout-failed", "bank", "代发失败未补发 a failed payout not followed by a successful one",
              f"{REGULATION} Art. 31", ("worker_payout",)),
     RiskRule("payout-missing", "bank", "专户代发无代发记录 paid through the account, but the bank paid nothing",
-             f"{REGULATION} Art. 31", ("worker_payout", "payroll_entry")),
+             f"{REGULATION} Art. 31", ("worker_payout", "payroll_month")),
     RiskRule("cash-payment", "bank", "现金发放 wages paid in cash, not through the special account",
-             f"{REGULATION} Art. 31", ("payroll_entry",)),
+             f"{REGULATION} Art. 31", ("payroll_month",)),
     RiskRule("deposit-not-topped-up", "bank", "工资保证金动用后未补足 the wage deposit drawn and not topped up",
              f"{REGULATION} Art. 32", ("deposit_event",)),
     RiskRule("no-wage-deposit", "project", "未存储工资保证金 neither a cash deposit nor a bank guarantee",
@@ -75,17 +75,17 @@ RULES = {r.name: r for r in (
     RiskRule("no-real-name", "project", "未实行实名制管理 no real-name registration",
              f"{REGULATION} Art. 28", ("project", "roster_entry")),
     RiskRule("payroll-shortfall", "payroll", "工资未足额发放 paid less than due, past payday",
-             f"{REGULATION} Arts. 3, 12, 14", ("payroll_entry",)),
+             f"{REGULATION} Arts. 3, 12, 14", ("payroll_month",)),
     RiskRule("late-payment", "payroll", "工资逾期发放 paid after payday",
              f"{REGULATION} Arts. 12, 14", ()),
     RiskRule("unpaid-rostered-worker", "payroll", "在场工人无工资记录 a worker on site with no payroll row",
-             f"{REGULATION} Arts. 28, 30", ("payroll_entry", "roster_entry")),
+             f"{REGULATION} Arts. 28, 30", ("payroll_month", "roster_entry")),
     RiskRule("below-contract", "payroll", "低于合同工资 paid below the contracted wage for the days worked",
-             f"{REGULATION} Art. 12 and the labour contract", ("payroll_entry", "labour_contract")),
+             f"{REGULATION} Art. 12 and the labour contract", ("payroll_month", "labour_contract")),
 )}
 
 FACT_TYPES = ("project", "account_deposit", "worker_payout", "deposit_event", "missed_funding", "roster_entry",
-              "labour_contract", "payroll_entry")
+              "labour_contract", "payroll_month")
 CENT = Decimal("0.01")
 
 
@@ -180,9 +180,7 @@ def _project(code: str, facts: list[Mapping[str, Any]], cfg: Mapping[str, Any], 
         return pay_day(month, region, cfg)
 
     # The latest payroll row of each worker and month is what the platform says now.
-    payroll: dict[tuple[str, str], Mapping[str, Any]] = {}
-    for e in of["payroll_entry"]:
-        payroll[(hashed(e["worker"]["id_number"]), e["month"])] = e
+    payroll = payroll_rows(of["payroll_month"])
     paid_out: dict[str, list[dt.date]] = {}
     for p in of["worker_payout"]:
         if p["result"] == "paid":
@@ -206,7 +204,7 @@ def _project(code: str, facts: list[Mapping[str, Any]], cfg: Mapping[str, Any], 
         out.append(Condition("missed-labour-cost", code, month, now, m.get("record_id"),
                              f"应拨付 {_yuan(_money(m['amount_due']))}, 实际拨付 {_yuan(_money(m['amount_credited']))}",
                              amount=short - after))
-    horizon = max([e["month"] for e in of["payroll_entry"]] + [d["month"] for d in of["account_deposit"]]
+    horizon = max([e["month"] for e in of["payroll_month"] if e["rows"]] + [d["month"] for d in of["account_deposit"]]
                   + [m["month"] for m in of["missed_funding"]], default=None)
     on_site = _on_site(of["roster_entry"], horizon)
     for month, workers in on_site.items():
@@ -243,7 +241,7 @@ def _project(code: str, facts: list[Mapping[str, Any]], cfg: Mapping[str, Any], 
         for e in entries:
             if e.get("method") != "special_account" or _money(e["amount_paid"]) <= 0:
                 continue
-            days = unused.get(hashed(e["worker"]["id_number"]), [])
+            days = unused.get(e["worker"], [])
             match = next((d for d in days if d >= month_start(month)), None)
             if match is None:
                 missing.append(e)
@@ -313,6 +311,16 @@ def _project(code: str, facts: list[Mapping[str, Any]], cfg: Mapping[str, Any], 
     return out
 
 
+def payroll_rows(months: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(worker hash, month) -> the latest payroll row for it (with its ``month`` and the
+    ``record_id`` of the record that brought it), from ``payroll_month`` records in store order."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for rec in months:
+        for row in rec["rows"]:
+            out[(row["worker"], rec["month"])] = {**row, "month": rec["month"], "record_id": rec.get("record_id")}
+    return out
+
+
 def _on_site(roster: list[Mapping[str, Any]], horizon: str | None) -> dict[str, list[tuple[str, Mapping]]]:
     """Month -> the workers on site ((hashed id, their roster record)), up to ``horizon``."""
     out: dict[str, list[tuple[str, Mapping]]] = {}
@@ -341,7 +349,7 @@ def _below_contract(entries, contracts, month: str, cfg) -> list[tuple[Mapping, 
     share = Decimal(str(cfg["below_contract_share"]))
     out = []
     for e in entries:
-        c = by_worker.get(hashed(e["worker"]["id_number"]))
+        c = by_worker.get(e["worker"])
         if c is None or not e.get("days"):
             continue
         rate = _money(c["wage_rate"])
@@ -528,3 +536,66 @@ def sweep(pipeline, now: dt.datetime | None = None) -> int:
         for callback in pipeline.on_commit:
             callback(frozenset(recipients))
     return made
+
+
+# -- what the console shows of a project ----------------------------------------------------------
+
+def project_view(session, project_code: str) -> dict[str, Any] | None:
+    """A project as the console's project page shows it: the platform's record, the special
+    account, the wage deposit and guarantees, the roster's size, payouts by month, and every
+    risk with its rule and the record that raised it. None when the hub knows no fact of it."""
+    from hub.matters import resolve
+    from hub.store.models import MatterKey
+
+    key = session.get(MatterKey, f"project:{project_code}")
+    if key is None:
+        return None
+    matter_id = resolve(session, key.matter_id) or key.matter_id
+    facts = [d for (d,) in session.execute(select(Record.data).where(Record.matter_id == matter_id,
+                                                                     Record.type.in_(FACT_TYPES))
+                                           .order_by(Record.seq))
+             if d.get("project_code") == project_code]
+    of = {t: [r for r in facts if r["type"] == t] for t in FACT_TYPES}
+    project = of["project"][-1] if of["project"] else None
+    deposits: dict[str, Decimal] = {}
+    for d in of["account_deposit"]:
+        deposits[d["month"]] = deposits.get(d["month"], Decimal(0)) + _money(d["amount"])
+    payouts: dict[str, dict[str, Any]] = {}
+    for p in of["worker_payout"]:
+        m = payouts.setdefault(month_of(p["paid_on"]), {"paid": 0, "paid_amount": Decimal(0), "failed": 0,
+                                                        "failed_amount": Decimal(0)})
+        m[p["result"]] += 1
+        m[f"{p['result']}_amount"] += _money(p["amount"])
+    today = utcnow().astimezone(BEIJING).date()
+    on_site = {hashed(r["worker"]["id_number"]) for r in of["roster_entry"]
+               if _day(r["entered_on"]) <= today and (not r.get("left_on") or _day(r["left_on"]) >= today)}
+    events = of["deposit_event"]
+    risks = session.scalars(select(ProjectRisk).where(ProjectRisk.project_code == project_code)
+                            .order_by(ProjectRisk.raise_at, ProjectRisk.key)).all()
+    return {
+        "project_code": project_code, "matter_id": matter_id, "project": project,
+        "accounts": sorted({r["account_no"] for r in of["account_deposit"] + of["worker_payout"]
+                            + of["missed_funding"]}),
+        "deposits_by_month": {m: _yuan(v) for m, v in sorted(deposits.items())},
+        "missed": [{"month": m["month"], "amount_due": m["amount_due"], "amount_credited": m["amount_credited"]}
+                   for m in of["missed_funding"]],
+        "wage_deposit": project.get("wage_deposit") if project else None,
+        "cash_at_bank": _yuan(_cash_balance(events)) if events else None,
+        "guarantees": [{"guarantee_no": e.get("guarantee_no"), "amount": e["amount"], "event_on": e["event_on"]}
+                       for e in events if e["event"] == "guarantee"],
+        "guarantee_valid": _guarantee_valid(events),
+        "deposit_events": [{"event": e["event"], "amount": e["amount"], "event_on": e["event_on"]} for e in events],
+        "roster_size": len({hashed(r["worker"]["id_number"]) for r in of["roster_entry"]}),
+        "on_site": len(on_site),
+        "contracts": len(of["labour_contract"]),
+        "payouts_by_month": {m: {k: (_yuan(v) if isinstance(v, Decimal) else v) for k, v in row.items()}
+                             for m, row in sorted(payouts.items())},
+        "risks": [{"rule": r.rule, "title": RULES[r.rule].title, "source": RULES[r.rule].source,
+                   "category": r.category, "month": r.month, "status": r.status, "amount": r.amount,
+                   "worker_count": r.worker_count, "detail": r.detail, "raised_by": r.raised_by,
+                   "cleared_by": r.cleared_by, "risk_no": r.risk_no,
+                   "raise_at": r.raise_at.astimezone(BEIJING).isoformat(),
+                   "raised_at": r.raised_at.astimezone(BEIJING).isoformat() if r.raised_at else None,
+                   "cleared_at": r.cleared_at.astimezone(BEIJING).isoformat() if r.cleared_at else None}
+                  for r in risks],
+    }

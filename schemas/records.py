@@ -8,6 +8,8 @@ fields. ``LINKS`` names the numbers that tie a record to its arrears matter, as
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import ClassVar
 
 import marshmallow as ma
@@ -20,7 +22,7 @@ SCHEMA_VERSION = "1.2"
 criminal-linkage steps (reconsideration, supervision request, extension, payment,
 reconsideration decision, materials request, assignment answer, credit listing), the facts
 of early warning on construction projects (account deposit, worker payout, deposit event,
-missed funding, roster entry, labour contract, payroll entry, risk) and the 12345 hotline's
+missed funding, roster entry, labour contract, payroll month, risk) and the 12345 hotline's
 work order and satisfaction call-back (a clue's figures optional). A record's
 ``schema_version`` is its type's ``VERSION``: the
 version in which that type last changed."""
@@ -816,19 +818,77 @@ class LabourContractSchema(_ProjectFact):
 PAY_METHODS = ("special_account", "bank", "cash")
 
 
-class PayrollEntrySchema(_ProjectFact):
-    """One worker's payroll row for a month (工资发放), as the construction platform reports it."""
+_HASH_RE = re.compile(r"^[0-9a-f]{40}$")
+_ROW_KEYS = {"worker", "days", "amount_due", "amount_paid", "paid_on", "method"}
+_YUAN_RE = re.compile(r"^(?:0|[1-9][0-9]{0,14})\.[0-9]{2}$")
 
-    TYPE = "payroll_entry"
 
-    worker = _nested(NamedWorkerSchema, required=True)
+class PayrollRows(ma.fields.Field):
+    """A month's payroll rows, one a worker: ``{worker, days, amount_due, amount_paid,
+    paid_on, method}``, the worker by the hash of the identity number (40 hex,
+    ``schemas.validators.id_hash``): the rules match rows to payouts, the roster and
+    contracts on it, and the record keeps no identity number. Checked row by row in one
+    pass (a month of a large site holds thousands: a nested schema per row would cost more
+    than everything else the hub does with the batch); errors name ``rows.<i>.<field>``."""
+
+    _money = f.Money()
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, list):
+            raise ma.ValidationError("must be a list of rows (rule: type)")
+        if not value:
+            raise ma.ValidationError("must hold at least one row (rule: length)")
+        return [self._row(i, row) for i, row in enumerate(value)]
+
+    def _row(self, i: int, row) -> dict:
+        def bad(field: str, why: str):
+            return ma.ValidationError({i: {field: [why]}})
+
+        if not isinstance(row, dict):
+            raise ma.ValidationError({i: ["must be an object (rule: type)"]})
+        if not row.keys() <= _ROW_KEYS:
+            raise bad(sorted(set(row) - _ROW_KEYS)[0], "Unknown field. (rule: unknown-field)")
+        worker = row.get("worker")
+        if not isinstance(worker, str) or not _HASH_RE.fullmatch(worker):
+            raise bad("worker", "must be an identity number's 40-hex hash (rule: id-hash)")
+        days = row.get("days")
+        if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 31:
+            raise bad("days", "must be between 0 and 31 (rule: range)")
+        out = {"worker": worker, "days": days}
+        for field in ("amount_due", "amount_paid"):
+            amount = row.get(field)
+            if isinstance(amount, str) and _YUAN_RE.fullmatch(amount):
+                out[field] = amount  # canonical already: two places
+                continue
+            try:
+                out[field] = self._money._serialize(self._money.deserialize(amount), None, None)
+            except ma.ValidationError as exc:
+                raise bad(field, exc.messages[0] if exc.messages else "money (rule: money-format)") from None
+        paid_on, method = row.get("paid_on"), row.get("method")
+        if paid_on is not None:
+            try:
+                if not isinstance(paid_on, str) or len(paid_on) != 10:
+                    raise ValueError
+                dt.date.fromisoformat(paid_on)
+            except ValueError:
+                raise bad("paid_on", "must be a date YYYY-MM-DD (rule: date)") from None
+        if method is not None and method not in PAY_METHODS:
+            raise bad("method", f"must be one of: {', '.join(PAY_METHODS)} (rule: enum)")
+        out["paid_on"], out["method"] = paid_on, method
+        return out
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value
+
+
+class PayrollMonthSchema(_ProjectFact):
+    """A project's payroll rows for a month (工资发放) as one batch reported them: a row a
+    worker, the later batch's row for a worker and month taking the earlier's place."""
+
+    TYPE = "payroll_month"
+
     month = f.Month(required=True)
-    days = _int(required=True, strict=True, validate=ma.validate.Range(
-        min=0, max=31, error="must be between {min} and {max} (rule: range)"))
-    amount_due = f.Money(required=True)
-    amount_paid = f.Money(required=True)
-    paid_on = _date(load_default=None, allow_none=True)
-    method = _str(load_default=None, allow_none=True, validate=_one_of(PAY_METHODS))
+    rows = PayrollRows(required=True)
 
 
 RISK_RULES = ("missed-labour-cost", "payout-failed", "payout-missing", "cash-payment", "unpaid-rostered-worker",
@@ -932,10 +992,8 @@ RECORD_SCHEMAS: dict[str, type[RecordSchema]] = {
         ProjectSchema, PayrollShortfallSchema, ContractorReplySchema, SupervisionOpinionSchema,
         ReconsiderationRequestSchema, SupervisionRequestSchema, CaseExtensionSchema, WagePaymentSchema,
         ReconsiderationDecisionSchema, MaterialsRequestSchema, AssignmentAnswerSchema,
-        AccountDepositSchema, WorkerPayoutSchema, DepositEventSchema, MissedFundingSchema, RosterEntrySchema,
         CreditListingSchema, AccountDepositSchema, WorkerPayoutSchema, DepositEventSchema, MissedFundingSchema,
-        RosterEntrySchema, LabourContractSchema, PayrollEntrySchema, RiskSchema,
-        WorkOrderSchema, SatisfactionSchema,
+        RosterEntrySchema, LabourContractSchema, PayrollMonthSchema, RiskSchema, WorkOrderSchema, SatisfactionSchema,
     )
 }
 

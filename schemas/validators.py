@@ -44,6 +44,14 @@ def check_id_number(value: str) -> str:
     return v
 
 
+def id_hash(id_number: str) -> str:
+    """An identity number as the hub joins on it: SHA-256, 40 hex characters (personal data
+    stays out of keys and of records that need only to match a worker)."""
+    import hashlib
+
+    return hashlib.sha256(id_number.encode()).hexdigest()[:40]
+
+
 def uscc_check_char(first17: str) -> str:
     """GB 32100-2015 check character of the first 17 characters."""
     total = sum(_USCC_VALUES[c] * w for c, w in zip(first17, _USCC_WEIGHTS))

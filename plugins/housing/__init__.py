@@ -1,16 +1,17 @@
 """housing: the construction sector's real-name and wage platform (住建 / 实名制平台), CSV.
 
 Reads ``PROJECT`` batches (projects under supervision) as canonical ``project`` records
-and ``PAYROLL`` batches (wages due and paid per worker and month) as ``payroll_entry``
-records, one a row, and derived ``payroll_shortfall`` records, one per project and month
-where someone was paid less than due; (format 1.2) ``ANSWER`` rows (交办回复) as
+and ``PAYROLL`` batches (wages due and paid per worker and month) as ``payroll_month``
+records, a project's rows of a month in one (the worker by the hash of the identity
+number), and derived ``payroll_shortfall`` records, one per project and month where
+someone was paid less than due; (format 1.2) ``ANSWER`` rows (交办回复) as
 ``assignment_answer``, ``ROSTER`` rows (实名制进退场) as ``roster_entry`` and ``CONTRACT``
 rows (电子劳动合同) as ``labour_contract`` records;
 writes ``ASSIGNMENT`` (交办) for a clue that names a project and ``REMINDER`` (催办) when
 its answer is overdue (see docs/formats/housing.md). ``source_ref`` is the project code,
 ``<project>/<month>`` for a shortfall, the assignment number for an answer, the contract
-number for a contract, ``<project>/<worker>/...`` for a payroll row or a roster line (the
-worker's identity number hashed).
+number for a contract, ``<project>/<month>`` for a month's payroll, ``<project>/<worker>/<entered>``
+for a roster line (the worker's identity number hashed).
 """
 
 from __future__ import annotations

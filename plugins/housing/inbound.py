@@ -38,7 +38,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from hub import InvalidMessage, NativeMessage, Parsed, Rejected
-from schemas.validators import check_id_number
+from schemas.validators import check_id_number, id_hash
 
 PROJECT = "PROJECT"
 PAYROLL = "PAYROLL"
@@ -80,10 +80,9 @@ PROJECT_FIELDS = {
 # payroll_shortfall: its totals (worker_count, amount_*) and source_ref (project/month) are
 # derived from many rows, no one column: left out.
 PAYROLL_FIELDS = {"project_code": "项目编号", "month": "所属月份"}
-# payroll_entry: one row, one worker (format 1.2), read by the early-warning rules
-PAYROLL_ENTRY_FIELDS = {"project_code": "项目编号", "worker.name": "工人姓名", "worker.id_number": "身份证号",
-                        "month": "所属月份", "days": "出勤天数", "amount_due": "应发工资(元)",
-                        "amount_paid": "实发工资(元)", "paid_on": "发放日期", "method": "发放方式"}
+# payroll_month (format 1.2): a project's rows of one month, read by the early-warning rules;
+# each row is checked here, cell by cell, before it joins the month
+PAYROLL_MONTH_FIELDS = PAYROLL_FIELDS
 ROSTER_FIELDS = {"project_code": "项目编号", "worker.name": "工人姓名", "worker.id_number": "身份证号", "team": "班组",
                  "trade": "工种", "entered_on": "进场日期", "left_on": "退场日期",
                  "subcontractor_uscc": "劳务企业统一社会信用代码"}
@@ -337,10 +336,11 @@ def contract_record(row: _Row) -> dict:
     }
 
 
-def payroll_row(row: _Row) -> tuple[str, str, str, decimal.Decimal, decimal.Decimal, dict]:
-    """Check one payroll row; return (project code, month, identity number, due, paid, its payroll_entry)."""
+def payroll_row(row: _Row) -> tuple[str, str, str, decimal.Decimal, decimal.Decimal, tuple]:
+    """Check one payroll row; return (project code, month, identity number, due, paid, its row
+    for the month's ``payroll_month``: days, paid on, method)."""
     project = code("项目编号", row.required("项目编号"))
-    name = row.required("工人姓名")
+    row.required("工人姓名")
     id_number = checked_id(row)
     pay_month = month("所属月份", row.required("所属月份"))
     days = row.required("出勤天数")
@@ -352,9 +352,7 @@ def payroll_row(row: _Row) -> tuple[str, str, str, decimal.Decimal, decimal.Deci
     paid = money("实发工资(元)", row.required("实发工资(元)"))
     paid_on = date("发放日期", row.get("发放日期")) if row.get("发放日期") else None
     method = choice("发放方式", row.get("发放方式"), PAY_METHODS) if row.get("发放方式") else None
-    entry = {"project_code": project, "worker": {"name": name, "id_number": id_number}, "month": pay_month,
-             "days": int(days), "amount_due": yuan(due), "amount_paid": yuan(paid), "paid_on": paid_on, "method": method}
-    return project, pay_month, id_number, due, paid, entry
+    return project, pay_month, id_number, due, paid, (int(days), paid_on, method)
 
 
 def row_bytes(header: list[str], fields: list[str], encoding: str) -> bytes:
@@ -456,6 +454,8 @@ def _payroll_rows(message, reader, header, index, encoding) -> Iterator[Parsed |
     width = len(header)
     # (project code, month) -> [short workers, their wages due, their wages paid]
     short: dict[tuple[str, str], list] = {}
+    # (project, month) -> its rows: (worker hash, days, paid on, method, due, paid)
+    months: dict[tuple[str, str], list[tuple]] = {}
     # (project, month, worker) of the rows so far, as 64-bit hashes: 16 MB for 200,000 rows
     # (tracemalloc), against 35 MB or more for the tuples themselves.
     seen: set[int] = set()
@@ -469,9 +469,9 @@ def _payroll_rows(message, reader, header, index, encoding) -> Iterator[Parsed |
         except RowError as err:
             yield _rejected(n, err, PAYROLL, header, fields, encoding)
             continue
-        yield Parsed(type="payroll_entry", record={k: v for k, v in entry.items() if v is not None},
-                     source_ref=f"{project}/{pay_month}/{_worker_ref(id_number)}", kind=PAYROLL, row=n,
-                     raw=row_bytes(header, fields, encoding), fields=PAYROLL_ENTRY_FIELDS)
+        # (the worker hashed: the month's record keeps no identity number; a tuple a row keeps
+        # memory at about 200 bytes a row until the batch's end)
+        months.setdefault((project, pay_month), []).append((id_hash(id_number), *entry, due, paid))
         if paid < due:
             # Which workers the shortfall stands for, whatever the rows' order: a sum of
             # each short row's digest (worker, due, paid).
@@ -494,4 +494,17 @@ def _payroll_rows(message, reader, header, index, encoding) -> Iterator[Parsed |
                     "amount_due": yuan(due), "amount_paid": yuan(paid), "amount_short": yuan(due - paid)},
             source_ref=f"{project}/{pay_month}", kind=PAYROLL, row=None, raw=message.body,
             fields=PAYROLL_FIELDS, identity=f"{rows_digest:016x}",
+        )
+    for (project, pay_month), rows in months.items():
+        # Derived from many rows, like the shortfall: the whole batch is what a replay needs;
+        # the same rows sent again are the same record.
+        digest = hashlib.sha256(repr(sorted(rows)).encode()).hexdigest()[:16]
+        yield Parsed(
+            type="payroll_month",
+            record={"project_code": project, "month": pay_month,
+                    "rows": [{"worker": w, "days": days, "amount_due": yuan(due), "amount_paid": yuan(paid),
+                              **({"paid_on": on} if on else {}), **({"method": how} if how else {})}
+                             for w, days, on, how, due, paid in rows]},
+            source_ref=f"{project}/{pay_month}", kind=PAYROLL, row=None, raw=message.body,
+            fields=PAYROLL_MONTH_FIELDS, identity=digest,
         )

@@ -148,10 +148,10 @@ def test_every_sample_reaches_the_agencies_the_routes_promise(six_agencies, head
     assert pending == []
     view = client.get(f"/api/v1/matters/{transfer.matter_id}", headers=token("linkage")).json
     # the project's early warnings first (joined by its code), then every agency's records;
-    # the payroll's rows one by one beside them (a payroll_entry a worker), the hub's risks
-    assert sum(r["type"] == "payroll_entry" for r in view["records"]) == 7
+    # the payroll's rows of the month beside them (workers hashed), the hub's risks
+    assert sum(r["type"] == "payroll_month" for r in view["records"]) == 1
     assert sum(r["type"] == "risk" for r in view["records"]) == 4
-    assert [r["type"] for r in view["records"] if r["type"] not in ("payroll_entry", "risk")] == [
+    assert [r["type"] for r in view["records"] if r["type"] not in ("payroll_month", "risk")] == [
         "project", "payroll_shortfall", "clue", "case", "mediation_result", "contractor_reply", "payment_order",
         "criminal_transfer", "police_receipt", "police_decision", "court_judgment", "court_enforcement"]
     times = [r["occurred_at"] for r in view["records"]]

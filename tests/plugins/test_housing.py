@@ -38,10 +38,10 @@ def message(body: bytes, encoding: str | None = None, kind: str | None = None) -
 
 
 def parse(body: bytes, encoding: str | None = None, kind: str | None = None, entries: bool = False) -> list:
-    """The items parsed; a payroll's one-row ``payroll_entry`` records only with ``entries``
-    (most tests here are about the shortfall derived from the rows)."""
+    """The items parsed; a payroll's ``payroll_month`` records only with ``entries`` (most
+    tests here are about the shortfall derived from the rows)."""
     items = housing.parse_message(message=message(body, encoding, kind), settings={})
-    return [i for i in items if entries or not (isinstance(i, hub.Parsed) and i.type == "payroll_entry")]
+    return [i for i in items if entries or not (isinstance(i, hub.Parsed) and i.type == "payroll_month")]
 
 
 def canonical(parsed: hub.Parsed) -> dict:

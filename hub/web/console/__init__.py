@@ -47,6 +47,7 @@ from hub.web.console import (  # noqa: E402
     matters,  # noqa: F401
     owners_pages,  # noqa: F401
     plugins,  # noqa: F401
+    projects,  # noqa: F401
     transfers,  # noqa: F401
 )
 

@@ -168,11 +168,13 @@ def matter(matter_id: str):
         view = mask_personal(view)
     transfers = sorted({r.get("transfer_no") for r in view["records"]
                         if r.get("type") == "criminal_transfer" and r.get("transfer_no")})
+    # a project's facts about single workers (a payout file is thousands) stay on its project page
     timeline = [{"record": r, "summary": summary(r),
                  "fields": [(k, v) for k, v in flatten(r) if k not in ("record_id", "matter_id", "type")]}
-                for r in view["records"]]
+                for r in view["records"] if r.get("type") not in matters.WORKER_FACTS]
+    worker_facts = sum(r.get("type") in matters.WORKER_FACTS for r in view["records"])
     overdue_first = sorted(view["next_steps"], key=lambda s: (not s["overdue"], s["due_at"]))
     projects = sorted({r["project_code"] for r in view["records"] if r.get("project_code")}) \
         if not g.principal.agency else []
     return render_template("console/matter.html", view=view, timeline=timeline, next_steps=overdue_first,
-                           transfers=transfers, projects=projects)
+                           transfers=transfers, worker_facts=worker_facts, projects=projects)
