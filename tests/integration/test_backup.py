@@ -75,13 +75,15 @@ def feed_the_demo(settings) -> int:
 
 
 def snapshot(database_url: str) -> dict:
-    """What the demo's checks look at: table sizes, the biggest matter's record types, the
-    transfer's status, and the dead letters' kept bytes against their digests."""
+    """What the demo's checks look at: table sizes, the record types of the matter whose
+    transfer the police decided (the demo's criminal case), the transfer's status, and the
+    dead letters' kept bytes against their digests."""
     engine = create_engine(database_url)
     try:
         with engine.connect() as conn:
             counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in TABLES}  # noqa: S608
-            matter = conn.execute(text("SELECT matter_id FROM records GROUP BY matter_id ORDER BY count(*) DESC")).first()
+            matter = conn.execute(text("SELECT matter_id FROM records WHERE type = 'police_decision' "
+                                       "ORDER BY matter_id")).first()
             types = sorted(r[0] for r in conn.execute(text("SELECT type FROM records WHERE matter_id = :m"),
                                                       {"m": matter[0]}))
             holds = sorted(tuple(r) for r in conn.execute(text("SELECT transfer_no, status FROM transfer_holds")))
