@@ -136,6 +136,10 @@ def test_an_overdue_step_escalates_to_the_group_and_government_of_its_district(g
     wait_for(lambda: _sent(hub))
     # the first level goes to the owing agency, never to a government (its format has none)
     assert all(json.loads(b)["type"] == "ASSIGNMENT" for _, _, b in servers["370103"].received)
+    # the district's leader takes the case (包案) before it reaches the supervision level
+    leader = {"name": "刘德明", "post": "副区长", "unit": "历下区人民政府"}
+    assert client.put(f"/api/v1/matters/{first[0].matter_id}/leader", json=leader,
+                      headers=token("linkage")).status_code == 200
     assert scheduler.escalate(hub, now + dt.timedelta(hours=2)) >= 1
     with hub.store.sessions() as session:
         second = session.scalars(select(Escalation).where(Escalation.level == "supervision")).all()
@@ -149,7 +153,8 @@ def test_an_overdue_step_escalates_to_the_group_and_government_of_its_district(g
         esc = [json.loads(b) for _, _, b in servers[code].received if json.loads(b)["type"] == "ESCALATION"]
         assert {e["level"] for e in esc} == {"supervision"} and {e["group"] for e in esc} == {"group-1"}
         assert all(e["matterId"] == second[0].matter_id and e["step"] and e["owedBy"] and e["dueAt"] for e in esc)
-        assert all("owner" in e for e in esc)
+        assert all(e["owner"] and e["owner"]["name"] == "刘德明" and e["owner"]["unit"] == "历下区人民政府"
+                   for e in esc)
     assert not any(json.loads(b)["type"] == "ESCALATION" for _, _, b in servers["370104"].received)
     # the linkage office lists them per group
     mine = client.get("/api/v1/escalations?group=group-1", headers=token("linkage")).json["items"]
