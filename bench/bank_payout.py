@@ -22,11 +22,10 @@ import argparse
 import json
 import logging
 import random
-import subprocess
 import sys
-import tempfile
 import time
 
+import measure
 from measure import peak_rss_mb, through_hub, time_parse
 
 import hub
@@ -56,12 +55,7 @@ def lines(rows: int, seed: int = 20230510, bad_every: int = 1000, projects: str 
 
 
 def generated(rows: int, bad_every: int = 1000) -> bytes:
-    # Generated in a child process, so the peak RSS measured is the reader's, not the generator's.
-    with tempfile.TemporaryDirectory() as tmp:
-        path = f"{tmp}/payout"
-        subprocess.run([sys.executable, __file__, "--generate", path, str(rows), str(bad_every)], check=True)
-        with open(path, "rb") as f:
-            return f.read()
+    return measure.generated(__file__, rows, bad_every)
 
 
 def message(body: bytes) -> hub.NativeMessage:
@@ -120,8 +114,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--generate"]:
-        rows, bad_every = int(sys.argv[3]), int(sys.argv[4])
-        with open(sys.argv[2], "wb") as out:
-            out.write(b"".join(lines(rows, bad_every=bad_every)))
+        measure.write_generated(sys.argv, lines)
     else:
         main()

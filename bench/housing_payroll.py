@@ -12,10 +12,9 @@ Usage: ``python bench/housing_payroll.py [ROWS] [--hub [--database-url URL]] [--
 from __future__ import annotations
 
 import random
-import subprocess
 import sys
-import tempfile
 
+import measure
 from measure import batch_main
 
 import hub
@@ -48,12 +47,7 @@ def lines(rows: int, seed: int = 20230520, bad_every: int = 1000, projects: str 
 
 
 def generated(rows: int, bad_every: int = 1000) -> bytes:
-    # Generated in a child process, so the peak RSS measured is the parser's, not the generator's.
-    with tempfile.TemporaryDirectory() as tmp:
-        path = f"{tmp}/batch"
-        subprocess.run([sys.executable, __file__, "--generate", path, str(rows), str(bad_every)], check=True)
-        with open(path, "rb") as f:
-            return f.read()
+    return measure.generated(__file__, rows, bad_every)
 
 
 def message(body: bytes) -> hub.NativeMessage:
@@ -63,8 +57,6 @@ def message(body: bytes) -> hub.NativeMessage:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--generate"]:
-        rows, bad_every = int(sys.argv[3]), int(sys.argv[4])
-        with open(sys.argv[2], "wb") as out:
-            out.write(b"".join(lines(rows, bad_every=bad_every)))
+        measure.write_generated(sys.argv, lines)
     else:
         batch_main("housing payroll CSV", 200_000, generated, message, __doc__)

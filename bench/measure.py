@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -171,3 +172,20 @@ def services_cpu() -> float:
             fields = rest.split()
             used += (int(fields[11]) + int(fields[12])) / _clk()
     return used
+
+
+def generated(script: str, rows: int, bad_every: int) -> bytes:
+    """A generated batch body, made in a child process (``script --generate``), so the peak
+    RSS measured here is the reader's, not the generator's."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = f"{tmp}/batch"
+        subprocess.run([sys.executable, script, "--generate", path, str(rows), str(bad_every)], check=True)
+        with open(path, "rb") as f:
+            return f.read()
+
+
+def write_generated(argv: list[str], lines) -> None:
+    """The child's side of :func:`generated`: ``--generate PATH ROWS BAD_EVERY``."""
+    rows, bad_every = int(argv[3]), int(argv[4])
+    with open(argv[2], "wb") as out:
+        out.write(b"".join(lines(rows, bad_every=bad_every)))
