@@ -8,18 +8,25 @@ posted to ``/api/v1/inbound/contractor``). See docs/formats/contractor.md.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import threading
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import marshmallow as ma
-import requests
 
-from hub import AgencyInfo, Delivery, InvalidMessage, NativeMessage, Parsed, Rendered, Sample, Undeliverable, hookimpl
+from hub import (
+    AgencyInfo,
+    Delivery,
+    InvalidMessage,
+    NativeMessage,
+    Parsed,
+    Rendered,
+    Sample,
+    Undeliverable,
+    hookimpl,
+    webhooks,
+)
 
 __version__ = "1.0.0"
 
@@ -27,7 +34,6 @@ SAMPLES = Path(__file__).parent / "samples"
 NOTICE = "ARREARS_NOTICE"
 REPLY = "REPLY"
 CONTRACTOR_HEADER = "x-wagehub-contractor"
-_local = threading.local()
 
 
 class ContractorSchema(ma.Schema):
@@ -165,13 +171,6 @@ def render_record(delivery: Delivery, settings: dict[str, Any]) -> Rendered:
                     content_type="application/json", content_encoding="utf-8")
 
 
-def _session() -> requests.Session:
-    session = getattr(_local, "session", None)
-    if session is None:
-        session = _local.session = requests.Session()
-    return session
-
-
 @hookimpl
 def deliver_rendered(delivery: Delivery, rendered: Rendered, headers: dict[str, Any],
                      settings: dict[str, Any]) -> bool:
@@ -181,28 +180,14 @@ def deliver_rendered(delivery: Delivery, rendered: Rendered, headers: dict[str, 
     contractor = _contractor(settings, uscc)
     if contractor is None or not contractor.get("url"):
         raise Undeliverable(f"no webhook configured for contractor {uscc}")
-    signature = "sha256=" + hmac.new(contractor["key"].encode(), rendered.body, hashlib.sha256).hexdigest()
-    http_headers = {
-        "Content-Type": f"{rendered.content_type}; charset=utf-8",
-        "X-Wagehub-Message-Id": str(headers.get("message_id")),
-        "X-Wagehub-Signature": signature,
-        "X-Wagehub-Record-Type": str(headers.get("x-wagehub-record-type")),
-        "X-Wagehub-Matter": str(headers.get("x-wagehub-matter")),
-    }
-    response = _session().post(contractor["url"], data=rendered.body, headers=http_headers,
-                               timeout=(min(3.0, settings["timeout"]), settings["timeout"]),
-                               verify=settings["verify"], allow_redirects=False)
-    if 200 <= response.status_code < 300:
-        return True
-    response.raise_for_status()
-    raise requests.HTTPError(f"webhook answered {response.status_code}")
+    webhooks.post_signed(contractor["url"], contractor["key"], rendered.body, rendered.content_type, headers,
+                         settings)
+    return True
 
 
 @hookimpl
 def on_shutdown() -> None:
-    session = getattr(_local, "session", None)
-    if session is not None:
-        session.close()
+    webhooks.close()
 
 
 @hookimpl

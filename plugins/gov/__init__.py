@@ -12,18 +12,25 @@ to ``/api/v1/inbound/gov``). See docs/formats/gov.md.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import json
-import threading
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 import marshmallow as ma
-import requests
 
-from hub import AgencyInfo, Delivery, InvalidMessage, NativeMessage, Parsed, Rendered, Sample, Undeliverable, hookimpl
+from hub import (
+    AgencyInfo,
+    Delivery,
+    InvalidMessage,
+    NativeMessage,
+    Parsed,
+    Rendered,
+    Sample,
+    Undeliverable,
+    hookimpl,
+    webhooks,
+)
 from schemas.divisions import covers
 from schemas.validators import check_division
 
@@ -42,7 +49,6 @@ AREA_FIELD = "region_code"
 RESULTS = {"resolved": "resolved", "in_progress": "in_progress", "unsubstantiated": "unsubstantiated",
            "已解决": "resolved", "处理中": "in_progress", "不属实": "unsubstantiated"}
 BEIJING = dt.timezone(dt.timedelta(hours=8))
-_local = threading.local()
 
 
 def _division(value: str) -> None:
@@ -286,30 +292,6 @@ def render_record(delivery: Delivery, settings: dict[str, Any]) -> Rendered:
     return Rendered(body=_body(delivery), content_type="application/json", content_encoding="utf-8")
 
 
-def _session() -> requests.Session:
-    session = getattr(_local, "session", None)
-    if session is None:
-        session = _local.session = requests.Session()
-    return session
-
-
-def _post(government: dict[str, Any], body: bytes, headers: dict[str, Any], settings: dict[str, Any]) -> None:
-    signature = "sha256=" + hmac.new(government["key"].encode(), body, hashlib.sha256).hexdigest()
-    http_headers = {
-        "Content-Type": "application/json; charset=utf-8",
-        "X-Wagehub-Message-Id": str(headers.get("message_id")),
-        "X-Wagehub-Signature": signature,
-        "X-Wagehub-Record-Type": str(headers.get("x-wagehub-record-type")),
-        "X-Wagehub-Matter": str(headers.get("x-wagehub-matter")),
-    }
-    response = _session().post(government["url"], data=body, headers=http_headers,
-                               timeout=(min(3.0, settings["timeout"]), settings["timeout"]),
-                               verify=settings["verify"], allow_redirects=False)
-    if not 200 <= response.status_code < 300:
-        response.raise_for_status()
-        raise requests.HTTPError(f"webhook answered {response.status_code}")
-
-
 @hookimpl
 def deliver_rendered(delivery: Delivery, rendered: Rendered, headers: dict[str, Any],
                      settings: dict[str, Any]) -> bool:
@@ -328,15 +310,13 @@ def deliver_rendered(delivery: Delivery, rendered: Rendered, headers: dict[str, 
         raise Undeliverable(f"no government webhook configured for division {delivery.record.get(AREA_FIELD)}")
     for code, government in targets:
         body = _body(delivery, code) if delivery.kind == BULLETIN else rendered.body
-        _post(government, body, headers, settings)
+        webhooks.post_signed(government["url"], government["key"], body, "application/json", headers, settings)
     return True
 
 
 @hookimpl
 def on_shutdown() -> None:
-    session = getattr(_local, "session", None)
-    if session is not None:
-        session.close()
+    webhooks.close()
 
 
 @hookimpl
