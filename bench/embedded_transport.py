@@ -1,4 +1,4 @@
-"""Throughput of the embedded broker (``hub.embedded``), printed as a small table.
+"""Throughput of the embedded broker (``hub.messaging.embedded``), printed as a small table.
 
     .venv/bin/python bench/embedded_transport.py [--messages 20000] [--size 400]
 
@@ -37,7 +37,7 @@ if str(ROOT) not in sys.path:
 
 from kombu import Connection, Consumer, Exchange, Producer, Queue
 
-import hub.embedded
+import hub.messaging.embedded
 
 EXCHANGE = Exchange("bench.in", "direct", durable=True)
 QUEUE = Queue("bench.in.hrss", EXCHANGE, routing_key="hrss")
@@ -146,7 +146,7 @@ def main() -> None:
         db_size = os.path.getsize(f"{tmp}/bench.sqlite3")
 
     print(f"embedded broker, {n} messages of ~{size} bytes, Python {sys.version.split()[0]}, "
-          f"SQLite {hub.embedded.sqlite3.sqlite_version}")
+          f"SQLite {hub.messaging.embedded.sqlite3.sqlite_version}")
     def row(label: str, value: str) -> None:
         print(f"  {label:<44} {value}")
 

@@ -45,7 +45,7 @@ def run(broker_url: str = "", database_url: str = "", union_rows: int = 50_000, 
         rounds: int = 3, timeout: float = 900) -> dict:
     import tempfile
 
-    from hub.client import publish_native
+    from hub.messaging.client import publish_native
     from hub.runtime import Hub
 
     settings = throughput.reset(broker_url, database_url, tempfile.mkdtemp(prefix="wagehub-bench-"))

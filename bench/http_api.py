@@ -1,6 +1,6 @@
 """HTTP figures: inbound POST and record GETs per second under gunicorn, on loopback.
 
-Starts the API the way production does (``gunicorn -w N 'hub.app:create_app()'``) on a
+Starts the API the way production does (``gunicorn -w N 'hub.web.app:create_app()'``) on a
 fresh database, then drives it for a fixed time from a load generator on the same
 machine:
 
@@ -56,7 +56,7 @@ REGION = "370103"
 LIST_LIMIT = 50
 WARMUP_SECONDS = 1.0
 SHOW_ERRORS = 5
-APP = "hub.app:create_app()"
+APP = "hub.web.app:create_app()"
 
 
 def post_template() -> bytes:

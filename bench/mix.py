@@ -343,7 +343,7 @@ def _set_up(settings: dict, items: list[tuple], timeout: float = 300) -> None:
     """Publish ``(agency, body, content type, encoding, headers)`` items (not timed) and wait
     until they are applied: the projects the clues name, the cases and orders a transfer's
     dossier needs, the transfer a police decision answers."""
-    from hub.broker import IN_EXCHANGE, OutMessage, Publisher
+    from hub.messaging.broker import IN_EXCHANGE, OutMessage, Publisher
 
     before = _applied(settings)
     publisher = Publisher(settings, settings["hub"]["broker_url"])

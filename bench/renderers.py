@@ -47,7 +47,7 @@ def run(n: int = 600) -> dict:
     from sqlalchemy import select
 
     from hub.config import load_settings
-    from hub.relay import Relay
+    from hub.messaging.relay import Relay
     from hub.runtime import Hub
     from hub.store.models import Outbox
 

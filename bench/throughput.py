@@ -62,7 +62,7 @@ HUB_RECIPIENT = "hrss"
 def _connection(url: str, confirms: bool = False):
     from kombu import Connection
 
-    import hub.embedded  # noqa: F401  (registers embedded://)
+    import hub.messaging.embedded  # noqa: F401  (registers embedded://)
 
     return Connection(url, heartbeat=0, transport_options={"confirm_publish": confirms})
 
@@ -76,8 +76,8 @@ def _publish(url: str, mode: str, n: int, rate: float, ready, go, sent, make=bod
     (the mix's bodies: bench/mix.py, with headers as a fifth item), numbered from ``base``."""
     from kombu import Exchange, Producer
 
-    from hub.broker import IN_EXCHANGE, OutMessage, Publisher
     from hub.config import load_settings
+    from hub.messaging.broker import IN_EXCHANGE, OutMessage, Publisher
 
     items = [make(base + i, only) if only else make(base + i) for i in range(n)]
     if mode in ("naive", "unconfirmed"):
@@ -147,8 +147,8 @@ def _forward(url: str, database_url: str, ready, stop) -> None:
     from kombu import Consumer, Exchange, Queue
     from sqlalchemy import create_engine
 
-    from hub.broker import OutMessage, Publisher
     from hub.config import load_settings
+    from hub.messaging.broker import OutMessage, Publisher
     from hub.store import insert_rows
 
     engine = create_engine(database_url)
@@ -243,7 +243,7 @@ def reset(broker_url: str, database_url: str, var: str) -> dict:
     reset_database(database_url)
     from kombu import Queue
 
-    from hub.broker import is_amqp
+    from hub.messaging.broker import is_amqp
     from hub.runtime import Hub
 
     hub = Hub(settings)
@@ -288,7 +288,7 @@ def _worker_env(settings: dict) -> dict:
 def start_workers(settings: dict, count: int, extra_env: dict | None = None) -> list[subprocess.Popen]:
     log = open(os.path.join(settings["hub"]["var_dir"], "workers.log"), "ab")
     env = {**_worker_env(settings), **(extra_env or {})}
-    return [subprocess.Popen([sys.executable, "-m", "hub.cli", "worker"], env=env, cwd=ROOT,
+    return [subprocess.Popen([sys.executable, "-m", "hub.cli.main", "worker"], env=env, cwd=ROOT,
                              stdout=log, stderr=log) for _ in range(count)]
 
 

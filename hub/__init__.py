@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 hookspec = pluggy.HookspecMarker("wagehub")
 hookimpl = pluggy.HookimplMarker("wagehub")
 
-from hub.types import (  # noqa: E402  (the markers above must exist first)
+from hub.contract.types import (  # noqa: E402  (the markers above must exist first)
     AgencyInfo,
     InvalidMessage,
     NativeMessage,

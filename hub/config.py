@@ -20,7 +20,7 @@ from typing import Any
 
 import marshmallow as ma
 
-from hub.errors import ConfigError
+from hub.contract.errors import ConfigError
 from hub.keys import check_secret
 
 # default.toml, routes.toml and demo.toml, shipped inside the package (package data).
@@ -242,7 +242,7 @@ class LinkageSection(_Section):
 
 
 def _risk_rules(rules: Mapping) -> None:
-    from hub.risks import RULES
+    from hub.casework.risks import RULES
 
     unknown = sorted(set(rules) - set(RULES))
     if unknown:
@@ -264,7 +264,7 @@ class RisksSection(_Section):
 
 class ListingSection(_Section):
     # The grounds on which the hub proposes an employer for the dishonest-employer list
-    # (hub/listing.py GROUNDS), the agency it proposes to ("" proposes nothing), and the
+    # (hub/casework/listing.py GROUNDS), the agency it proposes to ("" proposes nothing), and the
     # term it tells that agency (人社部令第45号: three years).
     grounds = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(
         ("order_unpaid", "transfer_opened", "criminal_judgment"), error="must be one of: {choices}")), required=True)
@@ -290,7 +290,7 @@ class SettingsSchema(_Section):
 
     @ma.validates_schema
     def _every_step_has_a_limit(self, data, **kwargs):
-        from hub.deadlines import EXPLICIT_DUE, RULES
+        from hub.casework.deadlines import EXPLICIT_DUE, RULES
 
         missing = sorted(set(RULES) - EXPLICIT_DUE - set(data.get("deadlines") or {}))
         if missing:

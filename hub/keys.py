@@ -26,7 +26,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hub.errors import ConfigError
+from hub.contract.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

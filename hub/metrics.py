@@ -3,7 +3,7 @@
 Counters and histograms are counted in the process that does the work: a gunicorn worker
 for a POST, a ``wagehub worker`` for its batches and deliveries. Under gunicorn every
 worker is a process of its own, so the API runs prometheus_client's multiprocess mode
-(``PROMETHEUS_MULTIPROC_DIR``, set up by ``hub/gunicorn_conf.py``) and whichever worker
+(``PROMETHEUS_MULTIPROC_DIR``, set up by ``hub/web/gunicorn_conf.py``) and whichever worker
 answers ``GET /metrics`` sums the files of all of them. A ``wagehub worker`` serves its own
 ``/metrics`` with ``--metrics-port``. The gauges of the store (outbox pending, dead letters
 open, plugins enabled) are read from the database at each scrape, so every process that
@@ -30,7 +30,7 @@ def _ensure_shared_dir() -> None:
         try:
             os.makedirs(path, exist_ok=True)
         except OSError as exc:
-            from hub.errors import ConfigError
+            from hub.contract.errors import ConfigError
 
             raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR={path}: cannot make the metrics directory "
                               f"({exc.strerror})") from exc

@@ -15,13 +15,14 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hub import audit, keys
-from hub.broker import Publisher, connect, declare_topology
+from hub import keys
+from hub.casework import audit
 from hub.config import load_settings, routes_path
-from hub.errors import BadRequest, ConfigError, SettingsError
-from hub.pipeline import Pipeline
-from hub.plugins import Registry, build_plugin_manager
-from hub.routes import load_routes
+from hub.contract.errors import BadRequest, ConfigError, SettingsError
+from hub.contract.plugins import Registry, build_plugin_manager
+from hub.messaging.broker import Publisher, connect, declare_topology
+from hub.messaging.pipeline import Pipeline
+from hub.messaging.routes import load_routes
 from hub.store import Store
 from hub.store.models import PluginState, utcnow
 
@@ -165,13 +166,13 @@ class Hub:
 
 
 class Workers:
-    """The inbound consumers (one per agency: see :mod:`hub.worker`) and the outbox relays
+    """The inbound consumers (one per agency: see :mod:`hub.messaging.worker`) and the outbox relays
     of one process, on threads."""
 
     def __init__(self, hub: Hub):
-        from hub.relay import Relay
-        from hub.scheduler import Scheduler
-        from hub.worker import InboundWorker
+        from hub.messaging.relay import Relay
+        from hub.messaging.scheduler import Scheduler
+        from hub.messaging.worker import InboundWorker
 
         self.hub = hub
         self.stop_event = threading.Event()

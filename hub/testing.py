@@ -92,12 +92,12 @@ import marshmallow as ma
 import pluggy
 import pytest
 
-from hub import hookspecs
-from hub.errors import InvalidMessage, SettingsError
-from hub.matters import REF_NAMES
-from hub.pipeline import schema_refusal
-from hub.routes import ALWAYS, Route, RouteSchema, get_path, load_routes
-from hub.types import AgencyInfo, Delivery, NativeMessage, Parsed, Rejected, Rendered, Sample
+from hub.casework.matters import REF_NAMES
+from hub.contract import hookspecs
+from hub.contract.errors import InvalidMessage, SettingsError
+from hub.contract.types import AgencyInfo, Delivery, NativeMessage, Parsed, Rejected, Rendered, Sample
+from hub.messaging.pipeline import schema_refusal
+from hub.messaging.routes import ALWAYS, Route, RouteSchema, get_path, load_routes
 from schemas import PERSONAL_FIELDS, RECORD_SCHEMAS, SCHEMAS, RecordInvalid, normalise_record
 from schemas import fields as cf
 from schemas.versions import hub_schema_version, version_problem
@@ -163,7 +163,7 @@ def canonical(agency: str, item: Parsed, received_at: str = RECEIVED_AT) -> dict
 
 def _build(plugin: object, settings: Mapping[str, Any] | None = None):
     """(plugin manager, adapter) for one plugin alone, as the hub builds them."""
-    from hub.plugins import Adapter
+    from hub.contract.plugins import Adapter
 
     pm = pluggy.PluginManager("wagehub")
     pm.add_hookspecs(hookspecs)

@@ -117,8 +117,8 @@ def _schema_head() -> str:
 
 
 def _purge_queues(settings) -> None:
-    from hub.broker import connect, declare_topology, in_queue, out_queue
-    from hub.plugins import Registry, build_plugin_manager
+    from hub.contract.plugins import Registry, build_plugin_manager
+    from hub.messaging.broker import connect, declare_topology, in_queue, out_queue
 
     codes = Registry(build_plugin_manager(), {}).codes() + ["fixture"]
     with connect(settings) as conn:
@@ -150,7 +150,7 @@ def hub(settings):
 
 @pytest.fixture
 def app(hub):
-    from hub.app import create_app
+    from hub.web.app import create_app
 
     app = create_app(hub=hub)
     app.testing = True
@@ -170,7 +170,7 @@ def runner(app):
 @pytest.fixture
 def pm():
     """A fresh plugin manager with the installed plugins."""
-    from hub.plugins import build_plugin_manager
+    from hub.contract.plugins import build_plugin_manager
 
     return build_plugin_manager()
 
@@ -200,7 +200,7 @@ def workers(hub):
 def agency(settings):
     """A plain kombu client playing the agencies (no hub code involved but the URL's transport)."""
     url = settings["hub"]["broker_url"]
-    kwargs = {"transport": "hub.embedded:Transport"} if url.startswith("embedded:") else {}
+    kwargs = {"transport": "hub.messaging.embedded:Transport"} if url.startswith("embedded:") else {}
     conn = Connection(url, **kwargs)
     yield AgencyClient(conn, settings)
     conn.release()

@@ -22,7 +22,7 @@ def env(settings):
 
 
 def wagehub(env, *args, check=True, timeout=60, input=None):
-    proc = subprocess.run([sys.executable, "-m", "hub.cli", *args], env=env, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "hub.cli.main", *args], env=env, capture_output=True, text=True,
                           timeout=timeout, input=input, stdin=None if input is not None else subprocess.DEVNULL)
     if check:
         assert proc.returncode == 0, proc.stderr
@@ -66,7 +66,7 @@ def test_plugins_list_enable_disable(env, hub):
 def test_send_then_tail_through_a_running_worker(env, hub):
     """README, "Running it by hand": the order to pay, then the transfer, reach the police."""
     log = open(os.path.join(env["WAGEHUB_VAR_DIR"], "worker.log"), "wb")
-    worker = subprocess.Popen([sys.executable, "-m", "hub.cli", "worker"], env=env, stdout=log, stderr=log)
+    worker = subprocess.Popen([sys.executable, "-m", "hub.cli.main", "worker"], env=env, stdout=log, stderr=log)
     try:
         for name in ("hrss-order.json", "hrss-transfer.json"):
             wagehub(env, "send", "hrss", str(SAMPLES / name))
@@ -86,7 +86,7 @@ def test_send_then_tail_through_a_running_worker(env, hub):
 
 
 def test_dead_letters_list_and_replay(env, hub):
-    from hub.types import NativeMessage
+    from hub.contract.types import NativeMessage
 
     bad = (SAMPLES / "bad" / "hrss-bad-idcheck.json").read_bytes()
     hub.pipeline.process([NativeMessage("hrss", bad, "cli-bad", "application/json")])
@@ -105,9 +105,9 @@ def test_dead_letters_list_and_replay(env, hub):
 def test_replaying_unsigned_bytes_needs_a_named_admin(env, settings):
     from sqlalchemy import select
 
+    from hub.contract.types import NativeMessage
     from hub.runtime import Hub
     from hub.store.models import AuditEntry
-    from hub.types import NativeMessage
     from hub.web.accounts import create_user
 
     settings["plugins"] = {"hrss": {"key": "hrss-secret-key"}}
@@ -146,7 +146,7 @@ def test_demo_runs_one_matter_through_every_installed_agency(env, tmp_path):
 def test_linkage_office_on_the_command_line(env, hub):
     import json as _json
 
-    from hub.types import NativeMessage
+    from hub.contract.types import NativeMessage
 
     def msg(name, mid, **data):
         doc = _json.loads((SAMPLES / name).read_bytes())
@@ -180,7 +180,7 @@ def test_run_serves_the_api_with_the_queues_header_names(env, hub):
         port = s.getsockname()[1]
     token = wagehub(env, "tokens", "create", "--role", "agency:hrss").stdout.strip()
     log = open(os.path.join(env["WAGEHUB_VAR_DIR"], "run.log"), "wb")
-    server = subprocess.Popen([sys.executable, "-m", "hub.cli", "run", "--port", str(port), "--no-workers"], env=env,
+    server = subprocess.Popen([sys.executable, "-m", "hub.cli.main", "run", "--port", str(port), "--no-workers"], env=env,
                               stdout=log, stderr=log)
     try:
         for _ in range(100):

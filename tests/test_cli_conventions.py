@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 import hub
-from hub.cli import main
+from hub.cli.main import main
 from hub.config import DEFAULTS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +36,7 @@ def with_a_route_to_nowhere(env, tmp_path) -> dict:
 
 
 def wagehub(env, *args, timeout=60):
-    return subprocess.run([sys.executable, "-m", "hub.cli", *args], env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "hub.cli.main", *args], env=env, capture_output=True, text=True,
                           timeout=timeout)
 
 
@@ -70,7 +70,7 @@ def test_a_worker_says_the_routes_that_are_off_once_at_start_in_json(env, tmp_pa
     env = with_a_route_to_nowhere(env, tmp_path)
     log = tmp_path / "worker.log"
     with open(log, "wb") as out:
-        worker = subprocess.Popen([sys.executable, "-m", "hub.cli", "--log-format", "json", "worker"],
+        worker = subprocess.Popen([sys.executable, "-m", "hub.cli.main", "--log-format", "json", "worker"],
                                   env=env, stdout=out, stderr=out)
         try:
             deadline = time.monotonic() + 60

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hub.config import load_settings
-from hub.errors import ConfigError
+from hub.contract.errors import ConfigError
 
 
 @pytest.mark.parametrize("secret", ["dev-insecure-secret-change-me", "only-28-bytes-of-secret-here"])

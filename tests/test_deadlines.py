@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from hub import deadlines as dl
+from hub.casework import deadlines as dl
 from hub.config import load_settings
 from hub.ids import BEIJING
 from plugins.hrss import inbound as hrss_in

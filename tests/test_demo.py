@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from hub.demo import SHOWN_LINES, SHOWN_WIDTH, run_demo, shown
-from hub.types import NativeMessage
+from hub.cli.demo import SHOWN_LINES, SHOWN_WIDTH, run_demo, shown
+from hub.contract.types import NativeMessage
 from tests.conftest import SAMPLES, _sample_personal_data
 
 
@@ -96,7 +96,7 @@ def env(cli_env):
 
 
 def wagehub(env, *args):
-    return subprocess.run([sys.executable, "-m", "hub.cli", *args], env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "hub.cli.main", *args], env=env, capture_output=True, text=True,
                           timeout=60)
 
 

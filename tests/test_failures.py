@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.pipeline import Failure, Failures
+from hub.messaging.pipeline import Failure, Failures
 
 
 def failure(i: int) -> Failure:

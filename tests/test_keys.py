@@ -12,7 +12,8 @@ from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import select
 
-from hub import audit, keys
+from hub import keys
+from hub.casework import audit
 from hub.store.models import ApiToken
 from hub.web.auth import create_token
 from tests.conftest import sample
@@ -70,8 +71,8 @@ def mode(path: Path) -> int:
 def test_var_is_0700_and_its_files_0600(settings, agency):
     """On the embedded defaults: the store, the broker and their WAL and shared-memory
     files, the secret, the key and the head file."""
+    from hub.contract.types import NativeMessage
     from hub.runtime import Hub
-    from hub.types import NativeMessage
 
     var = Path(settings["hub"]["var_dir"])
     old_umask = os.umask(0o022)  # a usual umask: the hub must not rely on the caller's

@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from decimal import Decimal
 
+from hub.casework.linkage import check_dossier, duplicates, reconcile
 from hub.config import load_settings
-from hub.linkage import check_dossier, duplicates, reconcile
 from tests.test_deadlines import canonical
 
 LINKAGE = load_settings(environ={})["linkage"]

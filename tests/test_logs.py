@@ -8,8 +8,8 @@ import logging
 
 import pytest
 
+from hub.contract.types import NativeMessage
 from hub.logs import _install_redaction, redact
-from hub.types import NativeMessage
 from tests.conftest import sample
 
 
@@ -32,23 +32,23 @@ def hub_log():
 
 
 def test_control_characters_in_logged_values_are_escaped(hub_log):
-    forged = "m-1\nERROR hub.audit: chain rewritten\r\x1b[2K\u2028"
+    forged = "m-1\nERROR hub.casework.audit: chain rewritten\r\x1b[2K\u2028"
     logging.getLogger("hub.test").warning("message %s of kind %s", forged, "CLUE\x00")
     logging.getLogger("hub.test").warning("failed: %s", ValueError("bad id\nINFO forged"))
     logging.getLogger("hub.test").warning("mapping %(id)s", {"id": "x\ny"})
     lines = hub_log.getvalue().splitlines()
     assert len(lines) == 3
-    assert lines[0] == r"WARNING hub.test: message m-1\nERROR hub.audit: chain rewritten\r\x1b[2K\u2028 of kind CLUE\x00"
+    assert lines[0] == r"WARNING hub.test: message m-1\nERROR hub.casework.audit: chain rewritten\r\x1b[2K\u2028 of kind CLUE\x00"
     assert lines[1] == r"WARNING hub.test: failed: bad id\nINFO forged"
     assert lines[2] == r"WARNING hub.test: mapping x\ny"
 
 
 def test_a_message_id_cannot_forge_a_line_of_the_pipelines_log(hub, hub_log):
-    mid = "evil\nINFO hub.audit: audit chain verified"
+    mid = "evil\nINFO hub.casework.audit: audit chain verified"
     hub.pipeline.process([NativeMessage("hrss", sample("bad/hrss-bad-json.json"), mid, "application/json")])
     text = hub_log.getvalue()
-    assert r"evil\nINFO hub.audit" in text
-    assert not any(line.startswith("INFO hub.audit: audit chain verified") for line in text.splitlines())
+    assert r"evil\nINFO hub.casework.audit" in text
+    assert not any(line.startswith("INFO hub.casework.audit: audit chain verified") for line in text.splitlines())
 
 
 @pytest.mark.parametrize("text, expected", [

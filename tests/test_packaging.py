@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 import hub
-from hub.cli import main
+from hub.cli.main import main
 from hub.config import DEFAULTS, load_settings, routes_path
-from hub.routes import load_routes
+from hub.messaging.routes import load_routes
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,4 +1,4 @@
-"""Early warning on construction projects (hub.risks): each rule raises once per project and
+"""Early warning on construction projects (hub.casework.risks): each rule raises once per project and
 month, never again for a resend, and clears when the fact that cures it arrives.
 
 The rules apply 保障农民工工资支付条例 (2020): Art. 24 (labour cost paid into the account at
@@ -17,7 +17,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from hub import NativeMessage, risks
+from hub import NativeMessage
+from hub.casework import risks
 from hub.ids import BEIJING
 from hub.store.models import Outbox, ProjectRisk, Record
 from schemas.validators import id_check_char

@@ -5,8 +5,8 @@ unpaid workers are suggested to labour inspection."""
 
 from __future__ import annotations
 
+from hub.casework.linkage import check_dossier, roster_check
 from hub.config import load_settings
-from hub.linkage import check_dossier, roster_check
 from schemas.validators import id_check_char, id_hash, mask_id_number
 
 P = "37010320236387"

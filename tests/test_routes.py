@@ -7,7 +7,7 @@ import json
 import pytest
 
 from hub.config import DEFAULTS
-from hub.routes import ALWAYS, get_path, load_routes
+from hub.messaging.routes import ALWAYS, get_path, load_routes
 from schemas import normalise_record
 from tests.schemas.test_records import EXAMPLES, record
 

@@ -91,7 +91,7 @@ def make_engine(url: str, **kwargs) -> Engine:
         _WRITERS[engine] = writer
         return engine
     # No pre-ping (a round trip per checkout): a connection that died with the server fails
-    # its statement, the caller holds its batch and retries (hub.errors.Unavailable), and
+    # its statement, the caller holds its batch and retries (hub.contract.errors.Unavailable), and
     # SQLAlchemy replaces the pool's connections on a disconnect error.
     kwargs.setdefault("pool_recycle", 1800)
     return create_engine(url, **kwargs)

@@ -66,7 +66,7 @@ class Matter(Base):
     merged_into: Mapped[str | None] = mapped_column(String(40), nullable=True)
     region_code: Mapped[str | None] = mapped_column(String(6), nullable=True, index=True)
     """The matter's district (GB/T 2260): its first clue's, else its first project's, else
-    any of its records' (``hub.matters.district``); what a district scope is judged by."""
+    any of its records' (``hub.casework.matters.district``); what a district scope is judged by."""
 
 
 class MatterKey(Base):
@@ -235,7 +235,7 @@ class ConsoleSession(Base):
 
 
 class Deadline(Base):
-    """A statutory or configured time limit on a step of a matter (``hub/deadlines.py``).
+    """A statutory or configured time limit on a step of a matter (``hub/casework/deadlines.py``).
 
     Derived from the matter's records and rewritten whenever a record joins the matter;
     ``overdue`` is not stored: it is an ``open`` deadline whose ``due_at`` has passed.
@@ -264,7 +264,7 @@ class Deadline(Base):
 
 
 class ProjectRisk(Base):
-    """An early-warning rule's state on a project and month (``hub.risks``): ``pending`` while
+    """An early-warning rule's state on a project and month (``hub.casework.risks``): ``pending`` while
     its condition holds but its time has not come (a shortfall before payday), ``raised`` once
     told, ``cleared`` when the fact that cures it arrived. One row a rule, project and month:
     what makes a rule raise once, however often its facts are sent."""
@@ -360,7 +360,7 @@ class FollowupResult(Base):
 
 class AuditEntry(Base):
     """Tamper-evident log: each entry's hash covers its sequence number, its content and the
-    previous hash (``hub.audit``)."""
+    previous hash (``hub.casework.audit``)."""
 
     __tablename__ = "audit_log"
     # (action, seq): the newest signing key and checkpoint are found without a scan.
@@ -381,7 +381,7 @@ class AuditEntry(Base):
 
 class MatterLeader(Base):
     """A matter's 包案 leader: the official who answers for it (责任到人), named by the linkage
-    office or an admin (``hub/owners.py``)."""
+    office or an admin (``hub/casework/owners.py``)."""
 
     __tablename__ = "matter_leaders"
 

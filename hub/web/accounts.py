@@ -17,8 +17,8 @@ import secrets
 
 from sqlalchemy import select
 
-from hub import audit
-from hub.errors import BadRequest, Conflict, NotFound
+from hub.casework import audit
+from hub.contract.errors import BadRequest, Conflict, NotFound
 from hub.store import Store
 from hub.store.models import User, utcnow
 from hub.web.auth import Principal, check_role

@@ -20,15 +20,16 @@ from typing import Any
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import or_, select
 
-from hub import audit, deadlines, keys, linkage, matters, owners
-from hub.broker import IN_EXCHANGE, OutMessage, PublishError
-from hub.errors import BadRequest, ConfigError, Forbidden, HubError, NotFound, Unavailable
+from hub import keys
+from hub.casework import audit, deadlines, linkage, matters, owners
+from hub.casework.transfers import STATUSES, transfer_numbers, transfer_view
+from hub.contract.errors import BadRequest, ConfigError, Forbidden, HubError, NotFound, Unavailable
+from hub.contract.types import NativeMessage
 from hub.ids import BEIJING
-from hub.pipeline import message_for_replay
-from hub.routes import ENVELOPE
+from hub.messaging.broker import IN_EXCHANGE, OutMessage, PublishError
+from hub.messaging.pipeline import message_for_replay
+from hub.messaging.routes import ENVELOPE
 from hub.store.models import AuditEntry, DeadLetter, Deadline, Escalation, Matter, MatterLeader, Outbox, Record, utcnow
-from hub.transfers import STATUSES, transfer_numbers, transfer_view
-from hub.types import NativeMessage
 from hub.web.auth import refuse_unbound, require
 from schemas.divisions import area_prefixes, covers
 from schemas.validators import mask_id_number, mask_mobile, mask_name
@@ -215,7 +216,7 @@ def visible_records(records: list[Record]) -> list[dict]:
 
 # -- district scope ---------------------------------------------------------------------------
 # A principal whose role carries districts (viewer@370103, agency:gov@370100) sees only the
-# matters of its area: a matter's district is ``Matter.region_code`` (hub.matters.district),
+# matters of its area: a matter's district is ``Matter.region_code`` (hub.casework.matters.district),
 # a city's code takes in its districts; a matter of no known district is in no area.
 
 def scope_condition(column):
@@ -655,7 +656,7 @@ def escalations():
            summary="The dishonest-employer list (失信联合惩戒对象名单): each listing with its term and history",
            params=[_q("status", "listed, removed or expired")], response="ListingList", statuses=(200, 400))
 def listings():
-    from hub import listing
+    from hub.casework import listing
 
     status = request.args.get("status") or None
     if status is not None and status not in listing.STATUSES:
@@ -672,7 +673,7 @@ def listings():
            summary="One listing: the employer, its term and every decision on it", response="Listing",
            statuses=(200, 404))
 def listing_one(list_no: str):
-    from hub import listing
+    from hub.casework import listing
 
     with hub().store.sessions() as session:
         view = listing.listing(session, list_no)

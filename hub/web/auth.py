@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from flask import g, request
 from sqlalchemy import select
 
-from hub import audit
-from hub.errors import BadRequest, Forbidden, Unauthorized
+from hub.casework import audit
+from hub.contract.errors import BadRequest, Forbidden, Unauthorized
 from hub.store import Store
 from hub.store.models import ApiToken, utcnow
 from hub.web.limits import client_address, limiter

@@ -24,8 +24,8 @@ from typing import Any
 
 from flask import current_app, request
 
-from hub import audit
-from hub.errors import HubError
+from hub.casework import audit
+from hub.contract.errors import HubError
 
 log = logging.getLogger(__name__)
 

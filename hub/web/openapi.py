@@ -157,7 +157,7 @@ def build_spec() -> dict:
                             "properties": {k: {"type": "string", "minLength": 1, "maxLength": 100}
                                            for k in ("name", "post")}}}}}}}}
             elif route.body == "followup_result":
-                from hub.followup import result_input_schema
+                from hub.casework.followup import result_input_schema
 
                 operation["requestBody"] = {"required": True, "content": {"application/json": {
                     "schema": result_input_schema()}}}

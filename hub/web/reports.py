@@ -1,6 +1,6 @@
 """Report routes on the ``/api/v1`` blueprint: the daily bulletin and the follow-up sample.
 
-Imported by :func:`hub.app.create_app` before the blueprint is registered, so
+Imported by :func:`hub.web.app.create_app` before the blueprint is registered, so
 :func:`hub.web.api.api_route` adds them to the blueprint and to the OpenAPI document.
 """
 
@@ -11,10 +11,10 @@ import re
 
 from flask import Response, g, jsonify, request
 
-from hub import bulletin as bulletins
-from hub import followup as followups_
-from hub.errors import BadRequest, NotFound
-from hub.followup import followup_sample, mask_names
+from hub.casework import bulletin as bulletins
+from hub.casework import followup as followups_
+from hub.casework.followup import followup_sample, mask_names
+from hub.contract.errors import BadRequest, NotFound
 from hub.web.api import api_route, hub, json_object, mask_personal, matter_in_scope, scoped_views, sees_personal_data
 
 REPORT_READERS = ("admin", "linkage", "viewer")

@@ -25,8 +25,8 @@ from hub import (
     Sample,
     Undeliverable,
     hookimpl,
-    webhooks,
 )
+from hub.contract import webhooks
 
 __version__ = "1.0.0"
 

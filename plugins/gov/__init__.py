@@ -29,8 +29,8 @@ from hub import (
     Sample,
     Undeliverable,
     hookimpl,
-    webhooks,
 )
+from hub.contract import webhooks
 from schemas.divisions import covers
 from schemas.validators import check_division
 

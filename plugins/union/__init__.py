@@ -4,7 +4,7 @@ Reads the mediation ledger (调解台账), a workbook sent as a batch, as canoni
 ``mediation_result`` records, one per row, and writes ``referral`` workbooks (转办) for
 clues referred to mediation (see docs/formats/union.md). ``source_ref`` is the
 mediation number (调解编号). Workbooks over the size limit, zip bombs and workbooks that
-would cost too much work to read (:mod:`hub.workbook`) are refused before they are opened.
+would cost too much work to read (:mod:`hub.contract.workbook`) are refused before they are opened.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class UnionSettingsSchema(PluginSettings):
         load_default=xlsx.MAX_RATIO, validate=ma.validate.Range(min=1, error="must be at least {min} (rule: range)"),
         metadata={"description": "largest unpacked/packed size ratio of a workbook over 1 MiB unpacked "
                                  "(default 100)"})
-    # The work a workbook may cost (hub.workbook): each refused under the rule of its name.
+    # The work a workbook may cost (hub.contract.workbook): each refused under the rule of its name.
     max_rows = ma.fields.Integer(
         load_default=xlsx.workbook.MAX_ROWS,
         validate=ma.validate.Range(min=1, error="must be at least {min} (rule: range)"),

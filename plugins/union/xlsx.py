@@ -1,6 +1,6 @@
 """Workbook plumbing for the union plugin: the zip guard, one-row workbooks, fixed zip bytes.
 
-- :func:`check_archive` (:mod:`hub.workbook`) refuses, before openpyxl sees them, bodies
+- :func:`check_archive` (:mod:`hub.contract.workbook`) refuses, before openpyxl sees them, bodies
   over the size limit, bytes that are not a zip package with a workbook in it, zip bombs,
   and workbooks that would cost too much work to read (rows, columns, cells, text).
 - :func:`one_row_workbook` writes the header and one row as a workbook of their own
@@ -27,7 +27,7 @@ from xml.sax.saxutils import quoteattr
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import to_excel
 
-from hub import workbook
+from hub.contract import workbook
 
 # The zip guard and the work guard are the hub's (the console's previews go through them too).
 XLSX_TYPE = workbook.XLSX_TYPE

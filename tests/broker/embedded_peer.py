@@ -26,7 +26,7 @@ import time
 
 from kombu import Connection, Consumer, Producer, Queue
 
-TRANSPORT = "hub.embedded:Transport"
+TRANSPORT = "hub.messaging.embedded:Transport"
 
 
 def body(i: int) -> bytes:

@@ -1,4 +1,4 @@
-"""The embedded broker (``hub.embedded``): routing shared across processes, leases that
+"""The embedded broker (``hub.messaging.embedded``): routing shared across processes, leases that
 survive ``kill -9``, a caught-up consumer, clean settling, and kombu's client APIs.
 
 Other processes are real subprocesses running ``embedded_peer.py``, a plain kombu
@@ -25,13 +25,13 @@ from kombu.simple import SimpleQueue
 from kombu.transport.virtual.base import NotEquivalentError
 
 HERE = pathlib.Path(__file__).resolve().parent
-ROOT = HERE.parents[1]  # put on the subprocesses' PYTHONPATH: they import hub.embedded
+ROOT = HERE.parents[1]  # put on the subprocesses' PYTHONPATH: they import hub.messaging.embedded
 if str(HERE) not in sys.path:  # the peer script is imported for its body() too
     sys.path.insert(0, str(HERE))
 
 import embedded_peer
 
-from hub import embedded
+from hub.messaging import embedded
 
 PEER = str(pathlib.Path(embedded_peer.__file__).resolve())
 IN = Exchange("wagehub.in", "direct", durable=True)
@@ -227,7 +227,7 @@ def test_messages_held_by_killed_consumers_come_back(url, db_path, tmp_path):
     # A consumer leases up to ``fetch_batch`` messages in one statement and logs ``R`` as
     # kombu hands each over, so a kill leaves at most that many held, unlogged: they come
     # back (above) like the logged ones, and no more than that per kill.
-    from hub.embedded import DEFAULTS
+    from hub.messaging.embedded import DEFAULTS
 
     assert len(redelivered - held_at_kill) <= len(logs) * DEFAULTS["fetch_batch"]
     assert rows(db_path) == 0
@@ -488,7 +488,7 @@ def test_url_forms(tmp_path, monkeypatch):
     assert absolute.default_channel.visibility_timeout == 7
     absolute.close()
 
-    plain = Connection("embedded:///plain.sqlite3", transport="hub.embedded:Transport",
+    plain = Connection("embedded:///plain.sqlite3", transport="hub.messaging.embedded:Transport",
                        transport_options={"polling_interval": 0.2})
     assert isinstance(plain.transport, embedded.Transport)
     assert plain.transport.path == str(tmp_path / "plain.sqlite3")

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import select
 
-from hub.pipeline import signature_for
+from hub.contract.types import NativeMessage
+from hub.messaging.pipeline import signature_for
 from hub.store.models import DeadLetter, Record
-from hub.types import NativeMessage
 from tests.conftest import sample
 
 FACTS = json.loads(sample("facts.json"))

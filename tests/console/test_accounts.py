@@ -152,7 +152,7 @@ def test_bad_tokens_are_logged_without_the_token_and_slowed(app, hub, client, ca
 
 @pytest.mark.parametrize("username", ["Wang Li", "a", "王丽", "x" * 65])
 def test_usernames_are_plain_names(hub, username):
-    from hub.errors import BadRequest
+    from hub.contract.errors import BadRequest
 
     with pytest.raises(BadRequest, match="username must be"):
         create_user(hub.store, username, "viewer", PASSWORD, min_length=12)
@@ -163,9 +163,9 @@ def test_the_migration_keeps_the_tokens_made_before_it(settings):
     """A store made before user accounts (revision 0002) upgrades in place: its tokens work."""
     from sqlalchemy import text
 
-    from hub.app import create_app
     from hub.runtime import Hub
     from hub.store import Store
+    from hub.web.app import create_app
     from hub.web.auth import hash_token
 
     old = Store(settings["hub"]["database_url"])

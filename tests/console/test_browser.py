@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from hub.demo import _taken
+from hub.cli.demo import _taken
 from hub.store.models import DeadLetter, Inbox, Outbox, Record
 from hub.web.console.display import agency_name
 from tests.conftest import TEST_BROKER_URL, TEST_DATABASE_URL, AgencyClient, sample, wait_for
@@ -55,10 +55,10 @@ class Live:
         from kombu import Connection
         from werkzeug.serving import make_server
 
-        from hub.app import create_app
         from hub.config import load_settings
         from hub.runtime import Hub, Workers
         from hub.web.accounts import create_user
+        from hub.web.app import create_app
         from hub.web.auth import create_token
         from tests.conftest import _purge_queues, _reset_database
         from tests.webhook import WebhookServer
@@ -79,7 +79,7 @@ class Live:
         self.workers = Workers(self.hub)
         self.workers.start()
         url = settings["hub"]["broker_url"]
-        self.conn = Connection(url, **({"transport": "hub.embedded:Transport"} if url.startswith("embedded:") else {}))
+        self.conn = Connection(url, **({"transport": "hub.messaging.embedded:Transport"} if url.startswith("embedded:") else {}))
         self.agency = AgencyClient(self.conn, settings)
         messages = sample_messages(self.hub)
         # One at a time, as the agencies' steps happen: a reconsideration before its decline,
@@ -112,7 +112,7 @@ class Live:
 
     def transfer_views(self) -> list[dict]:
         """Every criminal transfer as the API describes it (status, overdue), by number."""
-        from hub.transfers import transfer_numbers, transfer_view
+        from hub.casework.transfers import transfer_numbers, transfer_view
 
         with self.hub.store.sessions() as session:
             return [transfer_view(session, n, self.hub.settings) for n in sorted(transfer_numbers(session))]
@@ -125,7 +125,7 @@ class Live:
 
     def steps(self, matter_id: str) -> list[dict]:
         """A matter's steps with their deadlines and status, as the API shows them."""
-        from hub import deadlines
+        from hub.casework import deadlines
         from hub.store.models import Deadline
 
         with self.hub.store.sessions() as session:

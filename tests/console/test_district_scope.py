@@ -31,7 +31,7 @@ def escalated(hub, loaded):
     """Every overdue step of both matters escalated, at both levels, to a group each."""
     import datetime as dt
 
-    from hub import scheduler
+    from hub.messaging import scheduler
 
     hub.settings["linkage"]["supervision_groups"] = {
         "south": {"name": "第一督导组", "districts": [FIRST_AREA]},
@@ -116,7 +116,7 @@ def test_the_api_route_by_route_for_a_district_user(client, hub, escalated):
     assert get(f"/api/v1/projects/{FACTS['project_code']}/group").status_code == 404
     assert get(f"/api/v1/projects/{SECOND['project_code']}/group", method="PUT", json=group).status_code == 200
     with hub.store.session() as session:
-        from hub import owners
+        from hub.casework import owners
 
         owners.set_leader(session, theirs, leader, "test")  # the same leader owns a matter elsewhere
     assert get("/api/v1/leaders").json["items"] == [{**leader, "matters": 1}]
@@ -183,7 +183,7 @@ def test_the_console_route_by_route_for_a_district_user(console, hub, escalated)
     assert user.post(f"/console/matters/{mine}/leader", data={**leader, "csrf_token": user.csrf()}).status_code == 302
     assert user.post(f"/console/projects/{FACTS['project_code']}/group",
                      data={"members": "劳资专管员：钱二", "csrf_token": user.csrf()}).status_code == 404
-    from hub import owners
+    from hub.casework import owners
 
     with hub.store.session() as session:
         owners.set_leader(session, theirs, leader, "test")
@@ -206,7 +206,7 @@ def test_the_console_lists_each_groups_supervision_escalations(console, escalate
 @pytest.mark.parametrize("role, rule", [("admin@370103", "scope"), ("viewer@379999", "division"),
                                         ("viewer@3701", "enum"), ("viewer@", "enum")])
 def test_a_scope_must_be_division_codes_and_not_on_an_admin(hub, role, rule):
-    from hub.errors import BadRequest
+    from hub.contract.errors import BadRequest
 
     with pytest.raises(BadRequest) as err:
         create_token(hub.store, role)

@@ -11,9 +11,9 @@ import zipfile
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import select, update
 
-from hub.errors import SettingsError
+from hub.contract.errors import SettingsError
+from hub.contract.types import NativeMessage
 from hub.store.models import AuditEntry, DeadLetter, Inbox
-from hub.types import NativeMessage
 from hub.web.console.display import decode_body, encode_fixed, mask_text
 from hub.web.console.transfers import to_xlsx
 from tests.conftest import count_rows, sample, wait_for
@@ -456,7 +456,7 @@ def test_bulletin_downloads_as_xlsx_and_csv(console, loaded):
 
 
 def test_the_bulletin_defaults_to_yesterday(console, hub):
-    from hub.bulletin import yesterday
+    from hub.casework.bulletin import yesterday
 
     page = console("linkage").get("/console/bulletin").text
     assert f'Daily bulletin</span> {yesterday(hub.settings).isoformat()}' in page

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from hub.bulletin import build_bulletin
+from hub.casework.bulletin import build_bulletin
 from hub.ids import BEIJING
 from tests.console.test_pages import rows_of
 
@@ -73,11 +73,11 @@ def test_the_bulletin_counts_risks_by_district_and_rule(hub, loaded, console):
 
 def test_the_transfers_dossier_is_checked_against_the_roster(console, loaded, hub):
     """The transfer page shows the dossier's roster check, as the pipeline keeps it with the
-    hold (hub.linkage.roster_check, tests/test_roster_dossier.py): here the sample
+    hold (hub.casework.linkage.roster_check, tests/test_roster_dossier.py): here the sample
     transfer's workers against the demo project's roster, payroll and payouts."""
     from sqlalchemy import select, update
 
-    from hub.linkage import latest_hold, matter_records, roster_check
+    from hub.casework.linkage import latest_hold, matter_records, roster_check
     from hub.store.models import TransferHold
     from tests.console.conftest import FACTS
 

@@ -22,7 +22,7 @@ import os
 import sys
 import threading
 
-from hub.broker import Publisher
+from hub.messaging.broker import Publisher
 
 
 class StallingPublisher(Publisher):

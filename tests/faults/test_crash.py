@@ -18,7 +18,7 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import func, select
 
-from hub.client import publish_native
+from hub.messaging.client import publish_native
 from hub.store.models import Inbox, Outbox, Record
 
 N = int(os.environ.get("WAGEHUB_CRASH_MESSAGES", "5000"))
@@ -74,7 +74,7 @@ def test_kill_9_during_the_flow_loses_nothing_and_applies_nothing_twice(hub, set
     kills = 0
 
     def start():
-        return subprocess.Popen([sys.executable, "-m", "hub.cli", "worker"], env=env, stdout=log, stderr=log)
+        return subprocess.Popen([sys.executable, "-m", "hub.cli.main", "worker"], env=env, stdout=log, stderr=log)
 
     worker = start()
     progress, since = None, time.monotonic()

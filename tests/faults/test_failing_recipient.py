@@ -14,8 +14,8 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from hub.broker import out_queue
 from hub.config import DEFAULTS
+from hub.messaging.broker import out_queue
 from hub.store.models import Outbox
 from tests.conftest import TEST_BROKER_URL, wait_for
 from tests.fixture_plugins import failing_direct, failing_queue

@@ -201,7 +201,7 @@ def test_a_worker_backing_off_from_a_locked_store_keeps_its_broker_connection_al
         fault.off(hub)
         wait_for(lambda: done(hub, 25), timeout=60)
         lost = [r.getMessage() for r in caplog.records
-                if r.name in ("kombu.mixins", "hub.worker") and "lost" in r.getMessage()]
+                if r.name in ("kombu.mixins", "hub.messaging.worker") and "lost" in r.getMessage()]
         assert not lost, lost  # the consumer's connection lived through the backoff
         assert workers.inbound["police"].live.connection is consumer
         assert not workers.inbound["police"].connection.connected  # no other connection was opened for it
@@ -218,7 +218,7 @@ def test_a_worker_backing_off_from_a_locked_store_keeps_its_broker_connection_al
 def test_a_publisher_idle_past_its_heartbeat_reconnects_instead_of_failing(settings):
     """Nothing sends heartbeats on an idle relay's connection, so RabbitMQ drops it; the next
     batch must go out on a fresh connection, not fail on the dropped one."""
-    from hub.broker import OutMessage, Publisher
+    from hub.messaging.broker import OutMessage, Publisher
 
     local = copy.deepcopy(settings)
     local["broker"]["heartbeat"] = 1

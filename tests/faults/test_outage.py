@@ -47,7 +47,7 @@ def worker(settings):
 
     os.makedirs(settings["hub"]["var_dir"], exist_ok=True)
     log = open(os.path.join(settings["hub"]["var_dir"], "worker.log"), "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "worker"], env=_env(settings), stdout=log, stderr=log)
+    proc = subprocess.Popen([sys.executable, "-m", "hub.cli.main", "worker"], env=_env(settings), stdout=log, stderr=log)
     yield proc
     stop_worker(proc)
     log.close()

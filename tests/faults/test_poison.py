@@ -46,9 +46,9 @@ def _count(hub, model):
 def test_a_hub_error_on_a_parsed_item_is_dead_lettered_at_once_and_named_as_the_hubs(settings, monkeypatch, caplog):
     """The hub's own checks raising (a hub bug) is not the plugin's: the message is not
     parsed again (it would fail the same way), and the dead letter names the hub's code."""
-    from hub import pipeline
+    from hub.contract.types import NativeMessage
+    from hub.messaging import pipeline
     from hub.runtime import Hub
-    from hub.types import NativeMessage
 
     hub = Hub(settings, extra_plugins=[poison])
     calls = []
@@ -70,8 +70,8 @@ def test_a_hub_error_on_a_parsed_item_is_dead_lettered_at_once_and_named_as_the_
 
 
 def test_a_plugin_yielding_something_else_than_parsed_or_rejected_is_the_plugins_error(settings, monkeypatch):
+    from hub.contract.types import NativeMessage
     from hub.runtime import Hub
-    from hub.types import NativeMessage
 
     hub = Hub(settings, extra_plugins=[poison])
     adapter = hub.registry.get("fixture")

@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from hub.broker import Publisher
-from hub.client import publish_native
+from hub.messaging.broker import Publisher
+from hub.messaging.client import publish_native
 from hub.store.models import Inbox, Outbox, Record
 from tests.conftest import wait_for
 from tests.faults.test_crash import RECEIPT, _env, stop_worker
@@ -81,7 +81,7 @@ def test_a_relay_killed_between_commit_and_publish_republishes_the_rows(hub, set
         else:
             assert sorted(m.properties["message_id"] for m in early) == sorted(stalled)
 
-        worker = subprocess.Popen([sys.executable, "-m", "hub.cli", "worker"], env=env, cwd=ROOT,
+        worker = subprocess.Popen([sys.executable, "-m", "hub.cli.main", "worker"], env=env, cwd=ROOT,
                                   stdout=log, stderr=log)
         wait_for(lambda: count(hub, Outbox, Outbox.status == "sent") == N, timeout=60)
     finally:
@@ -155,10 +155,10 @@ def test_rows_of_a_round_the_database_cut_short_go_out_on_the_next_round(hub, se
 
     from sqlalchemy import update
 
-    from hub.errors import Unavailable
-    from hub.relay import Relay
+    from hub.contract.errors import Unavailable
+    from hub.contract.types import NativeMessage
+    from hub.messaging.relay import Relay
     from hub.store.models import utcnow
-    from hub.types import NativeMessage
 
     def receipts(prefix, numbers):
         return [NativeMessage(agency="police", body=RECEIPT.format(id=f"{prefix}-{i}", i=i).encode(),

@@ -30,7 +30,7 @@ from kombu import Connection
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 
-from hub.broker import in_queue
+from hub.messaging.broker import in_queue
 from hub.store.models import Inbox, Outbox, Record
 from tests.conftest import AgencyClient, wait_for
 
@@ -108,7 +108,7 @@ def on_queue(conn: Connection, settings) -> int:
 
 
 def held(caplog) -> int:
-    return sum(1 for r in caplog.records if r.name == "hub.worker" and HELD in r.getMessage())
+    return sum(1 for r in caplog.records if r.name == "hub.messaging.worker" and HELD in r.getMessage())
 
 
 def publish(agency: AgencyClient, start: int) -> None:
@@ -122,13 +122,13 @@ def publish(agency: AgencyClient, start: int) -> None:
 def test_an_unwritable_sqlite_store_makes_the_worker_back_off_without_acking(settings, kind, caplog):
     from hub.runtime import Hub, Workers
 
-    caplog.set_level(logging.WARNING, logger="hub.worker")
+    caplog.set_level(logging.WARNING, logger="hub.messaging.worker")
     settings = copy.deepcopy(settings)
     settings["hub"]["database_url"] = f"sqlite:///{os.path.join(settings['hub']['var_dir'], 'store.sqlite3')}"
     db_path = make_url(settings["hub"]["database_url"]).database
     fault = Fault(kind, db_path)
     url = settings["hub"]["broker_url"]
-    direct = Connection(url, **({"transport": "hub.embedded:Transport"} if url.startswith("embedded:") else {}))
+    direct = Connection(url, **({"transport": "hub.messaging.embedded:Transport"} if url.startswith("embedded:") else {}))
     agency = AgencyClient(direct, settings)
 
     def new_workers():

@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from hub.types import NativeMessage
+from hub.contract.types import NativeMessage
 from tests.conftest import SAMPLES, record_fuzz_counts
 
 SCALE = float(os.environ.get("WAGEHUB_API_FUZZ_SCALE", "1"))

@@ -13,7 +13,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import delete, select, update
 
-from hub import audit, keys
+from hub import keys
+from hub.casework import audit
 from hub.store.models import AuditEntry, Outbox
 from tests.conftest import sample, wait_for
 
@@ -66,7 +67,7 @@ def test_a_checkpoint_whose_signature_was_copied_is_found(hub, token):
 
 
 def test_an_agency_gets_a_signed_receipt_it_can_check_offline(hub, client, token):
-    from hub.types import NativeMessage
+    from hub.contract.types import NativeMessage
 
     body = sample("hrss-clue.json")
     hub.pipeline.process([NativeMessage("hrss", body, "clue-77", "application/json")])

@@ -24,7 +24,7 @@ TABLES = ("records", "matters", "outbox", "inbox", "dead_letters", "deadlines", 
 
 
 def wagehub(env, *args, check=True):
-    proc = subprocess.run([sys.executable, "-m", "hub.cli", *args], env=env, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "hub.cli.main", *args], env=env, capture_output=True, text=True,
                           timeout=300)
     if check:
         assert proc.returncode == 0, proc.stderr
@@ -47,7 +47,7 @@ def settings_of(env):
 def feed_the_demo(settings) -> int:
     """Every installed plugin's samples, published as their agencies would (as ``wagehub
     demo`` does), through workers running until all are handled; returns how many."""
-    from hub.client import publish_native
+    from hub.messaging.client import publish_native
     from hub.runtime import Hub, Workers
     from hub.store.models import DeadLetter, Inbox, Outbox
 
@@ -132,7 +132,7 @@ def test_a_backup_restores_into_a_fresh_store_where_the_chain_and_the_demo_hold(
     # A worker runs through the backup (it is online); the union's plugin is off, so what
     # the union sends now waits in its queue, and the backup must keep it.
     wagehub(source, "plugins", "disable", "union")
-    worker = subprocess.Popen([sys.executable, "-m", "hub.cli", "worker"], env=source,
+    worker = subprocess.Popen([sys.executable, "-m", "hub.cli.main", "worker"], env=source,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wagehub(source, "send", "union", str(SAMPLES / "union-mediation.xlsx"), "--message-id", "queued-at-backup")

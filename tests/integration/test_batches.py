@@ -76,7 +76,7 @@ def test_thousands_of_bad_rows_each_keep_their_own_bytes_and_log_a_line_per_rule
     """A file whose every row is bad (a wrong column, say) is a dead letter a row, each
     with its own bytes, written in bulk; the log says it in a line per rule, not a line
     a row; and the same file redelivered stores none twice."""
-    from hub.types import NativeMessage
+    from hub.contract.types import NativeMessage
 
     rows = [BAD.replace("王五", f"工人{i}") for i in range(2500)]
     batch = (HEADER + GOOD[1] + "".join(rows)).encode("gb18030")
@@ -107,8 +107,8 @@ def test_rows_the_plugin_cannot_number_share_one_dead_letter_however_far_apart(s
     """Two refusals with no row number and no bytes of their own stand for the same thing
     (the whole body): one dead letter, even 1,500 refusals apart."""
     from hub import AgencyInfo, Rejected, hookimpl
+    from hub.contract.types import NativeMessage
     from hub.runtime import Hub
-    from hub.types import NativeMessage
 
     class Unnumbered:
         @hookimpl
@@ -136,7 +136,7 @@ def test_equal_totals_from_other_workers_are_a_shortfall_of_their_own(hub):
     rows sent again are one shortfall; another worker's with equal totals (another batch,
     or a fixed row replayed alone) is a second one. Labour inspection hears of the
     project's shortfall for the month once (docs/risks.md: once per project and month)."""
-    from hub.types import NativeMessage
+    from hub.contract.types import NativeMessage
 
     def send(rows: list[str], message_id: str):
         body = (HEADER + "".join(rows)).encode("gb18030")

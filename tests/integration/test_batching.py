@@ -27,13 +27,13 @@ def stored(hub) -> int:
 
 def batches(caplog) -> list[int]:
     return [int(m.group(1)) for r in caplog.records
-            if r.name == "hub.pipeline" and (m := re.match(r"batch of (\d+) message", r.getMessage()))]
+            if r.name == "hub.messaging.pipeline" and (m := re.match(r"batch of (\d+) message", r.getMessage()))]
 
 
 def test_a_backlog_is_applied_in_full_batches_and_a_lone_message_at_once(settings, agency, caplog):
     from hub.runtime import Hub, Workers
 
-    caplog.set_level(logging.INFO, logger="hub.pipeline")
+    caplog.set_level(logging.INFO, logger="hub.messaging.pipeline")
     settings = copy.deepcopy(settings)
     settings["pipeline"].update(batch_size=BATCH, batch_wait_ms=0)
     settings["broker"]["prefetch"] = 2 * BATCH
@@ -70,7 +70,7 @@ def test_batch_wait_ms_lingers_for_company_as_long_as_it_says(settings, agency, 
 
     from hub.runtime import Hub, Workers
 
-    caplog.set_level(logging.INFO, logger="hub.pipeline")
+    caplog.set_level(logging.INFO, logger="hub.messaging.pipeline")
     settings = copy.deepcopy(settings)
     settings["pipeline"].update(batch_size=BATCH, batch_wait_ms=1500)
     hub = Hub(settings)

@@ -17,11 +17,11 @@ import openpyxl
 import pytest
 from sqlalchemy import delete, select
 
-from hub.bulletin import build_bulletin, due_day, publish_bulletin, to_csv, to_json, to_xlsx
-from hub.followup import followup_sample, sample_size
+from hub.casework.bulletin import build_bulletin, due_day, publish_bulletin, to_csv, to_json, to_xlsx
+from hub.casework.followup import followup_sample, sample_size
+from hub.contract.types import NativeMessage
 from hub.ids import BEIJING
 from hub.store.models import Deadline, MatterKey, Outbox
-from hub.types import NativeMessage
 from tests.conftest import sample
 
 D = dt.date(2024, 5, 10)
@@ -356,7 +356,7 @@ def env(settings):
 
 
 def wagehub(env, *args, cwd=None):
-    proc = subprocess.run([sys.executable, "-m", "hub.cli", *args], env=env, capture_output=True, timeout=60,
+    proc = subprocess.run([sys.executable, "-m", "hub.cli.main", *args], env=env, capture_output=True, timeout=60,
                           cwd=cwd)
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")
     return proc
@@ -536,7 +536,7 @@ def test_followups_route_masks_contacts_for_viewers(hub, client, token):
 def test_the_scheduler_publishes_the_bulletin_once_a_day_at_its_time(hub):
     import datetime as dt
 
-    from hub.scheduler import Scheduler
+    from hub.messaging.scheduler import Scheduler
     from hub.store.models import Outbox as OutboxRow
 
     clock = Scheduler(hub)

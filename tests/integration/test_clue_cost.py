@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event, select, text
 
 import hub
-from hub.pipeline import waiting_behind
+from hub.messaging.pipeline import waiting_behind
 from hub.store.models import Record
 from tests.conftest import sample
 
@@ -123,7 +123,7 @@ def test_the_store_finds_a_rows_place_in_line_and_a_matters_record_by_index(hub)
 
 def test_a_delivery_carries_the_oldest_numbers_of_its_matter_not_all(counted):
     """A matter of thousands of complaints would put every clue number in every delivery."""
-    from hub.matters import DELIVERY_REFS
+    from hub.casework.matters import DELIVERY_REFS
     from hub.store.models import Outbox
 
     hub, _ = counted

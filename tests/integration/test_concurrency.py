@@ -7,8 +7,8 @@ import threading
 
 from sqlalchemy import select
 
+from hub.contract.types import NativeMessage
 from hub.store.models import Record
-from hub.types import NativeMessage
 from tests.conftest import sample
 
 CLUE = json.loads(sample("hrss-clue.json"))

@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from hub.pipeline import signature_for
+from hub.messaging.pipeline import signature_for
 from hub.store.models import Outbox, Record
 from plugins.contractor import SAMPLES as CONTRACTOR_SAMPLES
 from tests.conftest import count_rows, sample, wait_for
@@ -83,7 +83,7 @@ def _status(hub):
 
 
 def test_signed_reply_joins_the_matter_and_reaches_labour_inspection(contractor_hub, agency):
-    from hub.app import create_app
+    from hub.web.app import create_app
     from hub.web.auth import create_token
 
     hub, server = contractor_hub
@@ -110,7 +110,7 @@ def test_signed_reply_joins_the_matter_and_reaches_labour_inspection(contractor_
 
 
 def test_plugin_settings_show_no_contractor_key(contractor_hub, token):
-    from hub.app import create_app
+    from hub.web.app import create_app
 
     hub, server = contractor_hub
     client = create_app(hub=hub).test_client()
@@ -127,9 +127,9 @@ OTHER, OTHER_KEY = "91370102MA3C4X2B78", "other-contractor-key"
 def two_contractors(settings):
     """Two head offices, each with its own key, a token bound to each; a project of the
     first and a clue on it, applied (the notice waits in the outbox for the first)."""
-    from hub.app import create_app
+    from hub.contract.types import NativeMessage
     from hub.runtime import Hub
-    from hub.types import NativeMessage
+    from hub.web.app import create_app
     from hub.web.auth import create_token
 
     settings["plugins"] = {"contractor": {"contractors": {USCC: {"key": KEY}, OTHER: {"key": OTHER_KEY}}}}

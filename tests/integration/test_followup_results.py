@@ -12,8 +12,8 @@ import sys
 import pytest
 from sqlalchemy import select
 
+from hub.contract.types import NativeMessage
 from hub.store.models import AuditEntry, Deadline, FollowupResult, Outbox
-from hub.types import NativeMessage
 from tests.integration.test_hotline import satisfaction, work_order
 
 DAY = "2023-06-30"  # the case closes that day
@@ -132,12 +132,12 @@ def test_the_hotline_s_call_back_on_a_sampled_matter_is_its_follow_up_result(hub
 def test_cli_records_a_call(hub, settings, cli_env):
     matter = closed_matter(hub)
     env = {**os.environ, **cli_env}
-    run = subprocess.run([sys.executable, "-m", "hub.cli", "followups", "record", matter, "--reached", "--paid", "no",
+    run = subprocess.run([sys.executable, "-m", "hub.cli.main", "followups", "record", matter, "--reached", "--paid", "no",
                           "--resolved", "yes", "--by", "张三", "--remark", "仍欠"], env=env, capture_output=True,
                          timeout=120)
     assert run.returncode == 0, run.stderr.decode()
     assert json.loads(run.stdout)["reopens"] is True and "reopened" in run.stderr.decode()
-    listed = subprocess.run([sys.executable, "-m", "hub.cli", "followups", "--date", DAY], env=env,
+    listed = subprocess.run([sys.executable, "-m", "hub.cli.main", "followups", "--date", DAY], env=env,
                             capture_output=True, timeout=120)
     assert listed.returncode == 0 and "paid=no" in listed.stdout.decode() and "REOPENED" in listed.stdout.decode()
     assert "139****0696" in listed.stdout.decode()  # masked unless asked

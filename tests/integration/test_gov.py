@@ -9,7 +9,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from hub.pipeline import signature_for
+from hub.messaging.pipeline import signature_for
 from hub.store.models import DeadLetter, Deadline, Escalation, Outbox, Record
 from plugins.gov import SAMPLES as GOV_SAMPLES
 from tests.conftest import sample, wait_for
@@ -26,9 +26,9 @@ GROUPS = {"group-1": {"name": "第一督导组", "districts": ["370102", "370103
 def gov_hub(settings):
     """Three governments (the project's district, its city, a neighbour district), each with its
     own webhook and key; a project in 370103 and a clue on it, applied; the relay running."""
-    from hub.app import create_app
+    from hub.contract.types import NativeMessage
     from hub.runtime import Hub, Workers
-    from hub.types import NativeMessage
+    from hub.web.app import create_app
     from hub.web.auth import create_token
 
     servers = {code: WebhookServer() for code in KEYS}
@@ -124,7 +124,7 @@ def test_answers_close_the_step_only_from_a_government_of_the_area(gov_hub):
 
 
 def test_an_overdue_step_escalates_to_the_group_and_government_of_its_district(gov_hub, token):
-    from hub import scheduler
+    from hub.messaging import scheduler
 
     hub, client, servers, tokens = gov_hub
     wait_for(lambda: servers["370103"].received and servers["370100"].received)
@@ -170,7 +170,7 @@ def _sent(hub) -> bool:
 
 
 def test_each_government_receives_its_own_areas_daily_bulletin(gov_hub):
-    from hub import bulletin
+    from hub.casework import bulletin
 
     hub, client, servers, tokens = gov_hub
     day = dt.date(2023, 5, 22)  # the sample clue's day

@@ -2,7 +2,7 @@
 claim the relay takes ahead, handed to the relay's thread, never left for a relay round
 to find (no claiming query, no wait for the next round). A row behind an undelivered one
 of its matter and recipient is written unclaimed instead, and the relay's rounds keep their
-order (one check, ``hub.pipeline.waiting_behind``, for both).
+order (one check, ``hub.messaging.pipeline.waiting_behind``, for both).
 Runs on the embedded defaults and, in CI, on RabbitMQ and PostgreSQL."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from hub.contract.types import NativeMessage
 from hub.store.models import Outbox
-from hub.types import NativeMessage
 from tests.conftest import wait_for
 from tests.integration.test_scale_out import RECEIPT, judgment  # receipt i and judgment i: one matter
 
@@ -71,8 +71,8 @@ def rows_in(hub, status: str) -> int:
 
 
 def test_a_row_behind_an_undelivered_one_of_its_matter_is_left_to_the_relay_in_order(hub, settings, agency):
-    from hub.broker import Publisher
-    from hub.relay import Relay
+    from hub.messaging.broker import Publisher
+    from hub.messaging.relay import Relay
 
     hub.declare_topology()
     relay = Relay(hub.store, hub.registry, Publisher(settings), settings)
@@ -108,9 +108,9 @@ def test_a_row_behind_an_undelivered_one_of_its_matter_is_left_to_the_relay_in_o
 def test_past_its_claim_ahead_a_big_batch_leaves_rows_to_the_relay(hub, settings, monkeypatch):
     """A batch file's rows are not all held in memory to deliver: past ``CLAIM_AHEAD_ROWS``
     its outbox rows are written unclaimed, and the relays are woken for them."""
-    from hub import pipeline
-    from hub.broker import Publisher
-    from hub.relay import Relay
+    from hub.messaging import pipeline
+    from hub.messaging.broker import Publisher
+    from hub.messaging.relay import Relay
 
     monkeypatch.setattr(pipeline, "CLAIM_AHEAD_ROWS", 3)
     woken = []
@@ -146,8 +146,8 @@ def test_rows_left_to_a_round_wake_only_the_relay_that_serves_their_recipient(hu
 
 
 def test_rows_handed_over_to_a_recipient_disabled_meanwhile_wait_for_it(hub, settings, agency):
-    from hub.broker import Publisher
-    from hub.relay import Relay
+    from hub.messaging.broker import Publisher
+    from hub.messaging.relay import Relay
 
     hub.declare_topology()
     relay = Relay(hub.store, hub.registry, Publisher(settings), settings)
@@ -174,8 +174,8 @@ def test_a_round_sends_no_row_ahead_of_an_earlier_undelivered_one_of_its_matter(
 
     from sqlalchemy import update
 
-    from hub.broker import Publisher
-    from hub.relay import Relay
+    from hub.messaging.broker import Publisher
+    from hub.messaging.relay import Relay
     from hub.store.models import utcnow
 
     hub.declare_topology()
@@ -204,8 +204,8 @@ def test_rows_behind_one_waiting_out_a_backoff_do_not_hold_other_matters_rows(hu
 
     from sqlalchemy import update
 
-    from hub.broker import Publisher
-    from hub.relay import Relay
+    from hub.messaging.broker import Publisher
+    from hub.messaging.relay import Relay
     from hub.store.models import utcnow
 
     hub.declare_topology()

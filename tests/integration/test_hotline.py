@@ -10,7 +10,7 @@ import json
 
 from sqlalchemy import select
 
-from hub import scheduler
+from hub.messaging import scheduler
 from hub.store.models import DeadLetter, Escalation, Record
 from tests.conftest import count_rows, wait_for
 
@@ -151,8 +151,8 @@ def _dead(hub, message_id: str):
 def test_a_result_is_sent_once_even_when_its_matter_is_merged_away(hub):
     """A work order answered on its own matter, then joined to an older one by a case naming
     both clues: the answer stays given; no second RESULT goes out."""
+    from hub.contract.types import NativeMessage
     from hub.store.models import Outbox
-    from hub.types import NativeMessage
 
     def process(agency: str, body: bytes, message_id: str) -> None:
         [outcome] = hub.pipeline.process([NativeMessage(agency, body, message_id, "application/json", "utf-8")])

@@ -185,8 +185,8 @@ def test_errors_are_json_never_html(client, token):
 
 
 def test_readyz_reports_a_broker_that_is_down(settings):
-    from hub.app import create_app
     from hub.runtime import Hub
+    from hub.web.app import create_app
 
     settings["hub"]["broker_url"] = "amqp://guest:guest@127.0.0.1:1//"
     hub = Hub(settings)

@@ -26,11 +26,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from hub import scheduler
+from hub.casework.transfers import transfer_view
+from hub.contract.types import NativeMessage
 from hub.ids import BEIJING
+from hub.messaging import scheduler
 from hub.store.models import DeadLetter, Deadline, Escalation, Outbox, Record
-from hub.transfers import transfer_view
-from hub.types import NativeMessage
 
 TRANSFER = "YS3701032023L001"
 CASE = "AJ3701032023L001"
@@ -295,7 +295,7 @@ def _reopened(hub, result):
 
 def _close_due(hub, result):
     step = result["steps"][f"close_case:{CASE}"]
-    from hub.deadlines import add_working_days
+    from hub.casework.deadlines import add_working_days
     assert step["due_at"].startswith(add_working_days(dt.date(2023, 5, 22), 80).isoformat())
 
 
@@ -575,7 +575,7 @@ def test_legal_case(settings, legal):
 
 def render(hub, row: Outbox):
     """What the recipient's plugin writes for an outbox row, as the relay would."""
-    from hub.types import Delivery
+    from hub.contract.types import Delivery
 
     payload = row.payload
     return hub.registry.get(row.recipient).render(Delivery(
@@ -602,7 +602,7 @@ def _check(hub, legal: Legal, result: dict) -> None:
     assert all(o.status == "accepted" and not o.failures for o in outcomes), [o.to_dict() for o in outcomes]
     with hub.store.sessions() as session:
         result["view"] = transfer_view(session, TRANSFER, hub.settings, NOW)
-        from hub import deadlines
+        from hub.casework import deadlines
         rows = list(session.scalars(select(Deadline)))
         result["steps"] = {r.key: deadlines.view(r, NOW) for r in rows}
         result["outbox"] = list(session.scalars(select(Outbox).order_by(Outbox.id)))

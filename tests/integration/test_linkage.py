@@ -9,8 +9,8 @@ import json
 import pytest
 from sqlalchemy import delete, func, select, update
 
+from hub.contract.types import NativeMessage
 from hub.store.models import AuditEntry, Deadline, Escalation, Record
-from hub.types import NativeMessage
 from tests.conftest import sample, wait_for
 
 FACTS = json.loads(sample("facts.json"))
@@ -106,7 +106,7 @@ def test_the_sample_matter_shows_every_step_with_its_deadline(hub, client, token
 
 
 def test_overdue_steps_escalate_once_per_level(hub, workers, agency, client, token):
-    from hub.scheduler import escalate
+    from hub.messaging.scheduler import escalate
 
     hub.pipeline.process([message("hrss-clue.json", "c"), message("hrss-case.json", "k")])
     with hub.store.sessions() as session:

@@ -18,10 +18,11 @@ import json
 import pytest
 from sqlalchemy import select
 
-from hub import listing, scheduler
+from hub.casework import listing
+from hub.contract.types import NativeMessage
 from hub.ids import BEIJING
+from hub.messaging import scheduler
 from hub.store.models import DeadLetter, Inbox, Outbox, Record
-from hub.types import NativeMessage
 from tests.integration.test_legal_cases import (
     BOSS,  # noqa: I001
     CASE,

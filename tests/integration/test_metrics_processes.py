@@ -1,6 +1,6 @@
 """Every process's metrics are scraped: a running ``wagehub worker`` serves its own
 ``/metrics`` (``--metrics-port``), and the API under ``gunicorn -w 2`` with the shipped
-config (``hub/gunicorn_conf.py``) answers every worker's counters, whichever answers the
+config (``hub/web/gunicorn_conf.py``) answers every worker's counters, whichever answers the
 scrape. Real processes on loopback ports, as an operator runs them."""
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def test_a_running_worker_serves_its_batches_deliveries_and_retries(env, hub, ag
                       'key = "contractor-key-1"\n', encoding="utf-8")
     port = free_port()
     log = open(tmp_path / "worker.log", "wb")
-    worker = subprocess.Popen([sys.executable, "-m", "hub.cli", "worker", "--metrics-port", str(port)],
+    worker = subprocess.Popen([sys.executable, "-m", "hub.cli.main", "worker", "--metrics-port", str(port)],
                               env={**env, "WAGEHUB_CONFIG": str(config)}, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}/metrics"
     try:
@@ -131,8 +131,8 @@ def test_a_scrape_of_two_gunicorn_workers_counts_what_both_handled(env, hub, tok
     port = free_port()
     log = open(tmp_path / "gunicorn.log", "wb")
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "python:hub.gunicorn_conf", "-w", "2", "-b", f"127.0.0.1:{port}",
-         "hub.app:create_app()"],
+        [sys.executable, "-m", "gunicorn", "-c", "python:hub.web.gunicorn_conf", "-w", "2", "-b", f"127.0.0.1:{port}",
+         "hub.web.app:create_app()"],
         env={**env, "PROMETHEUS_MULTIPROC_DIR": str(shared)}, stdout=log, stderr=log, cwd=tmp_path)
     base = f"http://127.0.0.1:{port}"
     headers = {**token("agency:hrss"), "Content-Type": "application/json"}
@@ -170,7 +170,7 @@ def test_the_worker_refuses_a_metrics_port_already_taken(env, hub):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        proc = subprocess.run([sys.executable, "-m", "hub.cli", "worker", "--metrics-port", str(port)], env=env,
+        proc = subprocess.run([sys.executable, "-m", "hub.cli.main", "worker", "--metrics-port", str(port)], env=env,
                               capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and f"--metrics-port: cannot listen on 127.0.0.1:{port}" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -186,7 +186,7 @@ def scrape_or_none(url):
 def test_a_worker_sharing_a_metrics_directory_makes_it_or_says_why_not(env, hub, tmp_path):
     shared = tmp_path / "not-yet" / "metrics"
     port = free_port()
-    worker = subprocess.Popen([sys.executable, "-m", "hub.cli", "worker", "--metrics-port", str(port)],
+    worker = subprocess.Popen([sys.executable, "-m", "hub.cli.main", "worker", "--metrics-port", str(port)],
                               env={**env, "PROMETHEUS_MULTIPROC_DIR": str(shared)}, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     try:
@@ -195,7 +195,7 @@ def test_a_worker_sharing_a_metrics_directory_makes_it_or_says_why_not(env, hub,
         stop(worker)
     assert list(shared.glob("histogram_*.db")) and got["wagehub_batch_seconds_count"] == 0
     (tmp_path / "a-file").write_text("")
-    bad = subprocess.run([sys.executable, "-m", "hub.cli", "worker"], capture_output=True, text=True, timeout=60,
+    bad = subprocess.run([sys.executable, "-m", "hub.cli.main", "worker"], capture_output=True, text=True, timeout=60,
                          env={**env, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "a-file" / "metrics")})
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert f"PROMETHEUS_MULTIPROC_DIR={tmp_path / 'a-file' / 'metrics'}: cannot make" in bad.stderr

@@ -11,7 +11,8 @@ import json
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from hub import owners, scheduler
+from hub.casework import owners
+from hub.messaging import scheduler
 from hub.store.models import AuditEntry, Outbox, Record
 from tests.integration.test_legal_cases import NOW, PROJECT, TRANSFER, base, receipt, transfer
 

@@ -13,7 +13,7 @@ import sys
 
 from sqlalchemy import select, update
 
-from hub import retention
+from hub.store import retention
 from hub.store.models import AuditEntry, DeadLetter, Outbox, Record, utcnow
 from tests.conftest import count_rows, sample, wait_for
 
@@ -135,7 +135,7 @@ def test_before_prunes_less_never_more_than_the_retention_allows(hub, workers, a
 
 
 def test_the_clock_prunes_once_a_day_at_its_time(hub, workers, agency, client, token):
-    from hub.scheduler import Scheduler
+    from hub.messaging.scheduler import Scheduler
 
     feed(hub, agency, client, token)
     hub.settings["retention"].update(daily_at="03:30", delivered_outbox_days=0.0001, replayed_dead_letter_days=0.0001)
@@ -170,7 +170,7 @@ def test_wagehub_prune_prints_progress_and_counts(hub, workers, agency, client, 
     tomorrow = (dt.date.today() + dt.timedelta(days=2)).isoformat()
 
     def wagehub(*args):
-        return subprocess.run([sys.executable, "-m", "hub.cli", *args], env=env, capture_output=True, text=True,
+        return subprocess.run([sys.executable, "-m", "hub.cli.main", *args], env=env, capture_output=True, text=True,
                               timeout=120)
 
     bad = wagehub("prune", "--before", "last tuesday")
@@ -193,7 +193,7 @@ def test_wagehub_prune_prints_progress_and_counts(hub, workers, agency, client, 
 
 def test_a_legal_hold_kind_keeps_its_dead_letters(hub, settings):
     """Dead letters of the transfer's kinds stay for the hold, whatever the ordinary retention."""
-    from hub.types import NativeMessage
+    from hub.contract.types import NativeMessage
 
     transfer = json.loads(sample("hrss-transfer.json"))
     transfer["data"]["amountFen"] = "many"
@@ -212,7 +212,7 @@ def test_the_legal_hold_is_never_shorter_than_the_prosecution_limit_of_art_87():
     import pytest
 
     from hub.config import load_settings
-    from hub.errors import ConfigError
+    from hub.contract.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"retention.legal_hold_years: .*Art. 87"):
         load_settings({"retention": {"legal_hold_years": 5}}, environ={})

@@ -17,7 +17,7 @@ def test_an_assignments_deadline_is_its_date_plus_the_configured_handling_period
     """三交办: 办结期限 is the assignment date plus the handling period the hub's own
     housing_answer deadline uses ([deadlines.housing_answer]: 10 working days, with
     China's holidays and make-up working days), not a second, calendar-day setting."""
-    from hub.deadlines import add_working_days
+    from hub.casework.deadlines import add_working_days
     from hub.runtime import Workers
 
     assert settings["deadlines"]["housing_answer"]["working_days"] == 10

@@ -25,7 +25,7 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import func, select
 
-from hub.client import publish_native
+from hub.messaging.client import publish_native
 from hub.store.models import Inbox, Outbox, Record
 from tests.conftest import wait_for
 
@@ -60,7 +60,7 @@ def test_competing_workers_handle_every_message_once_and_keep_each_matters_order
     os.makedirs(settings["hub"]["var_dir"], exist_ok=True)
     env = {**_env(settings), "WAGEHUB_RELAY__BATCH_SIZE": "25", "WAGEHUB_PIPELINE__BATCH_SIZE": "20"}
     log = open(os.path.join(settings["hub"]["var_dir"], "workers.log"), "ab")
-    procs = [subprocess.Popen([sys.executable, "-m", "hub.cli", "worker"], env=env, stdout=log, stderr=log)
+    procs = [subprocess.Popen([sys.executable, "-m", "hub.cli.main", "worker"], env=env, stdout=log, stderr=log)
              for _ in range(workers)]
     total = 3 * MATTERS
     try:

@@ -187,7 +187,7 @@ def test_disabled_plugin_keeps_its_queue_and_resumes_when_enabled(hub, workers, 
 
 
 def test_signed_agency_messages(settings, agency):
-    from hub.pipeline import signature_for
+    from hub.messaging.pipeline import signature_for
     from hub.runtime import Hub, Workers
 
     settings["plugins"] = {"hrss": {"key": "hrss-secret-key"}}
@@ -207,9 +207,9 @@ def test_signed_agency_messages(settings, agency):
         letters = {d.rule: d.id for d in session.scalars(select(DeadLetter))}
     assert sorted(letters) == ["hmac-signature", "hmac-signature-missing"]
     # A replay checks the signature again: the unsigned bytes stay out ...
-    from hub.app import create_app
     from hub.store.models import AuditEntry
     from hub.web.accounts import create_user
+    from hub.web.app import create_app
     from hub.web.auth import create_token
 
     admin = {"Authorization": f"Bearer {create_token(hub.store, 'admin')}"}
@@ -270,7 +270,7 @@ def test_a_queue_message_without_a_content_type_is_dead_lettered(hub, workers, a
         dl = session.scalars(select(DeadLetter)).one()
     assert (dl.message_id, dl.field, dl.rule) == ("no-type", "content_type", "required")
     assert dl.body == sample("hrss-clue.json")
-    from hub.pipeline import message_for_replay
+    from hub.messaging.pipeline import message_for_replay
 
     [outcome] = hub.pipeline.process([message_for_replay(dl)], replay_of=dl.id)
     assert outcome.status == "accepted"

@@ -1,4 +1,4 @@
-"""The API under several server processes (``gunicorn -w N 'hub.app:create_app()'``): each
+"""The API under several server processes (``gunicorn -w N 'hub.web.app:create_app()'``): each
 worker builds its own hub on start-up, and they share state only through the database."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from tests.conftest import sample
 
 
 def test_a_plugin_disabled_through_one_worker_is_disabled_for_the_others(hub, settings, token, monkeypatch):
-    from hub.app import create_app
     from hub.runtime import Hub
     from hub.web import api
+    from hub.web.app import create_app
 
     monkeypatch.setattr(api, "PLUGIN_STATE_TTL", 0.0)  # each request reads the stored state again
     other = Hub(settings)
@@ -45,7 +45,7 @@ def test_workers_starting_together_migrate_an_empty_database_once(settings):
     url = settings["hub"]["database_url"]  # empty: nothing has migrated it yet
     # Processes, as gunicorn's workers are, forked from a server that has imported the hub once.
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["hub.app"])
+    ctx.set_forkserver_preload(["hub.web.app"])
     workers = [ctx.Process(target=migrate, args=(url,)) for _ in range(8)]
     for w in workers:
         w.start()
@@ -76,9 +76,9 @@ def migrate(url: str) -> None:
 def test_a_message_queued_before_any_worker_ran_is_applied_once_one_runs(settings):
     """A 202 "queued" is a promise: the queue is declared before the publish, so on a broker
     no worker has set up yet the message is not routed nowhere."""
-    from hub.app import create_app
     from hub.runtime import Hub, Workers
     from hub.store.models import Record
+    from hub.web.app import create_app
     from hub.web.auth import create_token
     from tests.conftest import count_rows, wait_for
 

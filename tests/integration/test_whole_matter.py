@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from sqlalchemy import or_, select
 
-from hub.pipeline import signature_for
+from hub.messaging.pipeline import signature_for
 from hub.store.models import DeadLetter, Inbox, Outbox, Record
 from tests.conftest import sample, wait_for
 from tests.webhook import WebhookServer
@@ -55,8 +55,8 @@ def district_government():
 
 @pytest.fixture
 def six_agencies(settings, head_office, district_government):
-    from hub.app import create_app
     from hub.runtime import Hub, Workers
+    from hub.web.app import create_app
 
     settings["plugins"] = {"contractor": {"contractors": {FACTS["contractor_uscc"]: {
         "url": head_office.url, "key": CONTRACTOR_KEY}}},

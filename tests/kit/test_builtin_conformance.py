@@ -22,7 +22,7 @@ RECORDS["supervision_opinion"] = [{
     "transfer_no": "YS37010320230912", "opinion": "explain_not_opening", "reason": "欠薪数额较大且经责令支付仍不支付",
     "reply_due_on": "2023-07-17", "procuratorate": "济南市历下区人民检察院", "issued_at": "2023-07-10T09:00:00+08:00",
 }]
-# The hub's own early warnings on a project (hub.risks) reach labour inspection as a NOTICE
+# The hub's own early warnings on a project (hub.casework.risks) reach labour inspection as a NOTICE
 # and housing as a RISK row: one raised, one cleared.
 RECORDS["risk"] = [{
     "type": "risk", "source_agency": "hub", "source_ref": "rsk_conformance1", "received_at": "2023-05-16T00:00:05+08:00",

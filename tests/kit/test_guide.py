@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hub import hookspecs
+from hub.contract import hookspecs
 from hub.testing import Conformance
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
@@ -83,7 +83,7 @@ def test_the_first_example_is_a_plugin_that_passes_the_kit():
 
 
 def test_the_refs_keys_are_the_hubs():
-    from hub.matters import REF_NAMES
+    from hub.casework.matters import REF_NAMES
 
     text = " ".join(re.search(r"^### `Delivery`\n(.*?)(?=^##)", TEXT, flags=re.M | re.S).group(1).split())
     listed = re.search(r"under the keys (.*?): only those", text).group(1)

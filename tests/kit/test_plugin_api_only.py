@@ -8,7 +8,7 @@ import ast
 
 import pytest
 
-from hub.scaffold import render_plugin
+from hub.cli.scaffold import render_plugin
 from tests.kit.helpers import ROOT
 
 ALLOWED_HUB = {"hub"}

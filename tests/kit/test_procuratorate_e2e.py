@@ -57,7 +57,7 @@ def hub_with_example(settings, tmp_path):
 def test_installed_for_real_and_discovered_by_its_entry_point():
     import wagehub_procuratorate
 
-    from hub.plugins import Registry, build_plugin_manager
+    from hub.contract.plugins import Registry, build_plugin_manager
 
     # The installed distribution, not the source folder next to these tests.
     assert EXAMPLE not in Path(wagehub_procuratorate.__file__).resolve().parents

@@ -10,8 +10,8 @@ import zipfile
 import pytest
 from click.testing import CliRunner
 
-from hub.cli_plugins import new
-from hub.scaffold import names, render_plugin, write_plugin
+from hub.cli.plugins import new
+from hub.cli.scaffold import names, render_plugin, write_plugin
 from tests.kit.helpers import ROOT, run_pytest
 
 FILES = {
@@ -61,7 +61,7 @@ def test_it_builds_and_the_hub_discovers_it(generated, tmp_path):
     install = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site),
                               str(wheel)], capture_output=True, text=True, timeout=300)
     assert install.returncode == 0, install.stdout + install.stderr
-    probe = ("from hub.plugins import Registry, build_plugin_manager; r = Registry(build_plugin_manager(), {}); "
+    probe = ("from hub.contract.plugins import Registry, build_plugin_manager; r = Registry(build_plugin_manager(), {}); "
              "a = r.get('kitdemo'); print(a.name, a.info.version, r.is_enabled('kitdemo'))")
     found = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=120,
                            env={"PYTHONPATH": f"{site}:{ROOT}", "PATH": "/usr/bin:/bin"})
@@ -89,7 +89,7 @@ def test_names():
 
 
 def test_wagehub_plugins_new_is_a_command():
-    from hub.cli import main
+    from hub.cli.main import main
 
     result = CliRunner().invoke(main, ["plugins", "new", "--help"])
     assert result.exit_code == 0, result.output

@@ -15,8 +15,8 @@ import pytest
 
 import schemas
 from hub import AgencyInfo, NativeMessage, hookimpl
-from hub.errors import ConfigError
-from hub.plugins import Registry, build_plugin_manager
+from hub.contract.errors import ConfigError
+from hub.contract.plugins import Registry, build_plugin_manager
 from hub.testing import Conformance, canonical, canonical_records, sample_message
 from plugins import hrss, police
 from schemas import records
@@ -110,8 +110,8 @@ def test_enabling_a_plugin_that_needs_a_later_schema_is_refused(settings):
 
 
 def test_enabling_refused_over_the_api(settings):
-    from hub.app import create_app
     from hub.runtime import Hub
+    from hub.web.app import create_app
     from hub.web.auth import create_token
 
     h = Hub(settings, extra_plugins=[Needs("2")])

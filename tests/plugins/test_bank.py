@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 import hub
-import hub.hookspecs
+import hub.contract.hookspecs
 import plugins.bank as bank
 import schemas
 from hub.store.models import DeadLetter, Record
@@ -60,7 +60,7 @@ def canonical(item: hub.Parsed) -> dict:
 
 def test_registers_with_the_hub_specs():
     pm = pluggy.PluginManager("wagehub")
-    pm.add_hookspecs(hub.hookspecs)
+    pm.add_hookspecs(hub.contract.hookspecs)
     pm.register(bank)
     pm.check_pending()
     (info,) = pm.hook.register_agency()

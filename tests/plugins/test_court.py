@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import hub
-import hub.hookspecs
+import hub.contract.hookspecs
 import plugins.court as court
 import schemas
 from hub.testing import unknown_fields
@@ -62,7 +62,7 @@ def hub_refusal(running_hub, body: bytes):
 
 def test_registers_with_the_hub_specs():
     pm = pluggy.PluginManager("wagehub")
-    pm.add_hookspecs(hub.hookspecs)
+    pm.add_hookspecs(hub.contract.hookspecs)
     pm.register(court)
     pm.check_pending()
     (info,) = pm.hook.register_agency()

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import hub
-import hub.hookspecs
+import hub.contract.hookspecs
 import plugins.housing as housing
 import schemas
 from hub.testing import unknown_fields
@@ -73,7 +73,7 @@ def payroll_row(seq: int, due: str = "6000", paid: str = "6000", **cells: str) -
 
 def test_registers_with_the_hub_specs():
     pm = pluggy.PluginManager("wagehub")
-    pm.add_hookspecs(hub.hookspecs)
+    pm.add_hookspecs(hub.contract.hookspecs)
     pm.register(housing)
     pm.check_pending()
     (info,) = pm.hook.register_agency()

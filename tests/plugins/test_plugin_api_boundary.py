@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-ALLOWED_HUB = {"hub", "hub.types", "hub.errors"}
+ALLOWED_HUB = {"hub", "hub.contract.types", "hub.contract.errors"}
 
 
 @pytest.mark.parametrize("name", ["hrss", "police", "housing", "court", "union", "contractor", "gov"])

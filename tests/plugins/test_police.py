@@ -621,7 +621,7 @@ def test_ajys_of_an_individual_employer_with_workers():
 
 def police_route():
     from hub.config import load_settings
-    from hub.routes import load_routes
+    from hub.messaging.routes import load_routes
 
     cfg = load_settings({}, environ={})
     return next(r for r in load_routes(cfg["hub"]["routes_file"]) if r.name == "transfer-to-police")

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import hub
-import hub.hookspecs
+import hub.contract.hookspecs
 import plugins.union as union
 import schemas
 from hub.testing import unknown_fields
@@ -79,7 +79,7 @@ def refused(body: bytes, **limits) -> hub.InvalidMessage:
 
 def test_registers_with_the_hub_specs():
     pm = pluggy.PluginManager("wagehub")
-    pm.add_hookspecs(hub.hookspecs)
+    pm.add_hookspecs(hub.contract.hookspecs)
     pm.register(union)
     pm.check_pending()
     (info,) = pm.hook.register_agency()

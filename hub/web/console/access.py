@@ -17,7 +17,7 @@ from flask import current_app, g, redirect, render_template, request, session, u
 from sqlalchemy import delete, update
 from werkzeug.exceptions import HTTPException
 
-from hub.errors import BadRequest, Forbidden, HubError
+from hub.contract.errors import BadRequest, Forbidden, HubError
 from hub.store.models import ApiToken, ConsoleSession, User, utcnow
 from hub.web.accounts import user_principal
 from hub.web.auth import Principal, refuse_unbound, token_problem

@@ -1,4 +1,4 @@
-"""Audit: verify the tamper-evident chain with one button (``hub.audit.verify``) and browse
+"""Audit: verify the tamper-evident chain with one button (``hub.casework.audit.verify``) and browse
 the entries, newest first (admin actions, linkage decisions, sign-ins, replays)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import g, render_template, request
 from sqlalchemy import select
 
-from hub.errors import Forbidden
+from hub.contract.errors import Forbidden
 from hub.store.models import AuditEntry
 from hub.web.console import bp
 from hub.web.console.access import allow, hub

@@ -1,5 +1,5 @@
 """The daily bulletin (日通报): one day's figures by district, with charts, as the API and
-``wagehub bulletin`` build it (``hub.bulletin``); downloadable as XLSX or CSV, printable."""
+``wagehub bulletin`` build it (``hub.casework.bulletin``); downloadable as XLSX or CSV, printable."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import re
 
 from flask import Response, g, render_template, request
 
-from hub import bulletin as bulletins
-from hub.errors import BadRequest
+from hub.casework import bulletin as bulletins
+from hub.contract.errors import BadRequest
 from hub.web.console import bp
 from hub.web.console.access import allow, hub
 from hub.web.console.charts import bar_chart

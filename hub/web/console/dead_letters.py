@@ -9,7 +9,7 @@ import datetime as dt
 from flask import flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, or_, select
 
-from hub.errors import BadRequest, HubError, NotFound
+from hub.contract.errors import BadRequest, HubError, NotFound
 from hub.store.models import DeadLetter
 from hub.web.api import dead_letter_view, replay, sent_by_me
 from hub.web.console import bp
@@ -32,7 +32,7 @@ def _day(name: str) -> dt.date | None:
 
 def _filters() -> tuple[list, dict[str, str]]:
     """The list's filters from the query string, as SQL conditions and as form values."""
-    from hub.bulletin import day_window
+    from hub.casework.bulletin import day_window
 
     settings = hub().settings
     args = {k: (request.args.get(k) or "").strip() for k in ("agency", "kind", "reason", "status", "from", "to")}

@@ -11,9 +11,9 @@ import zipfile
 from collections.abc import Mapping
 from typing import Any
 
-from hub import workbook
-from hub.bulletin import STAGE_NAMES
-from hub.errors import InvalidMessage
+from hub.casework.bulletin import STAGE_NAMES
+from hub.contract import workbook
+from hub.contract.errors import InvalidMessage
 from hub.ids import BEIJING
 from schemas.divisions import division_name
 from schemas.validators import mask_id_number, mask_mobile
@@ -185,7 +185,7 @@ PREVIEW_ROWS = 50
 PREVIEW_COLUMNS = 30
 PREVIEW_CELL_CHARS = 200
 PREVIEW_CHARS = 64 * 1024  # all cells' text together: the page stays small whatever the workbook
-# A preview is read under the hub's work guard (hub.workbook), with less time than a parse.
+# A preview is read under the hub's work guard (hub.contract.workbook), with less time than a parse.
 PREVIEW_LIMITS = workbook.Limits(seconds=5.0)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import render_template, request
 from sqlalchemy import select
 
-from hub import matters, owners
+from hub.casework import matters, owners
 from hub.store.models import Deadline, Escalation
 from hub.web.api import group_arg, in_scope_matters
 from hub.web.console import bp

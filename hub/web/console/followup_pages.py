@@ -7,8 +7,8 @@ import datetime as dt
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from hub import followup
-from hub.errors import BadRequest, HubError, NotFound
+from hub.casework import followup
+from hub.contract.errors import BadRequest, HubError, NotFound
 from hub.web.api import matter_in_scope, scoped_views
 from hub.web.console import bp
 from hub.web.console.access import actor, allow, hub

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
-from hub import audit
+from hub.casework import audit
 from hub.store.models import DeadLetter
 from hub.web import accounts
 from hub.web.auth import token_principal

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from flask import render_template, request
 
-from hub import listing
-from hub.errors import BadRequest
+from hub.casework import listing
+from hub.contract.errors import BadRequest
 from hub.web.api import mask_personal, scoped_views, sees_personal_data
 from hub.web.console import bp
 from hub.web.console.access import allow, hub

@@ -15,8 +15,8 @@ import re
 from flask import g, redirect, render_template, request, url_for
 from sqlalchemy import String, cast, select
 
-from hub import deadlines, matters
-from hub.errors import NotFound
+from hub.casework import deadlines, matters
+from hub.contract.errors import NotFound
 from hub.ids import BEIJING
 from hub.store.models import Deadline, Escalation, MatterKey, Outbox, Record, utcnow
 from hub.web.api import (

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 
-from hub import owners
-from hub.errors import BadRequest
+from hub.casework import owners
+from hub.contract.errors import BadRequest
 from hub.store.models import MatterLeader
 from hub.web.api import in_scope_matters, matter_for_owner, project_for_owner
 from hub.web.console import bp

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
-from hub.errors import ConfigError, NotFound
+from hub.contract.errors import ConfigError, NotFound
 from hub.web.api import plugin_view
 from hub.web.console import bp
 from hub.web.console.access import actor, allow, hub

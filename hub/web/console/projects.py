@@ -1,12 +1,12 @@
 """A construction project's page: what the platform and the banks say of it, and its early
-warnings (``hub.risks``) with the rule and the record that raised each."""
+warnings (``hub.casework.risks``) with the rule and the record that raised each."""
 
 from __future__ import annotations
 
 from flask import render_template
 
-from hub import risks
-from hub.errors import NotFound
+from hub.casework import risks
+from hub.contract.errors import NotFound
 from hub.web.api import matter_in_scope
 from hub.web.console import bp
 from hub.web.console.access import allow, hub

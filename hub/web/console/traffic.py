@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from hub.broker import in_queue, out_queue
+from hub.messaging.broker import in_queue, out_queue
 from hub.store.models import DeadLetter, Inbox, Outbox, utcnow
 
 log = logging.getLogger(__name__)

@@ -9,11 +9,11 @@ import io
 
 from flask import Response, flash, g, redirect, render_template, request, url_for
 
-from hub import linkage, owners
-from hub.bulletin import XLSX_MIMETYPE, safe_text
-from hub.errors import BadRequest, HubError, NotFound
+from hub.casework import linkage, owners
+from hub.casework.bulletin import XLSX_MIMETYPE, safe_text
+from hub.casework.transfers import STATUSES, transfer_numbers, transfer_view
+from hub.contract.errors import BadRequest, HubError, NotFound
 from hub.ids import now_beijing
-from hub.transfers import STATUSES, transfer_numbers, transfer_view
 from hub.web.api import check_transfer_scope, matter_in_scope, scoped_views
 from hub.web.console import bp
 from hub.web.console.access import actor, allow, hub
@@ -88,7 +88,7 @@ def _leader_text(leader: dict | None) -> str:
 
 def to_xlsx(rows: list[dict]) -> bytes:
     """The board as a workbook: one row per transfer, overdue first; text cells that
-    would start a formula get a leading ``'`` (``hub.bulletin.safe_text``)."""
+    would start a formula get a leading ``'`` (``hub.casework.bulletin.safe_text``)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
 

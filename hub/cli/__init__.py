@@ -1,0 +1,1 @@
+"""The ``wagehub`` command line."""
