@@ -9,19 +9,17 @@ plugin authors can use it by itself::
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import marshmallow as ma
 
+from schemas.messages import RuleMessage, rule_of, ruled
 from schemas.records import PERSONAL_FIELDS, RECORD_SCHEMAS, SCHEMA_VERSION, SCHEMAS, RecordSchema
 
 __all__ = [
     "PERSONAL_FIELDS", "RECORD_SCHEMAS", "SCHEMA_VERSION", "SCHEMAS", "RecordSchema",
-    "RecordInvalid", "normalise_record", "flatten_errors", "link_keys",
+    "RecordInvalid", "normalise_record", "flatten_errors", "link_keys", "RuleMessage", "ruled", "rule_of",
 ]
-
-_RULE_RE = re.compile(r"\(rule: ([^)]+)\)")
 
 
 class RecordInvalid(ValueError):
@@ -37,18 +35,8 @@ class RecordInvalid(ValueError):
 
     @property
     def rule(self) -> str | None:
-        if not self.errors:
-            return None
-        msg = self.errors[0][1]
-        # The last "(rule: x)" in the message, wherever it stands ("...(rule: enum); known: ...").
-        rules = _RULE_RE.findall(msg)
-        if rules:
-            return rules[-1]
-        if "required" in msg.lower() and "missing" in msg.lower():
-            return "required"
-        if "unknown field" in msg.lower():
-            return "unknown-field"
-        return "type"
+        """The rule the first error names (:func:`schemas.messages.rule_of`)."""
+        return rule_of(self.errors[0][1]) if self.errors else None
 
 
 def flatten_errors(messages: Any, prefix: str = "") -> list[tuple[str, str]]:
@@ -65,7 +53,7 @@ def flatten_errors(messages: Any, prefix: str = "") -> list[tuple[str, str]]:
             for m in messages:
                 out.extend(flatten_errors(m, prefix))
     else:
-        out.append((prefix or "record", str(messages)))
+        out.append((prefix or "record", messages if isinstance(messages, str) else str(messages)))
     return out
 
 
@@ -75,12 +63,13 @@ def normalise_record(data: dict[str, Any]) -> dict[str, Any]:
     Raises :class:`RecordInvalid` naming each field and the rule it broke.
     """
     if not isinstance(data, dict):
-        raise RecordInvalid([("record", "a record must be an object (rule: type)")])
+        raise RecordInvalid([("record", ruled("a record must be an object", "type"))])
     rtype = data.get("type")
     # A non-string type (a list, say) is unhashable: refuse it as unknown, not with TypeError.
     schema = SCHEMAS.get(rtype) if isinstance(rtype, str) else None
     if schema is None:
-        raise RecordInvalid([("type", f"unknown record type (rule: enum); known: {', '.join(sorted(SCHEMAS))}")])
+        raise RecordInvalid([("type", RuleMessage(f"unknown record type (rule: enum); known: {', '.join(sorted(SCHEMAS))}",
+                                                   "enum"))])
     try:
         loaded = schema.load(data)
     except ma.ValidationError as exc:

@@ -9,6 +9,7 @@ import re
 import marshmallow as ma
 
 from schemas import validators as v
+from schemas.messages import ruled
 
 # ASCII digits only, matched whole (see validators: \d takes any Unicode digit, $ a trailing newline).
 _MONEY_RE = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,2})?")
@@ -25,10 +26,10 @@ class Money(ma.fields.Field):
     """
 
     default_error_messages = {
-        "float": "money must be a decimal string in yuan, not a float (rule: money-no-float)",
-        "invalid": "money must be a decimal string in yuan with at most two places (rule: money-format)",
-        "negative": "money must not be negative (rule: money-non-negative)",
-        "range": "money must be below 10^15 yuan (15 digits before the point) (rule: money-range)",
+        "float": ruled("money must be a decimal string in yuan, not a float", "money-no-float"),
+        "invalid": ruled("money must be a decimal string in yuan with at most two places", "money-format"),
+        "negative": ruled("money must not be negative", "money-non-negative"),
+        "range": ruled("money must be below 10^15 yuan (15 digits before the point)", "money-range"),
     }
 
     def __init__(self, *, signed: bool = False, **kwargs):
@@ -63,7 +64,7 @@ class OffsetDateTime(ma.fields.DateTime):
     """ISO 8601 date-time that must carry a UTC offset (``2023-05-22T09:10:00+08:00``)."""
 
     default_error_messages = {
-        "naive": "time must carry a UTC offset, e.g. +08:00 (rule: time-with-offset)",
+        "naive": ruled("time must carry a UTC offset, e.g. +08:00", "time-with-offset"),
     }
 
     def __init__(self, **kwargs):
@@ -79,7 +80,7 @@ class OffsetDateTime(ma.fields.DateTime):
 class Month(ma.fields.Field):
     """A month as ``YYYY-MM``."""
 
-    default_error_messages = {"invalid": "month must be YYYY-MM (rule: month-format)"}
+    default_error_messages = {"invalid": ruled("month must be YYYY-MM", "month-format")}
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str) or not _MONTH_RE.fullmatch(value):
@@ -99,7 +100,7 @@ class _Checked(ma.fields.String):
         try:
             return self.check(value)
         except ValueError as exc:
-            raise ma.ValidationError(f"{exc} (rule: {self.rule})") from None
+            raise ma.ValidationError(ruled(str(exc), self.rule)) from None
 
 
 class IdNumber(_Checked):

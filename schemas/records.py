@@ -15,6 +15,7 @@ from typing import ClassVar
 import marshmallow as ma
 
 from schemas import fields as f
+from schemas.messages import ruled
 
 SCHEMA_VERSION = "1.2"
 """The canonical schemas' version, major.minor (see ``schemas.versions``): 1.1 added
@@ -40,11 +41,11 @@ class _Text(ma.validate.Length):
     """1 to ``max`` characters, not all of them blank (spaces only is no value: rule ``required``)."""
 
     def __init__(self, max: int):  # noqa: A002  (marshmallow's own name)
-        super().__init__(min=1, max=max, error="must be 1 to {max} characters (rule: length)")
+        super().__init__(min=1, max=max, error=ruled("must be 1 to {max} characters", "length"))
 
     def __call__(self, value):
         if isinstance(value, str) and value and not value.strip():
-            raise ma.ValidationError("must not be blank (rule: required)")
+            raise ma.ValidationError(ruled("must not be blank", "required"))
         return super().__call__(value)
 
 
@@ -58,11 +59,11 @@ def _d(text: str) -> dict:
 
 
 def _one_of(choices) -> ma.validate.OneOf:
-    return ma.validate.OneOf(choices, error="must be one of: {choices} (rule: enum)")
+    return ma.validate.OneOf(choices, error=ruled("must be one of: {choices}", "enum"))
 
 
 def _at_least(n: int) -> ma.validate.Range:
-    return ma.validate.Range(min=n, max=10**9, error="must be between {min} and {max} (rule: range)")
+    return ma.validate.Range(min=n, max=10**9, error=ruled("must be between {min} and {max}", "range"))
 
 
 class _Strict(ma.Schema):
@@ -91,7 +92,7 @@ class RecordSchema(_Strict):
     @ma.validates("type")
     def _type_matches(self, value, **kwargs):
         if self.TYPE and value != self.TYPE:
-            raise ma.ValidationError(f"must be {self.TYPE!r} (rule: enum)")
+            raise ma.ValidationError(ruled(f"must be {self.TYPE!r}", "enum"))
 
 
 class PersonSchema(_Strict):
@@ -127,8 +128,8 @@ def _exactly_one_employer(uscc, id_number, key: str) -> None:
     """A company or a person, never both or neither (rule ``exactly-one``, keyed by the USCC)."""
     if bool(uscc) == bool(id_number):
         what = "both are given" if uscc else "neither is given"
-        raise ma.ValidationError({key: [f"the employer is a company (uscc) or an individual (id_number): exactly one, "
-                                        f"{what} (rule: exactly-one)"]})
+        raise ma.ValidationError({key: [ruled(f"the employer is a company (uscc) or an individual (id_number): exactly one, "
+                                              f"{what}", "exactly-one")]})
 
 
 class TransferEmployerSchema(EmployerSchema):
@@ -162,9 +163,9 @@ class WorkerSchema(_Strict):
     @ma.validates_schema
     def _checks(self, data, **kwargs):
         if data["amount"] <= 0:
-            raise ma.ValidationError({"amount": ["must be more than 0 (rule: range)"]})
+            raise ma.ValidationError({"amount": [ruled("must be more than 0", "range")]})
         if data["period_from"] > data["period_to"]:
-            raise ma.ValidationError({"period_to": ["must not be before period_from (rule: period-order)"]})
+            raise ma.ValidationError({"period_to": [ruled("must not be before period_from", "period-order")]})
 
 
 def _workers_field() -> ma.fields.List:
@@ -177,8 +178,8 @@ def _check_workers(workers) -> None:
     seen: set[str] = set()
     for i, worker in enumerate(workers or ()):
         if worker["id_number"] in seen:
-            raise ma.ValidationError({"workers": {i: {"id_number": ["lists a worker listed before: one item a worker "
-                                                                     "(rule: duplicate-worker)"]}}})
+            raise ma.ValidationError({"workers": {i: {"id_number": [ruled("lists a worker listed before: one item a worker",
+                                                                           "duplicate-worker")]}}})
         seen.add(worker["id_number"])
 
 
@@ -208,9 +209,9 @@ class ClueSchema(RecordSchema):
     @ma.validates_schema
     def _checks(self, data, **kwargs):
         if data.get("amount_owed") is not None and data["amount_owed"] <= 0:
-            raise ma.ValidationError({"amount_owed": ["must be more than 0 (rule: range)"]})
+            raise ma.ValidationError({"amount_owed": [ruled("must be more than 0", "range")]})
         if data.get("period_from") and data.get("period_to") and data["period_from"] > data["period_to"]:
-            raise ma.ValidationError({"period_to": ["must not be before period_from (rule: period-order)"]})
+            raise ma.ValidationError({"period_to": [ruled("must not be before period_from", "period-order")]})
 
 
 CASE_STATUSES = ("accepted", "opened", "mediating", "closed", "transferred", "rejected")
@@ -259,9 +260,9 @@ class PaymentOrderSchema(RecordSchema):
     def _checks(self, data, **kwargs):
         _exactly_one_employer(data.get("employer_uscc"), data.get("employer_id_number"), "employer_uscc")
         if data["amount"] <= 0:
-            raise ma.ValidationError({"amount": ["must be more than 0 (rule: range)"]})
+            raise ma.ValidationError({"amount": [ruled("must be more than 0", "range")]})
         if data["due_on"] <= data["issued_on"]:
-            raise ma.ValidationError({"due_on": ["must be after issued_on (rule: due-after-issue)"]})
+            raise ma.ValidationError({"due_on": [ruled("must be after issued_on", "due-after-issue")]})
 
 
 EVIDENCE_CODES = ("E01", "E02", "E03", "E04", "E05")
@@ -278,7 +279,7 @@ class CriminalTransferSchema(RecordSchema):
     order_no = _str(required=True, validate=_code)
     employer = _nested(TransferEmployerSchema, required=True)
     suspects = _list(_nested(SuspectSchema), required=True,
-                     validate=ma.validate.Length(min=1, error="needs at least one suspect (rule: min-items)"))
+                     validate=ma.validate.Length(min=1, error=ruled("needs at least one suspect", "min-items")))
     worker_count = _int(required=True, strict=True, validate=_at_least(1))
     amount_owed = f.Money(required=True)
     evidence = _list(_str(validate=_one_of(EVIDENCE_CODES)), required=True)
@@ -290,18 +291,18 @@ class CriminalTransferSchema(RecordSchema):
     @ma.validates_schema
     def _checks(self, data, **kwargs):
         if data["amount_owed"] <= 0:
-            raise ma.ValidationError({"amount_owed": ["must be more than 0 (rule: range)"]})
+            raise ma.ValidationError({"amount_owed": [ruled("must be more than 0", "range")]})
         workers = data.get("workers")
         if workers is None:
             return
         _check_workers(workers)
         if data["worker_count"] != len(workers):
-            raise ma.ValidationError({"worker_count": [f"must equal the number of workers listed, {len(workers)} "
-                                                       "(rule: worker-count)"]})
+            raise ma.ValidationError({"worker_count": [ruled(f"must equal the number of workers listed, {len(workers)}",
+                                                             "worker-count")]})
         total = sum(w["amount"] for w in workers)
         if data["amount_owed"] != total:
-            raise ma.ValidationError({"amount_owed": [f"must equal the sum of the workers' amounts, "
-                                                      f"{format(total, 'f')} (rule: sum)"]})
+            raise ma.ValidationError({"amount_owed": [ruled(f"must equal the sum of the workers' amounts, "
+                                                            f"{format(total, 'f')}", "sum")]})
 
 
 class PoliceReceiptSchema(RecordSchema):
@@ -330,10 +331,10 @@ class _TransferDecisionSchema(RecordSchema):
     @ma.validates_schema
     def _checks(self, data, **kwargs):
         if data["decision"] == "opened" and not data.get("police_case_no"):
-            raise ma.ValidationError({"police_case_no": ["required when the case is opened (rule: required-if)"]})
+            raise ma.ValidationError({"police_case_no": [ruled("required when the case is opened", "required-if")]})
         if data["decision"] in self.NEEDS_REASON and not (data.get("reason") or "").strip():
-            raise ma.ValidationError({"reason": [f"required when {' or '.join(self.NEEDS_REASON)} "
-                                                 "(rule: required-if)"]})
+            raise ma.ValidationError({"reason": [ruled(f"required when {' or '.join(self.NEEDS_REASON)}",
+                                                       "required-if")]})
 
 
 class PoliceDecisionSchema(_TransferDecisionSchema):
@@ -372,7 +373,7 @@ class CourtJudgmentSchema(RecordSchema):
     def _checks(self, data, **kwargs):
         _exactly_one_employer(data.get("employer_uscc"), data.get("employer_id_number"), "employer_uscc")
         if data["procedure"] == "criminal" and not data.get("defendants"):
-            raise ma.ValidationError({"defendants": ["required in a criminal judgment (rule: required-if)"]})
+            raise ma.ValidationError({"defendants": [ruled("required in a criminal judgment", "required-if")]})
 
 
 ENFORCEMENT_STATUSES = ("opened", "partially_paid", "paid", "terminated")
@@ -422,7 +423,7 @@ class MediationResultSchema(RecordSchema):
     @ma.validates_schema
     def _checks(self, data, **kwargs):
         if data["outcome"] in ("agreed", "partial") and data.get("amount_agreed") is None:
-            raise ma.ValidationError({"amount_agreed": ["required when agreed or partial (rule: required-if)"]})
+            raise ma.ValidationError({"amount_agreed": [ruled("required when agreed or partial", "required-if")]})
 
 
 PROJECT_STATUSES = ("under_construction", "halted", "completed")
@@ -474,7 +475,7 @@ class PayrollShortfallSchema(RecordSchema):
     @ma.validates_schema
     def _checks(self, data, **kwargs):
         if data["amount_due"] - data["amount_paid"] != data["amount_short"]:
-            raise ma.ValidationError({"amount_short": ["must equal amount_due - amount_paid (rule: sum)"]})
+            raise ma.ValidationError({"amount_short": [ruled("must equal amount_due - amount_paid", "sum")]})
 
 
 REPLY_OUTCOMES = ("settled", "disputed")
@@ -501,7 +502,7 @@ class ContractorReplySchema(RecordSchema):
     @ma.validates_schema
     def _checks(self, data, **kwargs):
         if not (data.get("clue_no") or data.get("case_no")):
-            raise ma.ValidationError({"clue_no": ["a reply names the clue or the case it answers (rule: required-if)"]})
+            raise ma.ValidationError({"clue_no": [ruled("a reply names the clue or the case it answers", "required-if")]})
 
 
 OPINIONS = ("explain_not_opening", "open_case", "recommend_transfer", "no_objection")
@@ -534,10 +535,10 @@ class SupervisionOpinionSchema(RecordSchema):
     @ma.validates_schema
     def _checks(self, data, **kwargs):
         if not (data.get("transfer_no") or data.get("case_no")):
-            raise ma.ValidationError({"transfer_no": ["an opinion names the transfer or the case it supervises "
-                                                      "(rule: required-if)"]})
+            raise ma.ValidationError({"transfer_no": [ruled("an opinion names the transfer or the case it supervises",
+                                                            "required-if")]})
         if data["opinion"] != "no_objection" and not data.get("reason"):
-            raise ma.ValidationError({"reason": ["required unless no_objection (rule: required-if)"]})
+            raise ma.ValidationError({"reason": [ruled("required unless no_objection", "required-if")]})
 
 
 # -- criminal linkage steps (1.2) ----------------------------------------------------------------
@@ -584,7 +585,7 @@ class CaseExtensionSchema(_Step):
     case_no = _str(required=True, validate=_code)
     approved_on = _date(required=True)
     working_days = _int(required=True, strict=True, validate=ma.validate.Range(
-        min=1, max=30, error="must be between {min} and {max} working days (rule: range)"))
+        min=1, max=30, error=ruled("must be between {min} and {max} working days", "range")))
     reason = _str(load_default=None, allow_none=True)
 
 
@@ -605,7 +606,7 @@ class WagePaymentSchema(_Step):
     @ma.validates_schema
     def _checks(self, data, **kwargs):
         if data["amount_paid"] <= 0:
-            raise ma.ValidationError({"amount_paid": ["must be more than 0 (rule: range)"]})
+            raise ma.ValidationError({"amount_paid": [ruled("must be more than 0", "range")]})
 
 
 RECONSIDERATION_DECISIONS = ("opened", "upheld")
@@ -674,7 +675,7 @@ class WorkOrderSchema(_Step):
     @ma.validates_schema
     def _checks(self, data, **kwargs):
         if data["reply_by"] <= data["taken_at"]:
-            raise ma.ValidationError({"reply_by": ["must be after taken_at, when the call was taken (rule: after-taken)"]})
+            raise ma.ValidationError({"reply_by": [ruled("must be after taken_at, when the call was taken", "after-taken")]})
 
 
 class SatisfactionSchema(_Step):
@@ -743,7 +744,7 @@ class WorkerPayoutSchema(_ProjectFact):
     @ma.validates_schema
     def _checks(self, data, **kwargs):
         if data["result"] == "failed" and not data.get("failure_reason"):
-            raise ma.ValidationError({"failure_reason": ["required when the payout failed (rule: required-if)"]})
+            raise ma.ValidationError({"failure_reason": [ruled("required when the payout failed", "required-if")]})
 
 
 DEPOSIT_EVENTS = ("lodged", "guarantee", "drawn", "returned", "reduced")
@@ -764,7 +765,7 @@ class DepositEventSchema(_ProjectFact):
     @ma.validates_schema
     def _checks(self, data, **kwargs):
         if data["event"] == "guarantee" and not data.get("guarantee_no"):
-            raise ma.ValidationError({"guarantee_no": ["required for a bank guarantee (rule: required-if)"]})
+            raise ma.ValidationError({"guarantee_no": [ruled("required for a bank guarantee", "required-if")]})
 
 
 class MissedFundingSchema(_ProjectFact):
@@ -795,7 +796,7 @@ class RosterEntrySchema(_ProjectFact):
     @ma.validates_schema
     def _checks(self, data, **kwargs):
         if data.get("left_on") and data["left_on"] < data["entered_on"]:
-            raise ma.ValidationError({"left_on": ["must not be before entered_on (rule: date-order)"]})
+            raise ma.ValidationError({"left_on": [ruled("must not be before entered_on", "date-order")]})
 
 
 PAY_BASES = ("monthly", "daily", "piece")
@@ -835,9 +836,9 @@ class PayrollRows(ma.fields.Field):
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, list):
-            raise ma.ValidationError("must be a list of rows (rule: type)")
+            raise ma.ValidationError(ruled("must be a list of rows", "type"))
         if not value:
-            raise ma.ValidationError("must hold at least one row (rule: length)")
+            raise ma.ValidationError(ruled("must hold at least one row", "length"))
         return [self._row(i, row) for i, row in enumerate(value)]
 
     def _row(self, i: int, row) -> dict:
@@ -845,15 +846,15 @@ class PayrollRows(ma.fields.Field):
             return ma.ValidationError({i: {field: [why]}})
 
         if not isinstance(row, dict):
-            raise ma.ValidationError({i: ["must be an object (rule: type)"]})
+            raise ma.ValidationError({i: [ruled("must be an object", "type")]})
         if not row.keys() <= _ROW_KEYS:
-            raise bad(sorted(set(row) - _ROW_KEYS)[0], "Unknown field. (rule: unknown-field)")
+            raise bad(sorted(set(row) - _ROW_KEYS)[0], ruled("Unknown field.", "unknown-field"))
         worker = row.get("worker")
         if not isinstance(worker, str) or not _HASH_RE.fullmatch(worker):
-            raise bad("worker", "must be an identity number's 40-hex hash (rule: id-hash)")
+            raise bad("worker", ruled("must be an identity number's 40-hex hash", "id-hash"))
         days = row.get("days")
         if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 31:
-            raise bad("days", "must be between 0 and 31 (rule: range)")
+            raise bad("days", ruled("must be between 0 and 31", "range"))
         out = {"worker": worker, "days": days}
         for field in ("amount_due", "amount_paid"):
             amount = row.get(field)
@@ -863,7 +864,7 @@ class PayrollRows(ma.fields.Field):
             try:
                 out[field] = self._money._serialize(self._money.deserialize(amount), None, None)
             except ma.ValidationError as exc:
-                raise bad(field, exc.messages[0] if exc.messages else "money (rule: money-format)") from None
+                raise bad(field, exc.messages[0] if exc.messages else ruled("money", "money-format")) from None
         paid_on, method = row.get("paid_on"), row.get("method")
         if paid_on is not None:
             try:
@@ -871,9 +872,9 @@ class PayrollRows(ma.fields.Field):
                     raise ValueError
                 dt.date.fromisoformat(paid_on)
             except ValueError:
-                raise bad("paid_on", "must be a date YYYY-MM-DD (rule: date)") from None
+                raise bad("paid_on", ruled("must be a date YYYY-MM-DD", "date")) from None
         if method is not None and method not in PAY_METHODS:
-            raise bad("method", f"must be one of: {', '.join(PAY_METHODS)} (rule: enum)")
+            raise bad("method", ruled(f"must be one of: {', '.join(PAY_METHODS)}", "enum"))
         out["paid_on"], out["method"] = paid_on, method
         return out
 
@@ -968,19 +969,19 @@ class CreditListingSchema(_Step):
         credit_code, id_number = data.get("credit_code"), data.get("id_number")
         if bool(credit_code) == bool(id_number):
             what = "both are given" if credit_code else "neither is given"
-            raise ma.ValidationError({"credit_code": [f"the employer is a company (credit_code) or an individual "
-                                                      f"(id_number): exactly one, {what} (rule: exactly-one)"]})
+            raise ma.ValidationError({"credit_code": [ruled(f"the employer is a company (credit_code) or an individual "
+                                                            f"(id_number): exactly one, {what}", "exactly-one")]})
         if data["action"] == "list":
             for name in ("basis", "end_date"):
                 if not data.get(name):
-                    raise ma.ValidationError({name: ["required to list (rule: required-if)"]})
+                    raise ma.ValidationError({name: [ruled("required to list", "required-if")]})
         if data.get("end_date") and data["end_date"] < data["start_date"]:
-            raise ma.ValidationError({"end_date": ["must not be before start_date (rule: period-order)"]})
+            raise ma.ValidationError({"end_date": [ruled("must not be before start_date", "period-order")]})
         seen: set[str] = set()
         for i, person in enumerate(data.get("persons") or ()):
             if person["id_number"] in seen:
-                raise ma.ValidationError({"persons": {i: {"id_number": ["lists a person listed before "
-                                                                        "(rule: duplicate-person)"]}}})
+                raise ma.ValidationError({"persons": {i: {"id_number": [ruled("lists a person listed before",
+                                                                              "duplicate-person")]}}})
             seen.add(person["id_number"])
 
 

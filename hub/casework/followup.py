@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from hub.casework.bulletin import chunks, day_window, matter_districts, region_name
 from hub.store.models import Record
 from schemas.fields import OffsetDateTime
+from schemas.messages import ruled
 from schemas.validators import mask_mobile, mask_name
 
 CLOSING_ENFORCEMENT = ("paid", "terminated")
@@ -323,7 +324,7 @@ class FollowupResultInput(ma.Schema):
     @ma.validates("remark")
     def _storable(self, value, **kwargs):
         if value is not None and _UNSTORABLE.search(value):
-            raise ma.ValidationError("must be text without NUL characters or lone surrogates (rule: no-nul)")
+            raise ma.ValidationError(ruled("must be text without NUL characters or lone surrogates", "no-nul"))
 
     @ma.post_load
     def _when(self, data, **kwargs):
@@ -331,7 +332,7 @@ class FollowupResultInput(ma.Schema):
 
         data["called_at"] = data["called_at"] or now_beijing()
         if not data["reached"] and any(data.get(k) is not None for k in RESULT_FIELDS[1:]):
-            raise ma.ValidationError({"reached": ["a caller not reached gives no answers (rule: not-reached)"]})
+            raise ma.ValidationError({"reached": [ruled("a caller not reached gives no answers", "not-reached")]})
         return data
 
 

@@ -45,7 +45,7 @@ from hub.ids import iso, new_id, now_beijing
 from hub.messaging.routes import Route
 from hub.store import Store, any_of, insert_rows
 from hub.store.models import DeadLetter, Inbox, Outbox, Record, TransferHold, utcnow
-from schemas import RECORD_SCHEMAS, SCHEMAS, RecordInvalid, normalise_record
+from schemas import RECORD_SCHEMAS, SCHEMAS, RecordInvalid, normalise_record, ruled
 
 log = logging.getLogger(__name__)
 
@@ -322,7 +322,7 @@ def _fitted(msg: NativeMessage) -> NativeMessage:
 
 
 def _refusal(where: str, rule: str) -> str:
-    return f"{where} {_UNSTORABLE_WHY[rule]} (rule: {rule})"
+    return ruled(f"{where} {_UNSTORABLE_WHY[rule]}", rule)
 
 
 def _clean(text: str | None) -> str | None:
@@ -894,7 +894,7 @@ class Pipeline:
                 continue
             path, rule, why = found
             names = p.names.get(id(record))
-            p.whole_failure = Failure(f"{_named(path, names)}: {why} (rule: {rule})", _native(path, names), rule,
+            p.whole_failure = Failure(ruled(f"{_named(path, names)}: {why}", rule), _native(path, names), rule,
                                       p.message.kind)
             p.records = []
             return

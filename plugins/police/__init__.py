@@ -17,6 +17,7 @@ import marshmallow as ma
 
 from hub import AgencyInfo, Delivery, NativeMessage, Parsed, PluginSettings, Rendered, Sample, hookimpl
 from plugins.police import inbound, outbound
+from schemas import ruled
 
 __version__ = "1.0.0"
 
@@ -28,7 +29,7 @@ class PoliceSettingsSchema(PluginSettings):
 
     encoding = ma.fields.String(
         load_default=outbound.DEFAULTS["encoding"],
-        validate=ma.validate.OneOf(["gb18030", "utf-8"], error="must be one of: {choices} (rule: enum)"),
+        validate=ma.validate.OneOf(["gb18030", "utf-8"], error=ruled("must be one of: {choices}", "enum")),
         metadata={"description": "encoding of outbound packets (declared in the prolog)"})
     sender_unit = ma.fields.String(
         load_default=outbound.DEFAULTS["sender_unit"], validate=ma.validate.Length(min=1, max=64),

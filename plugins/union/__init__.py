@@ -17,6 +17,7 @@ import marshmallow as ma
 
 from hub import AgencyInfo, Delivery, NativeMessage, Parsed, PluginSettings, Rejected, Rendered, Sample, hookimpl
 from plugins.union import inbound, outbound, xlsx
+from schemas import ruled
 
 __version__ = "1.0.0"
 
@@ -27,39 +28,39 @@ class UnionSettingsSchema(PluginSettings):
     """``[plugins.union]``: the HMAC key (checked by the hub) and the workbook limits."""
 
     max_bytes = ma.fields.Integer(
-        load_default=xlsx.MAX_BYTES, validate=ma.validate.Range(min=1, error="must be at least {min} (rule: range)"),
+        load_default=xlsx.MAX_BYTES, validate=ma.validate.Range(min=1, error=ruled("must be at least {min}", "range")),
         metadata={"description": "largest workbook accepted, in bytes (default 10 MiB)"})
     max_uncompressed = ma.fields.Integer(
         load_default=xlsx.MAX_UNCOMPRESSED,
-        validate=ma.validate.Range(min=1, error="must be at least {min} (rule: range)"),
+        validate=ma.validate.Range(min=1, error=ruled("must be at least {min}", "range")),
         metadata={"description": "largest total unpacked size of a workbook's zip entries, in bytes "
                                  "(default 100 MiB)"})
     max_ratio = ma.fields.Float(
-        load_default=xlsx.MAX_RATIO, validate=ma.validate.Range(min=1, error="must be at least {min} (rule: range)"),
+        load_default=xlsx.MAX_RATIO, validate=ma.validate.Range(min=1, error=ruled("must be at least {min}", "range")),
         metadata={"description": "largest unpacked/packed size ratio of a workbook over 1 MiB unpacked "
                                  "(default 100)"})
     # The work a workbook may cost (hub.contract.workbook): each refused under the rule of its name.
     max_rows = ma.fields.Integer(
         load_default=xlsx.workbook.MAX_ROWS,
-        validate=ma.validate.Range(min=1, error="must be at least {min} (rule: range)"),
+        validate=ma.validate.Range(min=1, error=ruled("must be at least {min}", "range")),
         metadata={"description": "highest row number a sheet may use (rule max-rows; default 200,000)"})
     max_columns = ma.fields.Integer(
         load_default=xlsx.workbook.MAX_COLUMNS,
-        validate=ma.validate.Range(min=1, max=16384, error="must be {min} to {max} (rule: range)"),
+        validate=ma.validate.Range(min=1, max=16384, error=ruled("must be {min} to {max}", "range")),
         metadata={"description": "highest column any cell may use, 1 = A (rule max-columns; default 256, IV)"})
     max_cells = ma.fields.Integer(
         load_default=xlsx.workbook.MAX_CELLS,
-        validate=ma.validate.Range(min=1, error="must be at least {min} (rule: range)"),
+        validate=ma.validate.Range(min=1, error=ruled("must be at least {min}", "range")),
         metadata={"description": "most cells of a sheet: those written, or rows × columns used if more "
                                  "(rule max-cells; default 5,000,000)"})
     max_text = ma.fields.Integer(
         load_default=xlsx.workbook.MAX_TEXT,
-        validate=ma.validate.Range(min=1024, error="must be at least {min} (rule: range)"),
+        validate=ma.validate.Range(min=1024, error=ruled("must be at least {min}", "range")),
         metadata={"description": "longest text, tag or comment of a workbook's XML, in bytes "
                                  "(rule max-text; default 256 KiB)"})
     max_seconds = ma.fields.Float(
         load_default=xlsx.workbook.MAX_SECONDS,
-        validate=ma.validate.Range(min=0, min_inclusive=False, error="must be more than {min} (rule: range)"),
+        validate=ma.validate.Range(min=0, min_inclusive=False, error=ruled("must be more than {min}", "range")),
         metadata={"description": "CPU seconds reading one workbook may take (rule max-seconds; default 60)"})
 
 

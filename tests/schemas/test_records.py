@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import copy
+import pickle
 
 import pytest
 
 import schemas
-from schemas import PERSONAL_FIELDS, RECORD_SCHEMAS, RecordInvalid, link_keys, normalise_record
+from schemas import PERSONAL_FIELDS, RECORD_SCHEMAS, RecordInvalid, RuleMessage, link_keys, normalise_record, ruled
 
 ID = "37010319821226234X"
 ID2 = "370103196601215548"
@@ -664,9 +665,11 @@ def test_errors_collected_per_field():
     assert all("(rule: " in m for _p, m in exc.errors)
 
 
-def test_rule_parsed_wherever_it_stands():
-    assert RecordInvalid([("type", "unknown record type (rule: enum); known: a, b")]).rule == "enum"
+def test_rule_carried_by_the_message_not_read_from_its_words():
+    assert RecordInvalid([("type", RuleMessage("unknown record type (rule: enum); known: a, b", "enum"))]).rule == "enum"
+    assert RecordInvalid([("x", "looks like (rule: enum) but is plain text")]).rule == "type"
     assert RecordInvalid([("x", "Missing data for required field.")]).rule == "required"
+    assert RecordInvalid([("x", "Unknown field.")]).rule == "unknown-field"
     assert RecordInvalid([("x", "Not a valid integer.")]).rule == "type"
     assert RecordInvalid([]).rule is None and RecordInvalid([]).field is None
 
@@ -809,3 +812,10 @@ def test_a_listing_of_an_individual_and_its_early_removal():
                                       persons=None, decision_date="2024-09-20"))
     assert removed["end_date"] is None and link_keys(removed) == ["listing:SX3701032023001"]
     assert "id_number" in PERSONAL_FIELDS and "persons.id_number" in PERSONAL_FIELDS
+
+
+def test_a_rule_message_keeps_its_rule_when_filled_in_and_copied():
+    template = ruled("must be 1 to {max} characters", "length")
+    filled = template.format(max=3)
+    assert (filled, filled.rule) == ("must be 1 to 3 characters (rule: length)", "length")
+    assert copy.deepcopy(filled).rule == "length" and pickle.loads(pickle.dumps(filled)).rule == "length"
