@@ -1,116 +1,10 @@
 """The embedded broker: a kombu transport over one SQLite file (WAL mode).
 
 With no ``WAGEHUB_BROKER_URL`` set, the hub and any other process on the same machine
-(an agency system, ``wagehub send``) exchange messages through a single SQLite file,
-with no server to install. kombu's own broker-less transports lose messages (see
-``BROKERS.md``); this one is built for at-least-once delivery.
-
-Connecting
-==========
-
-Importing this module registers the ``embedded`` URL scheme with kombu::
-
-    import hub.messaging.embedded  # noqa: F401  (registers the scheme)
-    conn = kombu.Connection("embedded:///var/broker.sqlite3")
-
-A process that has not imported ``hub`` names the transport class instead (kombu
-imports it; a transport path is never taken from the URL itself)::
-
-    conn = kombu.Connection("embedded:///var/broker.sqlite3",
-                            transport="hub.messaging.embedded:Transport")
-
-Paths follow SQLAlchemy's SQLite convention: ``embedded:///var/broker.sqlite3`` is
-relative to the current directory (resolved once, when the connection is made),
-``embedded:////srv/wagehub/broker.sqlite3`` is absolute; ``embedded://`` alone means
-``var/broker.sqlite3``. The parent directory is created if missing. Options may be given
-as URL query parameters (``embedded:///var/b.sqlite3?visibility_timeout=60``) or as
-``transport_options``, which win:
-
-``visibility_timeout`` (seconds, default 30)
-    How long a delivered, unacknowledged message stays leased to its consumer.
-``polling_interval`` (seconds, default 0.05)
-    Sleep between polls of empty queues in ``drain_events``.
-``busy_timeout`` (seconds, default 30)
-    How long a write waits for another process's write lock before failing with
-    ``sqlite3.OperationalError`` (a connection error to kombu, so ``ensure`` retries it).
-``fetch_batch`` (default 100)
-    Most messages one fetch leases at once for a consumer (never more than its prefetch
-    allows); they wait in the channel, leased, and are released if the consumer is
-    cancelled. One statement per batch instead of one per message.
-``synchronous`` (default ``NORMAL``)
-    SQLite's ``PRAGMA synchronous``. With WAL, ``NORMAL`` survives any process crash
-    (including ``kill -9``) but a power loss or OS crash may roll back the last
-    transactions; ``FULL`` survives those too, at the cost of an fsync per commit.
-
-Design and guarantees
-=====================
-
-Everything lives in the file, so every process sees the same broker:
-
-* **Shared routing.** Exchanges (with their type), queues and bindings are tables, not
-  per-process memory. A process that never declared anything can publish to an exchange
-  with a routing key, and the message reaches the queue another process bound. ``direct``,
-  ``topic`` and ``fanout`` exchanges route with kombu's own exchange types over the
-  stored bindings. As on RabbitMQ, publishing to an exchange that does not exist raises
-  ``ChannelError`` (404), and a message that matches no binding is dropped (or sent to
-  the ``deadletter_queue`` transport option, kombu's virtual-transport feature): declare
-  queues and bindings before publishing. The default exchange (``""``) delivers to the
-  queue named by the routing key.
-* **Atomic writes.** A publish is one SQLite transaction (one row per destination queue,
-  all or none), so a consumer never sees a half-written message.
-* **Leases, not deletes.** Fetching a message does not remove it: one
-  ``UPDATE ... RETURNING`` statement claims the oldest available row (``id`` order,
-  FIFO) by setting ``lease_until = now + visibility_timeout`` and a random lease token.
-  The statement holds SQLite's write lock, so two consumers, in any processes, never
-  get the same row while its lease is live. ``basic_ack`` deletes the row;
-  ``basic_reject(requeue=True)``, ``basic_recover`` and a clean channel close (kombu's
-  ``restore_unacked``) release the lease, so the message is available again at once and
-  never duplicated as a new row. ``basic_reject(requeue=False)`` deletes the row (there
-  is no dead-letter table: the hub records its own dead letters before rejecting). A
-  consumer that dies holding a message (``kill -9``, power cut) releases nothing; its
-  lease expires and another consumer gets the message.
-* **Delivery tags** are ``"<row id>:<lease token>"``: any channel can settle a delivery
-  without per-process state. A release only takes effect while the token still holds the
-  lease; an ack deletes the row whoever holds it now (the message *was* processed).
-  Row ids come from ``AUTOINCREMENT`` and are never reused.
-* **Redeliveries** carry ``delivery_info["redelivered"] = True`` and, like RabbitMQ
-  quorum queues, an ``x-delivery-count`` header (the number of earlier deliveries), so a
-  consumer can enforce its own delivery limit.
-* **Bounded cost.** Acknowledged rows are deleted; SQLite reuses their pages, so the file
-  stops growing once the backlog stops growing. The fetch walks the index
-  ``(queue, id, lease_until)`` from the oldest row, skipping only rows currently leased,
-  so its cost does not grow with the backlog.
-* **Concurrency.** WAL mode lets readers run alongside the single writer; writers wait up
-  to ``busy_timeout`` for each other instead of failing.
-
-kombu notes for callers
-=======================
-
-* Raw bytes pass through untouched when ``Producer.publish`` is given a ``content_type``
-  (and a bytes body): kombu then runs no serializer; ``content_encoding`` defaults to
-  ``binary``. On the consumer side use ``on_message=`` (or ``Queue.get``) and read
-  ``message.body`` (bytes); ``callbacks=`` make kombu decode the body first (by content
-  type and encoding) and refuse any content type outside the consumer's ``accept``.
-* Ack with ``message.ack()`` after the work is committed; ``message.reject(requeue=True)``
-  puts it back at once; closing the channel or connection puts back whatever it still
-  holds. A lease belongs to the channel: ``SimpleQueue.close()`` cancels its consumer
-  but does not close a channel it was given, so an unacked message stays leased.
-* ``Connection.drain_events(timeout=...)`` polls every ``polling_interval`` and raises
-  ``TimeoutError`` (``socket.timeout``) when nothing came; without a timeout it blocks.
-  Each call delivers at most one message.
-
-What it does not do
-===================
-
-Message priority, TTL/expiration, ``x-dead-letter-*``, ``x-delivery-limit``,
-``x-queue-type`` and other queue arguments meant for RabbitMQ are accepted and ignored;
-exclusive and auto-delete queues are never deleted automatically; ``headers`` exchanges
-are not supported. Delivery is at-least-once: a consumer slower than
-``visibility_timeout`` will see its message delivered again elsewhere, so consumers must
-drop duplicates by ``message_id``. Lease times use the machine's wall clock, shared by
-all processes; a clock jumping forward ends leases early (duplicates, never loss). The
-file must be on a local disk (SQLite WAL does not work over network filesystems), and a
-connection must not be carried across ``fork`` (each process opens its own).
+exchange messages through this file, with no server to install: at-least-once delivery
+by leases (a killed consumer's message comes back), routing shared through tables.
+Importing this module registers the ``embedded://`` scheme with kombu. Options, guarantees
+and limits: docs/embedded-broker.md.
 """
 
 from __future__ import annotations
@@ -243,7 +137,7 @@ def _location(client: Any) -> tuple[str, dict[str, str]]:
     return (DEFAULT_PATH if vhost in ("", "/") else vhost), {}
 
 
-class Store:
+class QueueFile:
     """The broker's state in one SQLite file: exchanges, queues, bindings, messages.
 
     One ``sqlite3`` connection in autocommit mode; every multi-statement change runs
@@ -564,7 +458,7 @@ class Channel(virtual.Channel):
         self._ready: dict[str, deque] = {}  # queue -> ((id, payload, deliveries), token) leased ahead
 
     @property
-    def store(self) -> Store:
+    def store(self) -> QueueFile:
         return self.connection.store
 
     # -- exchanges, queues, bindings ---------------------------------------------------
@@ -800,12 +694,12 @@ class Transport(virtual.Transport):
         self.path = os.path.abspath(path)
         self.options: dict[str, Any] = {**DEFAULTS, **url_options, **(client.transport_options or {})}
         self.polling_interval = float(self.options["polling_interval"])
-        self._store: Store | None = None
+        self._store: QueueFile | None = None
 
     @property
-    def store(self) -> Store:
+    def store(self) -> QueueFile:
         if self._store is None:
-            self._store = Store(
+            self._store = QueueFile(
                 self.path, busy_timeout=self.options["busy_timeout"], synchronous=self.options["synchronous"]
             )
         return self._store

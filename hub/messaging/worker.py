@@ -41,12 +41,10 @@ STATE_POLL_SECONDS = 1.0
 READY_SECONDS = 0.001
 # Longest a batch goes on filling while messages keep coming (or ``batch_wait_ms``, if longer).
 FILL_SECONDS = 0.25
-# py-amqp sends a heartbeat frame when ``heartbeat / BEAT_RATE`` seconds passed since the
-# last frame it sent, judged at each check; checked every ``heartbeat / 8`` seconds, frames
-# leave about every half interval, as RabbitMQ's own do (at rate 2 with checks every third
-# of the interval they left about once per interval, and RabbitMQ closed the connection for
-# missed heartbeats).
 BEAT_RATE = 4
+"""Passed to ``heartbeat_check``, called every ``heartbeat / 8`` seconds: the worker then
+sends a heartbeat frame about every half interval, as RabbitMQ does (a lower rate sent
+about one a whole interval, and RabbitMQ closed connections for missed heartbeats)."""
 
 
 class InboundWorker(ConsumerMixin):
