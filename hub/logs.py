@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import sys
+import traceback
 
 _ID_RE = re.compile(r"(?<!\d)(\d{6})\d{8}(\d{3}[\dXx])(?!\d)")
 _MOBILE_RE = re.compile(r"(?<!\d)(1\d{2})\d{4}(\d{4})(?!\d)")
@@ -25,6 +26,13 @@ _CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 def redact(text: str) -> str:
     text = _ID_RE.sub(lambda m: f"{m.group(1)}********{m.group(2)}", text)
     return _MOBILE_RE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
+
+
+def error_summary(exc: BaseException) -> str:
+    """Type and place of an unexpected error, without its message (it may hold data)."""
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno} in {tb[-1].name}" if tb else ""
+    return f"{type(exc).__name__}{where}"
 
 
 def escape_controls(text: str) -> str:

@@ -21,6 +21,7 @@ from hub.config import load_settings, routes_path
 from hub.contract.errors import BadRequest, ConfigError, SettingsError
 from hub.contract.plugins import Registry, build_plugin_manager
 from hub.messaging.broker import Publisher, connect, declare_topology
+from hub.messaging.outbox import Subscribers
 from hub.messaging.pipeline import Pipeline
 from hub.messaging.routes import load_routes
 from hub.store import Store
@@ -47,7 +48,9 @@ class Hub:
         try:
             if migrate:
                 self.store.ensure_schema()
-            self.pipeline = Pipeline(self.store, self.registry, self.routes, self.settings)
+            # Told of outbox rows committed that no one claimed (a process's relays subscribe).
+            self.outbox = Subscribers()
+            self.pipeline = Pipeline(self.store, self.registry, self.routes, self.settings, self.outbox)
             self._topology_declared = False
             self.refresh_plugin_state()
         except BaseException:  # a bad setting or a database down: no connection left open behind
@@ -73,7 +76,15 @@ class Hub:
     def publisher(self) -> Publisher:
         return Publisher(self.settings)
 
+    def ensure_topology(self) -> None:
+        """Declare the exchanges and queues once for this hub (a consumer or a publisher
+        that must not find them missing calls it first); later calls do nothing."""
+        if not self._topology_declared:
+            self.declare_topology()
+
     def declare_topology(self, conn=None) -> None:
+        """Declare the exchanges and every agency's queues now (on ``conn``, or a connection
+        of its own, closed after: idempotent on the broker)."""
         own = conn is None
         conn = conn or self.connection()
         try:
@@ -181,8 +192,8 @@ class Workers:
         # Every installed agency has its consumer; a disabled one's consumes nothing until enabled.
         self.inbound = {code: InboundWorker(hub, relay=self.relay, agencies=(code,)) for code in hub.registry.codes()}
         self.scheduler = Scheduler(hub, on_work=self._wake_relays)
-        hub.pipeline.on_commit.append(self.relay.poke)
-        hub.pipeline.on_commit.append(self.direct.poke)
+        hub.outbox.subscribe(self.relay.poke)
+        hub.outbox.subscribe(self.direct.poke)
         self.threads: list[threading.Thread] = []
 
     def _wake_relays(self) -> None:

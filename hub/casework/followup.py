@@ -232,19 +232,17 @@ def record_result(hub, matter_id: str, result: Mapping[str, Any], actor: str, so
     """The linkage office records a sampled matter's call (API, console, CLI); returns its view."""
     from hub.casework import matters
     from hub.contract.errors import NotFound
-    from hub.store.models import Outbox
+    from hub.messaging import outbox
 
     with hub.store.session() as session:
         live = matters.resolve(session, matter_id)
         if live is None:
             raise NotFound(f"no matter {matter_id}")
+        outbox.track(session, subscribers=hub.outbox)  # the relays are told of its rows after the commit
         row, rows = add_result(session, hub.settings, hub.registry.codes(), live, result, source=source, actor=actor)
         for r in rows:
-            session.add(Outbox(**r))
+            outbox.enqueue(session, r, claim=False)
         view = result_view(row)
-    if rows:
-        for callback in hub.pipeline.on_commit:
-            callback(frozenset(r["recipient"] for r in rows))
     return view
 
 

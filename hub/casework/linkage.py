@@ -405,7 +405,8 @@ def decide(pipeline, transfer_no: str, decision: str, actor: str, reason: str | 
     made the transfer; returns the hold's view."""
     from hub.casework import audit
     from hub.contract.errors import Conflict, NotFound
-    from hub.store.models import Outbox, utcnow
+    from hub.messaging import outbox
+    from hub.store.models import utcnow
 
     if decision not in ("release", "return"):
         raise ValueError("decision is release or return")
@@ -418,13 +419,12 @@ def decide(pipeline, transfer_no: str, decision: str, actor: str, reason: str | 
         record = session.scalars(select(Record).where(Record.record_id == hold.record_id)).one().data
         hold.status = "released" if decision == "release" else "returned"
         hold.decided_by, hold.decided_at, hold.reason = actor, utcnow(), reason
-        recipients = {record["source_agency"]}  # told either way
+        outbox.track(session, subscribers=pipeline.outbox)  # the relays are told of its rows after the commit
         if decision == "release":
-            recipients |= pipeline.release(session, record)
-        session.add(Outbox(**decision_notice(record, hold.matter_id, hold.status, hold.missing, reason)))
+            pipeline.release(session, record)
+        # told either way
+        outbox.enqueue(session, decision_notice(record, hold.matter_id, hold.status, hold.missing, reason), claim=False)
         audit.append(session, actor, f"transfer.{hold.status}", transfer_no,
                      {"record_id": hold.record_id, "reason": reason})
         view = hold_view(hold)
-    for callback in pipeline.on_commit:
-        callback(frozenset(recipients))
     return view

@@ -531,11 +531,8 @@ def sweep(pipeline, now: dt.datetime | None = None) -> int:
         matter_ids = due_matters(session, now)
         if not matter_ids:
             return 0
-        made, recipients = pipeline.refresh_risks(session, {m: [] for m in matter_ids}, now)
-    if recipients:
-        for callback in pipeline.on_commit:
-            callback(frozenset(recipients))
-    return made
+        # (the relays are told of the rows written once this commits)
+        return pipeline.refresh_risks(session, {m: [] for m in matter_ids}, now)
 
 
 # -- what the console shows of a project ----------------------------------------------------------

@@ -25,16 +25,14 @@ import logging
 import pickle
 import re
 import time
-import traceback
 import zlib
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
-from sqlalchemy.orm import aliased
 
 from hub import metrics
 from hub.casework import answers, audit, deadlines, linkage, listing, matters, risks, transfers
@@ -42,17 +40,17 @@ from hub.contract.errors import Conflict, InvalidMessage, Unavailable
 from hub.contract.plugins import Registry
 from hub.contract.types import NativeMessage, Parsed, Rejected
 from hub.ids import iso, new_id, now_beijing
+from hub.logs import error_summary as _summary
+from hub.messaging import outbox
+from hub.messaging.outbox import OutboxRow, Subscribers, signature_for, waiting_behind  # noqa: F401  (theirs)
 from hub.messaging.routes import Route
 from hub.store import Store, any_of, insert_rows
-from hub.store.models import DeadLetter, Inbox, Outbox, Record, TransferHold, utcnow
+from hub.store.models import DeadLetter, Inbox, Record, TransferHold, utcnow
 from schemas import RECORD_SCHEMAS, SCHEMAS, RecordInvalid, normalise_record, ruled
 
 log = logging.getLogger(__name__)
 
 FLUSH_EVERY = 500  # rows held back before the transaction writes them
-# Outbox rows one transaction writes claimed for the caller to deliver (``process(claim=)``);
-# a batch file's rows past these are left to the relay, so its rows are not all held in memory.
-CLAIM_AHEAD_ROWS = 2000
 PRECHECK_BYTES = 1 << 20  # a message this big is looked up in the inbox before it is parsed
 
 
@@ -138,8 +136,6 @@ class Outcome:
     dead_letters: list[int] = field(default_factory=list)
     failures: Failures = field(default_factory=Failures)
     kind: str | None = None
-    deliveries: list[dict[str, Any]] = field(default_factory=list, repr=False)
-    """Outbox rows written under the caller's claim (``process(claim=...)``), to deliver."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -167,15 +163,15 @@ class _Unit:
     check and a route's related records call it), so every query sees the whole transaction.
     """
 
-    def __init__(self, session, claim=None):
+    def __init__(self, session, subscribers: Subscribers | None = None):
         self.session = session
-        self.claim = claim  # hub.messaging.relay.Claim: outbox rows to its recipients are written claimed
-        self.claim_room = CLAIM_AHEAD_ROWS
         self.now = utcnow()
         self.linker = matters.Linker(session, before_read=self.flush, held=self.held)
         self.fingerprints: set[tuple[str, str, str]] = set()  # (agency, type, fingerprint) stored
         self.records: list[dict[str, Any]] = []
-        self.outbox: list[dict[str, Any]] = []
+        # outbox rows held back (hub.messaging.outbox.enqueue(hold=True)); the relays are told
+        # of those no one claimed after the commit
+        self.outbox = outbox.track(session, subscribers=subscribers, fresh=self.linker.whole)
         self.inbox: list[dict[str, Any]] = []
         self.local: dict[str, list[dict[str, Any]]] = {}  # records of the matters this transaction created
 
@@ -199,14 +195,13 @@ class _Unit:
 
     def flush(self) -> None:
         self.linker.flush()
-        for model, rows in ((Record, self.records), (Outbox, self.outbox), (Inbox, self.inbox)):
-            if rows:
-                insert_rows(self.session.connection(), model.__table__, rows)  # no ORM bookkeeping
-                rows.clear()
-
-
-def signature_for(key: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
+        if self.records:
+            insert_rows(self.session.connection(), Record.__table__, self.records)  # no ORM bookkeeping
+            self.records.clear()
+        outbox.flush(self.session)
+        if self.inbox:
+            insert_rows(self.session.connection(), Inbox.__table__, self.inbox)
+            self.inbox.clear()
 
 
 NUL = "\x00"
@@ -333,19 +328,13 @@ class _HubError(Exception):
     """The hub's own handling of a parsed item raised (wraps the error as its cause)."""
 
 
-def _summary(exc: BaseException) -> str:
-    """Type and place of an unexpected error, without its message (it may hold data)."""
-    tb = traceback.extract_tb(exc.__traceback__)
-    where = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno} in {tb[-1].name}" if tb else ""
-    return f"{type(exc).__name__}{where}"
-
-
 STATE_CHECKED = transfers.STATE_CHECKED | listing.STATE_CHECKED
 """Record types checked against their matter's state before anything of them applies."""
 
 
 class Pipeline:
-    def __init__(self, store: Store, registry: Registry, routes: list[Route], settings: dict[str, Any]):
+    def __init__(self, store: Store, registry: Registry, routes: list[Route], settings: dict[str, Any],
+                 subscribers: Subscribers | None = None):
         self.store = store
         self.registry = registry
         self.routes = routes
@@ -356,8 +345,8 @@ class Pipeline:
                 raise ValueError(f"route {route.name}: due_rule {rule!r} is no [deadlines] limit "
                                  f"(known: {', '.join(sorted(settings['deadlines']))})")
         self.plugin_attempts = settings["pipeline"]["plugin_attempts"]
-        # Called after a commit that wrote outbox rows no one claimed, with their recipients.
-        self.on_commit: list[Callable[[frozenset[str]], None]] = []
+        # Told after a commit that wrote outbox rows no one claimed, with their recipients.
+        self.outbox = subscribers if subscribers is not None else Subscribers()
 
     # -- stage 1: outside the transaction -------------------------------------------------
 
@@ -493,13 +482,12 @@ class Pipeline:
 
     # -- stage 2: one transaction ---------------------------------------------------------
 
-    def process(self, messages: Iterable[NativeMessage], *, replay_of: int | None = None, claim=None,
+    def process(self, messages: Iterable[NativeMessage], *, replay_of: int | None = None,
                 actor: str | None = None, trusted: bool = False, _attempt: int = 1) -> list[Outcome]:
         """Apply a batch of messages; returns one outcome each, in order.
 
-        With ``claim`` (a :class:`hub.messaging.relay.Claim`), outbox rows to its recipients are
-        written claimed by the caller, who delivers them (each outcome's ``deliveries``)
-        once this returns; see :meth:`hub.messaging.relay.Relay.claim_ahead`. ``actor`` names who
+        Its outbox rows are written by ``hub.messaging.outbox.enqueue`` (under the caller's
+        claim, if it has one: ``hub.messaging.outbox.claiming``). ``actor`` names who
         handed the messages over (a token's id over HTTP) in the audit log; by default the
         agency. ``trusted`` skips the signature check: for a replay of a kept row of a message
         whose signature held, or one a named person decided to accept unsigned (audited by
@@ -523,7 +511,7 @@ class Pipeline:
             else:
                 prepared.append(self._prepare(msg, trusted=trusted))
         try:
-            self._commit(prepared, replay_of, claim, actor)
+            self._commit(prepared, replay_of, actor)
         except IntegrityError as exc:
             # A concurrent writer committed first: the same message id, or a matter number
             # (clue:..., case:...) this batch also meant to add. Apply the batch again: what
@@ -531,7 +519,7 @@ class Pipeline:
             if _attempt >= 5:
                 raise Unavailable("concurrent writes kept conflicting with this batch") from exc
             log.info("batch of %d met a concurrent write; applying it again", len(prepared))
-            return self.process(messages, replay_of=replay_of, claim=claim, actor=actor, trusted=trusted,
+            return self.process(messages, replay_of=replay_of, actor=actor, trusted=trusted,
                                 _attempt=_attempt + 1)
         except (OperationalError, SQLAlchemyError) as exc:
             raise Unavailable(f"database unavailable: {type(exc).__name__}") from exc
@@ -574,7 +562,7 @@ class Pipeline:
             log.info("the hub's own %s %s was not applied: %s", record["type"], message_id, prep.whole_failure.reason)
             return False
         try:
-            self._commit([prep], None, None, actor)
+            self._commit([prep], None, actor)
         except IntegrityError:
             return False  # another worker applied it first
         return prep.outcome.status == "accepted"
@@ -600,8 +588,7 @@ class Pipeline:
         ).all()
         return {(a, m) for a, m in rows if (a, m) in pairs}
 
-    def _commit(self, prepared: list[_Prepared], replay_of: int | None, claim=None, actor: str | None = None) -> None:
-        unclaimed: set[str] = set()  # recipients of rows no one has claimed: their relays are woken
+    def _commit(self, prepared: list[_Prepared], replay_of: int | None, actor: str | None = None) -> None:
         in_batch: set[tuple[str, str]] = set()
         touched: dict[str, list[str]] = {}  # matter -> matters merged into it
         trail: list[tuple[str, str, str, dict[str, Any]]] = []  # audit entries of this batch
@@ -611,7 +598,7 @@ class Pipeline:
                 if (p.message.agency, p.message.message_id) in seen:  # a redelivery or a resend
                     p.outcome = Outcome(p.message.agency, p.message.message_id, "duplicate", kind=p.message.kind)
                     p.records, p.whole_failure = [], None
-            unit = _Unit(session, claim)
+            unit = _Unit(session, self.outbox)
             unit.prefetch([p for p in prepared if p.outcome.status != "duplicate" and p.whole_failure is None])
             for p in prepared:
                 msg, o = p.message, p.outcome
@@ -632,7 +619,7 @@ class Pipeline:
                     continue
                 if o.failures:
                     o.dead_letters.extend(self._dead_letters(session, msg, o.failures, replay_of))
-                unclaimed |= self._store_records(unit, p, touched)
+                self._store_records(unit, p, touched)
                 unit.inbox.append({"agency": msg.agency, "message_id": msg.message_id, "kind": o.kind,
                                    "received_at": unit.now, "records": len(o.records), "rejected": len(o.failures)})
                 in_batch.add((msg.agency, msg.message_id))
@@ -640,12 +627,11 @@ class Pipeline:
                               {"records": o.records, "dead_letters": o.dead_letters,
                                "body_sha256": hashlib.sha256(msg.body).hexdigest()}))
             unit.flush()
-            unclaimed |= self._wait_in_line(unit, prepared)
             merged_away = {m for ms in touched.values() for m in ms}
             live = {m: merged for m, merged in touched.items() if m not in merged_away}
-            unclaimed |= self._recheck_held(unit, live)
-            unclaimed |= self._risks(unit, live)[1]
-            unclaimed |= self._callbacks(unit, prepared, actor)
+            self._recheck_held(unit, live)
+            self._risks(unit, live)
+            self._callbacks(unit, prepared, actor)
             # (the matters merged away too: their rows still carry their old id until the refresh)
             replies = answers.reply_states(session, [m for mid, merged in live.items() for m in (mid, *merged)]) \
                 if self._has_work_orders(unit, prepared, live) else None
@@ -654,14 +640,12 @@ class Pipeline:
                                           linkage=self.settings["linkage"])
             if replies is not None and (results := answers.result_rows(session, replies, dues)):
                 # the matter ended: each work order on it is owed its result (once a round)
-                insert_rows(session.connection(), Outbox.__table__, results)
-                unclaimed |= {row["recipient"] for row in results}
+                for row in results:
+                    outbox.enqueue(session, row, claim=False, hold=True)
+                outbox.flush(session)
             if replay_of is not None:
                 self._mark_replay(session, replay_of, prepared[0].outcome)
             audit.append_many(session, trail)
-        if unclaimed:
-            for callback in self.on_commit:
-                callback(frozenset(unclaimed))
 
     @staticmethod
     def _has_work_orders(unit: _Unit, prepared: list[_Prepared], live: Mapping[str, Any]) -> bool:
@@ -676,16 +660,16 @@ class Pipeline:
                                                                  Record.type == "work_order").limit(1)).first()
                    for i in range(0, len(ids), 500))
 
-    def _callbacks(self, unit: _Unit, prepared: list[_Prepared], actor: str | None) -> set[str]:
+    def _callbacks(self, unit: _Unit, prepared: list[_Prepared], actor: str | None) -> None:
         """A call back stored by this batch that reopens its matter tells ``[followup]
         reopen_recipients``; one on a matter the follow-up sample drew is that matter's
-        follow-up result too. Returns the recipients of the rows written."""
+        follow-up result too."""
         from hub.casework import followup
 
         stored = [r for p in prepared if p.outcome.status == "accepted" for r, _ in p.records
                   if r["type"] == "satisfaction" and r.get("record_id") in set(p.outcome.records)]
         if not stored:
-            return set()
+            return
         unit.flush()
         rows: list[dict[str, Any]] = []
         for record in stored:
@@ -705,14 +689,12 @@ class Pipeline:
                 followup.add_result(unit.session, self.settings, self.registry.codes(), matter_id, result,
                                     source=record["source_agency"], actor=actor or record["source_agency"],
                                     record_id=record["record_id"], sample_day=day)
-        if rows:
-            insert_rows(unit.session.connection(), Outbox.__table__, rows)
-        return {row["recipient"] for row in rows}
+        for row in rows:
+            outbox.enqueue(unit.session, row, claim=False, hold=True)
+        outbox.flush(unit.session)
 
-    def _store_records(self, unit: _Unit, p: _Prepared, touched: dict[str, list[str]]) -> set[str]:
-        """Store the message's records and their outbox rows; returns the recipients of
-        rows written unclaimed (left to the relays' rounds)."""
-        unclaimed: set[str] = set()
+    def _store_records(self, unit: _Unit, p: _Prepared, touched: dict[str, list[str]]) -> None:
+        """Store the message's records and their outbox rows."""
         agency = p.message.agency
         for record, fp in p.records:
             if (agency, record["type"], fp) in unit.fingerprints:
@@ -734,20 +716,16 @@ class Pipeline:
                 "accepted_at": unit.now, "data": record,
             })
             p.outcome.records.append(record_id)
-            rows = self._route(unit, record, matter_id)
+            self._route(unit, record, matter_id)
             if (ground := listing.ground_of(record)) is not None:
                 unit.flush()
                 if (row := listing.candidate(unit.session, matter_id, *ground, self.settings, unit.outbox)) is not None:
-                    unit.outbox.append(row)
-                    rows = [*rows, row]
-            p.outcome.deliveries.extend(row for row in rows if row["claimed_until"] is not None)
-            unclaimed.update(row["recipient"] for row in rows if row["claimed_until"] is None)
+                    outbox.enqueue(unit.session, row, claim=False, hold=True)
             if len(unit.records) >= FLUSH_EVERY:  # a batch file's rows: keep what waits in memory bounded
                 unit.flush()
-        return unclaimed
 
     def _route(self, unit: _Unit, record: dict[str, Any], matter_id: str, *,
-               released: bool = False, claim: bool = True, cache: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+               released: bool = False, claim: bool = True, cache: dict[str, Any] | None = None) -> list[OutboxRow]:
         """Write an outbox row for each route the record takes; returns the rows.
 
         A route with ``hold = "dossier"`` sends a criminal transfer only when its dossier
@@ -776,7 +754,7 @@ class Pipeline:
             if route.hold == "dossier" and not released:
                 if dossier_ok is None:
                     unit.flush()
-                    dossier_ok = self._dossier_passes(session, record, matter_id, written)
+                    dossier_ok = self._dossier_passes(unit, record, matter_id, written)
                 if not dossier_ok:
                     continue
             if refs is None:
@@ -803,17 +781,10 @@ class Pipeline:
                     "params": params,
                     "created_at": iso(now_beijing()),
                 }
-                claimed = (claim and unit.claim is not None and route.to in unit.claim.recipients
-                           and not released and unit.claim_room > 0)
-                unit.claim_room -= claimed
-                written.append({
-                    "message_id": message_id, "record_id": record["record_id"], "record_type": record["type"],
-                    "source_agency": record["source_agency"], "matter_id": matter_id, "recipient": route.to,
-                    "kind": route.kind, "route": route.name, "payload": payload, "status": "pending", "attempts": 0,
-                    "next_attempt_at": unit.now, "created_at": unit.now,
-                    "claimed_until": unit.claim.until if claimed else None,
-                })
-        unit.outbox.extend(written)
+                written.append(outbox.enqueue(session, OutboxRow.new(
+                    message_id=message_id, now=unit.now, record_id=record["record_id"], record_type=record["type"],
+                    source_agency=record["source_agency"], matter_id=matter_id, recipient=route.to,
+                    kind=route.kind, route=route.name, payload=payload), claim=claim and not released, hold=True))
         return written
 
     @staticmethod
@@ -830,29 +801,29 @@ class Pipeline:
             found.setdefault(data.get(field) if field else data.get("record_id"), data)
         return list(found.values())
 
-    def _risks(self, unit: _Unit, live: Mapping[str, list[str]], now=None) -> tuple[int, set[str]]:
+    def _risks(self, unit: _Unit, live: Mapping[str, list[str]], now=None) -> int:
         """Raise and clear the early-warning risks of the matters this batch touched
         (``hub.casework.risks``): each risk record is stored on its matter and routed like any record.
-        Returns (the risk records made, the recipients of the rows written)."""
+        Returns the number of risk records made."""
         if not live:
-            return 0, set()
-        recipients: set[str] = set()
+            return 0
         related: dict[tuple, dict[str, Any]] = {}  # (matter, project) -> the records a route's extra names
 
         def emit(record: dict[str, Any], matter_id: str) -> None:
             unit.records.append(risks.stored_row(record, matter_id, "hub:risks", unit.now))
-            rows = self._route(unit, record, matter_id, claim=False, cache=related.setdefault((matter_id, record.get("project_code")), {}))
-            recipients.update(row["recipient"] for row in rows)
+            self._route(unit, record, matter_id, claim=False,
+                        cache=related.setdefault((matter_id, record.get("project_code")), {}))
 
         unit.flush()
         made = risks.refresh(unit.session, live, self.settings["risks"], now or utcnow(), emit,
                              known={m: unit.local[m] for m in live if m in unit.linker.whole})
         unit.flush()
-        return made, recipients
+        return made
 
-    def refresh_risks(self, session, matters_: Mapping[str, list[str]], now) -> tuple[int, set[str]]:
-        """:meth:`_risks` for the scheduler's sweep, in the caller's transaction."""
-        return self._risks(_Unit(session), matters_, now)
+    def refresh_risks(self, session, matters_: Mapping[str, list[str]], now) -> int:
+        """:meth:`_risks` for the scheduler's sweep, in the caller's transaction (the relays
+        are told of the rows written after its commit)."""
+        return self._risks(_Unit(session, self.outbox), matters_, now)
 
     def _params(self, route: Route) -> dict[str, Any]:
         """The route's params for the renderer. ``due_rule`` names a deadline limit: the
@@ -862,23 +833,6 @@ class Pipeline:
         if rule := params.get("due_rule"):
             params["due_on"] = iso(deadlines.due_time(now_beijing(), self.settings["deadlines"][rule]))
         return params
-
-    def _wait_in_line(self, unit: _Unit, prepared: list[_Prepared]) -> set[str]:
-        """Unclaim the rows written claimed that must wait for an earlier undelivered row
-        of their matter and recipient (not this batch's): the relay sends those in order.
-        Rows of matters this transaction created cannot wait for any. Returns the
-        recipients of the rows unclaimed."""
-        ours = {row["message_id"]: (p.outcome, row["recipient"]) for p in prepared for row in p.outcome.deliveries
-                if row["matter_id"] not in unit.linker.whole}
-        behind = waiting_behind(unit.session, list(ours)) if ours else set()
-        if not behind:
-            return set()
-        unit.session.execute(update(Outbox).where(any_of(unit.session, Outbox.message_id, sorted(behind)))
-                             .values(claimed_until=None).execution_options(synchronize_session=False))
-        for message_id in behind:
-            outcome = ours[message_id][0]
-            outcome.deliveries = [row for row in outcome.deliveries if row["message_id"] not in behind]
-        return {ours[message_id][1] for message_id in behind}
 
     def _check_state(self, unit: _Unit, p: _Prepared) -> None:
         """Refuse a message whose record cannot apply to its matter as the store holds it
@@ -899,17 +853,15 @@ class Pipeline:
             p.records = []
             return
 
-    def _recheck_held(self, unit: _Unit, live: Mapping[str, Any]) -> set[str]:
+    def _recheck_held(self, unit: _Unit, live: Mapping[str, Any]) -> None:
         """Check again each held dossier of the matters this batch touched, so its missing
         list is current; one now complete goes to the police when ``[linkage]
-        release_when_complete`` (else it waits, complete, for the linkage office).
-        Returns the recipients of the rows written."""
+        release_when_complete`` (else it waits, complete, for the linkage office)."""
         if not live:
-            return set()
+            return
         session = unit.session
         unit.flush()
         session.flush()
-        recipients: set[str] = set()
         held = session.scalars(select(TransferHold).where(any_of(session, TransferHold.matter_id, sorted(live)),
                                                           TransferHold.status == "held")).all()
         for hold in held:
@@ -933,15 +885,15 @@ class Pipeline:
                 hold.reason = "every missing item arrived"
                 audit.append(session, "hub", "transfer.released", hold.transfer_no,
                              {"record_id": hold.record_id, "reason": hold.reason})
-                rows = self._route(unit, {**record, "matter_id": hold.matter_id}, hold.matter_id, released=True)
-                unit.outbox.append(linkage.decision_notice(record, hold.matter_id, "released", result, hold.reason))
-                recipients.update(row["recipient"] for row in [*rows, unit.outbox[-1]])
+                self._route(unit, {**record, "matter_id": hold.matter_id}, hold.matter_id, released=True)
+                outbox.enqueue(session, linkage.decision_notice(record, hold.matter_id, "released", result,
+                                                                hold.reason), claim=False, hold=True)
         unit.flush()
-        return recipients
 
-    def _dossier_passes(self, session, record: dict[str, Any], matter_id: str, held: list[dict[str, Any]]) -> bool:
+    def _dossier_passes(self, unit: _Unit, record: dict[str, Any], matter_id: str, held: list[OutboxRow]) -> bool:
         """Check a transfer's dossier and keep the result; a held one is told to the agency
-        that made it (a row appended to ``held``)."""
+        that made it (a row written and appended to ``held``)."""
+        session = unit.session
         related = [r for r in linkage.matter_records(session, matter_id) if r["record_id"] != record["record_id"]]
         result = linkage.check_dossier(record, related, self.settings["linkage"])
         status = "passed" if result["complete"] else "held"
@@ -958,16 +910,18 @@ class Pipeline:
         if status == "held":
             log.info("transfer %s held for the linkage office: %s", record["transfer_no"],
                      ", ".join(m["item"] for m in result["missing"]))
-            held.append(linkage.decision_notice(record, matter_id, "held", result))
+            held.append(outbox.enqueue(session, linkage.decision_notice(record, matter_id, "held", result),
+                                       claim=False, hold=True))
         return result["complete"]
 
     def release(self, session, record: dict[str, Any]) -> set[str]:
         """Send a held transfer on its held routes (the linkage office released it);
-        returns the recipients of the rows written (for ``on_commit``)."""
-        unit = _Unit(session)
+        returns the recipients of the rows written (the relays are told of them after the
+        commit)."""
+        unit = _Unit(session, self.outbox)
         rows = self._route(unit, record, record["matter_id"], released=True)
         unit.flush()
-        return {row["recipient"] for row in rows}
+        return {row.recipient for row in rows}
 
     def _dead_letters(self, session, msg: NativeMessage, failures: Collection[Failure],
                       replay_of: int | None) -> list[int]:
@@ -1063,23 +1017,6 @@ def _chunks(items: Iterable, size: int) -> Iterator[list]:
             chunk = []
     if chunk:
         yield chunk
-
-
-def waiting_behind(session, message_ids: list[str]) -> set[str]:
-    """The outbox rows among ``message_ids`` that must wait: an earlier undelivered row of
-    their matter and recipient is not among them. Per-matter order rests on this, however
-    many workers relay: a worker's claim ahead and a relay's round both leave such rows."""
-    earlier = aliased(Outbox)
-    found: set[str] = set()
-    for chunk in _chunks(message_ids, 300):
-        found.update(session.execute(
-            select(Outbox.message_id).where(
-                any_of(session, Outbox.message_id, chunk),
-                select(earlier.id).where(
-                    earlier.matter_id == Outbox.matter_id, earlier.recipient == Outbox.recipient,
-                    earlier.status == "pending", earlier.id < Outbox.id,
-                    ~any_of(session, earlier.message_id, message_ids)).exists())).scalars())
-    return found
 
 
 def message_for_replay(dl: DeadLetter, body: bytes | None = None, signature: str | None = None) -> NativeMessage:

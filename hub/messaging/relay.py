@@ -1,8 +1,8 @@
 """The outbox relay: renders each outbox row with the recipient's plugin and publishes it.
 
 A worker's own batch does not wait for a round: its rows are written under a claim the
-relay takes ahead (:meth:`Relay.claim_ahead`) and handed to the relay's thread after the
-commit (:meth:`Relay.hand_over`). Rounds take the rest. In a round, rows are claimed in
+relay takes ahead (:meth:`Relay.claim_ahead`, ``hub.messaging.outbox.claiming``) and handed
+to the relay's thread after the commit (:meth:`Relay.hand_over`). Rounds take the rest. In a round, rows are claimed in
 id order (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several workers can relay side by
 side), published in a batch with confirms, and marked sent only once the broker has
 confirmed them. A row keeps its ``message_id`` for life, so a retried publish is a
@@ -26,8 +26,6 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -38,8 +36,9 @@ from hub.casework import audit
 from hub.contract.errors import Undeliverable
 from hub.contract.plugins import Registry
 from hub.contract.types import Delivery
+from hub.logs import error_summary as _summary
 from hub.messaging.broker import OutMessage, Publisher, PublishError
-from hub.messaging.pipeline import _summary, signature_for, waiting_behind
+from hub.messaging.outbox import Claim, OutboxRow, signature_for, waiting_behind
 from hub.store import Store, any_of
 from hub.store.models import Outbox, utcnow
 
@@ -47,15 +46,6 @@ log = logging.getLogger(__name__)
 
 HANDED_BATCHES = 4  # batches handed over (``Relay.hand_over``) that may wait for the relay's thread
 HANDOVER_WAIT = 30.0  # seconds a worker waits for room among them
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A relay's claim on outbox rows to its ``recipients`` until ``until`` (see
-    :meth:`Relay.claim_ahead`)."""
-
-    recipients: frozenset[str]
-    until: dt.datetime
 
 
 class Relay:
@@ -77,7 +67,7 @@ class Relay:
         self.claimed_until: dt.datetime | None = None  # the last claim's end
         # Rows the inbound worker wrote under a claim ahead, waiting for this relay's thread
         # (``hand_over``); bounded, so a stalled broker slows the worker down.
-        self.handed: queue.Queue[tuple[list[dict[str, Any]], Claim]] = queue.Queue(maxsize=HANDED_BATCHES)
+        self.handed: queue.Queue[Claim] = queue.Queue(maxsize=HANDED_BATCHES)
         self.last_round = 0.0
         self.round_asked = False
         self.pool = ThreadPoolExecutor(max_workers=cfg["direct_concurrency"],
@@ -89,7 +79,7 @@ class Relay:
 
     # -- claiming ---------------------------------------------------------------------------
 
-    def _claim(self) -> list[Outbox]:
+    def _claim(self) -> list[OutboxRow]:
         now = utcnow()
         enabled = self.recipients()
         if not enabled:
@@ -113,7 +103,7 @@ class Relay:
             )
             if self.store.dialect == "postgresql":
                 query = query.with_for_update(skip_locked=True)
-            rows = list(session.execute(query))
+            rows = [OutboxRow.of(row._mapping) for row in session.execute(query)]
             # A row goes only if every earlier undelivered row of its matter and recipient is ours.
             if rows and (behind := waiting_behind(session, [r.message_id for r in rows])):
                 rows = [r for r in rows if r.message_id not in behind]
@@ -128,24 +118,25 @@ class Relay:
 
     def claim_ahead(self) -> Claim | None:
         """A claim for rows not yet written: the inbound worker writes its outbox rows under
-        it, in the transaction that accepts the messages, and hands them over
-        (:meth:`hand_over`) after the commit, so they go out without a round of this relay
+        it (``hub.messaging.outbox.claiming``), in the transaction that accepts the messages,
+        and hands the claim over (:meth:`hand_over`) after the commit, so they go out without a round of this relay
         (no query to claim them, no wait for the next round). If the worker dies before
         they are marked sent, the claim runs out and any relay sends them."""
         if self.direct:
             return None
         return Claim(frozenset(self.recipients()), utcnow() + self.claim)
 
-    def hand_over(self, rows: list[dict[str, Any]], claim: Claim) -> None:
-        """Give this relay's thread rows written under ``claim`` to deliver at once; the
-        worker goes on with its next batch meanwhile. If the thread cannot take them (it
+    def hand_over(self, claim: Claim) -> None:
+        """Give this relay's thread the rows committed under ``claim`` to deliver at once;
+        the worker goes on with its next batch meanwhile. If the thread cannot take them (it
         has stopped, or is stuck on the broker), the claim runs out and a round sends them."""
-        if not rows:
+        if not claim.rows:
             return
         try:
-            self.handed.put((rows, claim), timeout=HANDOVER_WAIT)
+            self.handed.put(claim, timeout=HANDOVER_WAIT)
         except queue.Full:
-            log.warning("relay: %d deliveries not taken at once; they go out when their claim runs out", len(rows))
+            log.warning("relay: %d deliveries not taken at once; they go out when their claim runs out",
+                        len(claim.rows))
             return
         self.wake.set()
 
@@ -154,17 +145,17 @@ class Relay:
         sent = 0
         while True:
             try:
-                rows, claim = self.handed.get_nowait()
+                claim = self.handed.get_nowait()
             except queue.Empty:
                 return sent
-            sent += self._deliver_handed(rows, claim)
+            sent += self._deliver_handed(claim)
 
-    def _deliver_handed(self, rows: list[dict[str, Any]], claim: Claim) -> int:
-        """Deliver outbox rows (as written) under ``claim`` (see :meth:`claim_ahead`); returns
-        the number sent. Never raises: what is not sent now is sent by a later round."""
+    def _deliver_handed(self, claim: Claim) -> int:
+        """Deliver the rows committed under ``claim`` (see :meth:`claim_ahead`); returns the
+        number sent. Never raises: what is not sent now is sent by a later round."""
+        rows = claim.rows
         if not rows or utcnow() > claim.until - self.claim / 2:
             return 0  # (a claim about to run out is left to run out: a relay may take them then)
-        rows = [SimpleNamespace(**row) for row in rows]
         try:
             enabled = set(self.recipients())
             if disabled := [r.message_id for r in rows if r.recipient not in enabled]:
@@ -193,7 +184,7 @@ class Relay:
             return 0
         return self._deliver_claimed(rows, self.claimed_until)
 
-    def _deliver_claimed(self, rows: list[Any], claimed_until: dt.datetime | None) -> int:
+    def _deliver_claimed(self, rows: list[OutboxRow], claimed_until: dt.datetime | None) -> int:
         try:
             return self._deliver_rows(rows)
         except PublishError:
@@ -202,10 +193,10 @@ class Relay:
             self.stranded.setdefault(claimed_until, []).extend(r.message_id for r in rows)
             raise
 
-    def _deliver_rows(self, rows: list[Any]) -> int:
+    def _deliver_rows(self, rows: list[OutboxRow]) -> int:
         started = time.perf_counter()
         out: list[OutMessage] = []
-        sendable: list[Outbox] = []
+        sendable: list[OutboxRow] = []
         failed: dict[str, str] = {}  # by message id
         set_aside: dict[str, str] = {}
         blocked: set[tuple[str, str]] = set()
@@ -240,7 +231,7 @@ class Relay:
         metrics.RELAY_SECONDS.observe(time.perf_counter() - started)
         return len(sent)
 
-    def _deliver(self, row: Outbox, message: OutMessage) -> bool | str:
+    def _deliver(self, row: OutboxRow, message: OutMessage) -> bool | str:
         """One direct delivery: True when taken, False to retry, a reason when undeliverable."""
         adapter = self.registry.get(row.recipient)
         try:
@@ -253,7 +244,7 @@ class Relay:
             log.info("outbox %s to %s: delivery failed: %s", row.message_id, row.recipient, _summary(exc))
             return False
 
-    def _render(self, row: Outbox) -> OutMessage:
+    def _render(self, row: OutboxRow) -> OutMessage:
         adapter = self.registry.get(row.recipient)
         if adapter is None:
             raise LookupError(f"no plugin for agency {row.recipient}")
@@ -286,7 +277,7 @@ class Relay:
             session.execute(update(Outbox).where(any_of(session, Outbox.message_id, message_ids), *mine).values(claimed_until=None)
                             .execution_options(synchronize_session=False))
 
-    def _finish(self, rows: list[Any], sent: list[str], failed: dict[str, str],
+    def _finish(self, rows: list[OutboxRow], sent: list[str], failed: dict[str, str],
                 set_aside: dict[str, str] | None = None) -> None:
         """Mark the rows (by message id): sent, to retry after a backoff, or undeliverable."""
         set_aside = set_aside or {}

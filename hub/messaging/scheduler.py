@@ -29,7 +29,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from hub.casework import deadlines, matters, owners, risks
-from hub.ids import BEIJING, iso, new_id, now_beijing
+from hub.ids import BEIJING, iso, now_beijing
+from hub.messaging import outbox
+from hub.messaging.outbox import OutboxRow
 from hub.store.models import Deadline, Escalation, Outbox, Record, utcnow
 from schemas.divisions import covers
 
@@ -96,8 +98,8 @@ def _escalate(hub, d: Deadline, level: str, recipients: list[str], now: dt.datet
                     continue
                 if level != "supervision" and agency in cfg["supervision_only"]:
                     continue
-                session.add(Outbox(
-                    message_id=new_id("out"), record_id=f"esc_{escalation.id}", record_type="escalation",
+                outbox.enqueue(session, OutboxRow.new(
+                    record_id=f"esc_{escalation.id}", record_type="escalation",
                     source_agency="hub", matter_id=d.matter_id, recipient=agency, kind=kinds[agency],
                     route=f"escalation-{level}",
                     payload={"record": record, "refs": refs, "params": {"notice_kind": "ESCALATION"},

@@ -27,11 +27,11 @@ from kombu.mixins import ConsumerMixin
 from hub import metrics
 from hub.contract.errors import Unavailable
 from hub.contract.types import NativeMessage
+from hub.messaging import outbox
 from hub.messaging.broker import in_queue, native_properties, raw_body
 
 if TYPE_CHECKING:
     from hub.messaging.relay import Relay
-    from hub.runtime import Hub
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ about one a whole interval, and RabbitMQ closed connections for missed heartbeat
 
 
 class InboundWorker(ConsumerMixin):
-    def __init__(self, hub: Hub, relay: Relay | None = None, agencies: Collection[str] | None = None):
+    def __init__(self, hub, relay: Relay | None = None, agencies: Collection[str] | None = None):
         self.hub = hub
         self.agencies = None if agencies is None else frozenset(agencies)  # None: every agency
         self.connection = hub.connection()
@@ -64,18 +64,18 @@ class InboundWorker(ConsumerMixin):
         self.consuming: list[str] = []
         self.handled = 0
         self.live = None  # the connection consumed on: ConsumerMixin consumes on a clone of self.connection
-        # The queue relay of this process: the outbox rows a batch writes are handed to it
-        # right after the commit (hub.messaging.relay.Relay.claim_ahead), not left for its next round.
+        # The queue relay of this process (``hub``: a hub.runtime.Hub): the outbox rows a batch
+        # writes under its claim are handed to it right after the commit
+        # (hub.messaging.relay.Relay.claim_ahead), not left for its next round.
         self.relay = relay
 
     # -- kombu ConsumerMixin hooks ------------------------------------------------------------
 
     def get_consumers(self, _Consumer, channel):
         self.hub.refresh_plugin_state()
-        if not self.hub._topology_declared:
-            # (on a connection of its own, closed after: self.connection is only the template
-            # kombu clones to consume on, and a channel on it would leave its socket open)
-            self.hub.declare_topology()
+        # (on a connection of its own, closed after: self.connection is only the template
+        # kombu clones to consume on, and a channel on it would leave its socket open)
+        self.hub.ensure_topology()
         self.consuming = self._enabled()
         channel.auto_decode = False  # py-amqp: hand bodies over as the bytes published
         consumers = []
@@ -223,7 +223,8 @@ class InboundWorker(ConsumerMixin):
         while True:
             claim = self.relay.claim_ahead() if self.relay is not None else None
             try:
-                outcomes = self.hub.pipeline.process([n for n, _ in live], claim=claim)
+                with outbox.claiming(claim):
+                    self.hub.pipeline.process([n for n, _ in live])
                 break
             except Unavailable as exc:
                 if self.should_stop:
@@ -237,4 +238,4 @@ class InboundWorker(ConsumerMixin):
         self.handled += len(live)
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
         if claim is not None:
-            self.relay.hand_over([row for o in outcomes for row in o.deliveries], claim)
+            self.relay.hand_over(claim)

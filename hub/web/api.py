@@ -342,8 +342,7 @@ def queued(h, message: NativeMessage):
     The queues are declared first: with no worker run yet, the exchange would route the
     message nowhere (and RabbitMQ would still confirm it)."""
     try:
-        if not h._topology_declared:
-            h.declare_topology()
+        h.ensure_topology()
     except Exception as exc:  # noqa: BLE001  (the broker is down: nothing was taken)
         raise Unavailable("the broker did not take the message; send it again") from exc
     publisher = h.publisher()

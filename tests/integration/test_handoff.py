@@ -2,7 +2,7 @@
 claim the relay takes ahead, handed to the relay's thread, never left for a relay round
 to find (no claiming query, no wait for the next round). A row behind an undelivered one
 of its matter and recipient is written unclaimed instead, and the relay's rounds keep their
-order (one check, ``hub.messaging.pipeline.waiting_behind``, for both).
+order (one check, ``hub.messaging.outbox.waiting_behind``, for both).
 Runs on the embedded defaults and, in CI, on RabbitMQ and PostgreSQL."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from hub.contract.types import NativeMessage
+from hub.messaging import outbox
 from hub.store.models import Outbox
 from tests.conftest import wait_for
 from tests.integration.test_scale_out import RECEIPT, judgment  # receipt i and judgment i: one matter
@@ -82,20 +83,20 @@ def test_a_row_behind_an_undelivered_one_of_its_matter_is_left_to_the_relay_in_o
         # matter of its own and goes at once.
         [first] = hub.pipeline.process([receipt(1)])
         claim = relay.claim_ahead()
-        outcomes = hub.pipeline.process([
-            NativeMessage(agency="court", body=judgment(1), message_id="hnd-j1", content_type="application/json"),
-            NativeMessage(agency="court", body=judgment(2), message_id="hnd-j2", content_type="application/json"),
-        ], claim=claim)
+        with outbox.claiming(claim):
+            outcomes = hub.pipeline.process([
+                NativeMessage(agency="court", body=judgment(1), message_id="hnd-j1", content_type="application/json"),
+                NativeMessage(agency="court", body=judgment(2), message_id="hnd-j2", content_type="application/json"),
+            ])
         behind, fresh = outcomes
         assert behind.records and fresh.records
-        assert behind.deliveries == []
-        assert [row["recipient"] for row in fresh.deliveries] == ["hrss"]
+        assert [(row.recipient, row.record_id) for row in claim.rows] == [("hrss", fresh.records[0])]
         with hub.store.sessions() as session:
             rows = session.execute(select(Outbox.record_id, Outbox.claimed_until).order_by(Outbox.id)).all()
         claimed = {record_id for record_id, until in rows if until is not None}
         assert claimed == {fresh.records[0]}  # the judgment behind the receipt is free for the relay
 
-        relay.hand_over(fresh.deliveries, claim)
+        relay.hand_over(claim)
         assert relay.deliver_handed() == 1
         assert relay.run_once() == 2  # the receipt, then the judgment behind it
     finally:
@@ -108,19 +109,19 @@ def test_a_row_behind_an_undelivered_one_of_its_matter_is_left_to_the_relay_in_o
 def test_past_its_claim_ahead_a_big_batch_leaves_rows_to_the_relay(hub, settings, monkeypatch):
     """A batch file's rows are not all held in memory to deliver: past ``CLAIM_AHEAD_ROWS``
     its outbox rows are written unclaimed, and the relays are woken for them."""
-    from hub.messaging import pipeline
     from hub.messaging.broker import Publisher
     from hub.messaging.relay import Relay
 
-    monkeypatch.setattr(pipeline, "CLAIM_AHEAD_ROWS", 3)
+    monkeypatch.setattr(outbox, "CLAIM_AHEAD_ROWS", 3)
     woken = []
-    hub.pipeline.on_commit.append(woken.append)
+    hub.outbox.subscribe(woken.append)
     relay = Relay(hub.store, hub.registry, Publisher(settings), settings)
     try:
-        outcomes = hub.pipeline.process([receipt(i) for i in range(10, 15)], claim=relay.claim_ahead())
+        with outbox.claiming(relay.claim_ahead()) as claim:
+            hub.pipeline.process([receipt(i) for i in range(10, 15)])
     finally:
         relay.publisher.close()
-    assert sum(len(o.deliveries) for o in outcomes) == 3
+    assert len(claim.rows) == 3
     with hub.store.sessions() as session:
         unclaimed = session.execute(select(Outbox.id).where(Outbox.claimed_until.is_(None))).all()
     assert len(unclaimed) == 2 and woken == [{"hrss"}]
@@ -135,13 +136,13 @@ def test_rows_left_to_a_round_wake_only_the_relay_that_serves_their_recipient(hu
 
     workers = Workers(hub)  # not started: what its relays were asked is read off them
     try:
-        [outcome] = hub.pipeline.process([NativeMessage(agency="hrss", body=sample("hrss-clue.json"),
-                                                        message_id="hnd-clue")], claim=workers.relay.claim_ahead())
+        with outbox.claiming(workers.relay.claim_ahead()) as claim:
+            hub.pipeline.process([NativeMessage(agency="hrss", body=sample("hrss-clue.json"), message_id="hnd-clue")])
     finally:
         workers.relay.publisher.close()
     with hub.store.sessions() as session:
         left = session.execute(select(Outbox.recipient).where(Outbox.claimed_until.is_(None))).scalars().all()
-    assert sorted(left) == ["contractor", "gov"] and outcome.deliveries  # the queue agencies' rows were handed over
+    assert sorted(left) == ["contractor", "gov"] and claim.rows  # the queue agencies' rows were handed over
     assert workers.direct.round_asked and not workers.relay.round_asked
 
 
@@ -152,10 +153,10 @@ def test_rows_handed_over_to_a_recipient_disabled_meanwhile_wait_for_it(hub, set
     hub.declare_topology()
     relay = Relay(hub.store, hub.registry, Publisher(settings), settings)
     try:
-        claim = relay.claim_ahead()
-        [outcome] = hub.pipeline.process([receipt(20)], claim=claim)
+        with outbox.claiming(relay.claim_ahead()) as claim:
+            hub.pipeline.process([receipt(20)])
         hub.set_plugin_enabled("hrss", False)
-        relay.hand_over(outcome.deliveries, claim)
+        relay.hand_over(claim)
         assert relay.deliver_handed() == 0
         assert relay.run_once() == 0  # disabled: it waits, unclaimed
         with hub.store.sessions() as session:
