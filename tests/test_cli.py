@@ -107,8 +107,8 @@ def test_replaying_unsigned_bytes_needs_a_named_admin(env, settings):
 
     from hub.contract.types import NativeMessage
     from hub.runtime import Hub
+    from hub.services.accounts import create_user
     from hub.store.models import AuditEntry
-    from hub.web.accounts import create_user
 
     settings["plugins"] = {"hrss": {"key": "hrss-secret-key"}}
     env["WAGEHUB_PLUGINS__HRSS__KEY"] = "hrss-secret-key"

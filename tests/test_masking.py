@@ -3,7 +3,7 @@ record may hold is masked, and the names of people beside them."""
 
 from __future__ import annotations
 
-from hub.web.api import mask_personal
+from hub.services.records import mask_personal
 
 ID = "37010319821226234X"
 ID2 = "370103196601215548"

@@ -302,8 +302,8 @@ def _why_empty(agency: str) -> list[str]:
     disabled plugin, or what was read before; the route table when none of these."""
     from sqlalchemy import func, select
 
+    from hub.services.traffic import queue_depths
     from hub.store.models import Outbox, TransferHold
-    from hub.web.console.traffic import queue_depths
 
     hub = _hub()
     lines = []
@@ -356,7 +356,8 @@ def tokens() -> None:
               "(a government's is the code of its role: agency:gov@370103).")
 def tokens_create(role: str, label: str | None, expires_in_days: float | None, sender: str | None) -> None:
     """Create a token and print it alone on standard output (it is shown only once)."""
-    from hub.web.auth import check_role, create_token
+    from hub.services.principals import check_role
+    from hub.services.tokens import create_token
 
     hub = _hub()
     try:
@@ -370,7 +371,7 @@ def tokens_create(role: str, label: str | None, expires_in_days: float | None, s
 @click.argument("token_or_id")
 def tokens_revoke(token_or_id: str) -> None:
     """Revoke a token (give the token itself or its id)."""
-    from hub.web.auth import revoke_token
+    from hub.services.tokens import revoke_token
 
     if not revoke_token(_hub().store, token_or_id):
         _fail(HubError("no such active token"))
@@ -402,7 +403,7 @@ def _new_password(from_stdin: bool) -> str:
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
 def users_create(username: str, role: str, sender: str | None, password_stdin: bool) -> None:
     """Open an account (the password is asked for, or read with --password-stdin)."""
-    from hub.web.accounts import create_user
+    from hub.services.accounts import create_user
 
     hub = _hub()
     try:
@@ -418,7 +419,7 @@ def users_create(username: str, role: str, sender: str | None, password_stdin: b
 @click.option("--username", required=True)
 def users_disable(username: str) -> None:
     """Disable an account: its console sessions end, it can no longer sign in."""
-    from hub.web.accounts import disable_user
+    from hub.services.accounts import disable_user
 
     try:
         disable_user(_hub().store, username)
@@ -432,7 +433,7 @@ def users_disable(username: str) -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
 def users_reset(username: str, password_stdin: bool) -> None:
     """Set a new password (enabling a disabled account): the user's sessions end."""
-    from hub.web.accounts import reset_password
+    from hub.services.accounts import reset_password
 
     hub = _hub()
     try:
@@ -446,7 +447,7 @@ def users_reset(username: str, password_stdin: bool) -> None:
 @users.command("list")
 def users_list() -> None:
     """Accounts with their role and state."""
-    from hub.web.accounts import list_users
+    from hub.services.accounts import list_users
 
     for user in list_users(_hub().store):
         state = "disabled" if user.disabled_at else "active"
@@ -506,33 +507,31 @@ def dead_letters_replay(ids: tuple[int, ...], fixed: Path | None, signature: str
                         by: str | None, reason: str | None) -> None:
     """Feed dead letters IDS through the pipeline again (after a fix). The agency's
     signature is checked again, as on arrival."""
-    from hub.web.api import replay, unsigned_override
-    from hub.web.app import create_app
+    from hub.services.dead_letters import replay, unsigned_override
 
     if (fixed or signature) and len(ids) > 1:
         _fail(HubError("--file and --signature go with one id"))
     if (by or reason) and not accept_unsigned:
         _fail(HubError("--by and --reason go with --accept-unsigned"))
-    app = create_app(hub=_hub())
+    hub = _hub()
     failed = 0
-    with app.app_context():
+    try:
+        override = unsigned_override(hub.store, by, reason) if accept_unsigned else None
+    except HubError as exc:
+        _fail(exc)
+    for dl_id in ids:
         try:
-            override = unsigned_override(by, reason) if accept_unsigned else None
+            result = replay(hub, dl_id, fixed.read_bytes() if fixed else None, signature=signature, override=override,
+                            actor=f"user:{override['by']}@cli" if override else "cli")
         except HubError as exc:
-            _fail(exc)
-        for dl_id in ids:
-            try:
-                result = replay(dl_id, fixed.read_bytes() if fixed else None, signature=signature, override=override,
-                                actor=f"user:{override['by']}@cli" if override else "cli")
-            except HubError as exc:
-                click.echo(f"#{dl_id}: {exc}")
-                failed += 1
-                continue
-            outcome = result["outcome"] or {}
-            status = result["dead_letter"]["status"]
-            click.echo(f"#{dl_id}: {status}: {outcome.get('status')}, {len(outcome.get('records') or [])} record(s)"
-                       + ("" if status == "replayed" else f"; still failing: {result['dead_letter']['reason']}"))
-            failed += status != "replayed"
+            click.echo(f"#{dl_id}: {exc}")
+            failed += 1
+            continue
+        outcome = result["outcome"] or {}
+        status = result["dead_letter"]["status"]
+        click.echo(f"#{dl_id}: {status}: {outcome.get('status')}, {len(outcome.get('records') or [])} record(s)"
+                   + ("" if status == "replayed" else f"; still failing: {result['dead_letter']['reason']}"))
+        failed += status != "replayed"
     sys.exit(1 if failed else 0)
 
 

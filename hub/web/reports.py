@@ -9,13 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from flask import Response, g, jsonify, request
+from flask import Response, jsonify, request
 
 from hub.casework import bulletin as bulletins
 from hub.casework import followup as followups_
 from hub.casework.followup import followup_sample, mask_names
 from hub.contract.errors import BadRequest, NotFound
-from hub.web.api import api_route, hub, json_object, mask_personal, matter_in_scope, scoped_views, sees_personal_data
+from hub.services.records import mask_personal, sees_personal_data
+from hub.services.scope import matter_in_scope, scoped_views
+from hub.web.api import api_route, hub, json_object, viewer
 
 REPORT_READERS = ("admin", "linkage", "viewer")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
@@ -61,7 +63,7 @@ def bulletin():
         raise BadRequest("format must be one of json, csv, xlsx", details={"field": "format", "rule": "enum"})
     h = hub()
     with h.store.sessions() as session:
-        data = bulletins.for_area(bulletins.build_bulletin(session, day, h.settings), g.principal.scope)
+        data = bulletins.for_area(bulletins.build_bulletin(session, day, h.settings), viewer().scope)
     if fmt == "json":
         return jsonify(data)
     return Response(bulletins.WRITERS[fmt](data), mimetype=bulletins.MIMETYPES[fmt],
@@ -76,12 +78,12 @@ def followups():
     day = day_arg()
     h = hub()
     with h.store.sessions() as session:
-        items = scoped_views(session, followup_sample(session, day, h.settings))
+        items = scoped_views(session, viewer(), followup_sample(session, day, h.settings))
         results = followups_.results_of(session, day)
         for item in items:
             row = results.get(item["matter_id"])
             item["result"] = followups_.result_view(row) if row is not None else None
-    if not sees_personal_data():
+    if not sees_personal_data(viewer()):
         items = mask_personal(mask_names(items))
     return jsonify({"items": items, "next_cursor": None})
 
@@ -93,7 +95,7 @@ def followups():
 def followup_result(matter_id: str):
     result = followups_.load_result(json_object())
     with hub().store.sessions() as session:
-        if not matter_in_scope(session, matter_id):  # a district's office records its district's calls
+        if not matter_in_scope(session, viewer(), matter_id):  # a district's office records its district's calls
             raise NotFound(f"no matter {matter_id}")
-    view = followups_.record_result(hub(), matter_id, result, g.principal.actor)
+    view = followups_.record_result(hub(), matter_id, result, viewer().actor)
     return jsonify(view), 201

@@ -10,8 +10,8 @@ import logging
 import pytest
 from sqlalchemy import select
 
+from hub.services.accounts import create_user
 from hub.store.models import AuditEntry, User
-from hub.web.accounts import create_user
 from hub.web.auth import create_token
 from hub.web.limits import FailureLimiter
 from tests.console.conftest import csrf_of, sign_in

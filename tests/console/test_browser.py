@@ -57,7 +57,7 @@ class Live:
 
         from hub.config import load_settings
         from hub.runtime import Hub, Workers
-        from hub.web.accounts import create_user
+        from hub.services.accounts import create_user
         from hub.web.app import create_app
         from hub.web.auth import create_token
         from tests.conftest import _purge_queues, _reset_database

@@ -214,7 +214,7 @@ def test_a_scope_must_be_division_codes_and_not_on_an_admin(hub, role, rule):
 
 
 def test_users_are_created_with_a_district_scope_from_the_command_line(hub, env):  # noqa: F811
-    from hub.web.accounts import sign_in
+    from hub.services.accounts import sign_in
 
     made = wagehub(env, "users", "create", "--username", "lixia.viewer", "--role", "viewer@370102",
                    "--password-stdin", input="a-long-enough-password\n")

@@ -207,8 +207,8 @@ def test_signed_agency_messages(settings, agency):
         letters = {d.rule: d.id for d in session.scalars(select(DeadLetter))}
     assert sorted(letters) == ["hmac-signature", "hmac-signature-missing"]
     # A replay checks the signature again: the unsigned bytes stay out ...
+    from hub.services.accounts import create_user
     from hub.store.models import AuditEntry
-    from hub.web.accounts import create_user
     from hub.web.app import create_app
     from hub.web.auth import create_token
 

@@ -12,10 +12,10 @@ from tests.conftest import sample
 
 def test_a_plugin_disabled_through_one_worker_is_disabled_for_the_others(hub, settings, token, monkeypatch):
     from hub.runtime import Hub
-    from hub.web import api
+    from hub.web.api import inbound
     from hub.web.app import create_app
 
-    monkeypatch.setattr(api, "PLUGIN_STATE_TTL", 0.0)  # each request reads the stored state again
+    monkeypatch.setattr(inbound, "PLUGIN_STATE_TTL", 0.0)  # each request reads the stored state again
     other = Hub(settings)
     try:
         first, second = create_app(hub=hub).test_client(), create_app(hub=other).test_client()

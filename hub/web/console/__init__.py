@@ -5,7 +5,7 @@ in with their user accounts (or an API token); the session is kept on the server
 signed, HttpOnly, SameSite cookie holds only its random id, checked on every request with
 its user or token, so signing out, disabling the user, resetting the password or revoking
 the token ends it. Every POST form carries a CSRF token. Pages reuse the
-API layer's views (``hub.web.api``), so the console shows what the API would, cut by the
+shared views (``hub.services``), so the console shows what the API would, cut by the
 same role rules (``docs/console.md`` has the table).
 """
 
@@ -29,7 +29,7 @@ def _refuse_nul() -> None:
     """A path or query value with a NUL character is a bad request (PostgreSQL text cannot hold one)."""
     from flask import request
 
-    from hub.web.api import refuse_nul
+    from hub.web.api import refuse_nul  # the API's rule, on the console's paths too
 
     refuse_nul(request.view_args or {})
 

@@ -18,9 +18,11 @@ from sqlalchemy import delete, update
 from werkzeug.exceptions import HTTPException
 
 from hub.contract.errors import BadRequest, Forbidden, HubError
+from hub.services.accounts import user_principal
+from hub.services.principals import Principal
+from hub.services.tokens import token_problem
 from hub.store.models import ApiToken, ConsoleSession, User, utcnow
-from hub.web.accounts import user_principal
-from hub.web.auth import Principal, refuse_unbound, token_problem
+from hub.web.auth import refuse_unbound
 from hub.web.console import bp, display
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,9 @@ from flask import flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, or_, select
 
 from hub.contract.errors import BadRequest, HubError, NotFound
+from hub.services.dead_letters import dead_letter_view, replay
+from hub.services.records import sent_by_me
 from hub.store.models import DeadLetter
-from hub.web.api import dead_letter_view, replay, sent_by_me
 from hub.web.console import bp
 from hub.web.console.access import actor, allow, hub
 from hub.web.console.display import decode_body, encode_fixed
@@ -63,7 +64,7 @@ def _filters() -> tuple[list, dict[str, str]]:
 
 def _visible(dl: DeadLetter | None) -> DeadLetter:
     """The dead letter if this principal may see it; another agency's is not found."""
-    if dl is None or (g.principal.agency and dl.agency != g.principal.agency) or not sent_by_me(dl.message_id):
+    if dl is None or (g.principal.agency and dl.agency != g.principal.agency) or not sent_by_me(g.principal, dl.message_id):
         raise NotFound("没有这封死信，或不属于你的单位 no such dead letter for you")
     return dl
 
@@ -121,7 +122,7 @@ def dead_letter_replay(dead_letter_id: int):
         fixed = upload.read()
     elif request.form.get("mode") == "text":
         fixed = encode_fixed(request.form.get("body", ""), original, encoding)
-    result = replay(dead_letter_id, fixed, actor=actor())
+    result = replay(hub(), dead_letter_id, fixed, actor=actor())
     outcome = result["outcome"] or {}
     if outcome.get("status") in ("accepted", "duplicate") and not outcome.get("errors"):
         flash(f"重放成功 replayed: {outcome.get('status')}，记录 {len(outcome.get('records') or [])} 条 records", "ok")
@@ -147,7 +148,7 @@ def dead_letters_replay():
     results = []
     for dead_letter_id in dict.fromkeys(ids):
         try:
-            result = replay(dead_letter_id, None, actor=actor())
+            result = replay(hub(), dead_letter_id, None, actor=actor())
             results.append({"id": dead_letter_id, "dead_letter": result["dead_letter"],
                             "outcome": result["outcome"] or {}})
         except HubError as exc:

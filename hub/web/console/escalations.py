@@ -4,12 +4,13 @@ districts they cover (``[linkage.supervision_groups]``), newest first, paged."""
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import g, render_template, request
 from sqlalchemy import select
 
 from hub.casework import matters, owners
+from hub.services.matters import supervision_group
+from hub.services.scope import in_scope_matters
 from hub.store.models import Deadline, Escalation
-from hub.web.api import group_arg, in_scope_matters
 from hub.web.console import bp
 from hub.web.console.access import allow, hub
 
@@ -19,7 +20,7 @@ PAGE = 100
 @bp.get("/escalations")
 @allow("admin", "linkage")
 def escalations():
-    group = group_arg()
+    group = supervision_group(hub().settings, request.args.get("group"))
     level = request.args.get("level") or ""
     before = request.args.get("before", type=int)
     query = (select(Escalation, Deadline).outerjoin(Deadline, Deadline.key == Escalation.deadline_key)
@@ -30,7 +31,7 @@ def escalations():
         query = query.where(Escalation.level == level)
     if before:
         query = query.where(Escalation.id < before)
-    if (scoped := in_scope_matters(Escalation.matter_id)) is not None:
+    if (scoped := in_scope_matters(g.principal, Escalation.matter_id)) is not None:
         query = query.where(scoped)
     with hub().store.sessions() as s:
         rows = list(s.execute(query).all())

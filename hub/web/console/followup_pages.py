@@ -9,7 +9,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 
 from hub.casework import followup
 from hub.contract.errors import BadRequest, HubError, NotFound
-from hub.web.api import matter_in_scope, scoped_views
+from hub.services.scope import matter_in_scope, scoped_views
 from hub.web.console import bp
 from hub.web.console.access import actor, allow, hub
 from hub.web.console.bulletin_pages import _day
@@ -24,7 +24,7 @@ def followups():
     day = _day()
     h = hub()
     with h.store.sessions() as session:
-        items = scoped_views(session, followup.followup_sample(session, day, h.settings))
+        items = scoped_views(session, g.principal, followup.followup_sample(session, day, h.settings))
         results = followup.results_of(session, day)
         figures = followup.figures(session, day, h.settings)
     if g.principal.scope:
@@ -54,7 +54,7 @@ def followup_record(matter_id: str):
                 raise BadRequest(f"{name}: 是、否或未知 yes, no or unknown")
             payload[name] = _ANSWERS[value]
     with hub().store.sessions() as session:
-        if not matter_in_scope(session, matter_id):
+        if not matter_in_scope(session, g.principal, matter_id):
             raise NotFound("未找到 not found")
     try:
         view = followup.record_result(hub(), matter_id, followup.load_result(payload), actor())

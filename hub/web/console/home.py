@@ -6,9 +6,9 @@ from flask import flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from hub.casework import audit
+from hub.services import accounts
+from hub.services.tokens import token_principal
 from hub.store.models import DeadLetter
-from hub.web import accounts
-from hub.web.auth import token_principal
 from hub.web.console import bp
 from hub.web.console.access import NAV, actor, allow, csrf_token, end_session, hub, safe_next, start_session
 from hub.web.limits import client_address, limiter

@@ -4,11 +4,12 @@ numbers (an individual employer, the persons listed) are masked for viewers."""
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import g, render_template, request
 
 from hub.casework import listing
 from hub.contract.errors import BadRequest
-from hub.web.api import mask_personal, scoped_views, sees_personal_data
+from hub.services.records import masked_for
+from hub.services.scope import scoped_views
 from hub.web.console import bp
 from hub.web.console.access import allow, hub
 
@@ -20,7 +21,6 @@ def listings():
     if status and status not in listing.STATUSES:
         raise BadRequest(f"status 须为 must be one of {', '.join(listing.STATUSES)}")
     with hub().store.sessions() as session:
-        rows = scoped_views(session, listing.listings(session, status or None))
-    if not sees_personal_data():
-        rows = mask_personal(rows)
+        rows = scoped_views(session, g.principal, listing.listings(session, status or None))
+    rows = masked_for(g.principal, rows)
     return render_template("console/listings.html", rows=rows, status=status, statuses=listing.STATUSES)

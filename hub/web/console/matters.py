@@ -2,10 +2,11 @@
 employer's USCC; show its records from every agency in time order, with the open
 deadlines and who owes the next step.
 
-Admins and the linkage office see the matter as the API's ``matter_view`` gives it,
-viewers see it with personal data masked. An agency user finds only matters it took
-part in, and sees only what it sent and what was routed to it (as routed), masked, and
-only the steps it owes: never another agency's share of the matter.
+Admins and the linkage office see the matter as the API's ``matter_view``
+(``hub.services.matters``) gives it, viewers see it with personal data masked. An
+agency user finds only matters it took part in, and sees only what it sent and what was
+routed to it (as routed), masked, and only the steps it owes (``agency_view``): never
+another agency's share of the matter.
 """
 
 from __future__ import annotations
@@ -15,19 +16,12 @@ import re
 from flask import g, redirect, render_template, request, url_for
 from sqlalchemy import String, cast, select
 
-from hub.casework import deadlines, matters
+from hub.casework import matters
 from hub.contract.errors import NotFound
-from hub.ids import BEIJING
-from hub.store.models import Deadline, Escalation, MatterKey, Outbox, Record, utcnow
-from hub.web.api import (
-    escalation_view,
-    for_sender,
-    mask_personal,
-    matter_in_scope,
-    matter_view,
-    sees_personal_data,
-    visible_records,
-)
+from hub.services.matters import agency_view, matter_view
+from hub.services.records import masked_for, visible_records
+from hub.services.scope import matter_in_scope
+from hub.store.models import MatterKey, Outbox, Record
 from hub.web.console import bp
 from hub.web.console.access import allow, hub
 from hub.web.console.display import flatten, summary
@@ -92,7 +86,7 @@ def _agency_takes_part(session, matter_id: str, agency: str) -> bool:
 def _matter_summary(matter_id: str, rows: list[Record]) -> dict:
     # visible_records opens its own session: called with none open (SQLite takes its write
     # lock at BEGIN, so a nested session would wait on the outer one)
-    data = visible_records(rows) if g.principal.agency else [r.data for r in rows]
+    data = visible_records(hub(), g.principal, rows) if g.principal.agency else [r.data for r in rows]
     first = next((d for d in data if d.get("type") == "clue"), data[0] if data else {})
     employer = next((d.get("employer") for d in data if isinstance(d.get("employer"), dict)), None) or {}
     return {"matter_id": matter_id, "records": len(data), "first_type": first.get("type"),
@@ -113,43 +107,12 @@ def matter_search():
     found = []
     if query:
         with hub().store.sessions() as s:
-            ids = [m for m in find_matters(s, query) if matter_in_scope(s, m)]
+            ids = [m for m in find_matters(s, query) if matter_in_scope(s, g.principal, m)]
             if g.principal.agency:
                 ids = [m for m in ids if _agency_takes_part(s, m, g.principal.agency)]
             found = [(m, _rows(s, m)) for m in ids[:MAX_RESULTS]]
     results = [_matter_summary(m, rows) for m, rows in found]
     return render_template("console/matter_search.html", query=query, results=results)
-
-
-def agency_view(matter_id: str, agency: str) -> dict | None:
-    """The matter as one agency may see it: its own records and what was routed to it."""
-    with hub().store.sessions() as session:
-        live = matters.resolve(session, matter_id)
-        if live is None or not matter_in_scope(session, live):
-            return None
-        rows = _rows(session, live)
-        deliveries = [d for d in session.scalars(select(Outbox).where(Outbox.matter_id == live,
-                                                                       Outbox.recipient == agency)
-                                                 .order_by(Outbox.id)) if for_sender(d.payload.get("record") or {})]
-        now = utcnow()
-        steps = [deadlines.view(d, now) for d in session.scalars(
-            select(Deadline).where(Deadline.matter_id == live, Deadline.owner == agency).order_by(Deadline.due_at))]
-        escalated = list(session.scalars(select(Escalation).where(Escalation.matter_id == live,
-                                                                  Escalation.owner == agency).order_by(Escalation.id)))
-    when = {r.record_id: r.occurred_at.astimezone(BEIJING).isoformat() for r in rows}
-    records = [dict(d, occurred_at=when.get(d.get("record_id"))) for d in visible_records(rows)]
-    if not records and not deliveries:
-        return None
-    return {
-        "matter_id": live, "refs": {}, "records": records,
-        "deliveries": [{"message_id": d.message_id, "record_id": d.record_id, "recipient": d.recipient,
-                        "kind": d.kind, "route": d.route, "status": d.status,
-                        "sent_at": d.sent_at.isoformat() if d.sent_at else None} for d in deliveries],
-        "deadlines": [s for s in steps if s["status"] in ("open", "overdue")], "steps": steps,
-        "next_steps": [{"owner": s["owner"], "title": s["title"], "due_at": s["due_at"], "overdue": s["overdue"]}
-                       for s in steps if s["status"] in ("open", "overdue")],
-        "escalations": [escalation_view(e) for e in escalated], "duplicates": [], "reconciliation": None,
-    }
 
 
 @bp.get("/matters/<matter_id>")
@@ -159,13 +122,12 @@ def matter(matter_id: str):
         live = matters.resolve(s, matter_id)
         if live is not None and live != matter_id:
             return redirect(url_for("console.matter", matter_id=live))
-        view = None if g.principal.agency else matter_view(s, matter_id)
+        view = None if g.principal.agency else matter_view(s, hub().settings, g.principal, matter_id)
     if g.principal.agency:
-        view = agency_view(matter_id, g.principal.agency)
+        view = agency_view(hub(), g.principal, matter_id)
     if view is None:
         raise NotFound(f"没有案件 {matter_id}，或你无权查看 no matter {matter_id} for you")
-    if not sees_personal_data():
-        view = mask_personal(view)
+    view = masked_for(g.principal, view)
     transfers = sorted({r.get("transfer_no") for r in view["records"]
                         if r.get("type") == "criminal_transfer" and r.get("transfer_no")})
     # a project's facts about single workers (a payout file is thousands) stay on its project page

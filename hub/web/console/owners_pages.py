@@ -4,12 +4,12 @@ matters each leader owns with their overdue steps."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 
 from hub.casework import owners
 from hub.contract.errors import BadRequest
+from hub.services.scope import in_scope_matters, matter_for_owner, project_for_owner
 from hub.store.models import MatterLeader
-from hub.web.api import in_scope_matters, matter_for_owner, project_for_owner
 from hub.web.console import bp
 from hub.web.console.access import actor, allow, hub
 
@@ -19,7 +19,7 @@ from hub.web.console.access import actor, allow, hub
 def matter_leader(matter_id: str):
     data = {k: request.form.get(k, "") for k in owners.LEADER_FIELDS}
     with hub().store.session() as session:
-        matter_for_owner(session, matter_id)
+        matter_for_owner(session, g.principal, matter_id)
         leader = owners.set_leader(session, matter_id, data, actor())
     flash(f"已指定包案领导 {leader['name']} the leader is named")
     return redirect(url_for("console.matter", matter_id=matter_id) + "#owners")
@@ -29,7 +29,7 @@ def matter_leader(matter_id: str):
 @allow("admin", "linkage")
 def matter_leader_clear(matter_id: str):
     with hub().store.session() as session:
-        matter_for_owner(session, matter_id)
+        matter_for_owner(session, g.principal, matter_id)
         owners.clear_leader(session, matter_id, actor())
     flash("已取消包案领导 the leader is cleared")
     return redirect(url_for("console.matter", matter_id=matter_id) + "#owners")
@@ -52,7 +52,7 @@ def members_from_text(text: str) -> list[dict[str, str]]:
 def project_group(project_code: str):
     members = members_from_text(request.form.get("members", ""))
     with hub().store.session() as session:
-        project_for_owner(session, project_code)
+        project_for_owner(session, g.principal, project_code)
         owners.set_group(session, project_code, {"members": members}, actor())
     flash(f"已保存五员 the group of {project_code} is saved")
     back = request.args.get("back")
@@ -65,7 +65,7 @@ def project_group(project_code: str):
 def leaders():
     name = (request.args.get("name") or "").strip()[:100]
     with hub().store.sessions() as session:
-        where = in_scope_matters(MatterLeader.matter_id)  # a district user: its area's matters
+        where = in_scope_matters(g.principal, MatterLeader.matter_id)  # a district user: its area's matters
         everyone = owners.leaders(session, where)
         mine = owners.owned(session, name, where=where) if name else []
     return render_template("console/leaders.html", leaders=everyone, name=name, matters=mine)

@@ -6,10 +6,10 @@ from __future__ import annotations
 from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from hub.contract.errors import ConfigError, NotFound
-from hub.web.api import plugin_view
+from hub.services.plugins import plugin_view
+from hub.services.traffic import message_figures, queue_depths
 from hub.web.console import bp
 from hub.web.console.access import actor, allow, hub
-from hub.web.console.traffic import message_figures, queue_depths
 
 ACTIONS = {"enable": (True, "启用 Enable"), "disable": (False, "停用 Disable")}
 
@@ -22,7 +22,7 @@ def plugins():
     names = sorted(h.registry.adapters)
     if g.principal.agency:
         names = [n for n in names if h.registry.adapters[n].code == g.principal.agency]
-    rows = [plugin_view(n) for n in names]
+    rows = [plugin_view(h, n) for n in names]
     codes = [r["agency"] for r in rows]
     depths = queue_depths(h, codes)
     with h.store.sessions() as s:
@@ -46,7 +46,7 @@ def plugin_toggle(name: str, action: str):
         raise NotFound(f"没有名为 {name} 的插件 no plugin named {name}")
     enabled, label = ACTIONS[action]
     if request.method == "GET":
-        return render_template("console/plugin_confirm.html", plugin=plugin_view(adapter.name), action=action,
+        return render_template("console/plugin_confirm.html", plugin=plugin_view(h, adapter.name), action=action,
                                label=label, enabled=enabled)
     try:
         h.set_plugin_enabled(adapter.name, enabled, actor=actor())

@@ -11,10 +11,10 @@ from flask import Response, flash, g, redirect, render_template, request, url_fo
 
 from hub.casework import linkage, owners
 from hub.casework.bulletin import XLSX_MIMETYPE, safe_text
-from hub.casework.transfers import STATUSES, transfer_numbers, transfer_view
+from hub.casework.transfers import STATUSES
 from hub.contract.errors import BadRequest, HubError, NotFound
 from hub.ids import now_beijing
-from hub.web.api import check_transfer_scope, matter_in_scope, scoped_views
+from hub.services import transfers as transfers_
 from hub.web.console import bp
 from hub.web.console.access import actor, allow, hub
 from hub.web.console.display import STATUS_NAMES, show_time
@@ -24,13 +24,8 @@ def board(status: str | None = None, overdue: bool = False, district: str | None
     """Every transfer as ``transfer_view`` gives it, filtered; overdue first (as the API)."""
     if status and status not in STATUSES:
         raise BadRequest(f"status 须为 must be one of {', '.join(STATUSES)}")
-    district = (district or "").rstrip("0") or None
     h = hub()
-    with h.store.sessions() as s:
-        views = scoped_views(s, [v for v in (transfer_view(s, n, h.settings) for n in transfer_numbers(s)) if v])
-    views = [v for v in views if (not status or v["status"] == status) and (not overdue or v["overdue"])
-             and (not district or (v["region_code"] or "").startswith(district))]
-    views.sort(key=lambda v: (not v["overdue"], v["transfer_no"]))
+    views = transfers_.transfer_list(h, g.principal, status=status, district=district, overdue=overdue)
     with h.store.sessions() as s:
         led = owners.leaders_of(s, [v["matter_id"] for v in views])
     for v in views:
@@ -115,11 +110,7 @@ def to_xlsx(rows: list[dict]) -> bytes:
 @bp.get("/transfers/<transfer_no>")
 @allow("admin", "linkage")
 def transfer(transfer_no: str):
-    h = hub()
-    with h.store.sessions() as s:
-        view = transfer_view(s, transfer_no, h.settings)
-        if view is not None and not matter_in_scope(s, view["matter_id"]):
-            view = None
+    view = transfers_.transfer(hub(), g.principal, transfer_no)
     if view is None:
         raise NotFound(f"没有移送 {transfer_no} no transfer {transfer_no}")
     may_decide = g.principal.role == "linkage" and (view["dossier"] or {}).get("status") == "held"
@@ -134,7 +125,7 @@ def transfer_decide(transfer_no: str, decision: str):
     reason = (request.form.get("reason") or "").strip() or None
     if decision == "return" and not reason:
         raise BadRequest("退回须写明理由 a return needs the reasons")
-    check_transfer_scope(transfer_no)
+    transfers_.check_transfer_scope(hub(), g.principal, transfer_no)
     try:
         linkage.decide(hub().pipeline, transfer_no, decision, actor(), reason)
     except HubError as exc:

@@ -19,9 +19,9 @@ from sqlalchemy import select
 
 from hub.casework import audit
 from hub.contract.errors import BadRequest, Conflict, NotFound
+from hub.services.principals import Principal, check_role
 from hub.store import Store
 from hub.store.models import User, utcnow
-from hub.web.auth import Principal, check_role
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 # scrypt cost: N=2^15, r=8, p=1 (32 MiB, about 0.1 s on one core): OWASP's interactive-login floor.

@@ -1,5 +1,6 @@
-"""Each agency's traffic for the plugins page: queue depths, messages of the last hour and
-day, error rate and last message time. Figures no API function gives, so read here."""
+"""Each agency's traffic: queue depths (the console's plugins page, and ``wagehub tail``
+saying why a queue is empty), messages of the last hour and day, error rate and last
+message time."""
 
 from __future__ import annotations
 
