@@ -8,22 +8,11 @@ from it (``python -m hub.cli.main`` runs that module as ``__main__``).
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 
+from hub.cli.common import fail, open_hub
 from hub.contract.errors import HubError
-
-
-def _hub():
-    from hub.runtime import Hub
-
-    return Hub()
-
-
-def _fail(exc: Exception) -> None:
-    click.echo(f"error: {exc}", err=True)
-    sys.exit(2)
 
 
 @click.group()
@@ -42,10 +31,10 @@ def set_leader(matter_id: str, name: str, post: str, unit: str, by: str) -> None
     from hub.casework import owners as named
 
     try:
-        with _hub().store.session() as session:
+        with open_hub().store.session() as session:
             leader = named.set_leader(session, matter_id, {"name": name, "post": post, "unit": unit}, f"cli:{by}")
     except HubError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"{matter_id}: leader {leader['name']} ({leader['unit']} {leader['post']})")
 
 
@@ -57,10 +46,10 @@ def clear_leader(matter_id: str, by: str) -> None:
     from hub.casework import owners as named
 
     try:
-        with _hub().store.session() as session:
+        with open_hub().store.session() as session:
             named.clear_leader(session, matter_id, f"cli:{by}")
     except HubError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"{matter_id}: no leader")
 
 
@@ -80,10 +69,10 @@ def set_group(project_code: str, members: tuple[str, ...], by: str) -> None:
             raise click.BadParameter(f"{member!r} is not post:name", param_hint="--member")
         parsed.append({"post": post.strip(), "name": name.strip()})
     try:
-        with _hub().store.session() as session:
+        with open_hub().store.session() as session:
             group = named.set_group(session, project_code, {"members": parsed}, f"cli:{by}")
     except HubError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"{project_code}: " + "；".join(f"{m['post']}：{m['name']}" for m in group["members"]))
 
 
@@ -94,7 +83,7 @@ def list_(leader: str | None, as_json: bool) -> None:
     """The leaders and how many matters each owns; with --leader, that leader's matters."""
     from hub.casework import owners as named
 
-    with _hub().store.sessions() as session:
+    with open_hub().store.sessions() as session:
         items = named.owned(session, leader) if leader else named.leaders(session)
     if as_json:
         click.echo(json.dumps(items, ensure_ascii=False, indent=2))

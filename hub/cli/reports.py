@@ -14,13 +14,8 @@ from pathlib import Path
 
 import click
 
+from hub.cli.common import open_hub
 from hub.contract.errors import HubError
-
-
-def _hub():
-    from hub.runtime import Hub
-
-    return Hub()
 
 
 def _day(value: dt.datetime | None, settings) -> dt.date:
@@ -43,7 +38,7 @@ def bulletin(day: dt.datetime | None, fmt: str, output: Path | None) -> None:
     from hub.casework import bulletin as bulletins
 
     try:
-        hub = _hub()
+        hub = open_hub()
     except HubError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
@@ -87,7 +82,7 @@ def followups(ctx: click.Context, day: dt.datetime | None, show_personal_data: b
     from hub.casework.followup import followup_sample, mask_contacts, result_view, results_of
 
     try:
-        hub = _hub()
+        hub = open_hub()
     except HubError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
@@ -154,7 +149,7 @@ def record(matter_id: str, reached: bool, resolved: str, paid: str, lawful: str,
         payload.update(resolved=answer[resolved], paid_full=answer[paid], lawful=answer[lawful],
                        satisfied=answer[satisfied])
     try:
-        hub = _hub()
+        hub = open_hub()
     except HubError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
