@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from schemas.messages import ruled
+
 
 class HubError(Exception):
     """Base of every error the hub raises on purpose."""
@@ -51,6 +53,14 @@ class InvalidMessage(HubError):
         self.field = field
         self.rule = rule
         self.kind = kind
+
+    @classmethod
+    def of(cls, field: str | None, rule: str, what: str, kind: str | None = None) -> InvalidMessage:
+        """The refusal that names the field and the rule, never a value: its reason reads
+        ``"<field> <what> (rule: <rule>)"`` (``message`` when no one field is at fault),
+        e.g. ``InvalidMessage.of("data.amountFen", "integer-fen", "must be an integer
+        number of fen", "CLUE")``."""
+        return cls(ruled(f"{field or 'message'} {what}", rule), field=field, rule=rule, kind=kind)
 
 
 class Undeliverable(HubError):

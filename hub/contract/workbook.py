@@ -108,7 +108,7 @@ class Deadline:
 
     def check(self) -> None:
         if time.thread_time() > self.until:
-            raise invalid("body", "max-seconds", f"takes more than {self.seconds:g} s of CPU to read", self.kind)
+            raise InvalidMessage.of("body", "max-seconds", f"takes more than {self.seconds:g} s of CPU to read", self.kind)
 
 
 @dataclass
@@ -121,33 +121,27 @@ class Scan:
     parts: list[str] = field(default_factory=list)
 
 
-def invalid(field: str | None, rule: str, what: str, kind: str | None) -> InvalidMessage:
-    """An :class:`InvalidMessage` whose reason names the field and rule, never a value."""
-    subject = field or "message"
-    return InvalidMessage(f"{subject} {what} (rule: {rule})", field=field, rule=rule, kind=kind)
-
-
 def check_archive(body: bytes, *, limits: Limits | None = None, kind: str | None = None,
                   deadline: Deadline | None = None) -> Scan:
     """Refuse a body that is too big, not an XLSX package, a zip bomb, or too much work."""
     limits = limits or Limits()
     deadline = deadline or limits.deadline(kind)
     if len(body) > limits.bytes:
-        raise invalid("body", "max-bytes", f"is {len(body)} bytes, over the limit of {limits.bytes}", kind)
+        raise InvalidMessage.of("body", "max-bytes", f"is {len(body)} bytes, over the limit of {limits.bytes}", kind)
     try:
         archive = zipfile.ZipFile(io.BytesIO(body))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, KeyError,
             IndexError, NotImplementedError, UnicodeDecodeError, struct.error):
-        raise invalid("body", "xlsx", "is not an XLSX workbook: not a zip package", kind) from None
+        raise InvalidMessage.of("body", "xlsx", "is not an XLSX workbook: not a zip package", kind) from None
     scan = Scan()
     with archive:
         parts = archive.infolist()
         if len(parts) > MAX_PARTS:
-            raise invalid("body", "zip-bomb", f"has {len(parts)} zip entries, over the limit of {MAX_PARTS}", kind)
+            raise InvalidMessage.of("body", "zip-bomb", f"has {len(parts)} zip entries, over the limit of {MAX_PARTS}", kind)
         names = {p.filename for p in parts}
         for name in _REQUIRED_PARTS:
             if name not in names:
-                raise invalid("body", "xlsx", f"is not an XLSX workbook: the zip package has no {name}", kind)
+                raise InvalidMessage.of("body", "xlsx", f"is not an XLSX workbook: the zip package has no {name}", kind)
         compressed = max(1, sum(p.compress_size for p in parts))
         declared = sum(p.file_size for p in parts)
         _check_sizes(declared, compressed, limits, kind)
@@ -164,20 +158,20 @@ def check_archive(body: bytes, *, limits: Limits | None = None, kind: str | None
 
 def _check_sizes(uncompressed: int, compressed: int, limits: Limits, kind: str | None) -> None:
     if uncompressed > limits.uncompressed:
-        raise invalid("body", "zip-bomb", f"unpacks to more than {limits.uncompressed} bytes", kind)
+        raise InvalidMessage.of("body", "zip-bomb", f"unpacks to more than {limits.uncompressed} bytes", kind)
     if uncompressed >= RATIO_FLOOR and uncompressed / compressed > limits.ratio:
-        raise invalid("body", "zip-bomb",
-                      f"unpacks {uncompressed / compressed:.0f} times its size, over the limit of {limits.ratio:g}",
-                      kind)
+        raise InvalidMessage.of("body", "zip-bomb",
+                                f"unpacks {uncompressed / compressed:.0f} times its size, over the limit of {limits.ratio:g}",
+                                kind)
 
 
 def _inflated_size(archive: zipfile.ZipFile, part: zipfile.ZipInfo, budget: int, kind: str | None,
                    xml: _XmlWork, deadline: Deadline) -> int:
     """Inflate one part in bounded chunks, count it and weigh its XML; stop as soon as it is too much."""
     if part.flag_bits & 0x1:
-        raise invalid("body", "xlsx", "is not a readable XLSX workbook: it is encrypted", kind)
+        raise InvalidMessage.of("body", "xlsx", "is not a readable XLSX workbook: it is encrypted", kind)
     if part.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise invalid("body", "xlsx", "is not an XLSX workbook: unsupported zip compression", kind)
+        raise InvalidMessage.of("body", "xlsx", "is not an XLSX workbook: unsupported zip compression", kind)
     # zipfile stops at the size a part declares; let it run past, to see whether it lies.
     probe = copy.copy(part)
     probe.file_size = max(part.file_size, budget) + 1
@@ -187,9 +181,9 @@ def _inflated_size(archive: zipfile.ZipFile, part: zipfile.ZipInfo, budget: int,
             while chunk := stream.read(_CHUNK):
                 size += len(chunk)
                 if size > part.file_size:
-                    raise invalid("body", "zip-bomb", "has a zip entry larger than it declares", kind)
+                    raise InvalidMessage.of("body", "zip-bomb", "has a zip entry larger than it declares", kind)
                 if size > budget:
-                    raise invalid("body", "zip-bomb", "unpacks to more than the limit", kind)
+                    raise InvalidMessage.of("body", "zip-bomb", "unpacks to more than the limit", kind)
                 xml.feed(chunk)
                 deadline.check()
             xml.feed(b"", final=True)
@@ -197,9 +191,9 @@ def _inflated_size(archive: zipfile.ZipFile, part: zipfile.ZipInfo, budget: int,
         raise
     except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, RuntimeError, NotImplementedError,
             struct.error):
-        raise invalid("body", "xlsx", "is not an XLSX workbook: a zip entry is damaged", kind) from None
+        raise InvalidMessage.of("body", "xlsx", "is not an XLSX workbook: a zip entry is damaged", kind) from None
     if size != part.file_size:
-        raise invalid("body", "xlsx", "is not an XLSX workbook: a zip entry is shorter than it declares", kind)
+        raise InvalidMessage.of("body", "xlsx", "is not an XLSX workbook: a zip entry is shorter than it declares", kind)
     return size
 
 
@@ -262,12 +256,12 @@ class _XmlWork:
         self.rows = self.highest_row + self.rows_seen - self.row_numbers
         limits = self.limits
         if self.rows > limits.rows:
-            raise invalid("body", "max-rows", f"has a sheet of more than {limits.rows} rows", self.kind)
+            raise InvalidMessage.of("body", "max-rows", f"has a sheet of more than {limits.rows} rows", self.kind)
         if self.columns > limits.columns:
-            raise invalid("body", "max-columns", f"has a cell past column {limits.columns}", self.kind)
+            raise InvalidMessage.of("body", "max-columns", f"has a cell past column {limits.columns}", self.kind)
         if max(self.cells, self.rows * self.columns) > limits.cells:
-            raise invalid("body", "max-cells", f"has a sheet of more than {limits.cells} cells", self.kind)
+            raise InvalidMessage.of("body", "max-cells", f"has a sheet of more than {limits.cells} cells", self.kind)
 
     def _too_long(self) -> None:
-        raise invalid("body", "max-text", f"holds a text, tag or comment longer than {self.limits.text} bytes",
-                      self.kind)
+        raise InvalidMessage.of("body", "max-text", f"holds a text, tag or comment longer than {self.limits.text} bytes",
+                                self.kind)

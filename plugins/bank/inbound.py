@@ -81,10 +81,6 @@ class LineError(ValueError):
         self.rule = rule
 
 
-def invalid(field: str | None, rule: str, what: str, kind: str | None) -> InvalidMessage:
-    return InvalidMessage(f"{field or 'file'} {what} (rule: {rule})", field=field, rule=rule, kind=kind)
-
-
 # -- lines ------------------------------------------------------------------------------------
 
 def lines(body: bytes) -> Iterator[tuple[int, bytes]]:
@@ -220,31 +216,31 @@ def header(message: NativeMessage) -> tuple[str, str, str, int, bytes]:
     """(bank code, kind, batch number, detail count, the header's bytes) of the first line."""
     first = next(lines(message.body), None)
     if first is None or not first[1].strip():
-        raise invalid("header", "header", "is missing: a file starts with H|bank|kind|batch|date|count",
-                      message.kind)
+        raise InvalidMessage.of("header", "header", "is missing: a file starts with H|bank|kind|batch|date|count",
+                                message.kind)
     raw = first[1]
     text = decode(raw)
     if text is None:
-        raise invalid("header", "encoding", "is not GB18030 text", message.kind)
+        raise InvalidMessage.of("header", "encoding", "is not GB18030 text", message.kind)
     cells = text.split("|")
     if cells[0] != "H" or len(cells) != 6:
-        raise invalid("header", "field-count", f"must be H and 5 fields separated by |, it has {len(cells)} fields",
-                      message.kind)
+        raise InvalidMessage.of("header", "field-count", f"must be H and 5 fields separated by |, it has {len(cells)} fields",
+                                message.kind)
     _, bank, kind, batch, file_date, count = (c.strip() for c in cells)
     if not _BANK_RE.fullmatch(bank):
-        raise invalid("header.bank", "bank-code", "must be 12 digits", message.kind)
+        raise InvalidMessage.of("header.bank", "bank-code", "must be 12 digits", message.kind)
     if kind not in COLUMNS:
-        raise invalid("header.kind", "kind", f"must be one of {', '.join(KINDS_IN)}", None)
+        raise InvalidMessage.of("header.kind", "kind", f"must be one of {', '.join(KINDS_IN)}", None)
     if message.kind and message.kind.strip().upper() != kind:
-        raise invalid("x-wagehub-kind", "kind", "disagrees with the header's kind", kind)
+        raise InvalidMessage.of("x-wagehub-kind", "kind", "disagrees with the header's kind", kind)
     if not batch or len(batch) > 40 or "/" in batch:
-        raise invalid("header.batch", "batch-no", "must be 1 to 40 characters, without /", kind)
+        raise InvalidMessage.of("header.batch", "batch-no", "must be 1 to 40 characters, without /", kind)
     try:
         date("file date", file_date)
     except LineError:
-        raise invalid("header.date", "date", "must be a date yyyyMMdd", kind) from None
+        raise InvalidMessage.of("header.date", "date", "must be a date yyyyMMdd", kind) from None
     if not _COUNT_RE.fullmatch(count):
-        raise invalid("header.count", "integer", "must be a whole number of detail lines", kind)
+        raise InvalidMessage.of("header.count", "integer", "must be a whole number of detail lines", kind)
     return bank, kind, batch, int(count), raw
 
 
@@ -276,13 +272,13 @@ def _details(message: NativeMessage, bank: str, kind: str, batch: str, declared:
         if not raw.strip():
             continue
         if trailer is not None:
-            raise invalid("trailer", "trailer-last", f"must be the last line: line {n} follows it", kind)
+            raise InvalidMessage.of("trailer", "trailer-last", f"must be the last line: line {n} follows it", kind)
         text = decode(raw)
         if text is not None and text.startswith("T|"):
             trailer = (n, text)
             continue
         if text is not None and not text.startswith("D|"):
-            raise invalid(f"line {n}", "record-type", "must start with D| (a detail) or T| (the trailer)", kind)
+            raise InvalidMessage.of(f"line {n}", "record-type", "must start with D| (a detail) or T| (the trailer)", kind)
         count += 1
         amount = None
         try:
@@ -307,15 +303,15 @@ def _details(message: NativeMessage, bank: str, kind: str, batch: str, declared:
                      source_ref=f"{bank}/{batch}/{n}", kind=kind, row=n, raw=_line_file(head, raw, amount),
                      fields=FIELDS[kind])
     if trailer is None:
-        raise invalid("trailer", "trailer", "is missing: a file ends with T|count|sum", kind)
+        raise InvalidMessage.of("trailer", "trailer", "is missing: a file ends with T|count|sum", kind)
     n, text = trailer
     cells = text.split("|")
     if len(cells) != 3 or not _COUNT_RE.fullmatch(cells[1].strip()) or signed_fen(cells[2].strip()) is None:
-        raise invalid("trailer", "trailer", "must be T|count|sum, two whole numbers", kind)
+        raise InvalidMessage.of("trailer", "trailer", "must be T|count|sum, two whole numbers", kind)
     t_count, t_sum = int(cells[1].strip()), signed_fen(cells[2].strip())
     if t_count != count or declared != count:
-        raise invalid("trailer", "trailer-count", f"says {t_count} detail lines (header: {declared}), the file has "
-                      f"{count}: the file is refused whole", kind)
+        raise InvalidMessage.of("trailer", "trailer-count", f"says {t_count} detail lines (header: {declared}), the file has "
+                                f"{count}: the file is refused whole", kind)
     if sum_known and t_sum != total:
-        raise invalid("trailer", "trailer-sum", f"sums the {AMOUNT[kind]} column to {t_sum} fen, the details to "
-                      f"{total}: the file is refused whole", kind)
+        raise InvalidMessage.of("trailer", "trailer-sum", f"sums the {AMOUNT[kind]} column to {t_sum} fen, the details to "
+                                f"{total}: the file is refused whole", kind)

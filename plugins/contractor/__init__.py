@@ -92,17 +92,11 @@ def _contractor(settings: dict[str, Any], uscc: str | None) -> dict[str, Any] | 
 def key_from_message(message: NativeMessage, settings: dict[str, Any]) -> str:
     uscc = str(message.headers.get(CONTRACTOR_HEADER) or "")
     if not uscc:
-        raise InvalidMessage(f"{CONTRACTOR_HEADER} is required (rule: required)", field=CONTRACTOR_HEADER,
-                             rule="required")
+        raise InvalidMessage.of(CONTRACTOR_HEADER, "required", "is required")
     contractor = _contractor(settings, uscc)
     if contractor is None:
-        raise InvalidMessage(f"{CONTRACTOR_HEADER} names no contractor known to the hub (rule: unknown-contractor)",
-                             field=CONTRACTOR_HEADER, rule="unknown-contractor")
+        raise InvalidMessage.of(CONTRACTOR_HEADER, "unknown-contractor", "names no contractor known to the hub")
     return contractor["key"]
-
-
-def _invalid(field: str, what: str, rule: str) -> InvalidMessage:
-    return InvalidMessage(f"{field} {what} (rule: {rule})", field=field, rule=rule, kind=REPLY)
 
 
 @hookimpl
@@ -113,21 +107,21 @@ def parse_message(message: NativeMessage, settings: dict[str, Any]) -> list[Pars
         raise InvalidMessage("message is not UTF-8 JSON (rule: json)", field="body", rule="json",
                              kind=REPLY) from None
     if not isinstance(doc, dict):
-        raise _invalid("body", "must be a JSON object", "type")
+        raise InvalidMessage.of("body", "type", "must be a JSON object", REPLY)
     if doc.get("type") != REPLY:
-        raise _invalid("type", f"must be {REPLY}", "enum")
+        raise InvalidMessage.of("type", "enum", f"must be {REPLY}", REPLY)
     for name in ("reply_id", "contractor_uscc", "outcome", "amount_paid", "replied_at"):
         if doc.get(name) in (None, ""):
-            raise _invalid(name, "is required", "required")
+            raise InvalidMessage.of(name, "required", "is required", REPLY)
     for name in ("reply_id", "contractor_uscc", "outcome", "replied_at"):
         if not isinstance(doc[name], str):
-            raise _invalid(name, "must be a string", "type")
+            raise InvalidMessage.of(name, "type", "must be a string", REPLY)
     if not isinstance(doc["amount_paid"], str):
-        raise _invalid("amount_paid", 'must be yuan as a decimal string like "1200.00"', "decimal-string")
+        raise InvalidMessage.of("amount_paid", "decimal-string", 'must be yuan as a decimal string like "1200.00"', REPLY)
     sender = str(message.headers.get(CONTRACTOR_HEADER) or "")
     if sender and sender.upper() != doc["contractor_uscc"].upper():
-        raise _invalid("contractor_uscc", f"must be the contractor named by {CONTRACTOR_HEADER}",
-                       "contractor-mismatch")
+        raise InvalidMessage.of("contractor_uscc", "contractor-mismatch",
+                                f"must be the contractor named by {CONTRACTOR_HEADER}", REPLY)
     known = _contractor(settings, doc["contractor_uscc"]) or {}
     record = {
         "reply_no": doc["reply_id"],

@@ -30,12 +30,6 @@ _MONEY_RE = re.compile(r"^-?\d{1,15}(?:\.\d{1,2})?$", re.ASCII)
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
 
 
-def invalid(field: str | None, rule: str, what: str, kind: str | None) -> InvalidMessage:
-    """An :class:`InvalidMessage` whose reason names the field and rule, never a value."""
-    subject = field or "message"
-    return InvalidMessage(f"{subject} {what} (rule: {rule})", field=field, rule=rule, kind=kind)
-
-
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
@@ -45,16 +39,16 @@ def decode(message: NativeMessage) -> Any:
     try:
         text = bytes(message.body).decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise invalid("body", "json", f"is not JSON: not valid UTF-8 text at byte {exc.start}", message.kind) from None
+        raise InvalidMessage.of("body", "json", f"is not JSON: not valid UTF-8 text at byte {exc.start}", message.kind) from None
     try:
         return json.loads(text, parse_float=decimal.Decimal, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
-        raise invalid("body", "json", f"is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-                      message.kind) from None
+        raise InvalidMessage.of("body", "json", f"is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                                message.kind) from None
     except (ValueError, RecursionError):
         # NaN/Infinity, numbers beyond the interpreter's digit limit, nesting beyond its stack.
-        raise invalid("body", "json", "is not JSON this reader can hold (NaN, too deep or too long a number)",
-                      message.kind) from None
+        raise InvalidMessage.of("body", "json", "is not JSON this reader can hold (NaN, too deep or too long a number)",
+                                message.kind) from None
 
 
 class _Obj:
@@ -62,7 +56,7 @@ class _Obj:
 
     def __init__(self, data: Any, path: str, kind: str | None):
         if not isinstance(data, dict):
-            raise invalid(path or None, "type", "must be a JSON object", kind)
+            raise InvalidMessage.of(path or None, "type", "must be a JSON object", kind)
         self.data = data
         self.path = path
         self.kind = kind
@@ -75,13 +69,13 @@ class _Obj:
         if isinstance(value, str) and not value.strip():
             value = None  # "" or spaces: no value (an optional field so sent is absent)
         if value is None and required:
-            raise invalid(self._p(name), "required", "is required", self.kind)
+            raise InvalidMessage.of(self._p(name), "required", "is required", self.kind)
         return value
 
     def text(self, name: str, required: bool = True) -> str | None:
         value = self._raw(name, required)
         if value is not None and not isinstance(value, str):
-            raise invalid(self._p(name), "type", "must be a string", self.kind)
+            raise InvalidMessage.of(self._p(name), "type", "must be a string", self.kind)
         return value
 
     def case_number(self, name: str, required: bool = True) -> str | None:
@@ -92,7 +86,7 @@ class _Obj:
     def integer(self, name: str, required: bool = True) -> int | None:
         value = self._raw(name, required)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise invalid(self._p(name), "integer", "must be a whole number", self.kind)
+            raise InvalidMessage.of(self._p(name), "integer", "must be a whole number", self.kind)
         return value
 
     def money(self, name: str, required: bool = True) -> str | None:
@@ -101,13 +95,13 @@ class _Obj:
         if value is None:
             return None
         if not isinstance(value, str):
-            raise invalid(self._p(name), "decimal-string",
-                          'must be yuan as a decimal string like "360000.00", not a JSON number', self.kind)
+            raise InvalidMessage.of(self._p(name), "decimal-string",
+                                    'must be yuan as a decimal string like "360000.00", not a JSON number', self.kind)
         text = value.strip()
         if not _MONEY_RE.fullmatch(text):
-            raise invalid(self._p(name), "money-format", "must be yuan with at most two decimals", self.kind)
+            raise InvalidMessage.of(self._p(name), "money-format", "must be yuan with at most two decimals", self.kind)
         if text.startswith("-"):
-            raise invalid(self._p(name), "money-non-negative", "must not be negative", self.kind)
+            raise InvalidMessage.of(self._p(name), "money-non-negative", "must not be negative", self.kind)
         return format(decimal.Decimal(text).quantize(decimal.Decimal("0.01")), "f")
 
     def date(self, name: str, required: bool = True) -> str | None:
@@ -119,7 +113,7 @@ class _Obj:
                 raise ValueError
             return dt.date.fromisoformat(value).isoformat()
         except ValueError:
-            raise invalid(self._p(name), "date", "must be an ISO date YYYY-MM-DD", self.kind) from None
+            raise InvalidMessage.of(self._p(name), "date", "must be an ISO date YYYY-MM-DD", self.kind) from None
 
     def employer(self, *, required: bool) -> tuple[str | None, str | None]:
         """(credit code, identity number): a company or, format 1.2, an individual defendant
@@ -128,9 +122,9 @@ class _Obj:
         person = self.text("employer_id_number", required=False)
         if (code and person) or (required and not (code or person)):
             what = "are both given" if code else "are both missing"
-            raise invalid(self._p("employer_credit_code"), "exactly-one",
-                          f"and {self._p('employer_id_number')} {what}: the employer is a company (credit code) "
-                          "or an individual (identity number), exactly one", self.kind)
+            raise InvalidMessage.of(self._p("employer_credit_code"), "exactly-one",
+                                    f"and {self._p('employer_id_number')} {what}: the employer is a company (credit code) "
+                                    "or an individual (identity number), exactly one", self.kind)
         return code, person
 
     def objects(self, name: str) -> list[_Obj]:
@@ -138,7 +132,7 @@ class _Obj:
         if value is None:
             return []
         if not isinstance(value, list):
-            raise invalid(self._p(name), "type", "must be a list", self.kind)
+            raise InvalidMessage.of(self._p(name), "type", "must be a list", self.kind)
         return [_Obj(item, f"{self._p(name)}[{i}]", self.kind) for i, item in enumerate(value)]
 
 
@@ -164,8 +158,8 @@ def _judgment(body: _Obj) -> dict[str, Any]:
 def _enforcement(body: _Obj) -> dict[str, Any]:
     case_number = body.case_number("case_number")
     if "执" not in case_number:
-        raise invalid("body.case_number", "enforcement-case-number",
-                      "must be an enforcement case number (执 in it)", ENFORCEMENT)
+        raise InvalidMessage.of("body.case_number", "enforcement-case-number",
+                                "must be an enforcement case number (执 in it)", ENFORCEMENT)
     uscc, id_number = body.employer(required=False)
     return {
         "case_number": case_number,
@@ -226,7 +220,7 @@ def parse(message: NativeMessage) -> list[Parsed]:
     doc = _Obj(decode(message), "", message.kind)
     doc_type = doc._raw("doc_type", True)
     if not isinstance(doc_type, str) or doc_type not in MAPPERS:
-        raise invalid("doc_type", "enum", f"must be one of {', '.join(KINDS_IN)} (referral is outbound only)", None)
+        raise InvalidMessage.of("doc_type", "enum", f"must be one of {', '.join(KINDS_IN)} (referral is outbound only)", None)
     doc.kind = doc_type
     doc.text("doc_id", required=False)
     doc.text("issued_at", required=False)

@@ -114,16 +114,11 @@ def receivers(settings: dict[str, Any], area: str | None) -> list[tuple[str, dic
 def key_from_message(message: NativeMessage, settings: dict[str, Any]) -> str:
     code = str(message.headers.get(GOV_HEADER) or "").strip()
     if not code:
-        raise InvalidMessage(f"{GOV_HEADER} is required (rule: required)", field=GOV_HEADER, rule="required")
+        raise InvalidMessage.of(GOV_HEADER, "required", "is required")
     government = _government(settings, code)
     if government is None:
-        raise InvalidMessage(f"{GOV_HEADER} names no government known to the hub (rule: unknown-government)",
-                             field=GOV_HEADER, rule="unknown-government")
+        raise InvalidMessage.of(GOV_HEADER, "unknown-government", "names no government known to the hub")
     return government["key"]
-
-
-def _invalid(field: str, what: str, rule: str) -> InvalidMessage:
-    return InvalidMessage(f"{field} {what} (rule: {rule})", field=field, rule=rule, kind=ANSWER)
 
 
 def _answered_on(value: str) -> str:
@@ -133,9 +128,9 @@ def _answered_on(value: str) -> str:
             return dt.date.fromisoformat(value).isoformat()
         moment = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise _invalid("answeredAt", "must be an ISO 8601 time with offset", "datetime") from None
+        raise InvalidMessage.of("answeredAt", "datetime", "must be an ISO 8601 time with offset", ANSWER) from None
     if moment.tzinfo is None:
-        raise _invalid("answeredAt", "must carry its offset (+08:00)", "datetime")
+        raise InvalidMessage.of("answeredAt", "datetime", "must carry its offset (+08:00)", ANSWER)
     return moment.astimezone(BEIJING).date().isoformat()
 
 
@@ -147,25 +142,26 @@ def parse_message(message: NativeMessage, settings: dict[str, Any]) -> list[Pars
         raise InvalidMessage("message is not UTF-8 JSON (rule: json)", field="body", rule="json",
                              kind=ANSWER) from None
     if not isinstance(doc, dict):
-        raise _invalid("body", "must be a JSON object", "type")
+        raise InvalidMessage.of("body", "type", "must be a JSON object", ANSWER)
     if doc.get("type") != ANSWER:
-        raise _invalid("type", f"must be {ANSWER}", "enum")
+        raise InvalidMessage.of("type", "enum", f"must be {ANSWER}", ANSWER)
     for name in ("messageId", "assignmentNo", "answeredAt", "result"):
         if doc.get(name) in (None, ""):
-            raise _invalid(name, "is required", "required")
+            raise InvalidMessage.of(name, "required", "is required", ANSWER)
         if not isinstance(doc[name], str):
-            raise _invalid(name, "must be a string", "type")
+            raise InvalidMessage.of(name, "type", "must be a string", ANSWER)
     result = RESULTS.get(doc["result"].strip())
     if result is None:
-        raise _invalid("result", "must be resolved, in_progress or unsubstantiated (已解决, 处理中, 不属实)", "enum")
+        raise InvalidMessage.of("result", "enum", "must be resolved, in_progress or unsubstantiated (已解决, 处理中, 不属实)",
+                                ANSWER)
     paid = doc.get("paidAmount")
     if paid is not None:
         if isinstance(paid, bool) or not isinstance(paid, (str, int, Decimal)):
-            raise _invalid("paidAmount", 'must be yuan as a decimal string like "1200.00"', "decimal-string")
+            raise InvalidMessage.of("paidAmount", "decimal-string", 'must be yuan as a decimal string like "1200.00"', ANSWER)
         try:
             paid = format(Decimal(str(paid).strip()).quantize(Decimal("0.01")), "f")
         except InvalidOperation:
-            raise _invalid("paidAmount", 'must be yuan as a decimal string like "1200.00"', "decimal-string") from None
+            raise InvalidMessage.of("paidAmount", "decimal-string", 'must be yuan as a decimal string like "1200.00"', ANSWER) from None
     record = {
         "assignment_no": doc["assignmentNo"],
         "answered_on": _answered_on(doc["answeredAt"]),

@@ -63,11 +63,6 @@ def register_agency() -> AgencyInfo:
     )
 
 
-def _invalid(field: str, rule: str, what: str, kind: str | None) -> InvalidMessage:
-    """A refusal naming the native field and the rule, never a value (personal data)."""
-    return InvalidMessage(f"{field} {what} (rule: {rule})", field=field, rule=rule, kind=kind)
-
-
 class _Data:
     """The message's ``data`` object (or one inside it), read field by field."""
 
@@ -81,20 +76,20 @@ class _Data:
         value = self.data.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
-                raise _invalid(self._p(name), "required", "is required", self.kind)
+                raise InvalidMessage.of(self._p(name), "required", "is required", self.kind)
             return None
         return value
 
     def text(self, name: str, required: bool = True) -> str | None:
         value = self.raw(name, required)
         if value is not None and not isinstance(value, str):
-            raise _invalid(self._p(name), "type", "must be a string", self.kind)
+            raise InvalidMessage.of(self._p(name), "type", "must be a string", self.kind)
         return value.strip() if value is not None else None
 
     def obj(self, name: str) -> _Data:
         value = self.raw(name, True)
         if not isinstance(value, dict):
-            raise _invalid(self._p(name), "type", "must be an object", self.kind)
+            raise InvalidMessage.of(self._p(name), "type", "must be an object", self.kind)
         return _Data(value, self._p(name), self.kind)
 
     def time(self, name: str, required: bool = True) -> str | None:
@@ -105,19 +100,19 @@ class _Data:
             try:
                 return dt.datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=BEIJING).isoformat()
             except ValueError:
-                raise _invalid(self._p(name), "time", "must be a real time yyyyMMddHHmmss", self.kind) from None
+                raise InvalidMessage.of(self._p(name), "time", "must be a real time yyyyMMddHHmmss", self.kind) from None
         try:
             moment = dt.datetime.fromisoformat(value)
         except ValueError:
             moment = None
         if moment is None or moment.tzinfo is None:
-            raise _invalid(self._p(name), "time", "must be yyyyMMddHHmmss or ISO 8601 with an offset", self.kind)
+            raise InvalidMessage.of(self._p(name), "time", "must be yyyyMMddHHmmss or ISO 8601 with an offset", self.kind)
         return moment.isoformat()
 
     def count(self, name: str) -> int | None:
         value = self.raw(name, False)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-            raise _invalid(self._p(name), "type", "must be an integer", self.kind)
+            raise InvalidMessage.of(self._p(name), "type", "must be an integer", self.kind)
         return value
 
     def money(self, name: str) -> str | None:
@@ -125,8 +120,8 @@ class _Data:
         if value is None:
             return None
         if not isinstance(value, str) or not _MONEY_RE.match(value.strip()):
-            raise _invalid(self._p(name), "decimal-string", 'must be yuan as a decimal string like "12000.50"',
-                           self.kind)
+            raise InvalidMessage.of(self._p(name), "decimal-string", 'must be yuan as a decimal string like "12000.50"',
+                                    self.kind)
         return format(decimal.Decimal(value.strip()).quantize(decimal.Decimal("0.01")), "f")
 
     def flag(self, name: str, required: bool = False) -> bool | None:
@@ -134,7 +129,7 @@ class _Data:
         if value is None:
             return None
         if value not in FLAGS:
-            raise _invalid(self._p(name), "flag", 'must be "0" or "1"', self.kind)
+            raise InvalidMessage.of(self._p(name), "flag", 'must be "0" or "1"', self.kind)
         return FLAGS[value]
 
 
@@ -142,18 +137,18 @@ def _document(message: NativeMessage) -> tuple[str, dict[str, Any], _Data]:
     try:
         doc = json.loads(message.body.decode("utf-8-sig"), parse_float=decimal.Decimal)
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise _invalid("body", "json", "is not UTF-8 JSON", message.kind) from None
+        raise InvalidMessage.of("body", "json", "is not UTF-8 JSON", message.kind) from None
     if not isinstance(doc, dict):
-        raise _invalid("body", "type", "must be a JSON object", message.kind)
+        raise InvalidMessage.of("body", "type", "must be a JSON object", message.kind)
     kind = doc.get("msgType")
     if kind not in (WORK_ORDER, SATISFACTION):
-        raise _invalid("msgType", "enum", f"must be {WORK_ORDER} or {SATISFACTION}", message.kind)
+        raise InvalidMessage.of("msgType", "enum", f"must be {WORK_ORDER} or {SATISFACTION}", message.kind)
     for name in ("msgId", "sendTime"):
         if not isinstance(doc.get(name), str) or not doc[name].strip():
-            raise _invalid(name, "required", "is required", kind)
+            raise InvalidMessage.of(name, "required", "is required", kind)
     data = doc.get("data")
     if not isinstance(data, dict):
-        raise _invalid("data", "required", "is required: an object", kind)
+        raise InvalidMessage.of("data", "required", "is required: an object", kind)
     return kind, doc, _Data(data, "data", kind)
 
 

@@ -118,12 +118,6 @@ _CHUNK = 1 << 16
 csv.field_size_limit(2**31 - 1)
 
 
-def invalid(field: str | None, rule: str, what: str, kind: str | None) -> InvalidMessage:
-    """An :class:`InvalidMessage` whose reason names the field and rule, never a value."""
-    subject = field or "message"
-    return InvalidMessage(f"{subject} {what} (rule: {rule})", field=field, rule=rule, kind=kind)
-
-
 class RowError(ValueError):
     """One cell of one row breaks a rule; becomes a :class:`hub.Rejected`."""
 
@@ -145,8 +139,8 @@ def detect_encoding(message: NativeMessage) -> str:
     if declared and declared != "binary":  # kombu's default for bytes bodies says nothing
         encoding = _ENCODINGS.get(declared)
         if encoding is None:
-            raise invalid("content_encoding", "encoding", "must be utf-8-sig, gb18030 or utf-8 for a CSV batch",
-                          message.kind)
+            raise InvalidMessage.of("content_encoding", "encoding", "must be utf-8-sig, gb18030 or utf-8 for a CSV batch",
+                                    message.kind)
         _check_decodes(body, encoding, message.kind)
         return encoding
     try:
@@ -157,7 +151,7 @@ def detect_encoding(message: NativeMessage) -> str:
     try:
         _check_decodes(body, "gb18030", message.kind)
     except InvalidMessage:
-        raise invalid("body", "encoding", "is neither UTF-8 nor GB18030 text", message.kind) from None
+        raise InvalidMessage.of("body", "encoding", "is neither UTF-8 nor GB18030 text", message.kind) from None
     return "gb18030"
 
 
@@ -172,8 +166,8 @@ def _check_decodes(body: bytes, encoding: str, kind: str | None) -> None:
         start = len(view)
         decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
-        raise invalid("body", "encoding", f"is not valid {encoding} text (near byte {start + exc.start})",
-                      kind) from None
+        raise InvalidMessage.of("body", "encoding", f"is not valid {encoding} text (near byte {start + exc.start})",
+                                kind) from None
 
 
 def normalise_column(name: str) -> str:
@@ -185,19 +179,19 @@ def resolve_kind(declared: str | None, columns: dict[str, int]) -> str:
     if declared:
         kind = declared.strip().upper()
         if kind not in COLUMNS:
-            raise invalid("x-wagehub-kind", "enum", f"must be one of {', '.join(KINDS_IN)}", None)
+            raise InvalidMessage.of("x-wagehub-kind", "enum", f"must be one of {', '.join(KINDS_IN)}", None)
     else:
         complete = [k for k in KINDS_IN if all(c in columns for c, req in COLUMNS[k].items() if req)]
         if len(complete) != 1:
             # Name what is missing from the kind the header looks most like.
             kind = max(KINDS_IN, key=lambda k: sum(c in columns for c in COLUMNS[k]))
             missing = [c for c, req in COLUMNS[kind].items() if req and c not in columns]
-            raise invalid("header", "kind", f"is not a {', '.join(KINDS_IN)} header row (closest: "
-                          f"{kind}, missing {', '.join(missing) or 'nothing'}); set x-wagehub-kind", None)
+            raise InvalidMessage.of("header", "kind", f"is not a {', '.join(KINDS_IN)} header row (closest: "
+                                    f"{kind}, missing {', '.join(missing) or 'nothing'}); set x-wagehub-kind", None)
         kind = complete[0]
     for column, required in COLUMNS[kind].items():
         if required and column not in columns:
-            raise invalid(column, "required-column", "is a required column, missing from the header row", kind)
+            raise InvalidMessage.of(column, "required-column", "is a required column, missing from the header row", kind)
     return kind
 
 
@@ -374,14 +368,14 @@ def parse(message: NativeMessage) -> Iterator[Parsed | Rejected]:
     try:
         header = next(reader, None)
     except csv.Error as exc:
-        raise invalid("header", "csv", f"cannot be read as CSV ({exc})", message.kind) from None
+        raise InvalidMessage.of("header", "csv", f"cannot be read as CSV ({exc})", message.kind) from None
     if not header or not any(h.strip() for h in header):
-        raise invalid("header", "header", "is missing: a batch starts with a row of column names", message.kind)
+        raise InvalidMessage.of("header", "header", "is missing: a batch starts with a row of column names", message.kind)
     index: dict[str, int] = {}
     for i, name in enumerate(header):
         column = normalise_column(name)
         if column in index:
-            raise invalid(column, "duplicate-column", "appears twice in the header row", message.kind)
+            raise InvalidMessage.of(column, "duplicate-column", "appears twice in the header row", message.kind)
         if column:
             index[column] = i
     kind = resolve_kind(message.kind, index)
@@ -399,7 +393,7 @@ def _records(message: NativeMessage, reader: Iterable[list[str]], kind: str) -> 
             if any(fields):
                 yield n, fields
     except csv.Error as exc:
-        raise invalid("body", "csv", f"cannot be read as CSV after data row {n} ({exc})", kind) from None
+        raise InvalidMessage.of("body", "csv", f"cannot be read as CSV after data row {n} ({exc})", kind) from None
 
 
 def _rejected(n: int, err: RowError, kind: str, header: list[str], fields: list[str], encoding: str) -> Rejected:

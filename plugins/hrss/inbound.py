@@ -35,12 +35,6 @@ _ENCODINGS = {"gb18030": ("gb18030", "GB18030")}
 _UTF8 = ("utf-8-sig", "UTF-8")
 
 
-def invalid(field: str | None, rule: str, what: str, kind: str | None) -> InvalidMessage:
-    """An :class:`InvalidMessage` whose reason names the field and rule, never a value."""
-    subject = field or "message"
-    return InvalidMessage(f"{subject} {what} (rule: {rule})", field=field, rule=rule, kind=kind)
-
-
 def fen_to_yuan(fen: int) -> str:
     """Integer fen as a yuan string with two places, exactly (no context rounding)."""
     sign, digits, _ = decimal.Decimal(fen).as_tuple()
@@ -63,13 +57,13 @@ class _Obj:
         if isinstance(value, str) and not value.strip():
             value = None  # "" or spaces: no value (an optional field so sent is absent)
         if value is None and required:
-            raise invalid(self._p(name), "required", "is required", self.kind)
+            raise InvalidMessage.of(self._p(name), "required", "is required", self.kind)
         return value
 
     def _typed(self, name: str, required: bool, types: tuple[type, ...], what: str) -> Any:
         value = self._raw(name, required)
         if value is not None and (not isinstance(value, types) or isinstance(value, bool)):
-            raise invalid(self._p(name), "type", f"must be {what}", self.kind)
+            raise InvalidMessage.of(self._p(name), "type", f"must be {what}", self.kind)
         return value
 
     def text(self, name: str, required: bool = True) -> str | None:
@@ -83,7 +77,7 @@ class _Obj:
         if value is None:
             return None
         if not isinstance(value, int) or isinstance(value, bool):
-            raise invalid(self._p(name), "integer-fen", "must be an integer number of fen", self.kind)
+            raise InvalidMessage.of(self._p(name), "integer-fen", "must be an integer number of fen", self.kind)
         return fen_to_yuan(value)
 
     def _stamp(self, name: str, required: bool, pattern: re.Pattern, fmt: str, rule: str, shape: str):
@@ -95,7 +89,7 @@ class _Obj:
                 raise ValueError
             return dt.datetime.strptime(value, fmt)
         except ValueError:
-            raise invalid(self._p(name), rule, f"must be a valid {shape}", self.kind) from None
+            raise InvalidMessage.of(self._p(name), rule, f"must be a valid {shape}", self.kind) from None
 
     def time(self, name: str, required: bool = True) -> str | None:
         """``yyyyMMddHHmmss`` Beijing time as ISO 8601 with ``+08:00``."""
@@ -117,7 +111,7 @@ class _Obj:
         if value is None:
             return None
         if not isinstance(value, str) or value not in table:
-            raise invalid(self._p(name), "enum", f"must be one of {', '.join(table)}", self.kind)
+            raise InvalidMessage.of(self._p(name), "enum", f"must be one of {', '.join(table)}", self.kind)
         return table[value]
 
     def obj(self, name: str, required: bool = True) -> _Obj | None:
@@ -131,7 +125,7 @@ class _Obj:
         out = []
         for i, item in enumerate(items):
             if not isinstance(item, dict):
-                raise invalid(f"{self._p(name)}[{i}]", "type", "must be an object", self.kind)
+                raise InvalidMessage.of(f"{self._p(name)}[{i}]", "type", "must be an object", self.kind)
             out.append(_Obj(item, f"{self._p(name)}[{i}]", self.kind))
         return out
 
@@ -143,9 +137,9 @@ class _Obj:
         person = id_number[0].text(id_number[1], required=False)
         if (code and person) or (required and not (code or person)):
             what = "are both given" if code else "are both missing"
-            raise invalid(uscc[0]._p(uscc[1]), "exactly-one",
-                          f"and {id_number[0]._p(id_number[1])} {what}: the employer is a company (credit code) or "
-                          "an individual (identity number), exactly one", self.kind)
+            raise InvalidMessage.of(uscc[0]._p(uscc[1]), "exactly-one",
+                                    f"and {id_number[0]._p(id_number[1])} {what}: the employer is a company (credit code) or "
+                                    "an individual (identity number), exactly one", self.kind)
         return code, person
 
     def texts(self, name: str, required: bool = True) -> list[str] | None:
@@ -154,7 +148,7 @@ class _Obj:
             return None
         for i, item in enumerate(items):
             if not isinstance(item, str):
-                raise invalid(f"{self._p(name)}[{i}]", "type", "must be a string", self.kind)
+                raise InvalidMessage.of(f"{self._p(name)}[{i}]", "type", "must be a string", self.kind)
         return list(items)
 
 
@@ -289,8 +283,8 @@ def _listing(d: _Obj) -> tuple[str, dict[str, Any]]:
     action = d.code("action", LISTING_ACTIONS)
     for name in ("basis", "endDate"):
         if action == "list" and d._raw(name, required=False) is None:
-            raise invalid(d._p(name), "required-if", "is required when action is LIST (the ground and the term)",
-                          d.kind)
+            raise InvalidMessage.of(d._p(name), "required-if", "is required when action is LIST (the ground and the term)",
+                                    d.kind)
     uscc, id_number = d.employer_ids((d, "creditCode"), (d, "employerIdNo"), required=True)
     persons = d.objs("persons", required=False)
     record = {
@@ -462,28 +456,28 @@ def _decode(message: NativeMessage) -> Any:
         except UnicodeDecodeError as exc:
             error = f"is not JSON: not valid {name} text at byte {exc.start}"
     else:
-        raise invalid("body", "json", error, message.kind) from None
+        raise InvalidMessage.of("body", "json", error, message.kind) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise invalid("body", "json", f"is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-                      message.kind) from None
+        raise InvalidMessage.of("body", "json", f"is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                                message.kind) from None
     except (ValueError, RecursionError):
         # Numbers beyond the interpreter's digit limit, nesting beyond its stack.
-        raise invalid("body", "json", "is not JSON this reader can hold (too deep or too long a number)",
-                      message.kind) from None
+        raise InvalidMessage.of("body", "json", "is not JSON this reader can hold (too deep or too long a number)",
+                                message.kind) from None
 
 
 def parse(message: NativeMessage) -> list[Parsed]:
     """One hrss message as its single canonical record."""
     doc = _decode(message)
     if not isinstance(doc, dict):
-        raise invalid(None, "type", "must be a JSON object", message.kind)
+        raise InvalidMessage.of(None, "type", "must be a JSON object", message.kind)
     envelope = _Obj(doc, "", message.kind)
     msg_type = envelope.text("msgType")
     if msg_type not in KINDS_IN:
-        raise invalid("msgType", "enum", f"must be one of {', '.join(KINDS_IN)} (NOTICE is outbound only)",
-                      None)
+        raise InvalidMessage.of("msgType", "enum", f"must be one of {', '.join(KINDS_IN)} (NOTICE is outbound only)",
+                                None)
     envelope.kind = msg_type
     envelope.text("msgId", required=False)
     envelope.time("sendTime", required=False)

@@ -43,12 +43,6 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs
          ("\ufeff".encode("gb18030"), "gb18030"))
 
 
-def invalid(field: str | None, rule: str, what: str, kind: str | None) -> InvalidMessage:
-    """An :class:`InvalidMessage` whose reason names the field and rule, never a value."""
-    subject = field or "packet"
-    return InvalidMessage(f"{subject} {what} (rule: {rule})", field=field, rule=rule, kind=kind)
-
-
 def _encoding(body: bytes, content_encoding: str | None) -> tuple[str, bytes]:
     """(codec, bytes without BOM) as the packet itself says, the transport second."""
     for bom, codec in _BOMS:
@@ -71,29 +65,29 @@ def read_packet(message: NativeMessage) -> Element:
     try:
         text = data.decode(codec)
     except UnicodeDecodeError as exc:
-        raise invalid("body", "encoding", f"is not valid text in its declared encoding (byte {exc.start})",
-                      message.kind) from None
+        raise InvalidMessage.of("body", "encoding", f"is not valid text in its declared encoding (byte {exc.start})",
+                                message.kind) from None
     except LookupError:  # an unknown name, or a codec that is no character set ("hex", "zlib")
-        raise invalid("body", "encoding", "declares an encoding this hub cannot read", message.kind) from None
+        raise InvalidMessage.of("body", "encoding", "declares an encoding this hub cannot read", message.kind) from None
     # Already decoded: a declaration naming GB18030 would only confuse expat.
     text = _DECL_ENCODING_RE.sub(r"\1", text, count=1)
     try:
         root = DET.fromstring(text, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except defusedxml.DTDForbidden:
-        raise invalid("body", "no-dtd", "declares a DTD (DOCTYPE): DTDs and entities are refused",
-                      message.kind) from None
+        raise InvalidMessage.of("body", "no-dtd", "declares a DTD (DOCTYPE): DTDs and entities are refused",
+                                message.kind) from None
     except defusedxml.EntitiesForbidden:
-        raise invalid("body", "no-entities", "declares an entity: entities are refused", message.kind) from None
+        raise InvalidMessage.of("body", "no-entities", "declares an entity: entities are refused", message.kind) from None
     except defusedxml.ExternalReferenceForbidden:
-        raise invalid("body", "no-external", "refers to an external resource: refused", message.kind) from None
+        raise InvalidMessage.of("body", "no-external", "refers to an external resource: refused", message.kind) from None
     except DET.ParseError as exc:
         line, column = getattr(exc, "position", (0, 0))
-        raise invalid("body", "xml", f"is not well-formed XML (line {line}, column {column})",
-                      message.kind) from None
+        raise InvalidMessage.of("body", "xml", f"is not well-formed XML (line {line}, column {column})",
+                                message.kind) from None
     except (ValueError, RecursionError):
-        raise invalid("body", "xml", "is not XML this reader can hold", message.kind) from None
+        raise InvalidMessage.of("body", "xml", "is not XML this reader can hold", message.kind) from None
     if root.tag != "PACKET":
-        raise invalid("PACKET", "root", "must be the root element", message.kind)
+        raise InvalidMessage.of("PACKET", "root", "must be the root element", message.kind)
     return root
 
 
@@ -107,11 +101,11 @@ class _Body:
     def text(self, tag: str, required: bool = True) -> str | None:
         found = self.body.findall(tag)
         if len(found) > 1:
-            raise invalid(f"BODY/{tag}", "single", "must occur once", self.kind)
+            raise InvalidMessage.of(f"BODY/{tag}", "single", "must occur once", self.kind)
         value = (found[0].text or "").strip() if found else ""
         if not value:
             if required:
-                raise invalid(f"BODY/{tag}", "required", "is required", self.kind)
+                raise InvalidMessage.of(f"BODY/{tag}", "required", "is required", self.kind)
             return None
         return value
 
@@ -125,14 +119,14 @@ class _Body:
                 raise ValueError
             at = dt.datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING)
         except ValueError:
-            raise invalid(f"BODY/{tag}", "time-format", "must be a valid time yyyy-MM-dd HH:mm:ss",
-                          self.kind) from None
+            raise InvalidMessage.of(f"BODY/{tag}", "time-format", "must be a valid time yyyy-MM-dd HH:mm:ss",
+                                    self.kind) from None
         return at.isoformat(), at.strftime("%Y%m%d%H%M%S")
 
     def code(self, tag: str, table: dict[str, str]) -> str:
         value = self.text(tag)
         if value not in table:
-            raise invalid(f"BODY/{tag}", "enum", f"must be one of {', '.join(table)}", self.kind)
+            raise InvalidMessage.of(f"BODY/{tag}", "enum", f"must be one of {', '.join(table)}", self.kind)
         return table[value]
 
 
@@ -197,14 +191,14 @@ def parse(message: NativeMessage) -> list[Parsed]:
     root = read_packet(message)
     kind = root.get("TYPE")
     if kind is None:
-        raise invalid("PACKET/@TYPE", "required", "is required", message.kind)
+        raise InvalidMessage.of("PACKET/@TYPE", "required", "is required", message.kind)
     if kind not in KINDS_IN:
-        raise invalid("PACKET/@TYPE", "enum", f"must be one of {', '.join(KINDS_IN)} (the hub's own kinds are "
-                      "outbound only)",
-                      None)
+        raise InvalidMessage.of("PACKET/@TYPE", "enum", f"must be one of {', '.join(KINDS_IN)} (the hub's own kinds are "
+                                "outbound only)",
+                                None)
     bodies = root.findall("BODY")
     if len(bodies) != 1:
-        raise invalid("BODY", "required" if not bodies else "single", "must occur once", kind)
+        raise InvalidMessage.of("BODY", "required" if not bodies else "single", "must occur once", kind)
     record_type, mapper = KINDS_IN[kind]
     source_ref, record = mapper(_Body(bodies[0], kind))
     record = {k: v for k, v in record.items() if v is not None}

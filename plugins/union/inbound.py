@@ -37,7 +37,7 @@ from typing import Any
 import openpyxl
 from openpyxl.cell.cell import ERROR_CODES
 
-from hub import NativeMessage, Parsed, Rejected
+from hub import InvalidMessage, NativeMessage, Parsed, Rejected
 from plugins.union import xlsx
 
 MEDIATION = "mediation"
@@ -67,7 +67,6 @@ _DATE_RE = re.compile(r"^(\d{4})([-/])(\d{1,2})\2(\d{1,2})$", re.ASCII)
 _TWO = decimal.Decimal("0.01")
 _MAX_MONEY = decimal.Decimal(10) ** 15
 
-invalid = xlsx.invalid
 
 
 class RowError(ValueError):
@@ -240,25 +239,25 @@ def parse(message: NativeMessage, settings: dict[str, Any]) -> Iterator[Parsed |
         rows = sheet.iter_rows(values_only=True, max_col=scan.columns or None)
         header = next(rows, None)
     except Exception as exc:  # openpyxl raises many types on damaged packages; none is a plugin bug
-        raise invalid("body", "xlsx", f"is not an XLSX workbook openpyxl can read ({type(exc).__name__})",
-                      MEDIATION) from exc
+        raise InvalidMessage.of("body", "xlsx", f"is not an XLSX workbook openpyxl can read ({type(exc).__name__})",
+                                MEDIATION) from exc
     if header is None or _blank(header):
         workbook.close()
-        raise invalid("header", "header", "is missing: the first row of the first sheet names the columns",
-                      MEDIATION)
+        raise InvalidMessage.of("header", "header", "is missing: the first row of the first sheet names the columns",
+                                MEDIATION)
     index: dict[str, int] = {}
     for i, name in enumerate(header):
         column = normalise_column(name)
         if column in index and column in COLUMNS:  # which one would be meant? (unknown ones are ignored)
             workbook.close()
-            raise invalid(column, "duplicate-column", "appears twice in the header row", MEDIATION)
+            raise InvalidMessage.of(column, "duplicate-column", "appears twice in the header row", MEDIATION)
         if column and column not in index:
             index[column] = i
     for column, required in COLUMNS.items():
         if required and column not in index:
             workbook.close()
-            raise invalid(column, "required-column", "is a required column, missing from the header row",
-                          MEDIATION)
+            raise InvalidMessage.of(column, "required-column", "is a required column, missing from the header row",
+                                    MEDIATION)
     return _rows(workbook, sheet.title, rows, header, index, deadline)
 
 
@@ -273,8 +272,8 @@ def _rows(workbook, title: str, rows: Iterator[tuple], header: tuple, index: dic
             except StopIteration:
                 return
             except Exception as exc:  # a damaged sheet part past the header
-                raise invalid("body", "xlsx", f"cannot be read past data row {n} ({type(exc).__name__})",
-                              MEDIATION) from exc
+                raise InvalidMessage.of("body", "xlsx", f"cannot be read past data row {n} ({type(exc).__name__})",
+                                        MEDIATION) from exc
             n += 1
             deadline.check()
             if _blank(values):

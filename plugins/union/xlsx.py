@@ -32,7 +32,7 @@ from hub.contract import workbook
 # The zip guard and the work guard are the hub's (the console's previews go through them too).
 XLSX_TYPE = workbook.XLSX_TYPE
 MAX_BYTES, MAX_UNCOMPRESSED, MAX_RATIO = workbook.MAX_BYTES, workbook.MAX_UNCOMPRESSED, workbook.MAX_RATIO
-Limits, check_archive, invalid = workbook.Limits, workbook.check_archive, workbook.invalid
+Limits, check_archive = workbook.Limits, workbook.check_archive
 
 
 # -- writing -----------------------------------------------------------------------------------

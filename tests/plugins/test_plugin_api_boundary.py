@@ -27,3 +27,14 @@ def test_imports_only_the_plugin_api(name):
                     assert imported in ALLOWED_HUB, f"{source.name} imports {imported}"
                 if imported.split(".")[0] == "plugins":
                     assert imported.startswith(plugin.__name__), f"{source.name} imports {imported}"
+
+
+def test_invalid_message_of_names_the_field_and_the_rule():
+    from hub import InvalidMessage
+
+    exc = InvalidMessage.of("data.amountFen", "integer-fen", "must be an integer number of fen", "CLUE")
+    assert (exc.reason, exc.field, exc.rule, exc.kind) == (
+        "data.amountFen must be an integer number of fen (rule: integer-fen)", "data.amountFen", "integer-fen", "CLUE")
+    whole = InvalidMessage.of(None, "type", "must be a JSON object")
+    assert (whole.reason, whole.field, whole.kind) == ("message must be a JSON object (rule: type)", None, None)
+    assert whole.to_dict()["error"]["details"] == {"field": None, "rule": "type", "kind": None}

@@ -19,22 +19,17 @@ OPINIONS = {"1": "explain_not_opening", "2": "open_case", "3": "recommend_transf
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
-def invalid(field: str, rule: str, what: str, kind: str | None = JDYJ) -> InvalidMessage:
-    """An :class:`InvalidMessage` whose reason names the field and the rule, never the value."""
-    return InvalidMessage(f"{field} {what} (rule: {rule})", field=field, rule=rule, kind=kind)
-
-
 def read(message: NativeMessage) -> dict[str, Any]:
     try:
         doc = json.loads(bytes(message.body).decode("utf-8-sig"))
     except UnicodeDecodeError:
-        raise invalid("body", "encoding", "is not UTF-8 text", message.kind) from None
+        raise InvalidMessage.of("body", "encoding", "is not UTF-8 text", message.kind) from None
     except (ValueError, RecursionError):
-        raise invalid("body", "json", "is not JSON", message.kind) from None
+        raise InvalidMessage.of("body", "json", "is not JSON", message.kind) from None
     if not isinstance(doc, dict):
-        raise invalid("body", "type", "must be a JSON object", message.kind)
+        raise InvalidMessage.of("body", "type", "must be a JSON object", message.kind)
     if doc.get("docType") != JDYJ:
-        raise invalid("docType", "enum", f"must be {JDYJ} (YSCB and LAQK are outbound only)", None)
+        raise InvalidMessage.of("docType", "enum", f"must be {JDYJ} (YSCB and LAQK are outbound only)", None)
     return doc
 
 
@@ -42,10 +37,10 @@ def _text(doc: dict[str, Any], key: str, required: bool = False) -> str | None:
     value = doc.get(key)
     if value is None:
         if required:
-            raise invalid(key, "required", "is required")
+            raise InvalidMessage.of(key, "required", "is required", JDYJ)
         return None
     if not isinstance(value, str):
-        raise invalid(key, "type", "must be a string")
+        raise InvalidMessage.of(key, "type", "must be a string", JDYJ)
     return value
 
 
@@ -55,7 +50,7 @@ def _time(doc: dict[str, Any], key: str) -> str:
     try:
         return dt.datetime.strptime(text, TIME_FORMAT).replace(tzinfo=BEIJING).isoformat()
     except ValueError:
-        raise invalid(key, "time-format", "must be a time yyyy-MM-dd HH:mm:ss") from None
+        raise InvalidMessage.of(key, "time-format", "must be a time yyyy-MM-dd HH:mm:ss", JDYJ) from None
 
 
 def _date(doc: dict[str, Any], key: str) -> str | None:
@@ -68,7 +63,7 @@ def _date(doc: dict[str, Any], key: str) -> str | None:
             raise ValueError
         return dt.date.fromisoformat(text).isoformat()
     except ValueError:
-        raise invalid(key, "date-format", "must be a date yyyy-MM-dd") from None
+        raise InvalidMessage.of(key, "date-format", "must be a date yyyy-MM-dd", JDYJ) from None
 
 
 def parse(message: NativeMessage) -> list[Parsed]:
@@ -76,7 +71,7 @@ def parse(message: NativeMessage) -> list[Parsed]:
     doc = read(message)
     opinion_type = _text(doc, "opinionType", required=True)
     if opinion_type not in OPINIONS:
-        raise invalid("opinionType", "enum", f"must be one of {', '.join(OPINIONS)}")
+        raise InvalidMessage.of("opinionType", "enum", f"must be one of {', '.join(OPINIONS)}", JDYJ)
     record = {
         "opinion_no": _text(doc, "docNo", required=True),
         "issued_at": _time(doc, "issuedAt"),

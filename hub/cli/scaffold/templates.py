@@ -190,11 +190,6 @@ STATUS = {"10": "accepted", "20": "opened", "30": "mediating", "40": "closed", "
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
-def invalid(field: str, rule: str, what: str) -> InvalidMessage:
-    """An :class:`InvalidMessage` whose reason names the field and the rule, never the value."""
-    return InvalidMessage(f"{field} {what} (rule: {rule})", field=field, rule=rule, kind=KIND)
-
-
 # Converters, one pair per kind of value: native -> canonical, canonical -> native.
 # A converter raises ValueError (or KeyError, TypeError) for a value it cannot take.
 
@@ -259,13 +254,13 @@ def read(message: NativeMessage) -> dict[str, Any]:
     try:
         doc = json.loads(bytes(message.body).decode("utf-8-sig"))
     except UnicodeDecodeError:
-        raise invalid("body", "encoding", "is not UTF-8 text") from None
+        raise InvalidMessage.of("body", "encoding", "is not UTF-8 text", KIND) from None
     except (ValueError, RecursionError):
-        raise invalid("body", "json", "is not JSON") from None
+        raise InvalidMessage.of("body", "json", "is not JSON", KIND) from None
     if not isinstance(doc, dict):
-        raise invalid("body", "type", "must be a JSON object")
+        raise InvalidMessage.of("body", "type", "must be a JSON object", KIND)
     if doc.get("kind") != KIND:
-        raise invalid("kind", "enum", f"must be {KIND}")
+        raise InvalidMessage.of("kind", "enum", f"must be {KIND}", KIND)
     return doc
 
 
@@ -276,12 +271,12 @@ def to_canonical(doc: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         value = doc.get(native)
         if value is None:
             if required:
-                raise invalid(native, "required", "is required")
+                raise InvalidMessage.of(native, "required", "is required", KIND)
             continue
         try:
             record[canonical] = inward(value)
         except (ValueError, KeyError, TypeError):
-            raise invalid(native, rule, "is not valid") from None
+            raise InvalidMessage.of(native, rule, "is not valid", KIND) from None
     return record["case_no"], record
 
 
