@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hub.casework import matters
 from hub.ids import BEIJING, iso, now_beijing
+from hub.messaging import outbox
 from hub.store.models import Deadline, Outbox, Record, utcnow
 
 log = logging.getLogger(__name__)
@@ -225,7 +226,7 @@ def propose_due(hub, now: dt.datetime | None = None) -> int:
                 row = candidate(session, matter_id, "order_unpaid", order_no, hub.settings)
                 if row is None:
                     continue
-                session.add(Outbox(**row))
+                outbox.enqueue(session, row, claim=False)
         except IntegrityError:
             continue  # another worker proposed it first
         log.info("proposed a listing candidate (order_unpaid) for matter %s", matter_id)

@@ -47,7 +47,7 @@ def test_a_hub_error_on_a_parsed_item_is_dead_lettered_at_once_and_named_as_the_
     """The hub's own checks raising (a hub bug) is not the plugin's: the message is not
     parsed again (it would fail the same way), and the dead letter names the hub's code."""
     from hub.contract.types import NativeMessage
-    from hub.messaging import pipeline
+    from hub.messaging.pipeline import parse
     from hub.runtime import Hub
 
     hub = Hub(settings, extra_plugins=[poison])
@@ -57,7 +57,7 @@ def test_a_hub_error_on_a_parsed_item_is_dead_lettered_at_once_and_named_as_the_
         calls.append(record["source_ref"])
         raise TypeError("a bug in the hub, holding 37010319821226234X")
 
-    monkeypatch.setattr(pipeline, "normalise_record", broken)
+    monkeypatch.setattr(parse, "normalise_record", broken)  # (the parse stage validates)
     try:
         [outcome] = hub.pipeline.process([NativeMessage(agency="fixture", body=b'{"no": "T-hub"}',
                                                         message_id="hub-bug-1", content_type="application/json")])
@@ -83,4 +83,4 @@ def test_a_plugin_yielding_something_else_than_parsed_or_rejected_is_the_plugins
         hub.shutdown()
     [failure] = outcome.failures
     assert outcome.status == "rejected" and failure.rule == "plugin-error"
-    assert "TypeError at pipeline.py" in failure.reason
+    assert "TypeError at parse.py" in failure.reason  # (the pipeline's parse stage)

@@ -1,0 +1,63 @@
+"""What one transaction writes, held back and written in bulk."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from hub.casework import matters
+from hub.messaging import outbox
+from hub.messaging.outbox import Subscribers
+from hub.messaging.pipeline.outcome import _Prepared
+from hub.store import any_of, insert_rows
+from hub.store.models import Inbox, Record, utcnow
+
+
+class _Unit:
+    """What one transaction writes, held back and inserted in bulk (matters and their numbers,
+    records, outbox and inbox rows), with what it has read once for the whole batch.
+
+    :meth:`flush` runs before any query that reads these tables (the linker, the dossier
+    check and a route's related records call it), so every query sees the whole transaction.
+    """
+
+    def __init__(self, session, subscribers: Subscribers | None = None):
+        self.session = session
+        self.now = utcnow()
+        self.linker = matters.Linker(session, before_read=self.flush, held=self.held)
+        self.fingerprints: set[tuple[str, str, str]] = set()  # (agency, type, fingerprint) stored
+        self.records: list[dict[str, Any]] = []
+        # outbox rows held back (hub.messaging.outbox.enqueue(hold=True)); the relays are told
+        # of those no one claimed after the commit
+        self.outbox = outbox.track(session, subscribers=subscribers, fresh=self.linker.whole)
+        self.inbox: list[dict[str, Any]] = []
+        self.local: dict[str, list[dict[str, Any]]] = {}  # records of the matters this transaction created
+
+    def prefetch(self, prepared: list[_Prepared]) -> None:
+        """Read, in a few queries, the numbers and fingerprints the batch's records carry."""
+        wanted = {(p.message.agency, record["type"], fp) for p in prepared for record, fp in p.records}
+        items = sorted(wanted)
+        for i in range(0, len(items), 300):
+            chunk = items[i:i + 300]
+            found = self.session.execute(
+                select(Record.source_agency, Record.type, Record.fingerprint)
+                .where(any_of(self.session, Record.source_agency, {agency for agency, _, _ in chunk}),
+                       any_of(self.session, Record.type, {rtype for _, rtype, _ in chunk}),
+                       any_of(self.session, Record.fingerprint, {fp for _, _, fp in chunk}))).all()
+            self.fingerprints.update(row for row in map(tuple, found) if row in wanted)
+        self.linker.prefetch([record for p in prepared for record, _ in p.records])
+
+    def held(self, matter_id: str, rtype: str) -> list[dict[str, Any]]:
+        """The records of one matter and type this transaction holds back (not yet written)."""
+        return [r["data"] for r in self.records if r["matter_id"] == matter_id and r["type"] == rtype]
+
+    def flush(self) -> None:
+        self.linker.flush()
+        if self.records:
+            insert_rows(self.session.connection(), Record.__table__, self.records)  # no ORM bookkeeping
+            self.records.clear()
+        outbox.flush(self.session)
+        if self.inbox:
+            insert_rows(self.session.connection(), Inbox.__table__, self.inbox)
+            self.inbox.clear()
