@@ -24,6 +24,7 @@ from hub.contract.types import (  # noqa: E402  (the markers above must exist fi
     SettingsError,
     Undeliverable,
 )
+from hub.contract.samples import samples_from
 
 __all__ = [
     "__version__",
@@ -40,4 +41,5 @@ __all__ = [
     "Sample",
     "SettingsError",
     "Undeliverable",
+    "samples_from",
 ]

@@ -11,15 +11,12 @@ receives nothing from the hub: it writes no kind.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from hub import AgencyInfo, NativeMessage, Parsed, PluginSettings, Rejected, Sample, hookimpl
+from hub import AgencyInfo, NativeMessage, Parsed, PluginSettings, Rejected, hookimpl, samples_from
 from plugins.bank import inbound
 
 __version__ = "1.0.0"
-
-SAMPLES = Path(__file__).parent / "samples"
 
 
 @hookimpl
@@ -46,23 +43,19 @@ def parse_message(message: NativeMessage, settings: dict[str, Any]) -> Iterator[
 # The demo's project 37010320236387: March's labour cost credited, April's missed, a wage
 # guarantee issued in place of the cash deposit, April's wages paid through the account on
 # 10 May, one payout failed. tests/plugins/test_bank.py checks them.
-_SAMPLES = (
-    ("bank-guarantee.txt", inbound.GUARANTEE, "2023-01-20T00:00:00+08:00", False, ""),
-    ("bank-deposit.txt", inbound.DEPOSIT, "2023-03-31T00:00:00+08:00", False, ""),
-    ("bank-missed.txt", inbound.MISSED, "2023-05-06T00:00:00+08:00", False, ""),
-    ("bank-payout.txt", inbound.PAYOUT, "2023-05-10T12:00:00+08:00", False, ""),
-    ("bad/bank-payout-trailer-sum.txt", inbound.PAYOUT, "", True, "trailer"),
-    ("bad/bank-payout-field-count.txt", inbound.PAYOUT, "", True, "field-count"),
-    ("bad/bank-payout-negative.txt", inbound.PAYOUT, "", True, "金额"),
-    ("bad/bank-deposit-not-gb18030.txt", inbound.DEPOSIT, "", True, "encoding"),
-    ("bad/bank-unknown-kind.txt", None, "", True, "kind"),
+register_samples = samples_from(
+    __package__, content_type="text/plain", content_encoding=inbound.ENCODING,
+    good=[
+        ("bank-guarantee.txt", inbound.GUARANTEE, "2023-01-20T00:00:00+08:00"),
+        ("bank-deposit.txt", inbound.DEPOSIT, "2023-03-31T00:00:00+08:00"),
+        ("bank-missed.txt", inbound.MISSED, "2023-05-06T00:00:00+08:00"),
+        ("bank-payout.txt", inbound.PAYOUT, "2023-05-10T12:00:00+08:00"),
+    ],
+    bad=[
+        ("bank-payout-trailer-sum.txt", inbound.PAYOUT, "trailer"),
+        ("bank-payout-field-count.txt", inbound.PAYOUT, "field-count"),
+        ("bank-payout-negative.txt", inbound.PAYOUT, "金额"),
+        ("bank-deposit-not-gb18030.txt", inbound.DEPOSIT, "encoding"),
+        ("bank-unknown-kind.txt", None, "kind"),
+    ],
 )
-
-
-@hookimpl
-def register_samples() -> list[Sample]:
-    return [
-        Sample(name=Path(name).name, body=(SAMPLES / name).read_bytes(), content_type="text/plain",
-               content_encoding=inbound.ENCODING, kind=kind, at=at, bad=bad, reason=reason)
-        for name, kind, at, bad, reason in _SAMPLES
-    ]

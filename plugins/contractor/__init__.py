@@ -22,9 +22,9 @@ from hub import (
     NativeMessage,
     Parsed,
     Rendered,
-    Sample,
     Undeliverable,
     hookimpl,
+    samples_from,
 )
 from hub.contract import webhooks
 
@@ -184,14 +184,8 @@ def on_shutdown() -> None:
     webhooks.close()
 
 
-@hookimpl
-def register_samples() -> list[Sample]:
-    headers = {CONTRACTOR_HEADER: "91370103QEFLCR639M"}
-    return [
-        Sample(name="contractor-reply.json", body=(SAMPLES / "contractor-reply.json").read_bytes(),
-               content_type="application/json", content_encoding="utf-8", kind=REPLY,
-               at="2023-05-26T17:00:00+08:00", headers=headers),
-        Sample(name="contractor-bad-outcome.json", body=(SAMPLES / "bad" / "contractor-bad-outcome.json").read_bytes(),
-               content_type="application/json", content_encoding="utf-8", kind=REPLY, bad=True, reason="outcome",
-               headers=headers),
-    ]
+register_samples = samples_from(
+    __package__, headers={CONTRACTOR_HEADER: "91370103QEFLCR639M"},
+    good=[("contractor-reply.json", REPLY, "2023-05-26T17:00:00+08:00")],
+    bad=[("contractor-bad-outcome.json", REPLY, "outcome")],
+)

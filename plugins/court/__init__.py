@@ -8,15 +8,12 @@ parentheses: ``（2023）鲁0103刑初880号`` and ``(2023)鲁0103刑初880号``
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from hub import AgencyInfo, Delivery, NativeMessage, Parsed, PluginSettings, Rendered, Sample, hookimpl
+from hub import AgencyInfo, Delivery, NativeMessage, Parsed, PluginSettings, Rendered, hookimpl, samples_from
 from plugins.court import inbound, outbound
 
 __version__ = "1.0.0"
-
-SAMPLES = Path(__file__).parent / "samples"
 
 
 @hookimpl
@@ -44,22 +41,18 @@ def render_record(delivery: Delivery, settings: dict[str, Any]) -> Rendered:
     return outbound.render(delivery)
 
 
-# name, kind, business time (the document's issued_at: the demo replays samples in this order),
-# bad, what a refusal names.
-_SAMPLES = (
-    ("court-judgment.json", inbound.JUDGMENT, "2023-09-01T15:20:00+08:00", False, ""),
-    ("court-enforcement.json", inbound.ENFORCEMENT, "2023-10-10T10:00:00+08:00", False, ""),
-    # format 1.2: the workers of the individual employer's matter win their civil case against him
-    ("court-judgment-individual.json", inbound.JUDGMENT, "2023-10-20T10:00:00+08:00", False, ""),
-    ("bad/court-float-amount.json", inbound.JUDGMENT, "", True, "amount_ordered"),
-    ("bad/court-both-employers.json", inbound.JUDGMENT, "", True, "exactly-one"),
+# good: file, kind, business time (the document's issued_at: the demo replays samples in this
+# order); bad: what a refusal names.
+register_samples = samples_from(
+    __package__,
+    good=[
+        ("court-judgment.json", inbound.JUDGMENT, "2023-09-01T15:20:00+08:00"),
+        ("court-enforcement.json", inbound.ENFORCEMENT, "2023-10-10T10:00:00+08:00"),
+        # format 1.2: the workers of the individual employer's matter win their civil case against him
+        ("court-judgment-individual.json", inbound.JUDGMENT, "2023-10-20T10:00:00+08:00"),
+    ],
+    bad=[
+        ("court-float-amount.json", inbound.JUDGMENT, "amount_ordered"),
+        ("court-both-employers.json", inbound.JUDGMENT, "exactly-one"),
+    ],
 )
-
-
-@hookimpl
-def register_samples() -> list[Sample]:
-    return [
-        Sample(name=Path(name).name, body=(SAMPLES / name).read_bytes(), content_type="application/json",
-               content_encoding="utf-8", kind=kind, at=at, bad=bad, reason=reason)
-        for name, kind, at, bad, reason in _SAMPLES
-    ]

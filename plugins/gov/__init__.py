@@ -26,9 +26,9 @@ from hub import (
     NativeMessage,
     Parsed,
     Rendered,
-    Sample,
     Undeliverable,
     hookimpl,
+    samples_from,
 )
 from hub.contract import webhooks
 from schemas.divisions import covers
@@ -315,18 +315,8 @@ def on_shutdown() -> None:
     webhooks.close()
 
 
-@hookimpl
-def register_samples() -> list[Sample]:
-    headers = {GOV_HEADER: "370103"}
-    return [
-        Sample(name="gov-answer.json", body=(SAMPLES / "gov-answer.json").read_bytes(),
-               content_type="application/json", content_encoding="utf-8", kind=ANSWER,
-               at="2023-05-31T10:00:00+08:00", headers=headers),
-        Sample(name="gov-answer-bad-result.json", body=(SAMPLES / "bad" / "gov-answer-bad-result.json").read_bytes(),
-               content_type="application/json", content_encoding="utf-8", kind=ANSWER, bad=True, reason="result",
-               headers=headers),
-        Sample(name="gov-answer-no-assignment.json",
-               body=(SAMPLES / "bad" / "gov-answer-no-assignment.json").read_bytes(),
-               content_type="application/json", content_encoding="utf-8", kind=ANSWER, bad=True,
-               reason="assignmentNo", headers=headers),
-    ]
+register_samples = samples_from(
+    __package__, headers={GOV_HEADER: "370103"},
+    good=[("gov-answer.json", ANSWER, "2023-05-31T10:00:00+08:00")],
+    bad=[("gov-answer-bad-result.json", ANSWER, "result"), ("gov-answer-no-assignment.json", ANSWER, "assignmentNo")],
+)

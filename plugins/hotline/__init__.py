@@ -16,15 +16,23 @@ import datetime as dt
 import decimal
 import json
 import re
-from pathlib import Path
 from typing import Any
 
-from hub import AgencyInfo, Delivery, InvalidMessage, NativeMessage, Parsed, PluginSettings, Rendered, Sample, hookimpl
+from hub import (
+    AgencyInfo,
+    Delivery,
+    InvalidMessage,
+    NativeMessage,
+    Parsed,
+    PluginSettings,
+    Rendered,
+    hookimpl,
+    samples_from,
+)
 from schemas.fields import BEIJING
 
 __version__ = "1.0.0"
 
-SAMPLES = Path(__file__).parent / "samples"
 WORK_ORDER, SATISFACTION = "WORK_ORDER", "SATISFACTION"
 PROGRESS, RESULT = "PROGRESS", "RESULT"
 STAGES = ("ACCEPTED", "CASE_OPENED", "ORDER_ISSUED", "TRANSFERRED", "PAID")
@@ -275,19 +283,15 @@ def render_record(delivery: Delivery, settings: dict[str, Any]) -> Rendered:
                     content_type="application/json", content_encoding="utf-8")
 
 
-# name, kind, business time (the demo replays samples in this order), bad, what a refusal names
-_SAMPLES = (
-    ("hotline-work-order.json", WORK_ORDER, "2023-05-20T10:15:00+08:00", False, ""),
-    ("hotline-satisfaction.json", SATISFACTION, "2023-10-16T15:00:00+08:00", False, ""),
-    ("bad/hotline-no-reply-by.json", WORK_ORDER, "", True, "replyBy"),
-    ("bad/hotline-bad-flag.json", SATISFACTION, "", True, "data.paid"),
+# good: file, kind, business time (the demo replays samples in this order); bad: what a refusal names
+register_samples = samples_from(
+    __package__,
+    good=[
+        ("hotline-work-order.json", WORK_ORDER, "2023-05-20T10:15:00+08:00"),
+        ("hotline-satisfaction.json", SATISFACTION, "2023-10-16T15:00:00+08:00"),
+    ],
+    bad=[
+        ("hotline-no-reply-by.json", WORK_ORDER, "replyBy"),
+        ("hotline-bad-flag.json", SATISFACTION, "data.paid"),
+    ],
 )
-
-
-@hookimpl
-def register_samples() -> list[Sample]:
-    return [
-        Sample(name=Path(name).name, body=(SAMPLES / name).read_bytes(), content_type="application/json",
-               content_encoding="utf-8", kind=kind, at=at, bad=bad, reason=reason)
-        for name, kind, at, bad, reason in _SAMPLES
-    ]

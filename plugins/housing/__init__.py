@@ -17,15 +17,12 @@ for a roster line (the worker's identity number hashed).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-from hub import AgencyInfo, Delivery, NativeMessage, Parsed, PluginSettings, Rejected, Rendered, Sample, hookimpl
+from hub import AgencyInfo, Delivery, NativeMessage, Parsed, PluginSettings, Rejected, Rendered, hookimpl, samples_from
 from plugins.housing import inbound, outbound
 
 __version__ = "1.0.0"
-
-SAMPLES = Path(__file__).parent / "samples"
 
 
 @hookimpl
@@ -53,29 +50,25 @@ def render_record(delivery: Delivery, settings: dict[str, Any]) -> Rendered:
     return outbound.render(delivery)
 
 
-# name, kind, encoding, business time (the demo replays samples in this order), bad, what a refusal names.
+# good: file, kind, business time (the demo replays samples in this order); bad: what a refusal names.
 # PROJECT: the earliest 开工日期 of the batch; PAYROLL: its latest 发放日期 (the April wages paid on
 # 10 May, when the shortfall of the others shows). tests/plugins/test_housing.py checks them.
-_SAMPLES = (
-    ("housing-project.csv", inbound.PROJECT, "utf-8-sig", "2023-01-05T00:00:00+08:00", False, ""),
-    ("housing-payroll.csv", inbound.PAYROLL, "gb18030", "2023-05-10T00:00:00+08:00", False, ""),
-    # format 1.2: the answer to the clue's assignment. Its 交办编号 is the hub's ASSIGNMENT message
-    # id, which a real platform copies from what it received: a sample cannot know it.
-    ("housing-answer.csv", inbound.ANSWER, "utf-8-sig", "2023-05-30T00:00:00+08:00", False, ""),
-    # format 1.2: the real-name roster (workers on site since March) and their labour contracts
-    ("housing-contract.csv", inbound.CONTRACT, "utf-8-sig", "2023-02-27T00:00:00+08:00", False, ""),
-    ("housing-roster.csv", inbound.ROSTER, "utf-8-sig", "2023-03-01T00:00:00+08:00", False, ""),
-    ("bad/housing-answer-bad-result.csv", inbound.ANSWER, "utf-8-sig", "", True, "处理结果"),
-    ("bad/housing-roster-bad-id.csv", inbound.ROSTER, "utf-8-sig", "", True, "身份证号"),
-    ("bad/housing-contract-bad-basis.csv", inbound.CONTRACT, "utf-8-sig", "", True, "计薪方式"),
-    ("bad/housing-bad-deposit.csv", inbound.PROJECT, "utf-8-sig", "", True, "工资保证金"),
+register_samples = samples_from(
+    __package__, content_type="text/csv", content_encoding="utf-8-sig",
+    good=[
+        ("housing-project.csv", inbound.PROJECT, "2023-01-05T00:00:00+08:00"),
+        ("housing-payroll.csv", inbound.PAYROLL, "2023-05-10T00:00:00+08:00", {"content_encoding": "gb18030"}),
+        # format 1.2: the answer to the clue's assignment. Its 交办编号 is the hub's ASSIGNMENT message
+        # id, which a real platform copies from what it received: a sample cannot know it.
+        ("housing-answer.csv", inbound.ANSWER, "2023-05-30T00:00:00+08:00"),
+        # format 1.2: the real-name roster (workers on site since March) and their labour contracts
+        ("housing-contract.csv", inbound.CONTRACT, "2023-02-27T00:00:00+08:00"),
+        ("housing-roster.csv", inbound.ROSTER, "2023-03-01T00:00:00+08:00"),
+    ],
+    bad=[
+        ("housing-answer-bad-result.csv", inbound.ANSWER, "处理结果"),
+        ("housing-roster-bad-id.csv", inbound.ROSTER, "身份证号"),
+        ("housing-contract-bad-basis.csv", inbound.CONTRACT, "计薪方式"),
+        ("housing-bad-deposit.csv", inbound.PROJECT, "工资保证金"),
+    ],
 )
-
-
-@hookimpl
-def register_samples() -> list[Sample]:
-    return [
-        Sample(name=Path(name).name, body=(SAMPLES / name).read_bytes(), content_type="text/csv",
-               content_encoding=encoding, kind=kind, at=at, bad=bad, reason=reason)
-        for name, kind, encoding, at, bad, reason in _SAMPLES
-    ]

@@ -12,15 +12,12 @@ transfer's for a request on it, the case's for an extension or payment), listNo.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from hub import AgencyInfo, Delivery, NativeMessage, Parsed, PluginSettings, Rendered, Sample, hookimpl
+from hub import AgencyInfo, Delivery, NativeMessage, Parsed, PluginSettings, Rendered, hookimpl, samples_from
 from plugins.hrss import inbound, outbound
 
 __version__ = "1.0.0"
-
-SAMPLES = Path(__file__).parent / "samples"
 
 
 @hookimpl
@@ -50,44 +47,40 @@ def render_record(delivery: Delivery, settings: dict[str, Any]) -> Rendered:
     return outbound.render_notice(delivery)
 
 
-# name, kind, business time (the demo replays samples in this order), bad, what a refusal names
-_SAMPLES = (
-    ("hrss-clue.json", "CLUE", "2023-05-22T09:10:00+08:00", False, ""),
-    ("hrss-case.json", "CASE_STATUS", "2023-05-22T16:00:00+08:00", False, ""),
-    ("hrss-order.json", "PAY_ORDER", "2023-06-01T00:00:00+08:00", False, ""),
-    ("hrss-transfer.json", "TRANSFER", "2023-06-20T00:00:00+08:00", False, ""),
-    # format 1.2: the dossier sent again with the workers one by one, as the police asked
-    # (police-materials.xml); a payment after the transfer; the case's period extended.
-    ("hrss-transfer-resubmitted.json", "TRANSFER", "2023-06-23T00:00:00+08:00", False, ""),
-    ("hrss-payment.json", "PAYMENT", "2023-07-05T00:00:00+08:00", False, ""),
-    ("hrss-extension.json", "EXTENSION", "2023-08-10T00:00:00+08:00", False, ""),
-    # the employer listed as a dishonest wage payer for three years, after the conviction
-    ("hrss-listing.json", "LISTING", "2023-09-20T00:00:00+08:00", False, ""),
-    # a second matter: an individual employer (包工头), declined, reconsidered, supervision asked
-    ("hrss-order-individual.json", "PAY_ORDER", "2023-07-03T00:00:00+08:00", False, ""),
-    ("hrss-transfer-individual.json", "TRANSFER", "2023-07-20T00:00:00+08:00", False, ""),
-    ("hrss-reconsider.json", "RECONSIDER", "2023-07-26T00:00:00+08:00", False, ""),
-    ("hrss-supervise.json", "SUPERVISE", "2023-07-31T00:00:00+08:00", False, ""),
-    ("bad/hrss-bad-idcheck.json", "CLUE", "", True, "id_number"),
-    ("bad/hrss-bad-json.json", "CLUE", "", True, "json"),
-    ("bad/hrss-bad-amount.json", "PAY_ORDER", "", True, "amount"),
-    ("bad/hrss-unknown-type.json", None, "", True, "msgType"),
-    ("bad/hrss-bad-worker-count.json", "TRANSFER", "", True, "worker-count"),
-    ("bad/hrss-bad-worker-sum.json", "TRANSFER", "", True, "data.amountFen"),
-    ("bad/hrss-bad-both-employers.json", "PAY_ORDER", "", True, "exactly-one"),
-    ("bad/hrss-bad-no-employer.json", "TRANSFER", "", True, "employerIdNo"),
-    ("bad/hrss-bad-extension.json", "EXTENSION", "", True, "workingDays"),
-    ("bad/hrss-bad-payment.json", "PAYMENT", "", True, "data.full"),
-    ("bad/hrss-bad-reconsider.json", "RECONSIDER", "", True, "data.reason"),
-    ("bad/hrss-bad-supervise.json", "SUPERVISE", "", True, "requestDate"),
-    ("bad/hrss-bad-listing.json", "LISTING", "", True, "data.endDate"),
+# good: file, kind, business time (the demo replays samples in this order); bad: what a refusal names
+register_samples = samples_from(
+    __package__,
+    good=[
+        ("hrss-clue.json", "CLUE", "2023-05-22T09:10:00+08:00"),
+        ("hrss-case.json", "CASE_STATUS", "2023-05-22T16:00:00+08:00"),
+        ("hrss-order.json", "PAY_ORDER", "2023-06-01T00:00:00+08:00"),
+        ("hrss-transfer.json", "TRANSFER", "2023-06-20T00:00:00+08:00"),
+        # format 1.2: the dossier sent again with the workers one by one, as the police asked
+        # (police-materials.xml); a payment after the transfer; the case's period extended.
+        ("hrss-transfer-resubmitted.json", "TRANSFER", "2023-06-23T00:00:00+08:00"),
+        ("hrss-payment.json", "PAYMENT", "2023-07-05T00:00:00+08:00"),
+        ("hrss-extension.json", "EXTENSION", "2023-08-10T00:00:00+08:00"),
+        # the employer listed as a dishonest wage payer for three years, after the conviction
+        ("hrss-listing.json", "LISTING", "2023-09-20T00:00:00+08:00"),
+        # a second matter: an individual employer (包工头), declined, reconsidered, supervision asked
+        ("hrss-order-individual.json", "PAY_ORDER", "2023-07-03T00:00:00+08:00"),
+        ("hrss-transfer-individual.json", "TRANSFER", "2023-07-20T00:00:00+08:00"),
+        ("hrss-reconsider.json", "RECONSIDER", "2023-07-26T00:00:00+08:00"),
+        ("hrss-supervise.json", "SUPERVISE", "2023-07-31T00:00:00+08:00"),
+    ],
+    bad=[
+        ("hrss-bad-idcheck.json", "CLUE", "id_number"),
+        ("hrss-bad-json.json", "CLUE", "json"),
+        ("hrss-bad-amount.json", "PAY_ORDER", "amount"),
+        ("hrss-unknown-type.json", None, "msgType"),
+        ("hrss-bad-worker-count.json", "TRANSFER", "worker-count"),
+        ("hrss-bad-worker-sum.json", "TRANSFER", "data.amountFen"),
+        ("hrss-bad-both-employers.json", "PAY_ORDER", "exactly-one"),
+        ("hrss-bad-no-employer.json", "TRANSFER", "employerIdNo"),
+        ("hrss-bad-extension.json", "EXTENSION", "workingDays"),
+        ("hrss-bad-payment.json", "PAYMENT", "data.full"),
+        ("hrss-bad-reconsider.json", "RECONSIDER", "data.reason"),
+        ("hrss-bad-supervise.json", "SUPERVISE", "requestDate"),
+        ("hrss-bad-listing.json", "LISTING", "data.endDate"),
+    ],
 )
-
-
-@hookimpl
-def register_samples() -> list[Sample]:
-    return [
-        Sample(name=Path(name).name, body=(SAMPLES / name).read_bytes(), content_type="application/json",
-               content_encoding="utf-8", kind=kind, at=at, bad=bad, reason=reason)
-        for name, kind, at, bad, reason in _SAMPLES
-    ]

@@ -10,18 +10,15 @@ and ``BCCL`` as ``reconsideration_decision`` and ``materials_request``; writes `
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import marshmallow as ma
 
-from hub import AgencyInfo, Delivery, NativeMessage, Parsed, PluginSettings, Rendered, Sample, hookimpl
+from hub import AgencyInfo, Delivery, NativeMessage, Parsed, PluginSettings, Rendered, hookimpl, samples_from
 from plugins.police import inbound, outbound
 from schemas import ruled
 
 __version__ = "1.0.0"
-
-SAMPLES = Path(__file__).parent / "samples"
 
 
 class PoliceSettingsSchema(PluginSettings):
@@ -71,27 +68,23 @@ def render_record(delivery: Delivery, settings: dict[str, Any]) -> Rendered:
     return outbound.render(delivery, settings or {})
 
 
-# name, kind, encoding, business time (the demo replays samples in this order), bad, what a refusal names
-_SAMPLES = (
-    ("police-receipt.xml", "AJJS", "gb18030", "2023-06-21T09:30:00+08:00", False, ""),
-    ("police-decision.xml", "LAJD", "gb18030", "2023-06-28T15:00:00+08:00", False, ""),
-    # format 1.2: the police ask for the workers one by one before deciding (hrss sends the
-    # dossier again: hrss-transfer-resubmitted.json); the individual employer's transfer is
-    # declined, reconsidered and the decline upheld.
-    ("police-materials.xml", "BCCL", "gb18030", "2023-06-21T11:00:00+08:00", False, ""),
-    ("police-decision-declined.xml", "LAJD", "gb18030", "2023-07-24T16:00:00+08:00", False, ""),
-    ("police-reconsideration.xml", "FYJD", "gb18030", "2023-07-28T10:00:00+08:00", False, ""),
-    ("bad/police-dtd.xml", "AJJS", "utf-8", "", True, "DTD"),
-    ("bad/police-missing-ysbh.xml", "LAJD", "gb18030", "", True, "YSBH"),
-    ("bad/police-fyjd-no-case-number.xml", "FYJD", "gb18030", "", True, "LAAJBH"),
-    ("bad/police-bccl-no-materials.xml", "BCCL", "gb18030", "", True, "QSCL"),
+# good: file, kind, business time (the demo replays samples in this order); bad: what a refusal names
+register_samples = samples_from(
+    __package__, content_type="application/xml", content_encoding="gb18030",
+    good=[
+        ("police-receipt.xml", "AJJS", "2023-06-21T09:30:00+08:00"),
+        ("police-decision.xml", "LAJD", "2023-06-28T15:00:00+08:00"),
+        # format 1.2: the police ask for the workers one by one before deciding (hrss sends the
+        # dossier again: hrss-transfer-resubmitted.json); the individual employer's transfer is
+        # declined, reconsidered and the decline upheld.
+        ("police-materials.xml", "BCCL", "2023-06-21T11:00:00+08:00"),
+        ("police-decision-declined.xml", "LAJD", "2023-07-24T16:00:00+08:00"),
+        ("police-reconsideration.xml", "FYJD", "2023-07-28T10:00:00+08:00"),
+    ],
+    bad=[
+        ("police-dtd.xml", "AJJS", "DTD", {"content_encoding": "utf-8"}),
+        ("police-missing-ysbh.xml", "LAJD", "YSBH"),
+        ("police-fyjd-no-case-number.xml", "FYJD", "LAAJBH"),
+        ("police-bccl-no-materials.xml", "BCCL", "QSCL"),
+    ],
 )
-
-
-@hookimpl
-def register_samples() -> list[Sample]:
-    return [
-        Sample(name=Path(name).name, body=(SAMPLES / name).read_bytes(), content_type="application/xml",
-               content_encoding=encoding, kind=kind, at=at, bad=bad, reason=reason)
-        for name, kind, encoding, at, bad, reason in _SAMPLES
-    ]

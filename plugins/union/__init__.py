@@ -10,18 +10,15 @@ would cost too much work to read (:mod:`hub.contract.workbook`) are refused befo
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import marshmallow as ma
 
-from hub import AgencyInfo, Delivery, NativeMessage, Parsed, PluginSettings, Rejected, Rendered, Sample, hookimpl
+from hub import AgencyInfo, Delivery, NativeMessage, Parsed, PluginSettings, Rejected, Rendered, hookimpl, samples_from
 from plugins.union import inbound, outbound, xlsx
 from schemas import ruled
 
 __version__ = "1.0.0"
-
-SAMPLES = Path(__file__).parent / "samples"
 
 
 class UnionSettingsSchema(PluginSettings):
@@ -89,18 +86,14 @@ def render_record(delivery: Delivery, settings: dict[str, Any]) -> Rendered:
     return outbound.render_referral(delivery)
 
 
-# name, kind, business time (the 调解日期: the demo replays samples in this order), bad, what a
-# refusal names.
-_SAMPLES = (
-    ("union-mediation.xlsx", inbound.MEDIATION, "2023-05-25T00:00:00+08:00", False, ""),
-    ("bad/union-not-xlsx.xlsx", inbound.MEDIATION, "", True, "workbook"),
+# good: file, kind, business time (the 调解日期: the demo replays samples in this order); bad: what
+# a refusal names.
+register_samples = samples_from(
+    __package__, content_type=xlsx.XLSX_TYPE, content_encoding="binary",
+    good=[
+        ("union-mediation.xlsx", inbound.MEDIATION, "2023-05-25T00:00:00+08:00"),
+    ],
+    bad=[
+        ("union-not-xlsx.xlsx", inbound.MEDIATION, "workbook"),
+    ],
 )
-
-
-@hookimpl
-def register_samples() -> list[Sample]:
-    return [
-        Sample(name=Path(name).name, body=(SAMPLES / name).read_bytes(), content_type=xlsx.XLSX_TYPE,
-               content_encoding="binary", kind=kind, at=at, bad=bad, reason=reason)
-        for name, kind, at, bad, reason in _SAMPLES
-    ]

@@ -38,3 +38,20 @@ def test_invalid_message_of_names_the_field_and_the_rule():
     whole = InvalidMessage.of(None, "type", "must be a JSON object")
     assert (whole.reason, whole.field, whole.kind) == ("message must be a JSON object (rule: type)", None, None)
     assert whole.to_dict()["error"]["details"] == {"field": None, "rule": "type", "kind": None}
+
+
+def test_samples_from_makes_the_register_samples_hook():
+    import pluggy
+
+    from hub.contract import hookspecs
+    from plugins import police
+
+    pm = pluggy.PluginManager("wagehub")
+    pm.add_hookspecs(hookspecs)
+    pm.register(police)
+    [samples] = pm.hook.register_samples()
+    assert samples == police.register_samples() and samples[0].name == "police-receipt.xml"
+    assert [(s.bad, s.content_type) for s in samples] == [(False, "application/xml")] * 5 + [(True, "application/xml")] * 4
+    dtd = next(s for s in samples if s.name == "police-dtd.xml")  # read from samples/bad/, its own encoding
+    assert (dtd.kind, dtd.reason, dtd.content_encoding, dtd.at) == ("AJJS", "DTD", "utf-8", "")
+    assert {s.content_encoding for s in samples if s is not dtd} == {"gb18030"}

@@ -12,16 +12,13 @@ A third-party plugin: a distribution of its own, found by the hub through the
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from hub import AgencyInfo, Delivery, NativeMessage, Parsed, PluginSettings, Rendered, Sample, hookimpl
+from hub import AgencyInfo, Delivery, NativeMessage, Parsed, PluginSettings, Rendered, hookimpl, samples_from
 
 from wagehub_procuratorate import inbound, outbound
 
 __version__ = "1.0.0"
-
-SAMPLES = Path(__file__).parent / "samples"
 
 
 @hookimpl
@@ -51,19 +48,16 @@ def render_record(delivery: Delivery, settings: dict[str, Any]) -> Rendered:
     return outbound.render(delivery)
 
 
-# file under samples/, business time (the demo replays samples in this order), bad, what a refusal names
-_SAMPLES = (
-    ("procuratorate-opinion.json", "2023-07-10T09:00:00+08:00", False, ""),
-    ("bad/procuratorate-unknown-opinion.json", "", True, "opinionType"),
-    ("bad/procuratorate-no-transfer.json", "", True, "transfer_no"),
-    ("bad/procuratorate-not-json.json", "", True, "json"),
+# good: file under samples/, kind, business time (the demo replays samples in this order);
+# bad: file under samples/bad/, kind, what a refusal names
+register_samples = samples_from(
+    __package__,
+    good=[
+        ("procuratorate-opinion.json", inbound.JDYJ, "2023-07-10T09:00:00+08:00"),
+    ],
+    bad=[
+        ("procuratorate-unknown-opinion.json", inbound.JDYJ, "opinionType"),
+        ("procuratorate-no-transfer.json", inbound.JDYJ, "transfer_no"),
+        ("procuratorate-not-json.json", inbound.JDYJ, "json"),
+    ],
 )
-
-
-@hookimpl
-def register_samples() -> list[Sample]:
-    return [
-        Sample(name=Path(name).name, body=(SAMPLES / name).read_bytes(), content_type="application/json",
-               content_encoding="utf-8", kind=inbound.JDYJ, at=at, bad=bad, reason=reason)
-        for name, at, bad, reason in _SAMPLES
-    ]

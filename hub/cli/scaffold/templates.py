@@ -103,16 +103,13 @@ back as ``CASE`` messages (see ``mapping.py``). Replace the mapping, the samples
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from hub import AgencyInfo, Delivery, NativeMessage, Parsed, PluginSettings, Rendered, Sample, hookimpl
+from hub import AgencyInfo, Delivery, NativeMessage, Parsed, PluginSettings, Rendered, hookimpl, samples_from
 
 from $package import mapping
 
 __version__ = "0.1.0"
-
-SAMPLES = Path(__file__).parent / "samples"
 
 
 @hookimpl
@@ -144,20 +141,13 @@ def render_record(delivery: Delivery, settings: dict[str, Any]) -> Rendered:
                     content_encoding="utf-8")
 
 
-# file under samples/, business time (the demo replays samples in this order), bad, what a refusal names
-_SAMPLES = (
-    ("$code-case.json", "2023-05-22T16:00:00+08:00", False, ""),
-    ("bad/$code-bad-status.json", "", True, "status"),
+# good: file under samples/, kind, business time (the demo replays samples in this order);
+# bad: file under samples/bad/, kind, what a refusal names
+register_samples = samples_from(
+    __package__,
+    good=[("$code-case.json", mapping.KIND, "2023-05-22T16:00:00+08:00")],
+    bad=[("$code-bad-status.json", mapping.KIND, "status")],
 )
-
-
-@hookimpl
-def register_samples() -> list[Sample]:
-    return [
-        Sample(name=Path(name).name, body=(SAMPLES / name).read_bytes(), content_type="application/json",
-               content_encoding="utf-8", kind=mapping.KIND, at=at, bad=bad, reason=reason)
-        for name, at, bad, reason in _SAMPLES
-    ]
 '''
 
 MAPPING = '''\
