@@ -162,17 +162,15 @@ class Hub:
 
     # -- lifecycle ----------------------------------------------------------------------------
 
+    # (The registry owns the adapters' lifecycle: each starts before its first use in any
+    # process, and stops when disabled or here.)
+
     def startup(self) -> None:
-        for adapter in self.registry.adapters.values():
-            if self.registry.is_enabled(adapter.code):
-                adapter.startup()
+        """Start every enabled adapter now, rather than at its first message."""
+        self.registry.start()
 
     def shutdown(self) -> None:
-        for adapter in self.registry.adapters.values():
-            try:
-                adapter.shutdown()
-            except Exception:  # noqa: BLE001  (one plugin must not keep others from stopping)
-                log.exception("plugin %s failed to shut down", adapter.name)
+        self.registry.stop()
         self.store.dispose()
 
 

@@ -41,15 +41,18 @@ def parse_settings(settings: dict[str, Any]) -> dict[str, Any] | None:
 
 @hookspec
 def on_startup(settings: dict[str, Any]) -> None:
-    """The hub process has started with this plugin enabled; ``settings`` are checked.
+    """The plugin is about to be used in this process; ``settings`` are checked.
 
-    Open what the adapter needs for its life (HTTP sessions, caches). Must not block.
+    Runs before the adapter's first message or delivery in every process (a worker as it
+    starts, the API before it parses), and again once the plugin is enabled after being
+    disabled. Open what the adapter needs for its life (HTTP sessions, caches). Must not block.
     """
 
 
 @hookspec
 def on_shutdown() -> None:
-    """The hub process is stopping: release what ``on_startup`` opened."""
+    """The hub process is stopping, or the plugin was disabled: release what ``on_startup``
+    opened (called only after it)."""
 
 
 @hookspec(firstresult=True)

@@ -54,6 +54,9 @@ class Adapter:
     settings: dict[str, Any] = field(default_factory=dict)
     settings_error: str | None = None
     _callers: dict[str, Any] = field(default_factory=dict, repr=False)
+    started: bool = False
+    """``on_startup`` has run (and ``on_shutdown`` not since)."""
+    _life: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def code(self) -> str:
@@ -97,10 +100,12 @@ class Adapter:
         self.settings_error = None
 
     def parse(self, message: NativeMessage):
+        self.ensure_started()
         return self._hook("parse_message")(message=message, settings=self.settings)
 
     def key_for(self, message: NativeMessage) -> str | None:
         """The key the message must be signed with (per sender, or the plugin's ``key``)."""
+        self.ensure_started()
         return self._hook("key_from_message")(message=message, settings=self.settings) or self.key
 
     def sender_of(self, message: NativeMessage) -> str | None:
@@ -115,10 +120,12 @@ class Adapter:
         return any(impl.plugin is self.plugin for impl in self.pm.hook.deliver_rendered.get_hookimpls())
 
     def deliver(self, delivery: Delivery, rendered: Rendered, headers: dict[str, Any]) -> bool:
+        self.ensure_started()
         return bool(self._hook("deliver_rendered")(delivery=delivery, rendered=rendered, headers=headers,
                                                    settings=self.settings))
 
     def render(self, delivery: Delivery) -> Rendered:
+        self.ensure_started()
         rendered = self._hook("render_record")(delivery=delivery, settings=self.settings)
         if rendered is None:
             raise RuntimeError(f"plugin {self.name} rendered nothing for kind {delivery.kind}")
@@ -130,11 +137,25 @@ class Adapter:
             out.extend(batch or ())
         return out
 
-    def startup(self) -> None:
-        self._hook("on_startup")(settings=self.settings)
+    # The lifecycle: whatever calls the adapter's message hooks (the API's inbound route, a
+    # worker, the relay, the CLI) finds ``on_startup`` run first, in that process; the
+    # registry runs ``on_shutdown`` when the plugin is disabled and when the hub stops.
+
+    def ensure_started(self) -> None:
+        """Run ``on_startup`` with the checked settings, once until :meth:`shutdown`."""
+        if self.started:
+            return
+        with self._life:
+            if not self.started:
+                self._hook("on_startup")(settings=self.settings)
+                self.started = True
 
     def shutdown(self) -> None:
-        self._hook("on_shutdown")()
+        """Run ``on_shutdown`` if ``on_startup`` ran; the next use starts the adapter again."""
+        with self._life:
+            if self.started:
+                self.started = False
+                self._hook("on_shutdown")()
 
     def public_settings(self) -> dict[str, Any]:
         """Settings with secrets hidden (at any depth), for admin pages."""
@@ -156,6 +177,7 @@ class Registry:
         self.adapters: dict[str, Adapter] = {}
         self._enabled: dict[str, bool] = {}
         self._lock = threading.Lock()
+        self._live = False  # start() called: adapters start as they are enabled
         for impl in pm.hook.register_agency.get_hookimpls():
             name = pm.get_name(impl.plugin) or impl.plugin_name
             info = impl.function()
@@ -195,12 +217,40 @@ class Registry:
         return sorted(a.info.code for a in self.adapters.values() if self.is_enabled(a.info.code))
 
     def apply_state(self, state: Mapping[str, bool]) -> bool:
-        """Take enabled flags stored by admins; True when anything changed."""
-        changed = False
+        """Take enabled flags stored by admins; True when anything changed. A plugin
+        disabled is shut down; one enabled is started (in a started registry, else at its
+        first use)."""
+        changed: list[Adapter] = []
         with self._lock:
             for name, adapter in self.adapters.items():
                 want = state.get(name, True) and adapter.settings_error is None
                 if self._enabled.get(name) != want:
                     self._enabled[name] = want
-                    changed = True
-        return changed
+                    changed.append(adapter)
+        for adapter in changed:
+            if not self._enabled[adapter.name]:
+                self._stop(adapter)
+            elif self._live:
+                adapter.ensure_started()
+        return bool(changed)
+
+    def start(self) -> None:
+        """Start every enabled adapter now (a worker process, before it consumes), and each
+        one enabled later as it is enabled."""
+        self._live = True
+        for adapter in self.adapters.values():
+            if self.is_enabled(adapter.code):
+                adapter.ensure_started()
+
+    def stop(self) -> None:
+        """Shut down every adapter started in this process."""
+        self._live = False
+        for adapter in self.adapters.values():
+            self._stop(adapter)
+
+    @staticmethod
+    def _stop(adapter: Adapter) -> None:
+        try:
+            adapter.shutdown()
+        except Exception:  # noqa: BLE001  (one plugin must not keep others from stopping)
+            log.exception("plugin %s failed to shut down", adapter.name)
