@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.conftest import SAMPLES
+from tests.helpers import SAMPLES
 
 
 @pytest.fixture
@@ -232,7 +232,7 @@ def test_a_message_sent_before_any_worker_ran_waits_in_its_queue(env, settings):
     has set up yet, the exchange alone would route the message nowhere."""
     from hub.runtime import Hub, Workers
     from hub.store.models import Record
-    from tests.conftest import count_rows, wait_for
+    from tests.helpers import count_rows, wait_for
 
     wagehub(env, "send", "hrss", str(SAMPLES / "hrss-clue.json"), "--message-id", "sent-first")
     hub = Hub(settings)
@@ -246,7 +246,7 @@ def test_a_message_sent_before_any_worker_ran_waits_in_its_queue(env, settings):
 def test_tail_keep_reads_each_message_once_and_leaves_them_queued(env, hub):
     """`tail --keep` is a peek: it ends, shows each message once, and leaves them queued."""
     from hub.runtime import Workers
-    from tests.conftest import wait_for
+    from tests.helpers import wait_for
 
     with Workers(hub):
         wagehub(env, "send", "hrss", str(SAMPLES / "hrss-clue.json"))

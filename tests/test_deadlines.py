@@ -9,7 +9,7 @@ from hub.config import load_settings
 from hub.ids import BEIJING
 from plugins.hrss import inbound as hrss_in
 from schemas import normalise_record
-from tests.conftest import sample
+from tests.helpers import sample
 
 LIMITS = load_settings(environ={})["deadlines"]
 

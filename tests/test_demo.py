@@ -12,7 +12,7 @@ import pytest
 
 from hub.cli.demo import SHOWN_LINES, SHOWN_WIDTH, run_demo, shown
 from hub.contract.types import NativeMessage
-from tests.conftest import SAMPLES, _sample_personal_data
+from tests.helpers import SAMPLES, sample_personal_data
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def test_long_payloads_are_cut_and_no_personal_data_shows(demo_lines):
         if len(shown) == SHOWN_LINES + 1:
             assert re.fullmatch(r"… \(\d+ more lines\)", shown[-1]), name
     text = "\n".join(demo_lines)
-    assert not [value for value in _sample_personal_data() if value in text]
+    assert not [value for value in sample_personal_data() if value in text]
     ids = re.findall(r"\bout_[0-9a-f*]+", text)
     assert ids and not [i for i in ids if "*" in i]  # the hub's ids are shown whole
 

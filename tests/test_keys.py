@@ -16,7 +16,7 @@ from hub import keys
 from hub.casework import audit
 from hub.store.models import ApiToken
 from hub.web.auth import create_token
-from tests.conftest import sample
+from tests.helpers import sample
 
 
 def forged_cookie(secret: str, session: dict) -> str:

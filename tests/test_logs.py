@@ -10,7 +10,7 @@ import pytest
 
 from hub.contract.types import NativeMessage
 from hub.logs import _install_redaction, redact
-from tests.conftest import sample
+from tests.helpers import sample
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from hub.contract.types import NativeMessage
 from hub.messaging.pipeline import signature_for
 from hub.store.models import DeadLetter, Record
-from tests.conftest import sample
+from tests.helpers import sample
 
 FACTS = json.loads(sample("facts.json"))
 CONTRACTOR_KEY = "contractor-key-1"

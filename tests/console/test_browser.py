@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 from hub.cli.demo import _taken
 from hub.store.models import DeadLetter, Inbox, Outbox, Record
 from hub.web.console.display import agency_name
-from tests.conftest import TEST_BROKER_URL, TEST_DATABASE_URL, AgencyClient, sample, wait_for
 from tests.console.conftest import FACTS, SECOND, contractor_settings, describe, sample_messages
+from tests.helpers import TEST_BROKER_URL, TEST_DATABASE_URL, AgencyClient, sample, wait_for
 
 CHROMIUM = os.environ.get("WAGEHUB_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "console"
@@ -60,7 +60,7 @@ class Live:
         from hub.services.accounts import create_user
         from hub.web.app import create_app
         from hub.web.auth import create_token
-        from tests.conftest import _purge_queues, _reset_database
+        from tests.helpers import purge_queues, reset_database
         from tests.webhook import WebhookServer
 
         self.head_office = WebhookServer()
@@ -71,9 +71,9 @@ class Live:
             "linkage": {"check_every": 3600}, "testing": True}, environ={})
         contractor_settings(settings, self.head_office.url)
         if TEST_DATABASE_URL:
-            _reset_database(TEST_DATABASE_URL)
+            reset_database(TEST_DATABASE_URL)
         if TEST_BROKER_URL:
-            _purge_queues(settings)
+            purge_queues(settings)
         self.hub = Hub(settings)
         self.hub.declare_topology()
         self.workers = Workers(self.hub)

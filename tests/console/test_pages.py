@@ -16,8 +16,8 @@ from hub.contract.types import NativeMessage
 from hub.store.models import AuditEntry, DeadLetter, Inbox
 from hub.web.console.display import decode_body, encode_fixed, mask_text
 from hub.web.console.transfers import to_xlsx
-from tests.conftest import count_rows, sample, wait_for
 from tests.console.conftest import FACTS, SECOND
+from tests.helpers import count_rows, sample, wait_for
 
 BAD_ID = "370103198212262340"
 

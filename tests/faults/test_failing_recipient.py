@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from hub.config import DEFAULTS
 from hub.messaging.broker import out_queue
 from hub.store.models import Outbox
-from tests.conftest import TEST_BROKER_URL, wait_for
 from tests.fixture_plugins import failing_direct, failing_queue
+from tests.helpers import TEST_BROKER_URL, wait_for
 
 MATTERS, PER_MATTER = 4, 10
 RECEIPT = ('<?xml version="1.0" encoding="UTF-8"?><PACKET TYPE="AJJS" VERSION="1.0"><HEAD><XXBH>FR{m}-{i}</XXBH>'

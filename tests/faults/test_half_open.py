@@ -28,7 +28,7 @@ from sqlalchemy import func
 from sqlalchemy import select as sql_select
 
 from hub.store.models import Inbox, Outbox, Record
-from tests.conftest import TEST_BROKER_URL, AgencyClient, wait_for
+from tests.helpers import TEST_BROKER_URL, AgencyClient, wait_for
 
 pytestmark = pytest.mark.skipif(not (TEST_BROKER_URL or "").startswith("amqp"),
                                 reason="needs RabbitMQ (WAGEHUB_TEST_BROKER_URL=amqp://...)")

@@ -14,7 +14,7 @@ import json
 from sqlalchemy import func, select
 
 from hub.store.models import DeadLetter, Record
-from tests.conftest import sample, wait_for
+from tests.helpers import sample, wait_for
 
 CLUE = json.loads(sample("hrss-clue.json"))
 

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.store.models import Inbox, Outbox, Record
-from tests.conftest import TEST_BROKER_URL, TEST_DATABASE_URL, wait_for
+from tests.helpers import TEST_BROKER_URL, TEST_DATABASE_URL, wait_for
 
 RECEIPT = ('<?xml version="1.0" encoding="UTF-8"?><PACKET TYPE="AJJS" VERSION="1.0"><HEAD><XXBH>G{i}</XXBH>'
            '<FSDW>370103000000</FSDW><FSSJ>2023-06-21 10:00:00</FSSJ></HEAD><BODY><YSBH>YSOUT{i:05d}</YSBH>'

@@ -8,8 +8,8 @@ import json
 from sqlalchemy import select
 
 from hub.store.models import DeadLetter, Record
-from tests.conftest import wait_for
 from tests.fixture_plugins import poison
+from tests.helpers import wait_for
 
 
 def test_poison_message_is_retried_then_dead_lettered_and_the_queue_goes_on(settings, agency, caplog):

@@ -29,8 +29,8 @@ from sqlalchemy import func, select
 from hub.messaging.broker import Publisher
 from hub.messaging.client import publish_native
 from hub.store.models import Inbox, Outbox, Record
-from tests.conftest import wait_for
 from tests.faults.test_crash import RECEIPT, _env, stop_worker
+from tests.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 N = 40

@@ -32,7 +32,7 @@ from sqlalchemy.engine import make_url
 
 from hub.messaging.broker import in_queue
 from hub.store.models import Inbox, Outbox, Record
-from tests.conftest import AgencyClient, wait_for
+from tests.helpers import AgencyClient, wait_for
 
 RECEIPT = ('<?xml version="1.0" encoding="UTF-8"?><PACKET TYPE="AJJS" VERSION="1.0"><HEAD><XXBH>L{i}</XXBH>'
            '<FSDW>370103000000</FSDW><FSSJ>2023-06-21 10:00:00</FSSJ></HEAD><BODY><YSBH>YSLOCK{i:05d}</YSBH>'

@@ -35,7 +35,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from hub.contract.types import NativeMessage
-from tests.conftest import SAMPLES, record_fuzz_counts
+from tests.helpers import SAMPLES, record_fuzz_counts
 
 SCALE = float(os.environ.get("WAGEHUB_API_FUZZ_SCALE", "1"))
 POSITIVE, NEGATIVE = GenerationMode.POSITIVE, GenerationMode.NEGATIVE

@@ -16,7 +16,7 @@ from sqlalchemy import delete, select, update
 from hub import keys
 from hub.casework import audit
 from hub.store.models import AuditEntry, Outbox
-from tests.conftest import sample, wait_for
+from tests.helpers import sample, wait_for
 
 
 def actions(hub) -> list[str]:

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from tests.conftest import SAMPLES, TEST_DATABASE_URL, wait_for
+from tests.helpers import SAMPLES, TEST_DATABASE_URL, wait_for
 
 TABLES = ("records", "matters", "outbox", "inbox", "dead_letters", "deadlines", "transfer_holds", "audit_log")
 
@@ -112,9 +112,9 @@ def stores(request, tmp_path):
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-    from tests.conftest import _reset_database
+    from tests.helpers import reset_database
 
-    _reset_database(TEST_DATABASE_URL)
+    reset_database(TEST_DATABASE_URL)
     try:
         yield TEST_DATABASE_URL, target.render_as_string(hide_password=False)
     finally:

@@ -9,7 +9,7 @@ import json
 from sqlalchemy import func, select
 
 from hub.store.models import DeadLetter, Outbox, Record
-from tests.conftest import sample, wait_for
+from tests.helpers import sample, wait_for
 
 HEADER = "项目编号,工人姓名,身份证号,所属月份,出勤天数,应发工资(元),实发工资(元),发放日期,发放方式\n"
 GOOD = [

@@ -12,7 +12,7 @@ import re
 from sqlalchemy import func, select
 
 from hub.store.models import Inbox
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 
 RECEIPT = ('<?xml version="1.0" encoding="UTF-8"?><PACKET TYPE="AJJS" VERSION="1.0"><HEAD><XXBH>G{i}</XXBH>'
            '<FSDW>370103000000</FSDW><FSSJ>2023-06-21 10:00:00</FSSJ></HEAD><BODY><YSBH>YSBAT{i:05d}</YSBH>'

@@ -22,7 +22,7 @@ from hub.casework.followup import followup_sample, sample_size
 from hub.contract.types import NativeMessage
 from hub.ids import BEIJING
 from hub.store.models import Deadline, MatterKey, Outbox
-from tests.conftest import sample
+from tests.helpers import sample
 
 D = dt.date(2024, 5, 10)
 A, B = "370103", "370202"

@@ -12,7 +12,7 @@ from sqlalchemy import event, select, text
 import hub
 from hub.messaging.pipeline import waiting_behind
 from hub.store.models import Record
-from tests.conftest import sample
+from tests.helpers import sample
 
 CLUE = json.loads(sample("hrss-clue.json"))
 PROJECTS = sample("housing-project.csv")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from hub.contract.types import NativeMessage
 from hub.store.models import Record
-from tests.conftest import sample
+from tests.helpers import sample
 
 CLUE = json.loads(sample("hrss-clue.json"))
 CASE = json.loads(sample("hrss-case.json"))

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from hub.messaging.pipeline import signature_for
 from hub.store.models import Outbox, Record
 from plugins.contractor import SAMPLES as CONTRACTOR_SAMPLES
-from tests.conftest import count_rows, sample, wait_for
+from tests.helpers import count_rows, sample, wait_for
 from tests.webhook import WebhookServer
 
 USCC = "91370103QEFLCR639M"

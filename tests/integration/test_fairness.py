@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 
 from hub.store.models import Inbox, Record
-from tests.conftest import count_rows, sample, wait_for
+from tests.helpers import count_rows, sample, wait_for
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

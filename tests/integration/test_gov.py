@@ -12,7 +12,7 @@ from sqlalchemy import select
 from hub.messaging.pipeline import signature_for
 from hub.store.models import DeadLetter, Deadline, Escalation, Outbox, Record
 from plugins.gov import SAMPLES as GOV_SAMPLES
-from tests.conftest import sample, wait_for
+from tests.helpers import sample, wait_for
 from tests.integration.test_contractor import PROJECT
 from tests.webhook import WebhookServer
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from hub.contract.types import NativeMessage
 from hub.messaging import outbox
 from hub.store.models import Outbox
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 from tests.integration.test_scale_out import RECEIPT, judgment  # receipt i and judgment i: one matter
 
 
@@ -132,7 +132,7 @@ def test_rows_left_to_a_round_wake_only_the_relay_that_serves_their_recipient(hu
     relay's) are written unclaimed; the queue relay, whose rows were all handed over, is not
     asked for a round."""
     from hub.runtime import Workers
-    from tests.conftest import sample
+    from tests.helpers import sample
 
     workers = Workers(hub)  # not started: what its relays were asked is read off them
     try:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from hub.messaging import scheduler
 from hub.store.models import DeadLetter, Escalation, Record
-from tests.conftest import count_rows, wait_for
+from tests.helpers import count_rows, wait_for
 
 ORDER = "GD3701002023052000415"
 CASE = "AJ370103202300415"

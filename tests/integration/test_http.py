@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import sample
+from tests.helpers import sample
 
 HRSS = ["hrss-clue.json", "hrss-case.json", "hrss-order.json", "hrss-transfer.json"]
 
@@ -107,7 +107,7 @@ def test_a_disabled_agencys_message_waits_in_its_queue_and_is_applied_once_enabl
 
     from hub.runtime import Workers
     from hub.store.models import Record
-    from tests.conftest import wait_for
+    from tests.helpers import wait_for
 
     admin = token("admin")
     assert client.post("/api/v1/plugins/hrss/disable", headers=admin).status_code == 200

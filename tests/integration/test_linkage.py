@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select, update
 
 from hub.contract.types import NativeMessage
 from hub.store.models import AuditEntry, Deadline, Escalation, Record
-from tests.conftest import sample, wait_for
+from tests.helpers import sample, wait_for
 
 FACTS = json.loads(sample("facts.json"))
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import sample, wait_for
+from tests.helpers import sample, wait_for
 from tests.integration.test_contractor import PROJECT, USCC  # a project whose contractor has a webhook
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "deployment.md"

@@ -16,7 +16,7 @@ import json
 import pytest
 
 from schemas.validators import id_check_char
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 
 BANK = "102451000018"
 ACC = "1602002419200123456"

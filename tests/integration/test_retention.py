@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from hub.store import retention
 from hub.store.models import AuditEntry, DeadLetter, Outbox, Record, utcnow
-from tests.conftest import count_rows, sample, wait_for
+from tests.helpers import count_rows, sample, wait_for
 
 LEGAL = {"criminal_transfer", "police_receipt", "police_decision", "linkage_decision", "materials_request",
          "reconsideration_request", "reconsideration_decision", "supervision_request", "supervision_opinion",

@@ -10,7 +10,7 @@ import io
 
 import pytest
 
-from tests.conftest import sample
+from tests.helpers import sample
 
 
 def test_an_assignments_deadline_is_its_date_plus_the_configured_handling_period(hub, agency, settings):

@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 
 from hub.messaging.client import publish_native
 from hub.store.models import Inbox, Outbox, Record
-from tests.conftest import wait_for
+from tests.helpers import wait_for
 
 MATTERS = 120
 RECEIPT = ('<?xml version="1.0" encoding="UTF-8"?><PACKET TYPE="AJJS" VERSION="1.0"><HEAD><XXBH>GA-R{i}</XXBH>'

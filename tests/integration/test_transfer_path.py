@@ -10,7 +10,7 @@ import defusedxml.ElementTree as ET
 from sqlalchemy import func, select
 
 from hub.store.models import DeadLetter, Outbox, Record
-from tests.conftest import sample, wait_for
+from tests.helpers import sample, wait_for
 
 HRSS = ["hrss-clue.json", "hrss-case.json", "hrss-order.json", "hrss-transfer.json"]
 FACTS = json.loads(sample("facts.json"))

@@ -7,7 +7,7 @@ import multiprocessing
 
 import pytest
 
-from tests.conftest import sample
+from tests.helpers import sample
 
 
 def test_a_plugin_disabled_through_one_worker_is_disabled_for_the_others(hub, settings, token, monkeypatch):
@@ -80,7 +80,7 @@ def test_a_message_queued_before_any_worker_ran_is_applied_once_one_runs(setting
     from hub.store.models import Record
     from hub.web.app import create_app
     from hub.web.auth import create_token
-    from tests.conftest import count_rows, wait_for
+    from tests.helpers import count_rows, wait_for
 
     h = Hub(settings)  # (no topology declared: as gunicorn's app starts)
     try:

@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 
 from hub.messaging.pipeline import signature_for
 from hub.store.models import DeadLetter, Inbox, Outbox, Record
-from tests.conftest import sample, wait_for
+from tests.helpers import sample, wait_for
 from tests.webhook import WebhookServer
 
 FACTS = json.loads(sample("facts.json"))

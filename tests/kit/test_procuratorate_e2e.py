@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from hub.store.models import Outbox, Record
-from tests.conftest import sample, wait_for
+from tests.helpers import sample, wait_for
 from tests.kit.helpers import ROOT, run_pytest
 
 EXAMPLE = ROOT / "examples" / "procuratorate"

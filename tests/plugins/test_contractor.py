@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import plugins.contractor as contractor
 from hub import Delivery, InvalidMessage, NativeMessage, Undeliverable
 from schemas import RecordInvalid, normalise_record
-from tests.conftest import SAMPLES
+from tests.helpers import SAMPLES
 from tests.webhook import WebhookServer
 
 USCC = "91370103QEFLCR639M"

@@ -25,7 +25,7 @@ import plugins.hrss as hrss
 import plugins.police as police
 import plugins.union as union
 import schemas
-from tests.conftest import record_fuzz_counts
+from tests.helpers import record_fuzz_counts
 
 MB = 1 << 20
 SIZE = 10 * MB
