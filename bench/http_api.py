@@ -88,7 +88,7 @@ def post_body(template: bytes, k: int) -> tuple[bytes, str]:
 
 
 def cursor_for(seq: int) -> str:
-    """A cursor as the API gives them out (hub.web.api.encode_cursor)."""
+    """A cursor as the API gives them out (hub.services.paging.encode_cursor)."""
     return base64.urlsafe_b64encode(str(seq).encode()).decode().rstrip("=")
 
 
