@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Text, cast, func, select, update
 
 from hub.casework.matters import hashed, occurred_at
 from hub.ids import BEIJING, iso, new_id, now_beijing
@@ -422,6 +422,48 @@ def risk_record(row: ProjectRisk, cond: Condition | None, status: str, now: dt.d
     return normalise_record({k: v for k, v in record.items() if v is not None})
 
 
+FACTS_AT_ONCE = 4_000_000  # bytes of fact records (as JSON) read from the store at once: a
+# project's payouts or payroll months can be many, and each month holds a row per worker
+
+
+def _facts_by_matter(session, ids: list[str], known: Mapping[str, list[dict[str, Any]]]):
+    """``(matter, its facts)`` for each of ``ids`` that has any, in order: the records the
+    caller holds, the others read from the store a few matters at a time, about
+    ``FACTS_AT_ONCE`` bytes of them at once (a matter with more is read alone)."""
+    unknown = [m for m in ids if m not in known]
+    sizes: dict[str, int] = {}
+    for i in range(0, len(unknown), 500):
+        sizes.update(session.execute(select(Record.matter_id, func.sum(func.length(cast(Record.data, Text))))
+                                      .where(any_of(session, Record.matter_id, unknown[i:i + 500]),
+                                             Record.type.in_(FACT_TYPES))
+                                      .group_by(Record.matter_id)).all())
+
+    def read(group: list[str]) -> dict[str, list[dict[str, Any]]]:
+        found: dict[str, list[dict[str, Any]]] = {}
+        for mid, data in session.execute(select(Record.matter_id, Record.data)
+                                         .where(any_of(session, Record.matter_id, group),
+                                                Record.type.in_(FACT_TYPES))
+                                         .order_by(Record.matter_id, Record.seq)):
+            found.setdefault(mid, []).append(data)
+        return found
+
+    pending = [m for m in ids if m in known or sizes.get(m)]
+    while pending:
+        group, size = [], 0
+        for m in pending:
+            n = 0 if m in known else sizes[m]
+            if group and (size + n > FACTS_AT_ONCE or len(group) == 500):
+                break
+            group.append(m)
+            size += n
+        pending = pending[len(group):]
+        loaded = read([m for m in group if m not in known])
+        for m in group:
+            facts = [r for r in known[m] if r["type"] in FACT_TYPES] if m in known else loaded.get(m, [])
+            if facts:
+                yield m, facts
+
+
 def refresh(session, matters: Mapping[str, Iterable[str]], cfg: Mapping[str, Any], now: dt.datetime,
             emit, known: Mapping[str, list[dict[str, Any]]] | None = None) -> int:
     """Bring the risk rows of ``matters`` (each with the matters merged into it) in line with
@@ -435,22 +477,8 @@ def refresh(session, matters: Mapping[str, Iterable[str]], cfg: Mapping[str, Any
     if merged:  # the rows of matters merged away follow them
         for m, into in merged.items():
             session.execute(update(ProjectRisk).where(ProjectRisk.matter_id == m).values(matter_id=into))
-    records: dict[str, list[dict[str, Any]]] = {m: [r for r in known[m] if r["type"] in FACT_TYPES]
-                                               for m in ids if m in known}
-    unknown = [m for m in ids if m not in known]
-    for i in range(0, len(unknown), 500):
-        for mid, data in session.execute(select(Record.matter_id, Record.data)
-                                         .where(any_of(session, Record.matter_id, unknown[i:i + 500]),
-                                                Record.type.in_(FACT_TYPES))
-                                         .order_by(Record.matter_id, Record.seq)):
-            records.setdefault(mid, []).append(data)
-    if not any(records.values()):
-        return 0
     made = 0
-    for mid in ids:
-        facts = records.get(mid) or []
-        if not facts:
-            continue
+    for mid, facts in _facts_by_matter(session, ids, known):
         conds = {c.key: c for c in compute(facts, cfg, now)}
         rows = {r.key: r for r in session.scalars(select(ProjectRisk).where(ProjectRisk.matter_id == mid))}
         missing_rows = [k for k in conds if k not in rows]

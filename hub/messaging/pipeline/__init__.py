@@ -39,6 +39,7 @@ from hub.messaging.pipeline.dead_letters import DeadLettering, message_for_repla
 from hub.messaging.pipeline.outcome import Failure, Failures, Outcome, _Prepared
 from hub.messaging.pipeline.parse import Intake
 from hub.messaging.pipeline.route import Routing, transfer_round
+from hub.messaging.pipeline.spool import RecordSpool
 from hub.messaging.pipeline.store import Storing
 from hub.messaging.pipeline.unit import _Unit
 from hub.messaging.routes import Route
@@ -142,7 +143,7 @@ class Pipeline(Intake, Storing, Routing, DeadLettering):
                                        ensure_ascii=False, default=str).encode()).hexdigest()
         message = NativeMessage("hub", b"", message_id, "application/json", "utf-8")
         prep = _Prepared(message, Outcome("hub", message_id, "accepted", kind=None))
-        prep.records = [(canonical, fp)]
+        prep.records = RecordSpool([(canonical, fp)])
         with self.store.sessions() as session:
             if self._seen(session, [message]):
                 return False

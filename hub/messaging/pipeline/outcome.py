@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pickle
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from hub.contract.types import NativeMessage
+from hub.messaging.pipeline.spool import RecordSpool
 
 
 @dataclass(slots=True)  # a batch file may hold many (one per bad row) until its transaction
@@ -107,6 +108,5 @@ class Outcome:
 class _Prepared:
     message: NativeMessage
     outcome: Outcome
-    records: list[tuple[dict[str, Any], str]] = field(default_factory=list)  # (record, fingerprint)
+    records: RecordSpool = field(default_factory=RecordSpool)  # (record, fingerprint), compact when many
     whole_failure: Failure | None = None
-    names: dict[int, Mapping[str, str] | None] = field(default_factory=dict)  # id(record) -> Parsed.fields

@@ -103,9 +103,7 @@ class Intake:
             what = [item.type, item.source_ref, item.record] + ([item.identity] if item.identity is not None else [])
             fp = hashlib.sha256(json.dumps(what, sort_keys=True,
                                            ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")).hexdigest()
-            prep.records.append((canonical, fp))
-            if canonical["type"] in STATE_CHECKED:
-                prep.names[id(canonical)] = item.fields
+            prep.records.append(canonical, fp, item.fields if canonical["type"] in STATE_CHECKED else None)
             prep.outcome.kind = prep.outcome.kind or item.kind
 
         if not self._parse(adapter, message, prep, take):

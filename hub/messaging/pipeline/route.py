@@ -117,7 +117,7 @@ class Routing:
 
         unit.flush()
         made = risks.refresh(unit.session, live, self.settings["risks"], now or utcnow(), emit,
-                             known={m: unit.local[m] for m in live if m in unit.linker.whole})
+                             known=unit.known(live))
         unit.flush()
         return made
 

@@ -14,12 +14,13 @@ from hub.ids import iso, new_id, now_beijing
 from hub.messaging import outbox
 from hub.messaging.pipeline.check import STATE_CHECKED, _clean, _fitted, _named, _native
 from hub.messaging.pipeline.outcome import Failure, Outcome, _Prepared
+from hub.messaging.pipeline.spool import RecordSpool, weight
 from hub.messaging.pipeline.unit import _Unit
 from hub.store import any_of
 from hub.store.models import Record, TransferHold, utcnow
 from schemas import ruled
 
-FLUSH_EVERY = 500  # rows held back before the transaction writes them
+FLUSH_EVERY = 500  # rows (spool.weight) held back before the transaction writes them
 
 
 class Storing:
@@ -34,7 +35,7 @@ class Storing:
             for p in prepared:
                 if (p.message.agency, p.message.message_id) in seen:  # a redelivery or a resend
                     p.outcome = Outcome(p.message.agency, p.message.message_id, "duplicate", kind=p.message.kind)
-                    p.records, p.whole_failure = [], None
+                    p.records, p.whole_failure = RecordSpool(), None
             unit = _Unit(session, self.outbox)
             unit.prefetch([p for p in prepared if p.outcome.status != "duplicate" and p.whole_failure is None])
             for p in prepared:
@@ -73,7 +74,7 @@ class Storing:
             replies = answers.reply_states(session, [m for mid, merged in live.items() for m in (mid, *merged)]) \
                 if self._has_work_orders(unit, prepared, live) else None
             dues = deadlines.refresh_many(session, live, self.settings["deadlines"],
-                                          known={m: unit.local[m] for m in live if m in unit.linker.whole},
+                                          known=unit.known(live),
                                           linkage=self.settings["linkage"])
             if replies is not None and (results := answers.result_rows(session, replies, dues)):
                 # the matter ended: each work order on it is owed its result (once a round)
@@ -103,8 +104,7 @@ class Storing:
         follow-up result too."""
         from hub.casework import followup
 
-        stored = [r for p in prepared if p.outcome.status == "accepted" for r, _ in p.records
-                  if r["type"] == "satisfaction" and r.get("record_id") in set(p.outcome.records)]
+        stored = unit.callbacks
         if not stored:
             return
         unit.flush()
@@ -144,8 +144,9 @@ class Storing:
             if record["type"] == listing.TYPE and not record.get("region_code"):
                 record["region_code"] = listing.region_of(unit.session, matter_id)
             record.update(record_id=record_id, matter_id=matter_id, accepted_at=iso(now_beijing()))
-            if matter_id in unit.linker.whole:
-                unit.local.setdefault(matter_id, []).append(record)
+            unit.hold_local(matter_id, record)
+            if record["type"] == "satisfaction":
+                unit.callbacks.append(record)
             unit.records.append({
                 "record_id": record_id, "type": record["type"], "schema_version": record["schema_version"],
                 "source_agency": record["source_agency"], "source_ref": record["source_ref"], "matter_id": matter_id,
@@ -158,13 +159,14 @@ class Storing:
                 unit.flush()
                 if (row := listing.candidate(unit.session, matter_id, *ground, self.settings, unit.outbox)) is not None:
                     outbox.enqueue(unit.session, row, claim=False, hold=True)
-            if len(unit.records) >= FLUSH_EVERY:  # a batch file's rows: keep what waits in memory bounded
+            unit.pending += weight(record)
+            if unit.pending >= FLUSH_EVERY:  # a batch file's rows: keep what waits in memory bounded
                 unit.flush()
 
     def _check_state(self, unit: _Unit, p: _Prepared) -> None:
         """Refuse a message whose record cannot apply to its matter as the store holds it
         (a reconsideration of a transfer never declined...): whole, so nothing of it applies."""
-        for record, fp in p.records:
+        for record, fp, names in p.records.entries():
             if record["type"] not in STATE_CHECKED or \
                     (p.message.agency, record["type"], fp) in unit.fingerprints:
                 continue
@@ -174,10 +176,9 @@ class Storing:
             if found is None:
                 continue
             path, rule, why = found
-            names = p.names.get(id(record))
             p.whole_failure = Failure(ruled(f"{_named(path, names)}: {why}", rule), _native(path, names), rule,
                                       p.message.kind)
-            p.records = []
+            p.records = RecordSpool()
             return
 
     def _recheck_held(self, unit: _Unit, live: Mapping[str, Any]) -> None:
