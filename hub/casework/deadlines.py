@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -525,21 +525,37 @@ def refresh(session: Session, matter_id: str, limits: Mapping[str, Mapping[str, 
 def refresh_many(session: Session, matters: Mapping[str, Iterable[str]],
                  limits: Mapping[str, Mapping[str, Any]],
                  known: Mapping[str, list[dict[str, Any]]] | None = None,
-                 linkage: Mapping[str, Any] | None = None) -> dict[str, list[Due]]:
+                 linkage: Mapping[str, Any] | None = None, keep: Collection[str] | None = None) -> dict[str, list[Due]]:
     """Rewrite the deadline rows of several matters (each with the matters merged into it)
     from their records, in a few statements, in the caller's transaction.
 
     ``known``: matters whose records the caller holds, all of them, in the order it stored
-    them (a matter its own transaction created): they are not read back.
+    them (a matter its own transaction created): they are not read back. ``keep``: the
+    matters whose steps to return (all when None). A batch file's matters are refreshed
+    ``MATTERS_AT_ONCE`` at a time, so what is read of them at once stays bounded.
     """
     if not matters:
         return {}
     known = known or {}
     ids = sorted(matters)
+    out: dict[str, list[Due]] = {}
+    for i in range(0, len(ids), MATTERS_AT_ONCE):
+        dues = _refresh_group(session, {m: matters[m] for m in ids[i:i + MATTERS_AT_ONCE]}, limits, known, linkage)
+        out.update(dues if keep is None else {m: d for m, d in dues.items() if m in keep})
+    return out
+
+
+MATTERS_AT_ONCE = 500
+
+
+def _refresh_group(session: Session, matters: Mapping[str, Iterable[str]], limits: Mapping[str, Mapping[str, Any]],
+                   known: Mapping[str, list[dict[str, Any]]], linkage: Mapping[str, Any] | None) -> dict[str, list[Due]]:
+    ids = sorted(matters)
     records: dict[str, list[dict[str, Any]]] = {m: [] for m in ids}
     # (a project's worker facts, thousands to a matter, start and end no step: not read)
-    for m, held in known.items():
-        records[m] = [r for r in held if r["type"] not in WORKER_FACTS]
+    for m in ids:
+        if m in known:
+            records[m] = [r for r in known[m] if r["type"] not in WORKER_FACTS]
     unknown = [m for m in ids if m not in known]
     for i in range(0, len(unknown), 500):
         for mid, data in session.execute(select(Record.matter_id, Record.data)

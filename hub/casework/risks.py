@@ -422,7 +422,7 @@ def risk_record(row: ProjectRisk, cond: Condition | None, status: str, now: dt.d
     return normalise_record({k: v for k, v in record.items() if v is not None})
 
 
-FACTS_AT_ONCE = 4_000_000  # bytes of fact records (as JSON) read from the store at once: a
+FACTS_AT_ONCE = 1_000_000  # bytes of fact records (as JSON) read from the store at once: a
 # project's payouts or payroll months can be many, and each month holds a row per worker
 
 

@@ -74,8 +74,8 @@ class Storing:
             replies = answers.reply_states(session, [m for mid, merged in live.items() for m in (mid, *merged)]) \
                 if self._has_work_orders(unit, prepared, live) else None
             dues = deadlines.refresh_many(session, live, self.settings["deadlines"],
-                                          known=unit.known(live),
-                                          linkage=self.settings["linkage"])
+                                          known=unit.known(live), linkage=self.settings["linkage"],
+                                          keep=None if replies is not None else ())
             if replies is not None and (results := answers.result_rows(session, replies, dues)):
                 # the matter ended: each work order on it is owed its result (once a round)
                 for row in results:
