@@ -60,6 +60,8 @@ from sqlalchemy.orm import Session
 from hub.casework import matters
 from hub.casework.transfers import STATUSES, transfer_view
 from hub.ids import BEIJING, iso, now_beijing
+from hub.messaging import outbox
+from hub.messaging.outbox import OutboxRow
 from hub.store.models import Deadline, Outbox, Record, utcnow
 from schemas.divisions import division_name
 from schemas.records import CHANNELS
@@ -557,7 +559,7 @@ def publish_bulletin(session: Session, day: dt.date, settings: Mapping[str, Any]
     record = {**build_bulletin(session, day, settings), "type": RECORD_TYPE}
     created = iso(now_beijing())
     for agency in todo:
-        session.add(Outbox(
+        outbox.enqueue(session, OutboxRow.new(
             message_id=ids[agency], record_id=f"bulletin-{day.isoformat()}", record_type=RECORD_TYPE,
             source_agency="hub", matter_id=MATTER, recipient=agency, kind=cfg["kinds"].get(agency, cfg["kind"]), route=ROUTE,
             payload={"record": record, "refs": {}, "params": {"notice_kind": cfg["notice_kind"]},
