@@ -148,10 +148,10 @@ def _writes(session: Session) -> _Writes:
 
 
 def track(session: Session, *, subscribers: Subscribers | None = None, fresh: Collection[str] = ()) -> list[dict]:
-    """Prepare ``session`` for many rows (:func:`enqueue` with ``hold=True``) and have, after its commit,
-    ``subscribers`` are told of rows no one claimed; rows of the matters in ``fresh`` (a live
-    collection: the matters this transaction made) skip the order check. Returns the rows held
-    back, as dicts, until :func:`flush`."""
+    """After ``session`` commits, tell ``subscribers`` of the rows it wrote that no one claimed;
+    rows of the matters in ``fresh`` (a live collection: the matters this transaction made)
+    skip the order check. Returns the rows held back (:func:`enqueue` with ``hold=True``), as
+    dicts, until :func:`flush`."""
     writes = _writes(session)
     writes.subscribers, writes.fresh = subscribers, fresh
     return writes.held
