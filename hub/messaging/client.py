@@ -18,7 +18,7 @@ from typing import Any
 from kombu import Connection, Consumer, Producer
 
 from hub.messaging.broker import IN_EXCHANGE, RETRY_POLICY, in_queue, out_queue, raw_body
-from hub.messaging.pipeline import signature_for
+from hub.messaging.outbox import signature_for
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CONTENT_TYPES = {".json": "application/json", ".xml": "application/xml", ".csv": "text/csv", ".xlsx": XLSX}
