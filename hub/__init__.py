@@ -4,14 +4,10 @@ Plugin authors import from here only: the ``hookimpl`` marker and the small valu
 types that hooks take and return (see ``docs/plugins.md``).
 """
 
-import pluggy
-
 __version__ = "0.1.0"
 
-hookspec = pluggy.HookspecMarker("wagehub")
-hookimpl = pluggy.HookimplMarker("wagehub")
-
-from hub.contract.types import (  # noqa: E402  (the markers above must exist first)
+from hub.contract.markers import hookimpl, hookspec
+from hub.contract.types import (
     AgencyInfo,
     InvalidMessage,
     NativeMessage,

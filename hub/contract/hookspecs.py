@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from hub import hookspec
+from hub.contract.markers import hookspec
 from hub.contract.types import AgencyInfo, Delivery, NativeMessage, Parsed, Rejected, Rendered, Sample
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
 from typing import Any
 
-from hub import hookimpl  # (defined before hub's top level imports this module)
+from hub.contract.markers import hookimpl
 from hub.contract.types import Sample
 
 __all__ = ["samples_from"]

@@ -17,7 +17,7 @@ from hub.casework.followup import followup_sample, mask_names
 from hub.contract.errors import BadRequest, NotFound
 from hub.services.records import mask_personal, sees_personal_data
 from hub.services.scope import matter_in_scope, scoped_views
-from hub.web.api import api_route, hub, json_object, viewer
+from hub.web.api.routing import api_route, hub, json_object, viewer
 
 REPORT_READERS = ("admin", "linkage", "viewer")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)

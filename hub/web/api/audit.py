@@ -12,7 +12,7 @@ from hub.contract.errors import BadRequest, NotFound
 from hub.ids import BEIJING
 from hub.services.paging import rows_page
 from hub.store.models import AuditEntry
-from hub.web.api import ALL_READERS, api_route, hub, page_cursor, page_limit, query_param, viewer
+from hub.web.api.routing import ALL_READERS, api_route, hub, page_cursor, page_limit, query_param, viewer
 
 
 @api_route("/audit/verify", roles=("admin",), summary="Check the tamper-evident audit log end to end, against "

@@ -10,7 +10,7 @@ from flask import jsonify, request
 from hub.contract.errors import BadRequest
 from hub.services import dead_letters as dead_letters_
 from hub.services.paging import rows_page
-from hub.web.api import api_route, hub, json_object, page_cursor, page_limit, query_param, viewer
+from hub.web.api.routing import api_route, hub, json_object, page_cursor, page_limit, query_param, viewer
 
 
 @api_route("/dead-letters", roles=("admin",), summary="What failed, with reason and original bytes",

@@ -10,7 +10,7 @@ from hub.services.matters import escalation_view, supervision_group
 from hub.services.paging import rows_page
 from hub.services.scope import in_scope_matters
 from hub.store.models import Escalation
-from hub.web.api import api_route, hub, page_cursor, page_limit, query_param, viewer
+from hub.web.api.routing import api_route, hub, page_cursor, page_limit, query_param, viewer
 
 
 @api_route("/escalations", roles=("linkage", "admin"),

@@ -10,7 +10,7 @@ from flask import current_app, jsonify, request
 from hub.contract.errors import BadRequest, Forbidden, HubError, NotFound, Unavailable
 from hub.contract.types import NativeMessage
 from hub.messaging.broker import IN_EXCHANGE, OutMessage, PublishError
-from hub.web.api import api_route, hub, viewer
+from hub.web.api.routing import api_route, hub, viewer
 
 # An admin may enable or disable a plugin through another process (another gunicorn worker,
 # the CLI): each process reads the stored state again at most this often before it accepts

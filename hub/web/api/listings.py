@@ -7,7 +7,7 @@ from flask import jsonify, request
 from hub.contract.errors import BadRequest, NotFound
 from hub.services.records import masked_for
 from hub.services.scope import matter_in_scope, scoped_views
-from hub.web.api import api_route, hub, query_param, viewer
+from hub.web.api.routing import api_route, hub, query_param, viewer
 
 
 @api_route("/listings", roles=("admin", "linkage", "viewer"),

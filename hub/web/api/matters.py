@@ -7,7 +7,7 @@ from flask import jsonify
 from hub.contract.errors import NotFound
 from hub.services.matters import matter_view
 from hub.services.records import masked_for
-from hub.web.api import api_route, hub, viewer
+from hub.web.api.routing import api_route, hub, viewer
 
 
 @api_route("/matters/<matter_id>", roles=("admin", "linkage", "viewer"),

@@ -8,7 +8,7 @@ from hub.casework import owners
 from hub.contract.errors import NotFound
 from hub.services.scope import in_scope_matters, matter_for_owner, project_for_owner
 from hub.store.models import MatterLeader
-from hub.web.api import api_route, hub, viewer
+from hub.web.api.routing import api_route, hub, viewer
 
 
 @api_route("/matters/<matter_id>/leader", methods=("PUT",), roles=("linkage", "admin"), body="leader",

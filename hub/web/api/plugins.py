@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from hub.services import plugins as plugins_
-from hub.web.api import api_route, hub, viewer
+from hub.web.api.routing import api_route, hub, viewer
 
 
 @api_route("/plugins", roles=("admin",), summary="Installed plugins: agency, version, enabled, health",

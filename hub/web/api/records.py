@@ -7,7 +7,7 @@ from flask import jsonify, request
 from hub.contract.errors import NotFound
 from hub.services import records as records_
 from hub.services.paging import parse_since, rows_page
-from hub.web.api import ALL_READERS, api_route, hub, page_cursor, page_limit, query_param, viewer
+from hub.web.api.routing import ALL_READERS, api_route, hub, page_cursor, page_limit, query_param, viewer
 
 
 @api_route("/records/<record_id>", roles=ALL_READERS, summary="One canonical record", response="Record",

@@ -8,7 +8,7 @@ from hub.casework.transfers import STATUSES
 from hub.contract.errors import BadRequest, NotFound
 from hub.services import transfers as transfers_
 from hub.services.paging import page
-from hub.web.api import api_route, hub, json_object, page_cursor, page_limit, query_param, viewer
+from hub.web.api.routing import api_route, hub, json_object, page_cursor, page_limit, query_param, viewer
 
 
 @api_route("/transfers", roles=("linkage", "admin"),

@@ -11,29 +11,6 @@ same role rules (``docs/console.md`` has the table).
 
 from __future__ import annotations
 
-from flask import Blueprint
-
-bp = Blueprint("console", __name__, template_folder="templates", static_folder="static")
-
-
-@bp.record_once
-def _session_cookie(state) -> None:
-    """The console's cookie: not readable by scripts, not sent on cross-site requests."""
-    state.app.config["SESSION_COOKIE_HTTPONLY"] = True
-    state.app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    state.app.config["SESSION_COOKIE_NAME"] = "wagehub_console"
-
-
-@bp.before_request
-def _refuse_nul() -> None:
-    """A path or query value with a NUL character is a bad request (PostgreSQL text cannot hold one)."""
-    from flask import request
-
-    from hub.web.api import refuse_nul  # the API's rule, on the console's paths too
-
-    refuse_nul(request.view_args or {})
-
-
 # The pages register their routes on ``bp`` when imported.
 from hub.web.console import (  # noqa: E402
     access,  # noqa: F401
@@ -50,5 +27,6 @@ from hub.web.console import (  # noqa: E402
     projects,  # noqa: F401
     transfers,  # noqa: F401
 )
+from hub.web.console.blueprint import bp
 
 __all__ = ["bp"]

@@ -23,7 +23,8 @@ from hub.services.principals import Principal
 from hub.services.tokens import token_problem
 from hub.store.models import ApiToken, ConsoleSession, User, utcnow
 from hub.web.auth import refuse_unbound
-from hub.web.console import bp, display
+from hub.web.console import display
+from hub.web.console.blueprint import bp
 
 log = logging.getLogger(__name__)
 

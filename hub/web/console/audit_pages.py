@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from hub.contract.errors import Forbidden
 from hub.store.models import AuditEntry
-from hub.web.console import bp
 from hub.web.console.access import allow, hub
+from hub.web.console.blueprint import bp
 
 PAGE = 100
 

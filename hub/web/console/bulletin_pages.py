@@ -10,8 +10,8 @@ from flask import Response, g, render_template, request
 
 from hub.casework import bulletin as bulletins
 from hub.contract.errors import BadRequest
-from hub.web.console import bp
 from hub.web.console.access import allow, hub
+from hub.web.console.blueprint import bp
 from hub.web.console.charts import bar_chart
 from hub.web.console.display import agency_name
 from hub.web.reports import FIRST_DAY, LAST_DAY

@@ -13,8 +13,8 @@ from hub.contract.errors import BadRequest, HubError, NotFound
 from hub.services.dead_letters import dead_letter_view, replay
 from hub.services.records import sent_by_me
 from hub.store.models import DeadLetter
-from hub.web.console import bp
 from hub.web.console.access import actor, allow, hub
+from hub.web.console.blueprint import bp
 from hub.web.console.display import decode_body, encode_fixed
 
 PAGE = 50

@@ -11,8 +11,8 @@ from hub.casework import matters, owners
 from hub.services.matters import supervision_group
 from hub.services.scope import in_scope_matters
 from hub.store.models import Deadline, Escalation
-from hub.web.console import bp
 from hub.web.console.access import allow, hub
+from hub.web.console.blueprint import bp
 
 PAGE = 100
 

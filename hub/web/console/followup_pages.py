@@ -10,8 +10,8 @@ from flask import flash, g, redirect, render_template, request, url_for
 from hub.casework import followup
 from hub.contract.errors import BadRequest, HubError, NotFound
 from hub.services.scope import matter_in_scope, scoped_views
-from hub.web.console import bp
 from hub.web.console.access import actor, allow, hub
+from hub.web.console.blueprint import bp
 from hub.web.console.bulletin_pages import _day
 
 RECORDERS = ("admin", "linkage")

@@ -9,8 +9,8 @@ from hub.casework import audit
 from hub.services import accounts
 from hub.services.tokens import token_principal
 from hub.store.models import DeadLetter
-from hub.web.console import bp
 from hub.web.console.access import NAV, actor, allow, csrf_token, end_session, hub, safe_next, start_session
+from hub.web.console.blueprint import bp
 from hub.web.limits import client_address, limiter
 
 

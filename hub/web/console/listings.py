@@ -10,8 +10,8 @@ from hub.casework import listing
 from hub.contract.errors import BadRequest
 from hub.services.records import masked_for
 from hub.services.scope import scoped_views
-from hub.web.console import bp
 from hub.web.console.access import allow, hub
+from hub.web.console.blueprint import bp
 
 
 @bp.get("/listings")

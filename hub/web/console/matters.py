@@ -22,8 +22,8 @@ from hub.services.matters import agency_view, matter_view
 from hub.services.records import masked_for, visible_records
 from hub.services.scope import matter_in_scope
 from hub.store.models import MatterKey, Outbox, Record
-from hub.web.console import bp
 from hub.web.console.access import allow, hub
+from hub.web.console.blueprint import bp
 from hub.web.console.display import flatten, summary
 
 USCC_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")

@@ -10,8 +10,8 @@ from hub.casework import owners
 from hub.contract.errors import BadRequest
 from hub.services.scope import in_scope_matters, matter_for_owner, project_for_owner
 from hub.store.models import MatterLeader
-from hub.web.console import bp
 from hub.web.console.access import actor, allow, hub
+from hub.web.console.blueprint import bp
 
 
 @bp.post("/matters/<matter_id>/leader")

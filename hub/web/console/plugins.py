@@ -8,8 +8,8 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from hub.contract.errors import ConfigError, NotFound
 from hub.services.plugins import plugin_view
 from hub.services.traffic import message_figures, queue_depths
-from hub.web.console import bp
 from hub.web.console.access import actor, allow, hub
+from hub.web.console.blueprint import bp
 
 ACTIONS = {"enable": (True, "启用 Enable"), "disable": (False, "停用 Disable")}
 

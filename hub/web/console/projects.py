@@ -8,8 +8,8 @@ from flask import g, render_template
 from hub.casework import risks
 from hub.contract.errors import NotFound
 from hub.services.scope import matter_in_scope
-from hub.web.console import bp
 from hub.web.console.access import allow, hub
+from hub.web.console.blueprint import bp
 
 
 @bp.get("/projects/<project_code>")

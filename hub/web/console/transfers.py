@@ -15,8 +15,8 @@ from hub.casework.transfers import STATUSES
 from hub.contract.errors import BadRequest, HubError, NotFound
 from hub.ids import now_beijing
 from hub.services import transfers as transfers_
-from hub.web.console import bp
 from hub.web.console.access import actor, allow, hub
+from hub.web.console.blueprint import bp
 from hub.web.console.display import STATUS_NAMES, show_time
 
 
