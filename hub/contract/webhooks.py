@@ -23,7 +23,7 @@ def post_signed(url: str, key: str, body: bytes, content_type: str, headers: dic
                 settings: dict[str, Any]) -> None:
     """POST ``body`` to ``url``; anything but a 2xx raises (the relay retries the delivery).
     ``settings`` gives ``timeout`` (seconds) and ``verify`` (the TLS check, as requests takes it)."""
-    from hub.messaging.pipeline import signature_for
+    from hub.messaging.outbox import signature_for
 
     http_headers = {
         "Content-Type": f"{content_type}; charset=utf-8",

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from hub.contract.types import NativeMessage
-from hub.messaging.pipeline import signature_for
+from hub.messaging.outbox import signature_for
 from hub.store.models import DeadLetter, Record
 from tests.helpers import sample
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event, select, text
 
 import hub
-from hub.messaging.pipeline import waiting_behind
+from hub.messaging.outbox import waiting_behind
 from hub.store.models import Record
 from tests.helpers import sample
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from hub.messaging.pipeline import signature_for
+from hub.messaging.outbox import signature_for
 from hub.store.models import Outbox, Record
 from plugins.contractor import SAMPLES as CONTRACTOR_SAMPLES
 from tests.helpers import count_rows, sample, wait_for

@@ -9,7 +9,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from hub.messaging.pipeline import signature_for
+from hub.messaging.outbox import signature_for
 from hub.store.models import DeadLetter, Deadline, Escalation, Outbox, Record
 from plugins.gov import SAMPLES as GOV_SAMPLES
 from tests.helpers import sample, wait_for

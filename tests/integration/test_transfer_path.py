@@ -187,7 +187,7 @@ def test_disabled_plugin_keeps_its_queue_and_resumes_when_enabled(hub, workers, 
 
 
 def test_signed_agency_messages(settings, agency):
-    from hub.messaging.pipeline import signature_for
+    from hub.messaging.outbox import signature_for
     from hub.runtime import Hub, Workers
 
     settings["plugins"] = {"hrss": {"key": "hrss-secret-key"}}

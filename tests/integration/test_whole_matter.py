@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from sqlalchemy import or_, select
 
-from hub.messaging.pipeline import signature_for
+from hub.messaging.outbox import signature_for
 from hub.store.models import DeadLetter, Inbox, Outbox, Record
 from tests.helpers import sample, wait_for
 from tests.webhook import WebhookServer

@@ -33,7 +33,7 @@ from hub.contract.errors import Unavailable
 from hub.contract.plugins import Registry
 from hub.contract.types import NativeMessage
 from hub.ids import iso, now_beijing
-from hub.messaging.outbox import Subscribers, signature_for, waiting_behind
+from hub.messaging.outbox import Subscribers
 from hub.messaging.pipeline.check import STATE_CHECKED, _unstorable, schema_refusal
 from hub.messaging.pipeline.dead_letters import DeadLettering, message_for_replay
 from hub.messaging.pipeline.outcome import Failure, Failures, Outcome, _Prepared
@@ -48,7 +48,7 @@ from hub.store.models import Inbox
 from schemas import SCHEMAS, normalise_record
 
 __all__ = ["STATE_CHECKED", "Failure", "Failures", "Outcome", "Pipeline", "message_for_replay",
-           "schema_refusal", "signature_for", "transfer_round", "waiting_behind"]
+           "schema_refusal", "transfer_round"]
 
 log = logging.getLogger("hub.messaging.pipeline")  # one logger for every stage
 
