@@ -432,11 +432,14 @@ def _facts_by_matter(session, ids: list[str], known: Mapping[str, list[dict[str,
     ``FACTS_AT_ONCE`` bytes of them at once (a matter with more is read alone)."""
     unknown = [m for m in ids if m not in known]
     sizes: dict[str, int] = {}
-    for i in range(0, len(unknown), 500):
-        sizes.update(session.execute(select(Record.matter_id, func.sum(func.length(cast(Record.data, Text))))
-                                      .where(any_of(session, Record.matter_id, unknown[i:i + 500]),
-                                             Record.type.in_(FACT_TYPES))
-                                      .group_by(Record.matter_id)).all())
+    if len(unknown) == 1:  # (a matter is read alone whatever its size: no need to weigh it)
+        sizes[unknown[0]] = 1
+    else:
+        for i in range(0, len(unknown), 500):
+            sizes.update(session.execute(select(Record.matter_id, func.sum(func.length(cast(Record.data, Text))))
+                                         .where(any_of(session, Record.matter_id, unknown[i:i + 500]),
+                                                Record.type.in_(FACT_TYPES))
+                                         .group_by(Record.matter_id)).all())
 
     def read(group: list[str]) -> dict[str, list[dict[str, Any]]]:
         found: dict[str, list[dict[str, Any]]] = {}
