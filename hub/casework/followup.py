@@ -23,7 +23,8 @@ import marshmallow as ma
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.casework.bulletin import chunks, day_window, matter_districts, region_name
+from hub.casework.bulletin.days import day_window
+from hub.casework.bulletin.districts import chunks, matter_districts, region_name
 from hub.store.models import Record
 from schemas.fields import OffsetDateTime
 from schemas.messages import ruled
@@ -154,7 +155,7 @@ def drawn(session: Session, day: dt.date, settings: Mapping[str, Any]) -> list[s
 
 def closing_days(session: Session, matter_id: str, settings: Mapping[str, Any]) -> list[dt.date]:
     """The days (report timezone) on which the matter closed, latest first."""
-    from hub.casework.bulletin import report_tz
+    from hub.casework.bulletin.days import report_tz
 
     tz = report_tz(settings)
     days = set()
