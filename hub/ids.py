@@ -7,8 +7,9 @@ import os
 import random
 import time
 
-BEIJING = dt.timezone(dt.timedelta(hours=8))
-
+# Beijing time (UTC+8) has one definition, in the schemas plugins share; the hub's modules
+# import it from here. Every aware time the hub writes carries this offset.
+from schemas.fields import BEIJING
 
 _random = random.Random()  # seeded from os.urandom; ids need uniqueness, not secrecy (no syscall per id)
 os.register_at_fork(after_in_child=_random.seed)  # a forked worker must not repeat its parent's ids
