@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 from decimal import Decimal
 
-from hub.casework.linkage import check_dossier, duplicates, reconcile
+from hub.casework.identity import duplicates
+from hub.casework.linkage import check_dossier, reconcile
 from hub.config import load_settings
 from tests.test_deadlines import canonical
 

@@ -178,7 +178,7 @@ def roster_check(workers: list[Mapping[str, Any]], related: list[Mapping[str, An
     payroll shows them unpaid. Without: the roster's unpaid workers for the project and period,
     a suggestion for labour inspection (not evidence). Identity numbers are shown masked.
     """
-    from hub.casework.matters import hashed
+    from hub.casework.identity import hashed
     from hub.casework.risks import add_months, month_end, month_of, month_start, payroll_rows
 
     roster = [r for r in related if r["type"] == "roster_entry"]
@@ -332,40 +332,6 @@ def reconcile(records: list[Mapping[str, Any]], tolerance: Decimal) -> dict[str,
         disagreements.append(f"paid {max(paid):.2f} yuan is more than ever owed ({max(owed):.2f})")
     return {**figures, "review": bool(disagreements), "disagreements": disagreements,
             "tolerance": f"{tolerance:.2f}"}
-
-
-def duplicates(records: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Clues of one matter that report the same arrears, and why they were joined."""
-    clues = [r for r in records if r["type"] == "clue"]
-    out = []
-    for i, later in enumerate(clues[1:], start=1):
-        for first in clues[:i]:
-            reason = duplicate_reason(first, later)
-            if reason:
-                out.append({"clue_no": later["clue_no"], "duplicate_of": first["clue_no"],
-                            "channel": later.get("channel"), "reason": reason})
-                break
-    return out
-
-
-def duplicate_reason(a: Mapping[str, Any], b: Mapping[str, Any]) -> str | None:
-    ida = (a.get("complainant") or {}).get("id_number")
-    idb = (b.get("complainant") or {}).get("id_number")
-    if ida and ida == idb:
-        return "same complainant identity number"
-    from hub.casework.matters import employer_key
-
-    ea, eb = employer_key(a.get("employer")), employer_key(b.get("employer"))
-    if ea and ea == eb and a.get("project_code") and a.get("project_code") == b.get("project_code") \
-            and periods_overlap(a, b):
-        return "same employer and project, overlapping period"
-    return None
-
-
-def periods_overlap(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    if not (a.get("period_from") and a.get("period_to") and b.get("period_from") and b.get("period_to")):
-        return False
-    return a["period_from"] <= b["period_to"] and b["period_from"] <= a["period_to"]
 
 
 def matter_records(session: Session, matter_id: str) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from hub.casework import matters
+from hub.casework import identity, matters
 from hub.ids import BEIJING, iso, now_beijing
 from hub.messaging import outbox
 from hub.store.models import Deadline, Outbox, Record, utcnow
@@ -61,7 +61,7 @@ def region_of(session, matter_id: str) -> str | None:
 
 def subject_key(record: Mapping[str, Any]) -> str | None:
     """The listed employer as a joining key: its credit code, or its hashed identity number."""
-    return matters.employer_key({"uscc": record.get("credit_code"), "id_number": record.get("id_number")})
+    return identity.employer_key({"uscc": record.get("credit_code"), "id_number": record.get("id_number")})
 
 
 # -- a listing's state, from its records --------------------------------------------------
@@ -178,7 +178,7 @@ def candidate(session, matter_id: str, ground: str, subject: str, settings: Mapp
     employer = _employer(records)
     if employer is None:
         return None
-    key = matters.employer_key(employer)
+    key = identity.employer_key(employer)
     refs = matters.refs(session, live, matters.DELIVERY_REFS)
     first = (refs.get("case_no") or refs.get("clue_no") or [subject])[0]
     record_id = _candidate_id(key, first)  # once per employer and matter (its first case or clue)

@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from hub.casework.identity import duplicate_reason, soft_keys
 from hub.ids import BEIJING, new_id
 from hub.store import any_of, insert_rows
 from hub.store.models import FollowupResult, Matter, MatterKey, Outbox, Record, TransferHold, utcnow
 from schemas import RECORD_SCHEMAS, link_keys
-from schemas.validators import id_hash
 
 # The business time of each record type: orders the matter's timeline.
 OCCURRED_AT = {
@@ -101,47 +101,6 @@ def occurred_at(record: Mapping[str, Any]) -> dt.datetime:
             return dt.datetime.fromisoformat(value).replace(tzinfo=BEIJING)
         return dt.datetime.fromisoformat(value)
     return utcnow()
-
-
-def hashed(id_number: str) -> str:
-    """An identity number as joining keys hold it: hashed (personal data)."""
-    return id_hash(id_number)
-
-
-def employer_key(employer: Mapping[str, Any] | None) -> str | None:
-    """An employer as a key: its credit code, or (an individual, 2013 interpretation Art. 7)
-    its hashed identity number."""
-    employer = employer or {}
-    if employer.get("uscc"):
-        return employer["uscc"]
-    if employer.get("id_number"):
-        return "p" + hashed(employer["id_number"])
-    return None
-
-
-def soft_keys(record: Mapping[str, Any]) -> list[str]:
-    """Keys that may reveal the same arrears: for a clue, the complainant (hashed: personal
-    data), the employer plus project (joined only when the periods overlap), and the project
-    (or, with none, the employer) its early warnings are about; for an early warning, the
-    employer of its project."""
-    rtype = record.get("type")
-    if rtype == "project":
-        uscc = (record.get("contractor") or {}).get("uscc")
-        return [f"employer:{uscc}"] if uscc else []
-    if rtype != "clue":
-        return []
-    keys = []
-    person = (record.get("complainant") or {}).get("id_number")
-    if person:
-        keys.append("person:" + hashed(person))
-    employer = employer_key(record.get("employer"))
-    if employer and record.get("project_code"):
-        keys.append(f"employer-project:{employer}:{record['project_code']}")
-    if record.get("project_code"):
-        keys.append(f"project:{record['project_code']}")
-    elif employer:
-        keys.append(f"employer:{employer}")
-    return keys
 
 
 def link(session: Session, record: Mapping[str, Any], merged: list[str] | None = None) -> str:
@@ -287,8 +246,6 @@ class Linker:
             self.bumped = set()
 
     def _duplicate_of(self, record: Mapping[str, Any], soft: list[str], known: dict[str, str]) -> str | None:
-        from hub.casework.linkage import duplicate_reason
-
         for key in soft:
             matter_id = known.get(key)
             if matter_id is None:

@@ -34,7 +34,8 @@ from typing import Any
 
 from sqlalchemy import Text, cast, func, select, update
 
-from hub.casework.matters import hashed, occurred_at
+from hub.casework.identity import hashed
+from hub.casework.matters import occurred_at
 from hub.ids import BEIJING, iso, new_id, now_beijing
 from hub.store import any_of
 from hub.store.models import ProjectRisk, Record, utcnow

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hub.casework import deadlines, linkage, matters, owners
+from hub.casework import deadlines, identity, linkage, matters, owners
 from hub.contract.errors import BadRequest
 from hub.ids import BEIJING
 from hub.services.principals import Principal
@@ -59,7 +59,7 @@ def matter_view(session, settings: Mapping[str, Any], viewer: Principal, matter_
         "escalations": [escalation_view(e, leader) for e in escalated],
         "leader": leader,
         "project_groups": owners.groups_of(session, live),
-        "duplicates": linkage.duplicates(records),
+        "duplicates": identity.duplicates(records),
         "reconciliation": linkage.reconcile(records, settings["linkage"]["reconciliation_tolerance"]),
     }
 
