@@ -106,16 +106,16 @@ def occurred_at(record: Mapping[str, Any]) -> dt.datetime:
 def link(session: Session, record: Mapping[str, Any], merged: list[str] | None = None) -> str:
     """The matter this record belongs to: found by its numbers, created, or merged.
 
-    One record on its own; a batch uses a :class:`Linker` (the same rules, fewer round trips).
+    One record on its own; a batch uses a :class:`Joiner` (the same rules, fewer round trips).
     """
-    linker = Linker(session)
-    matter_id = linker.link(record, merged)
-    linker.flush()
+    joiner = Joiner(session)
+    matter_id = joiner.link(record, merged)
+    joiner.flush()
     return matter_id
 
 
-class Linker:
-    """Links the records of one transaction to their matters, with a few queries per batch.
+class Joiner:
+    """Joins the records of one transaction to their matters, with a few queries per batch.
 
     A clue whose own number is new joins the matter of an earlier complaint about the same
     arrears (same complainant, or same employer and project over an overlapping period):

@@ -59,7 +59,7 @@ class Routing:
                 if not dossier_ok:
                     continue
             if refs is None:
-                refs = unit.linker.refs(matter_id)
+                refs = unit.joiner.refs(matter_id)
 
             params = self._params(route)
             if record["type"] == "criminal_transfer":
@@ -72,13 +72,13 @@ class Routing:
                 if link_as := params.pop("link_as", None):
                     # The hub's own number for what it sent (an assignment): an answer quoting it
                     # joins this matter.
-                    unit.linker.add_key(matter_id, f"{link_as}:{message_id}")
+                    unit.joiner.add_key(matter_id, f"{link_as}:{message_id}")
                     refs = None
                 payload = {
                     "record": route.project(record, related if each is None else
                                             (lambda rtype, each=each, route=route: each if rtype == route.for_each
                                              else related(rtype))),
-                    "refs": refs if refs is not None else unit.linker.refs(matter_id),
+                    "refs": refs if refs is not None else unit.joiner.refs(matter_id),
                     "params": params,
                     "created_at": iso(now_beijing()),
                 }

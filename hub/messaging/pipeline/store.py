@@ -139,7 +139,7 @@ class Storing:
             unit.fingerprints.add((agency, record["type"], fp))
             record_id = new_id("rec")
             merged: list[str] = []
-            matter_id = unit.linker.link(record, merged)
+            matter_id = unit.joiner.link(record, merged)
             touched.setdefault(matter_id, []).extend(merged)
             if record["type"] == listing.TYPE and not record.get("region_code"):
                 record["region_code"] = listing.region_of(unit.session, matter_id)
