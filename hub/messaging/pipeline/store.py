@@ -166,6 +166,8 @@ class Storing:
     def _check_state(self, unit: _Unit, p: _Prepared) -> None:
         """Refuse a message whose record cannot apply to its matter as the store holds it
         (a reconsideration of a transfer never declined...): whole, so nothing of it applies."""
+        if p.records.types.isdisjoint(STATE_CHECKED):
+            return
         for record, fp, names in p.records.entries():
             if record["type"] not in STATE_CHECKED or \
                     (p.message.agency, record["type"], fp) in unit.fingerprints:
