@@ -207,7 +207,7 @@ class ConsoleSession(Base):
 
 
 class Deadline(Base):
-    """A statutory or configured time limit on a step of a matter (``hub/casework/deadlines.py``).
+    """A statutory or configured time limit on a step of a matter (``hub/casework/deadlines/``).
 
     Derived from the matter's records and rewritten whenever a record joins the matter;
     ``overdue`` is not stored: it is an ``open`` deadline whose ``due_at`` has passed.
