@@ -66,7 +66,7 @@ def run(n: int = 600) -> dict:
     for k in range(0, len(messages), 100):
         h.pipeline.process(messages[k:k + 100])
     relay = Relay(h.store, h.registry, None, settings)
-    with h.store.session() as session:
+    with h.store.transaction() as session:
         rows = list(session.execute(select(Outbox.__table__)))
     times: dict[str, list[float]] = {}
     deliveries = []

@@ -136,7 +136,7 @@ class Hub:
                 adapter.check_settings()
             except SettingsError as exc:
                 raise ConfigError(f"plugin {adapter.name} cannot be enabled: {exc}") from exc
-        with self.store.session() as session:
+        with self.store.transaction() as session:
             row = session.get(PluginState, adapter.name)
             if row is None:
                 session.add(PluginState(name=adapter.name, enabled=enabled, updated_by=actor))

@@ -270,7 +270,7 @@ def test_audit_checkpoint_then_verify_finds_a_cut(env, hub, tmp_path):
     kept = tmp_path / "kept-heads.jsonl"
     kept.write_text(json.dumps(head) + "\n")
     assert json.loads(wagehub(env, "audit", "verify", "--heads", str(kept)).stdout)["heads_checked"] == 2
-    with hub.store.session() as session:
+    with hub.store.transaction() as session:
         session.execute(delete(AuditEntry).where(AuditEntry.seq >= head["seq"]))
     os.unlink(os.path.join(env["WAGEHUB_VAR_DIR"], "audit-heads.jsonl"))
     assert json.loads(wagehub(env, "audit", "verify").stdout)["ok"] is True  # nothing left to tell

@@ -44,7 +44,7 @@ def test_a_disposed_store_leaves_no_descriptor_and_a_fork_after_its_folder_went_
 def _write_while_parent_holds(store: Store, started, done) -> None:
     store.engine.dispose(close=False)  # the parent's pooled connections are the parent's
     started.set()
-    with store.session() as session:  # the parent's store object, as gunicorn's preloaded app
+    with store.transaction() as session:  # the parent's store object, as gunicorn's preloaded app
         session.execute(text("CREATE TABLE child_was_here (x INTEGER)"))
     done.set()
 
@@ -84,7 +84,7 @@ def test_insert_rows_applies_defaults_and_conversions_and_refuses_a_duplicate(hu
            "matter_id": "mat-x1", "recipient": "housing", "kind": "notice", "route": "r",
            "payload": {"record": {"name": "张三\t\\n", "amount": "1.00"}, "refs": {}, "empty": None},
            "next_attempt_at": when, "claimed_until": None}
-    with hub.store.session() as session:
+    with hub.store.transaction() as session:
         insert_rows(session.connection(), Outbox.__table__, [row, {**row, "message_id": "out-x2"}])
     with hub.store.sessions() as session:
         stored = session.scalars(select(Outbox).order_by(Outbox.id)).all()
@@ -93,7 +93,7 @@ def test_insert_rows_applies_defaults_and_conversions_and_refuses_a_duplicate(hu
     assert first.payload == row["payload"]
     assert first.status == "pending" and first.attempts == 0 and first.created_at is not None  # defaults
     assert first.next_attempt_at == when.replace(tzinfo=dt.UTC) and first.claimed_until is None
-    with pytest.raises(IntegrityError), hub.store.session() as session:
+    with pytest.raises(IntegrityError), hub.store.transaction() as session:
         insert_rows(session.connection(), Outbox.__table__, [{**row, "message_id": "out-x3"}, row])
     with hub.store.sessions() as session:
         assert len(session.scalars(select(Outbox)).all()) == 2  # nothing of the failed batch

@@ -210,7 +210,7 @@ def checkpoint(session: Session, key: Ed25519PrivateKey) -> dict[str, Any] | Non
 
 def checkpoint_now(store, key: Ed25519PrivateKey, heads_file: Path) -> dict[str, Any] | None:
     """Checkpoint in a transaction of its own and append the head to the head file."""
-    with store.session() as session:
+    with store.transaction() as session:
         signed = checkpoint(session, key)
     if signed is not None:
         write_head(heads_file, signed)

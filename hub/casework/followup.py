@@ -235,7 +235,7 @@ def record_result(hub, matter_id: str, result: Mapping[str, Any], actor: str, so
     from hub.contract.errors import NotFound
     from hub.messaging import outbox
 
-    with hub.store.session() as session:
+    with hub.store.transaction() as session:
         live = matters.resolve(session, matter_id)
         if live is None:
             raise NotFound(f"no matter {matter_id}")

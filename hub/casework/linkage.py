@@ -376,7 +376,7 @@ def decide(pipeline, transfer_no: str, decision: str, actor: str, reason: str | 
 
     if decision not in ("release", "return"):
         raise ValueError("decision is release or return")
-    with pipeline.store.session() as session:
+    with pipeline.store.transaction() as session:
         hold = latest_hold(session, transfer_no)
         if hold is None:
             raise NotFound(f"no transfer {transfer_no}")

@@ -222,7 +222,7 @@ def propose_due(hub, now: dt.datetime | None = None) -> int:
     made = 0
     for matter_id, order_no in started:
         try:
-            with hub.store.session() as session:
+            with hub.store.transaction() as session:
                 row = candidate(session, matter_id, "order_unpaid", order_no, hub.settings)
                 if row is None:
                     continue

@@ -31,7 +31,7 @@ def set_leader(matter_id: str, name: str, post: str, unit: str, by: str) -> None
     from hub.casework import owners as named
 
     try:
-        with open_hub().store.session() as session:
+        with open_hub().store.transaction() as session:
             leader = named.set_leader(session, matter_id, {"name": name, "post": post, "unit": unit}, f"cli:{by}")
     except HubError as exc:
         fail(exc)
@@ -46,7 +46,7 @@ def clear_leader(matter_id: str, by: str) -> None:
     from hub.casework import owners as named
 
     try:
-        with open_hub().store.session() as session:
+        with open_hub().store.transaction() as session:
             named.clear_leader(session, matter_id, f"cli:{by}")
     except HubError as exc:
         fail(exc)
@@ -69,7 +69,7 @@ def set_group(project_code: str, members: tuple[str, ...], by: str) -> None:
             raise click.BadParameter(f"{member!r} is not post:name", param_hint="--member")
         parsed.append({"post": post.strip(), "name": name.strip()})
     try:
-        with open_hub().store.session() as session:
+        with open_hub().store.transaction() as session:
             group = named.set_group(session, project_code, {"members": parsed}, f"cli:{by}")
     except HubError as exc:
         fail(exc)

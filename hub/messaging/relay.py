@@ -85,7 +85,7 @@ class Relay:
         if not enabled:
             return []
         earlier = aliased(Outbox)
-        with self.store.session() as session:
+        with self.store.transaction() as session:
             query = (
                 select(Outbox.__table__)  # plain rows: nothing for the ORM to track
                 .where(Outbox.status == "pending", Outbox.next_attempt_at <= now, Outbox.recipient.in_(enabled),
@@ -273,7 +273,7 @@ class Relay:
     def _release(self, message_ids: list[str], claimed_until: dt.datetime | None = None) -> None:
         """Let other rounds claim these rows (only if still under ``claimed_until``, if given)."""
         mine = [Outbox.claimed_until == claimed_until] if claimed_until is not None else []
-        with self.store.session() as session:
+        with self.store.transaction() as session:
             session.execute(update(Outbox).where(any_of(session, Outbox.message_id, message_ids), *mine).values(claimed_until=None)
                             .execution_options(synchronize_session=False))
 
@@ -283,7 +283,7 @@ class Relay:
         set_aside = set_aside or {}
         now = utcnow()
         by_id = {r.message_id: r for r in rows}
-        with self.store.session() as session:
+        with self.store.transaction() as session:
             if sent:
                 session.execute(update(Outbox).where(any_of(session, Outbox.message_id, sent))
                                 .values(status="sent", sent_at=now, claimed_until=None, last_error=None)

@@ -78,7 +78,7 @@ def _escalate(hub, d: Deadline, level: str, recipients: list[str], now: dt.datet
     kinds = cfg["escalation_kinds"]
     group = supervision_group(cfg["supervision_groups"], d.region_code) if level == "supervision" else None
     try:
-        with hub.store.session() as session:
+        with hub.store.transaction() as session:
             escalation = Escalation(deadline_key=d.key, level=level, matter_id=d.matter_id, owner=d.owner,
                                     region_code=d.region_code, supervision_group=group)
             session.add(escalation)
@@ -178,5 +178,5 @@ def publish_due_bulletin(hub, now: dt.datetime | None = None) -> int:
     day = bulletin.due_day(now or utcnow(), hub.settings)
     if day is None:
         return 0
-    with hub.store.session() as session:
+    with hub.store.transaction() as session:
         return bulletin.publish_bulletin(session, day, hub.settings, hub.registry.codes())

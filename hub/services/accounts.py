@@ -67,7 +67,7 @@ def create_user(store: Store, username: str, role: str, password: str, *, min_le
                          "or digit", details={"field": "username", "rule": "pattern"})
     check_role(role)
     _check_new_password(password, min_length)
-    with store.session() as session:
+    with store.transaction() as session:
         if session.scalars(select(User.id).where(User.username == username)).first() is not None:
             raise Conflict(f"user {username} exists already", details={"field": "username", "rule": "unique"})
         user = User(username=username, password_hash=hash_password(password), role=role, sender=sender)
@@ -86,7 +86,7 @@ def _user(session, username: str) -> User:
 
 def disable_user(store: Store, username: str, actor: str = "cli") -> None:
     """Disable the account: its sessions end at their next request, it cannot sign in."""
-    with store.session() as session:
+    with store.transaction() as session:
         user = _user(session, username)
         if user.disabled_at is None:
             user.disabled_at = utcnow()
@@ -96,7 +96,7 @@ def disable_user(store: Store, username: str, actor: str = "cli") -> None:
 def reset_password(store: Store, username: str, password: str, *, min_length: int, actor: str = "cli") -> None:
     """Set a new password (and enable a disabled account): the user's sessions end."""
     _check_new_password(password, min_length)
-    with store.session() as session:
+    with store.transaction() as session:
         user = _user(session, username)
         user.password_hash = hash_password(password)
         user.password_set_at = utcnow()

@@ -75,7 +75,7 @@ def replay(h, dead_letter_id: int, body: bytes | None = None, actor: str = "cli"
     # after the check); anything else is checked again, unless a person overrides it.
     trusted = bool(override) or kept_row
     outcome = h.pipeline.process([message], replay_of=dead_letter_id, actor=actor, trusted=trusted)[0]
-    with h.store.session() as session:
+    with h.store.transaction() as session:
         details = {"outcome": outcome.status, "fixed_bytes": body is not None}
         if override:
             details.update(unsigned=True, by=override["by"], reason=override["reason"],

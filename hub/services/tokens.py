@@ -28,7 +28,7 @@ def create_token(store: Store, role: str, label: str | None = None, expires_in_d
     check_role(role)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires = utcnow() + dt.timedelta(days=expires_in_days) if expires_in_days else None
-    with store.session() as session:
+    with store.transaction() as session:
         row = ApiToken(token_hash=hash_token(token), role=role, label=label, expires_at=expires, sender=sender)
         session.add(row)
         session.flush()
@@ -37,7 +37,7 @@ def create_token(store: Store, role: str, label: str | None = None, expires_in_d
 
 
 def revoke_token(store: Store, token_or_id: str, actor: str = "cli") -> bool:
-    with store.session() as session:
+    with store.transaction() as session:
         if token_or_id.isdigit():
             row = session.get(ApiToken, int(token_or_id))
         else:

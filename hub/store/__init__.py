@@ -162,7 +162,7 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         #: Sessions that only read (on SQLite a plain ``BEGIN``: a snapshot that takes no
-        #: write lock, so reads never queue behind a writer). Write in :meth:`session`.
+        #: write lock, so reads never queue behind a writer). Write in :meth:`transaction`.
         self.sessions = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
         self._writes = sessionmaker(self.engine, expire_on_commit=False)
 
@@ -171,8 +171,9 @@ class Store:
         return self.engine.dialect.name
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session in one transaction: committed on success, rolled back on error."""
+    def transaction(self) -> Iterator[Session]:
+        """A session that writes, in one transaction: committed on success, rolled back on
+        error. (``sessions()`` opens a session that only reads.)"""
         with self._writes() as session, session.begin():
             yield session
 

@@ -131,7 +131,7 @@ def prune(store, settings: Mapping[str, Any], *, before: dt.datetime | None = No
             continue
         done, after = 0, 0
         while True:
-            with store.session() as session:
+            with store.transaction() as session:
                 ids = list(session.scalars(select(model.id).where(where, model.id > after)
                                            .order_by(model.id).limit(batch)))
                 if not ids:
@@ -150,7 +150,7 @@ def prune(store, settings: Mapping[str, Any], *, before: dt.datetime | None = No
         log.info("retention: %s: %d pruned (before %s)", kind, done, report.cutoffs[kind])
     if not dry_run and (any(report.counts.values()) or actor != "hub"):
         # A run by a person is recorded even when it found nothing; the clock's only when it pruned.
-        with store.session() as session:
+        with store.transaction() as session:
             audit.append(session, actor, "retention.run", stamp, report.to_dict())
     return report
 

@@ -90,7 +90,7 @@ class FailureLimiter:
                    "to": self._since_wall.isoformat(timespec="seconds"),
                    "total": sum(counts.values()), "by_address": by_address}
         try:
-            with store.session() as session:
+            with store.transaction() as session:
                 audit.append(session, "hub", "auth.failures", f"{len(by_address)} address(es)", details)
         except Exception:  # noqa: BLE001  (the store is down: keep the counts for the next report)
             log.exception("could not audit %d authentication failure(s)", details["total"])

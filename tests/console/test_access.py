@@ -59,7 +59,7 @@ def test_revoked_and_expired_tokens_cannot_sign_in(client, hub):
     revoke_token(hub.store, revoked)
     assert "令牌已吊销" in sign_in(client, revoked).text
     expired = create_token(hub.store, "admin", expires_in_days=1)
-    with hub.store.session() as session:
+    with hub.store.transaction() as session:
         session.execute(update(ApiToken).values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
                         .where(ApiToken.expires_at.is_not(None)))
     assert "令牌已过期" in sign_in(client, expired).text

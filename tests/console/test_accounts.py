@@ -170,7 +170,7 @@ def test_the_migration_keeps_the_tokens_made_before_it(settings):
 
     old = Store(settings["hub"]["database_url"])
     old.upgrade("0002")
-    with old.session() as session:
+    with old.transaction() as session:
         session.execute(text("INSERT INTO api_tokens (token_hash, role, created_at) VALUES (:h, 'admin', :at)"),
                         {"h": hash_token("wht_made-before"), "at": "2026-01-01 00:00:00"})
     old.dispose()

@@ -115,7 +115,7 @@ def test_the_api_route_by_route_for_a_district_user(client, hub, escalated):
     assert get(f"/api/v1/projects/{FACTS['project_code']}/group", method="PUT", json=group).status_code == 404
     assert get(f"/api/v1/projects/{FACTS['project_code']}/group").status_code == 404
     assert get(f"/api/v1/projects/{SECOND['project_code']}/group", method="PUT", json=group).status_code == 200
-    with hub.store.session() as session:
+    with hub.store.transaction() as session:
         from hub.casework import owners
 
         owners.set_leader(session, theirs, leader, "test")  # the same leader owns a matter elsewhere
@@ -185,7 +185,7 @@ def test_the_console_route_by_route_for_a_district_user(console, hub, escalated)
                      data={"members": "劳资专管员：钱二", "csrf_token": user.csrf()}).status_code == 404
     from hub.casework import owners
 
-    with hub.store.session() as session:
+    with hub.store.transaction() as session:
         owners.set_leader(session, theirs, leader, "test")
     owned = user.get("/console/leaders?name=刘德明").text
     assert mine in owned and theirs not in owned and "1 件" in owned

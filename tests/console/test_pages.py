@@ -469,7 +469,7 @@ def test_audit_verifies_the_chain_and_finds_tampering(console, loaded, hub):
     page = admin.get("/console/audit?verify=1").text
     assert "审计链完整" in page and "console.signed_in" in page
     assert "console.signed_in" not in admin.get("/console/audit?action=plugin.").text.split('id="audit"')[1]
-    with hub.store.session() as session:
+    with hub.store.transaction() as session:
         first = session.scalars(select(AuditEntry.id).order_by(AuditEntry.id)).first()
         session.execute(update(AuditEntry).where(AuditEntry.id == first).values(subject="edited"))
     broken = admin.get("/console/audit?verify=1").text

@@ -81,7 +81,7 @@ def test_the_transfers_dossier_is_checked_against_the_roster(console, loaded, hu
     from hub.store.models import TransferHold
     from tests.console.conftest import FACTS
 
-    with hub.store.session() as session:
+    with hub.store.transaction() as session:
         hold = latest_hold(session, FACTS["transfer_no"])
         transfer = next(r for r in matter_records(session, hold.matter_id) if r["record_id"] == hold.record_id)
         roster = roster_check(transfer.get("workers") or [], matter_records(session, project_matter(hub)))

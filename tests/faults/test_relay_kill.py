@@ -188,7 +188,7 @@ def test_rows_of_a_round_the_database_cut_short_go_out_on_the_next_round(hub, se
         with pytest.raises(Unavailable):
             relay.run_once()
         relay._finish = finish
-        with hub.store.session() as session:  # the claim ran out and another relay took them
+        with hub.store.transaction() as session:  # the claim ran out and another relay took them
             session.execute(update(Outbox).where(Outbox.status == "pending")
                             .values(claimed_until=utcnow() + dt.timedelta(hours=1)))
         assert relay.run_once() == 0

@@ -44,7 +44,7 @@ def test_a_checkpoint_signed_with_another_key_is_found(hub, token):
     token("viewer")
     hub.checkpoint()
     token("viewer")
-    with hub.store.session() as session:  # someone with write access to the database records a key of theirs
+    with hub.store.transaction() as session:  # someone with write access to the database records a key of theirs
         audit.checkpoint(session, Ed25519PrivateKey.generate())
     with hub.store.sessions() as session:
         forged = session.scalars(select(AuditEntry).where(AuditEntry.action == "audit.key")
@@ -58,7 +58,7 @@ def test_a_checkpoint_whose_signature_was_copied_is_found(hub, token):
     first = hub.checkpoint()
     token("viewer")
     hub.checkpoint()
-    with hub.store.session() as session:
+    with hub.store.transaction() as session:
         last = session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
         details = {**last.details, "signature": first["signature"]}
         rehash(session, last.seq, edit={last.seq: {"details": details}})
@@ -92,7 +92,7 @@ def test_tampering_with_a_delivery_entry_breaks_the_chain(hub, workers, agency, 
         sent = session.scalars(select(AuditEntry).where(AuditEntry.action == "delivery.sent")).first()
         message_id = session.scalars(select(Outbox.message_id)).first()
     assert sent.subject == message_id
-    with hub.store.session() as session:
+    with hub.store.transaction() as session:
         session.execute(update(AuditEntry).where(AuditEntry.id == sent.id).values(subject="out_forged"))
     result = client.get("/api/v1/audit/verify", headers=token("admin")).json
     assert result["ok"] is False and result["first_broken"] == sent.id
@@ -131,7 +131,7 @@ def test_deleting_the_newest_entries_with_the_latest_checkpoint_is_found(hub, to
     second = grow(hub, token, 4)
     assert hub.verify_audit()["ok"] is True
     cut = first["seq"] + 3  # two of the second batch stay
-    with hub.store.session() as session:
+    with hub.store.transaction() as session:
         session.execute(delete(AuditEntry).where(AuditEntry.seq >= cut))
     with hub.store.sessions() as session:  # the chain alone still holds: only the signed heads can tell
         assert audit.verify(session)["ok"] is True
@@ -142,7 +142,7 @@ def test_deleting_the_newest_entries_with_the_latest_checkpoint_is_found(hub, to
 
 def test_deleting_only_the_latest_checkpoint_is_found(hub, token):
     head = grow(hub, token, 2)
-    with hub.store.session() as session:
+    with hub.store.transaction() as session:
         session.execute(delete(AuditEntry).where(AuditEntry.seq == head["seq"] + 1))
     result = hub.verify_audit()
     assert result["ok"] is False and result["first_bad_seq"] == head["seq"] + 1 and "truncated" in result["reason"]
@@ -153,7 +153,7 @@ def test_an_entry_edited_and_everything_after_rehashed_is_found(hub, token):
     second = grow(hub, token, 4)
     grow(hub, token, 2)
     target = first["seq"] + 3  # a token.created of the second batch
-    with hub.store.session() as session:
+    with hub.store.transaction() as session:
         session.execute(delete(AuditEntry).where(AuditEntry.seq > second["seq"],
                                                  AuditEntry.action == "audit.checkpoint"))
         rehash(session, target, edit={target: {"details": {"role": "admin"}}})
@@ -168,7 +168,7 @@ def test_the_heads_an_agency_kept_find_a_cut_the_head_file_lost(hub, token, clie
     grow(hub, token, 2)
     kept = client.get("/api/v1/audit/heads", headers=token("agency:hrss")).json["items"]
     hub.heads_file.unlink()  # the head file was not on WORM storage, and went too
-    with hub.store.session() as session:
+    with hub.store.transaction() as session:
         session.execute(delete(AuditEntry).where(AuditEntry.seq >= kept[0]["seq"]))
     assert hub.verify_audit()["ok"] is True
     result = hub.verify_audit(kept)
@@ -297,7 +297,7 @@ def test_a_chain_from_before_sequence_numbers_still_verifies_after_the_upgrade(s
         grow(hub, _token(hub), 2)
         result = hub.verify_audit()
         assert result["ok"] is True and result["entries"] == 4 + 2 + 2 and result["heads_checked"] == 1
-        with hub.store.session() as session:
+        with hub.store.transaction() as session:
             session.execute(update(AuditEntry).where(AuditEntry.seq == 2).values(subject="tok-forged"))
         result = hub.verify_audit()
         assert result["ok"] is False and result["first_bad_seq"] == 2

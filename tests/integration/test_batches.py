@@ -96,7 +96,7 @@ def test_thousands_of_bad_rows_each_keep_their_own_bytes_and_log_a_line_per_rule
     # delivered again before its commit was known (the inbox does not hold it): nothing twice
     from hub.store.models import Inbox
 
-    with hub.store.session() as session:
+    with hub.store.transaction() as session:
         session.query(Inbox).delete()
     [again] = hub.pipeline.process([message])
     assert again.dead_letters == outcome.dead_letters

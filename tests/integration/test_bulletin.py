@@ -168,7 +168,7 @@ def add_deadlines(hub) -> None:
         ("ld-b1", m["XSB1"], "police_decision", "police", at(D - dt.timedelta(days=1), 9), at(D, 15), "late",
          None, "公安决定"),
     ]
-    with hub.store.session() as session:
+    with hub.store.transaction() as session:
         session.execute(delete(Deadline))
         for key, matter_id, rule, owner, due, done, status, region, title in rows:
             session.add(Deadline(key=key, matter_id=matter_id, rule=rule, subject=f"subject-{key}", owner=owner,
@@ -403,9 +403,9 @@ def test_publish_writes_one_row_per_installed_subscriber_once(day_data):
     hub = day_data
     settings = {**hub.settings, "bulletin": {**hub.settings["bulletin"],
                                              "subscribers": ["hrss", "police", "nobody"]}}
-    with hub.store.session() as session:
+    with hub.store.transaction() as session:
         assert publish_bulletin(session, D, settings, hub.registry) == 2
-    with hub.store.session() as session:
+    with hub.store.transaction() as session:
         assert publish_bulletin(session, D, settings, hub.registry) == 0
         assert publish_bulletin(session, D, settings, ["hrss", "police"]) == 0
     rows = outbox_rows(hub)
@@ -419,13 +419,13 @@ def test_publish_writes_one_row_per_installed_subscriber_once(day_data):
     record = row.payload["record"]
     assert record["type"] == "daily_bulletin" and record["total"] == EXPECTED["total"]
     # another day is another bulletin
-    with hub.store.session() as session:
+    with hub.store.transaction() as session:
         assert publish_bulletin(session, D + dt.timedelta(days=1), settings, hub.registry) == 2
 
 
 def test_published_bulletin_reaches_hrss_as_a_notice(hub, workers, agency):
     clue(hub, "XSN1", A, "02", 123456, "20240510090000")
-    with hub.store.session() as session:
+    with hub.store.transaction() as session:
         # hrss and the governments (gov: each its own area's, tests/integration/test_gov.py)
         assert publish_bulletin(session, D, hub.settings, hub.registry) == 2
     workers.relay.poke()

@@ -87,7 +87,7 @@ def test_a_batch_of_clues_on_one_project_is_written_in_one_go(counted):
     hub, statements = counted
     outcomes = hub.pipeline.process([clue(i) for i in range(20)])
     assert sum(len(o.records) for o in outcomes) == 20
-    with hub.store.session() as session:
+    with hub.store.transaction() as session:
         matters = session.scalars(select(Record.matter_id).where(Record.type == "clue").distinct()).all()
     assert len(matters) == 1  # one arrears: one matter
     assert statements.writes("records") == 1, statements.seen
@@ -117,7 +117,7 @@ def test_the_store_finds_a_rows_place_in_line_and_a_matters_record_by_index(hub)
             "EXPLAIN QUERY PLAN SELECT data FROM records WHERE matter_id = 'm' AND type = 'project' "
             "ORDER BY seq DESC LIMIT 1")))
         assert "ix_records_matter_type (matter_id=? AND type=?)" in plan, plan
-    with hub.store.session() as session:
+    with hub.store.transaction() as session:
         assert waiting_behind(session, ["none"]) == set()
 
 
@@ -128,7 +128,7 @@ def test_a_delivery_carries_the_oldest_numbers_of_its_matter_not_all(counted):
 
     hub, _ = counted
     hub.pipeline.process([clue(i) for i in range(DELIVERY_REFS + 5)])
-    with hub.store.session() as session:
+    with hub.store.transaction() as session:
         last = session.scalars(select(Outbox.payload).where(Outbox.recipient == "union").order_by(Outbox.id.desc())
                                .limit(1)).one()
     assert last["refs"]["clue_no"] == [f"XSCOST{i:08d}" for i in range(DELIVERY_REFS)]

@@ -174,7 +174,7 @@ def test_each_government_receives_its_own_areas_daily_bulletin(gov_hub):
 
     hub, client, servers, tokens = gov_hub
     day = dt.date(2023, 5, 22)  # the sample clue's day
-    with hub.store.session() as session:
+    with hub.store.transaction() as session:
         assert bulletin.publish_bulletin(session, day, hub.settings, hub.registry) == 2  # hrss and gov
     with hub.store.sessions() as session:
         row = session.scalars(select(Outbox).where(Outbox.recipient == "gov", Outbox.kind == "BULLETIN")).one()

@@ -183,12 +183,12 @@ def test_a_round_sends_no_row_ahead_of_an_earlier_undelivered_one_of_its_matter(
     relay = Relay(hub.store, hub.registry, Publisher(settings), settings)
     try:
         [first] = hub.pipeline.process([receipt(3)])
-        with hub.store.session() as session:  # as after a failed attempt
+        with hub.store.transaction() as session:  # as after a failed attempt
             session.execute(update(Outbox).values(next_attempt_at=utcnow() + dt.timedelta(hours=1)))
         [second] = hub.pipeline.process([NativeMessage(agency="court", body=judgment(3), message_id="hnd-j3",
                                                        content_type="application/json")])
         assert relay.run_once() == 0  # the judgment is due, but behind the receipt
-        with hub.store.session() as session:
+        with hub.store.transaction() as session:
             session.execute(update(Outbox).values(next_attempt_at=utcnow()))
         assert relay.run_once() == 2
     finally:
@@ -211,7 +211,7 @@ def test_rows_behind_one_waiting_out_a_backoff_do_not_hold_other_matters_rows(hu
 
     hub.declare_topology()
     [first] = hub.pipeline.process([receipt(21)])
-    with hub.store.session() as session:  # its delivery failed: it waits an hour
+    with hub.store.transaction() as session:  # its delivery failed: it waits an hour
         session.execute(update(Outbox).values(next_attempt_at=utcnow() + dt.timedelta(hours=1), attempts=5))
     [behind] = hub.pipeline.process([NativeMessage(agency="court", body=judgment(21), message_id="hnd-j21",
                                                    content_type="application/json")])

@@ -166,7 +166,7 @@ def test_tampering_with_the_audit_log_is_found(hub, client, token, tamper):
     assert client.get("/api/v1/audit/verify", headers=admin).json["ok"] is True
     with hub.store.sessions() as session:
         ids = [i for (i,) in session.execute(select(AuditEntry.id).order_by(AuditEntry.id))]
-    with hub.store.session() as session:
+    with hub.store.transaction() as session:
         if tamper == "edit":
             session.execute(update(AuditEntry).where(AuditEntry.id == ids[1]).values(details={"role": "admin"}))
         elif tamper == "delete":

@@ -64,7 +64,7 @@ def test_the_linkage_office_names_a_leader_audited_and_bad_input_is_refused(hub,
 
 def test_escalations_and_the_board_show_the_leader(hub, client, token, app):
     matter = late_matter(hub)
-    with hub.store.session() as session:
+    with hub.store.transaction() as session:
         owners.set_leader(session, matter, LEADER, "linkage:test")
     assert scheduler.escalate(hub, NOW) >= 1
     with hub.store.sessions() as session:
@@ -92,7 +92,7 @@ def test_escalations_and_the_board_show_the_leader(hub, client, token, app):
 
 def test_a_leaders_view_lists_the_matters_owned_with_their_overdue_steps(hub, client, token, app):
     matter = late_matter(hub)
-    with hub.store.session() as session:
+    with hub.store.transaction() as session:
         owners.set_leader(session, matter, LEADER, "linkage:test")
         owned = owners.owned(session, LEADER["name"], NOW)
     [mine] = owned

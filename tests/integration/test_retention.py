@@ -201,7 +201,7 @@ def test_a_legal_hold_kind_keeps_its_dead_letters(hub, settings):
                           NativeMessage("hrss", sample("bad/hrss-bad-amount.json"), "bad-clue", "application/json")])
     letters = {dl.message_id: dl for dl in _all(hub, DeadLetter)}
     assert letters["bad-transfer"].kind == "TRANSFER"
-    with hub.store.session() as session:
+    with hub.store.transaction() as session:
         session.execute(update(DeadLetter).values(status="replayed", replayed_at=utcnow()))
     report = retention.prune(hub.store, hub.settings, now=utcnow() + dt.timedelta(days=100))
     assert report.counts["replayed_dead_letters"] == 1

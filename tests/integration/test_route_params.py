@@ -74,7 +74,7 @@ def test_a_dossier_sent_again_reaches_the_police_as_bcys_named_so_on_the_queue(h
         agency="hrss", body=sample("hrss-transfer.json"), content_type="application/json"), settings={})
     record = {"type": "criminal_transfer", "source_agency": "hrss", "source_ref": parsed.source_ref,
               **parsed.record}
-    with hub.store.session() as session:
+    with hub.store.transaction() as session:
         session.add(Outbox(message_id=new_id("out"), record_id="rec-round-2", record_type="criminal_transfer",
                            source_agency="hrss", matter_id="mat-round", recipient="police", kind="AJYS",
                            route="transfer-to-police",

@@ -179,7 +179,7 @@ def sweep(pipeline, now: dt.datetime | None = None) -> int:
     """Raise the risks whose time has come (a shortfall on payday, a failed payout not paid
     again in time); returns how many risk records were made."""
     now = now or utcnow()
-    with pipeline.store.session() as session:
+    with pipeline.store.transaction() as session:
         matter_ids = due_matters(session, now)
         if not matter_ids:
             return 0

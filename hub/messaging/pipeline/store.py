@@ -30,7 +30,7 @@ class Storing:
         in_batch: set[tuple[str, str]] = set()
         touched: dict[str, list[str]] = {}  # matter -> matters merged into it
         trail: list[tuple[str, str, str, dict[str, Any]]] = []  # audit entries of this batch
-        with self.store.session() as session, session.no_autoflush:
+        with self.store.transaction() as session, session.no_autoflush:
             seen = self._seen(session, [p.message for p in prepared if p.outcome.status != "duplicate"])
             for p in prepared:
                 if (p.message.agency, p.message.message_id) in seen:  # a redelivery or a resend

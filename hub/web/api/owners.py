@@ -15,7 +15,7 @@ from hub.web.api.routing import api_route, hub, viewer
            summary="Name the matter's 包案 leader {name, post, unit} (audited)", response="Leader",
            statuses=(200, 400, 404))
 def matter_leader_set(matter_id: str):
-    with hub().store.session() as session:
+    with hub().store.transaction() as session:
         matter_for_owner(session, viewer(), matter_id)
         return jsonify(owners.set_leader(session, matter_id, request.get_json(silent=True), viewer().actor))
 
@@ -23,7 +23,7 @@ def matter_leader_set(matter_id: str):
 @api_route("/matters/<matter_id>/leader", methods=("DELETE",), roles=("linkage", "admin"),
            summary="Clear the matter's 包案 leader (audited)", response="Leader", statuses=(200, 404))
 def matter_leader_clear(matter_id: str):
-    with hub().store.session() as session:
+    with hub().store.transaction() as session:
         matter_for_owner(session, viewer(), matter_id)
         owners.clear_leader(session, matter_id, viewer().actor)
     return jsonify({"matter_id": matter_id, "leader": None})
@@ -33,7 +33,7 @@ def matter_leader_clear(matter_id: str):
            summary="Name a project's 五员 group {members: [{name, post}]} (audited)", response="Group",
            statuses=(200, 400, 404))
 def project_group_set(project_code: str):
-    with hub().store.session() as session:
+    with hub().store.transaction() as session:
         project_for_owner(session, viewer(), project_code)
         return jsonify(owners.set_group(session, project_code, request.get_json(silent=True), viewer().actor))
 

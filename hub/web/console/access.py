@@ -104,7 +104,7 @@ def start_session(principal: Principal) -> None:
     sid = secrets.token_urlsafe(32)
     now = utcnow()
     hours = hub().settings["auth"]["session_hours"]
-    with hub().store.session() as s:
+    with hub().store.transaction() as s:
         s.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < now - dt.timedelta(days=1)))
         s.add(ConsoleSession(id_hash=_sid_hash(sid), user_id=principal.user_id, token_id=principal.token_id,
                              role=principal.stored_role, created_at=now, expires_at=now + dt.timedelta(hours=hours)))
@@ -117,7 +117,7 @@ def end_session() -> None:
     """Sign out: the server forgets the session, so a copy of the cookie opens nothing."""
     sid = session.get("sid")
     if isinstance(sid, str):
-        with hub().store.session() as s:
+        with hub().store.transaction() as s:
             s.execute(update(ConsoleSession).where(ConsoleSession.id_hash == _sid_hash(sid),
                                                    ConsoleSession.ended_at.is_(None)).values(ended_at=utcnow()))
     session.clear()

@@ -34,7 +34,7 @@ def signin():
                 else (None, "enter your username and password")
         if principal is not None:
             start_session(principal)
-            with hub().store.session() as s:
+            with hub().store.transaction() as s:
                 audit.append(s, f"{principal.actor}@console", "console.signed_in",
                              principal.username or str(principal.token_id), {"with": kind})
             return redirect(next_url or url_for("console.index"))
@@ -62,7 +62,7 @@ SIGNIN_ERRORS = {
 
 @bp.post("/signout")
 def signout():
-    with hub().store.session() as s:
+    with hub().store.transaction() as s:
         audit.append(s, actor(), "console.signed_out", g.principal.username or str(g.principal.token_id))
     end_session()
     flash("已退出 signed out", "ok")

@@ -18,7 +18,7 @@ from hub.web.console.blueprint import bp
 @allow("admin", "linkage")
 def matter_leader(matter_id: str):
     data = {k: request.form.get(k, "") for k in owners.LEADER_FIELDS}
-    with hub().store.session() as session:
+    with hub().store.transaction() as session:
         matter_for_owner(session, g.principal, matter_id)
         leader = owners.set_leader(session, matter_id, data, actor())
     flash(f"已指定包案领导 {leader['name']} the leader is named")
@@ -28,7 +28,7 @@ def matter_leader(matter_id: str):
 @bp.post("/matters/<matter_id>/leader/clear")
 @allow("admin", "linkage")
 def matter_leader_clear(matter_id: str):
-    with hub().store.session() as session:
+    with hub().store.transaction() as session:
         matter_for_owner(session, g.principal, matter_id)
         owners.clear_leader(session, matter_id, actor())
     flash("已取消包案领导 the leader is cleared")
@@ -51,7 +51,7 @@ def members_from_text(text: str) -> list[dict[str, str]]:
 @allow("admin", "linkage")
 def project_group(project_code: str):
     members = members_from_text(request.form.get("members", ""))
-    with hub().store.session() as session:
+    with hub().store.transaction() as session:
         project_for_owner(session, g.principal, project_code)
         owners.set_group(session, project_code, {"members": members}, actor())
     flash(f"已保存五员 the group of {project_code} is saved")
