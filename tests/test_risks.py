@@ -261,7 +261,7 @@ def test_a_shortfall_waits_for_payday_and_is_raised_on_it(site):
 def test_a_shortfall_paid_before_payday_is_never_raised(site):
     month = dt.datetime.now(BEIJING).date().isoformat()[:7]
     site.payroll(month, [(1, 20, "6000", "0", "", "银行代发")])
-    site.payroll(month, [(1, 20, "6000", "6000", dt.date.today().isoformat(), "银行代发")])
+    site.payroll(month, [(1, 20, "6000", "6000", dt.datetime.now(BEIJING).date().isoformat(), "银行代发")])
     assert site.state("payroll-shortfall", month) is None
     assert risks.sweep(site.hub.pipeline, dt.datetime.now(BEIJING) + dt.timedelta(days=80)) == 0
     assert site.notices() == []

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from hub.contract.types import NativeMessage
+from hub.ids import now_beijing
 from hub.messaging.outbox import signature_for
 from hub.store.models import DeadLetter, Record
 from tests.helpers import sample
@@ -37,7 +38,7 @@ def id_number(first17: str) -> str:
 def second_matter(today: dt.date | None = None) -> list[tuple[str, bytes]]:
     """Another complaint (district 370102) whose transfer lacks a served order: held by the
     dossier check, with no deadline running, so it is not overdue."""
-    today = today or dt.date.today()
+    today = today or now_beijing().date()  # (the hub counts days in Beijing time)
     clue = json.loads(sample("hrss-clue.json"))
     clue["msgId"] = "HRSS-370102-101-1"
     clue["data"].update(clueNo=SECOND["clue_no"], areaCode=SECOND["area"], projectCode=SECOND["project_code"],

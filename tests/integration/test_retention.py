@@ -13,6 +13,7 @@ import sys
 
 from sqlalchemy import select, update
 
+from hub.ids import now_beijing
 from hub.store import retention
 from hub.store.models import AuditEntry, DeadLetter, Outbox, Record, utcnow
 from tests.helpers import count_rows, sample, wait_for
@@ -167,7 +168,7 @@ def test_wagehub_prune_prints_progress_and_counts(hub, workers, agency, client, 
     feed(hub, agency, client, token)
     env = {**cli_env, "WAGEHUB_RETENTION__DELIVERED_OUTBOX_DAYS": "0.00001",
            "WAGEHUB_RETENTION__REPLAYED_DEAD_LETTER_DAYS": "0.00001"}
-    tomorrow = (dt.date.today() + dt.timedelta(days=2)).isoformat()
+    tomorrow = (now_beijing().date() + dt.timedelta(days=2)).isoformat()
 
     def wagehub(*args):
         return subprocess.run([sys.executable, "-m", "hub.cli.main", *args], env=env, capture_output=True, text=True,
