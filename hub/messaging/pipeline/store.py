@@ -90,7 +90,7 @@ class Storing:
         """Whether any matter this batch touched holds a work order (one query, when it might)."""
         if not live:
             return False
-        if any(r["type"] == "work_order" for p in prepared for r, _ in p.records):
+        if any("work_order" in p.records.types for p in prepared):  # (no unpacking of a batch file)
             return True
         ids = sorted(live)
         return any(unit.session.execute(select(Record.seq).where(any_of(unit.session, Record.matter_id,
