@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from hub.cli.common import open_hub
+from hub.cli.common import fail, open_hub
 from hub.contract.errors import HubError
 
 
@@ -40,8 +40,7 @@ def bulletin(day: dt.datetime | None, fmt: str, output: Path | None) -> None:
     try:
         hub = open_hub()
     except HubError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        fail(exc)
     try:
         the_day = _day(day, hub.settings)
         with hub.store.sessions() as session:
@@ -84,8 +83,7 @@ def followups(ctx: click.Context, day: dt.datetime | None, show_personal_data: b
     try:
         hub = open_hub()
     except HubError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        fail(exc)
     try:
         the_day = _day(day, hub.settings)
         with hub.store.sessions() as session:
@@ -151,8 +149,7 @@ def record(matter_id: str, reached: bool, resolved: str, paid: str, lawful: str,
     try:
         hub = open_hub()
     except HubError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        fail(exc)
     try:
         view = record_result(hub, matter_id, load_result(payload), f"linkage:{actor}")
     except HubError as exc:
